@@ -1,0 +1,93 @@
+/**
+ * The cost model: how long one head (or one split part of a head) takes on one device.
+ *
+ *   time(head, device) = fixed + perTokenPair · work / speed(device)
+ *
+ * where `work` is the causal-prefill token-pair count W(b, N) (workModel "pairs", the default and what the kernels
+ * actually compute) or N·b (workModel "budget": the S-HPLB paper's "time ∝ budget" setting, kept as a named option).
+ * Optional terms price what split heads and KV replication cost:
+ *   - `kvCopySecondsPerByte`: per-layer communication for each extra copy of a KV head (bytes / link bandwidth);
+ *   - `kvProjectionPerToken`: recomputing K/V projections for an extra copy, per context token.
+ * Both are charged to the device that receives the extra copy.
+ *
+ * Defaults (`WORK_COST_MODEL`) are unit-free token pairs so anyone can recompute plan loads by hand. A calibration
+ * file measured by `hplb calibrate` replaces them with seconds for a given backend and device kind.
+ */
+import * as t from 'io-ts';
+import * as E from 'fp-ts/lib/Either.js';
+import { NonNegative } from './brand.ts';
+import { decode, type HplbError } from './errors.ts';
+import { headWork, rowRangeWork } from './work.ts';
+
+export const CostModelC = t.intersection([
+  t.type({
+    name: t.string,
+    unit: t.union([t.literal('token-pairs'), t.literal('seconds')]),
+    workModel: t.union([t.literal('pairs'), t.literal('budget')]),
+    fixed: NonNegative,
+    perTokenPair: NonNegative,
+  }),
+  t.partial({
+    kvCopySecondsPerByte: NonNegative,
+    kvProjectionPerToken: NonNegative,
+    /** Where the numbers came from (e.g. `calibrate --backend cpu` on a machine, or "documented default"). */
+    source: t.string,
+  }),
+], 'CostModel');
+
+export interface CostModel {
+  readonly name: string;
+  readonly unit: 'token-pairs' | 'seconds';
+  readonly workModel: 'pairs' | 'budget';
+  readonly fixed: number;
+  readonly perTokenPair: number;
+  readonly kvCopySecondsPerByte?: number;
+  readonly kvProjectionPerToken?: number;
+  readonly source?: string;
+}
+
+/** Loads in token pairs: W(b, N) / speed. What `--cost work` selects. */
+export const WORK_COST_MODEL: CostModel = { name: 'work', unit: 'token-pairs', workModel: 'pairs', fixed: 0, perTokenPair: 1, source: 'definition: W(b,N)/speed' };
+
+/** The paper's setting: time ∝ budget (N·b), in token pairs. */
+export const BUDGET_COST_MODEL: CostModel = { name: 'paper-budget', unit: 'token-pairs', workModel: 'budget', fixed: 0, perTokenPair: 1, source: 'S-HPLB: attention time proportional to budget' };
+
+export const decodeCostModel = (u: unknown, file?: string): E.Either<HplbError, CostModel> => decode(CostModelC, u, file);
+
+/** Work term of a whole head under the model's work model. */
+export const modelWork = (cm: CostModel, b: number, n: number): number => (cm.workModel === 'pairs' ? headWork(b, n) : n * Math.min(b, n));
+
+/** Time of a whole head with budget b at context n on a device of relative speed `speed`. */
+export const headCost = (cm: CostModel, b: number, n: number, speed = 1): number => cm.fixed + (cm.perTokenPair * modelWork(cm, b, n)) / speed;
+
+/** Time of query rows [rowStart, rowEnd) of a head (a split part). Under workModel "budget", rows cost b each. */
+export const partCost = (cm: CostModel, b: number, n: number, rowStart: number, rowEnd: number, speed = 1): number => {
+  const w = cm.workModel === 'pairs' ? rowRangeWork(Math.min(b, n), rowStart, rowEnd) : (rowEnd - rowStart) * Math.min(b, n);
+  return cm.fixed + (cm.perTokenPair * w) / speed;
+};
+
+/** Extra time on a device for receiving one extra copy of a KV head of `kvBytes` bytes at context n. */
+export const kvCopyCost = (cm: CostModel, kvBytes: number, n: number, speed = 1): number =>
+  (cm.kvCopySecondsPerByte ?? 0) * kvBytes + ((cm.kvProjectionPerToken ?? 0) * n) / speed;
+
+// ---------------------------------------------------------------- calibration file
+
+export const CalibrationSampleC = t.type({ contextLength: NonNegative, budget: NonNegative, blocks: NonNegative, tokenPairs: NonNegative, seconds: NonNegative });
+
+/** `hplb.calibration/1`: what `hplb calibrate` writes and `hplb plan --calibration F` reads. */
+export const CalibrationC = t.intersection([
+  t.type({
+    format: t.literal('hplb.calibration/1'),
+    backend: t.string,
+    device: t.string,
+    precision: t.string,
+    blockSize: NonNegative,
+    headDim: NonNegative,
+    /** The fitted model, unit seconds. */
+    costModel: CostModelC,
+    /** time = fixed + perBlock · computed blocks (the kernel-level fit). */
+    fit: t.type({ fixedSeconds: t.number, secondsPerBlock: t.number, r2: t.number }),
+  }),
+  t.partial({ samples: t.array(CalibrationSampleC), date: t.string, machine: t.string }),
+], 'Calibration');
+export type Calibration = t.TypeOf<typeof CalibrationC>;

@@ -1,0 +1,16 @@
+/**
+ * @hplb/core: typed data (models, devices, budgets, profiles, plans), decoders, work and cost model, lower bounds,
+ * the plan validator and the attention-kernel interface. Total: functions return `Either`, never throw.
+ * Node-only edges (atomic writes, worker bootstrap) live under `@hplb/core/node/*`.
+ */
+export * from './brand.ts';
+export * from './errors.ts';
+export * from './model.ts';
+export * from './work.ts';
+export * from './bounds.ts';
+export * from './cost.ts';
+export * from './kv.ts';
+export * from './profile.ts';
+export * from './plan.ts';
+export * from './validate.ts';
+export * from './kernel/types.ts';

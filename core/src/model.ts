@@ -1,0 +1,126 @@
+/**
+ * Model shapes, devices and token budgets: the typed description of what is being served and where.
+ * Used by importers (to check a profile against its model), by the plan format and by every solver.
+ *
+ * GQA mapping: query head q reads KV head `floor(q / (Hq / Hkv))`: consecutive query heads share one KV head.
+ */
+import * as t from 'io-ts';
+import * as E from 'fp-ts/lib/Either.js';
+import { PositiveInt, NonNegative, Positive } from './brand.ts';
+import { decode, fail, type HplbError } from './errors.ts';
+import registryData from '../data/models.json' with { type: 'json' };
+
+// ---------------------------------------------------------------- model
+
+export const ModelShapeC = t.type({
+  name: t.string,
+  layers: PositiveInt,
+  queryHeads: PositiveInt,
+  kvHeads: PositiveInt,
+  headDim: PositiveInt,
+}, 'ModelShape');
+
+/** Attention geometry of a model. `queryHeads` is a multiple of `kvHeads`. */
+export interface ModelShape {
+  readonly name: string;
+  readonly layers: number;
+  readonly queryHeads: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+}
+
+/** Decode and check the GQA divisibility that the codec alone cannot express. */
+export const decodeModelShape = (u: unknown, file?: string): E.Either<HplbError, ModelShape> =>
+  E.chain((m: ModelShape) =>
+    m.queryHeads % m.kvHeads === 0
+      ? E.right(m)
+      : fail<ModelShape>('decode', '$.kvHeads', `a divisor of queryHeads (${m.queryHeads})`, m.kvHeads))(decode(ModelShapeC, u, file));
+
+/** Query heads per KV head (the GQA group size). */
+export const groupSize = (m: ModelShape): number => m.queryHeads / m.kvHeads;
+
+/** KV head read by query head `q`: `floor(q / (Hq / Hkv))`. */
+export const kvHeadOf = (m: ModelShape, q: number): number => Math.floor(q / groupSize(m));
+
+/** Query heads of KV group `g`, in order. */
+export const queryHeadsOfGroup = (m: ModelShape, g: number): number[] => {
+  const s = groupSize(m);
+  return Array.from({ length: s }, (_, i) => g * s + i);
+};
+
+// ---------------------------------------------------------------- registry
+
+export interface RegisteredModel extends ModelShape {
+  readonly aliases: ReadonlyArray<string>;
+  readonly note?: string;
+}
+
+/** The real models of `shared/data/README.md`. */
+export const MODEL_REGISTRY: ReadonlyArray<RegisteredModel> = registryData.models;
+
+const normalize = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
+
+/**
+ * Find a registered model by name, alias, or a file/folder name that contains one
+ * (e.g. `Llama_3.1_8B_Instruct_128k_kv_out_v32_fit_o_best_pattern.json`). Longest match wins.
+ */
+export const findModel = (nameOrPath: string): RegisteredModel | undefined => {
+  const base = normalize(nameOrPath.split('/').filter(Boolean).slice(-2).join('/'));
+  let best: RegisteredModel | undefined;
+  let bestLen = 0;
+  for (const m of MODEL_REGISTRY) {
+    for (const n of [m.name, ...m.aliases]) {
+      const k = normalize(n);
+      if (k.length > bestLen && base.includes(k)) {
+        best = m;
+        bestLen = k.length;
+      }
+    }
+  }
+  return best;
+};
+
+// ---------------------------------------------------------------- devices
+
+export const DeviceC = t.type({
+  id: t.string,
+  speed: Positive,
+  memoryBytes: t.union([NonNegative, t.null]),
+}, 'Device');
+
+/** A GPU: relative speed (1 = reference) and memory capacity for KV (null = unconstrained). */
+export interface Device {
+  readonly id: string;
+  readonly speed: number;
+  readonly memoryBytes: number | null;
+}
+
+/** `g` identical devices `gpu0..gpu{g-1}`, optionally with speeds / memory. */
+export const makeDevices = (g: number, speeds?: ReadonlyArray<number>, memoryBytes?: number | null): Device[] =>
+  Array.from({ length: g }, (_, i) => ({ id: `gpu${i}`, speed: speeds?.[i] ?? 1, memoryBytes: memoryBytes ?? null }));
+
+// ---------------------------------------------------------------- budgets
+
+/**
+ * Token budgets: tokens per query per head at context length N (`budgets[layer][queryHead]`), each in [1, N].
+ * In causal prefill a query row i (1-based) attends to min(i, b) keys.
+ */
+export interface TokenBudgets {
+  readonly contextLength: number;
+  readonly budgets: ReadonlyArray<ReadonlyArray<number>>;
+}
+
+/** Check budgets against a model shape and N: dimensions, finiteness, range [1, N]. */
+export const checkBudgets = (m: ModelShape, b: TokenBudgets): E.Either<HplbError, TokenBudgets> => {
+  if (b.budgets.length !== m.layers) return fail('decode', '$.budgets', `${m.layers} layers for ${m.name}`, b.budgets.length);
+  for (let l = 0; l < m.layers; l++) {
+    const row = b.budgets[l]!;
+    if (row.length !== m.queryHeads) return fail('decode', `$.budgets[${l}]`, `${m.queryHeads} query heads for ${m.name}`, row.length);
+    for (let h = 0; h < row.length; h++) {
+      const v = row[h]!;
+      if (!Number.isFinite(v) || v < 1 || v > b.contextLength)
+        return fail('decode', `$.budgets[${l}][${h}]`, `a budget in [1, ${b.contextLength}] tokens`, v);
+    }
+  }
+  return E.right(b);
+};

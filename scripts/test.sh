@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: type-check every package (tsc -b), then every *.test.ts through Node's test runner.
+# gpu.js's GPU mode needs an X display: when xvfb-run exists and no display is set, the run goes under Xvfb.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npx tsc -b
+mapfile -t files < <(find core solvers spec backends cli examples -path '*/node_modules' -prune -o -name '*.test.ts' -print | sort)
+if [ ${#files[@]} -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
+if [ -z "${DISPLAY:-}" ] && command -v xvfb-run >/dev/null 2>&1; then
+  exec xvfb-run -a -s "-screen 0 1280x1024x24" node --import tsx --test "${files[@]}"
+fi
+exec node --import tsx --test "${files[@]}"

@@ -1,0 +1,68 @@
+/**
+ * The placement problem, one instance per layer (P||Cmax with serving constraints), and the model-level input.
+ * Shared by every solver in this package, the ILP engines, split heads, engine-layout mode and the CLI.
+ * Owned by the solvers package: extend, never rename.
+ */
+import type { CostModel, Device, ModelShape, Plan } from '@hplb/core';
+
+/** Items are query heads (or KV groups, after grouping); loads are in the cost model's unit. */
+export interface LayerProblem {
+  readonly layer: number;
+  /** costs[i]: time of item i on a speed-1 device (cost model applied). */
+  readonly costs: ReadonlyArray<number>;
+  /** Relative device speeds (load = cost / speed), one per device. */
+  readonly speeds: ReadonlyArray<number>;
+  /** Optional per-item × per-device time matrix; overrides costs/speeds when present. */
+  readonly timeMatrix?: ReadonlyArray<ReadonlyArray<number>>;
+  /** Items that must share a device (kv: "group": GQA groups). */
+  readonly groups?: ReadonlyArray<ReadonlyArray<number>>;
+  /** Every device holds the same number of items. */
+  readonly equalHeadsPerDevice?: boolean;
+  /** Pinned items: item → device. */
+  readonly pinned?: ReadonlyArray<{ readonly item: number; readonly device: number }>;
+  /** Previous assignment for a stable re-plan: lexicographic (makespan first, then moves × migrationWeight). */
+  readonly previous?: ReadonlyArray<number>;
+  readonly migrationWeight?: number;
+}
+
+export type LayerStatus = 'optimal' | 'feasible' | 'timedout';
+
+export type LayerResult =
+  | {
+      readonly status: LayerStatus;
+      /** assignment[i] = device of item i */
+      readonly assignment: ReadonlyArray<number>;
+      readonly makespan: number;
+      readonly lowerBound: number;
+      /** makespan / lowerBound − 1 (0 when proven optimal against a tight bound) */
+      readonly gap: number;
+      readonly seconds: number;
+    }
+  | { readonly status: 'infeasible'; readonly constraint: string; readonly message: string };
+
+export interface SolveOptions {
+  /** Wall-clock budget per layer in milliseconds. */
+  readonly timeLimitMs: number;
+  readonly seed?: number;
+}
+
+export type SolverName =
+  | 'auto' | 'exact' | 'lpt' | 'kk' | 'multifit' | 'local' | 'contiguous' | 'roundrobin' | 'ilp-glpk' | 'ilp-highs';
+
+/** Model-level input: what `hplb plan` hands the multi-layer driver. */
+export interface PlanInput {
+  readonly model: ModelShape;
+  readonly contextLength: number;
+  readonly budgets: ReadonlyArray<ReadonlyArray<number>>;
+  readonly devices: ReadonlyArray<Device>;
+  readonly constraints: { readonly equalHeadsPerDevice: boolean; readonly kv: 'group' | 'replicate' };
+  readonly costModel: CostModel;
+  readonly solver: SolverName;
+  readonly timeLimitMs: number;
+  readonly splitHeads?: { readonly maxSplits?: number; readonly minRows?: number };
+  readonly kvBytesPerElement?: number;
+  readonly kvReplicationCapBytes?: number | null;
+  readonly previous?: Plan;
+  readonly migrationWeight?: number;
+  readonly onProgress?: (doneLayers: number, totalLayers: number) => void;
+}
