@@ -92,10 +92,10 @@ export const ioTsIssues = (errors: t.Errors, max = 5): Issue[] => {
   return out;
 };
 
-/** Decode `u` with codec `c`, mapping failures to a path-precise `HplbError`. */
-export const decode = <A, O>(c: t.Type<A, O, unknown>, u: unknown, file?: string): E.Either<HplbError, A> => {
+/** Decode `u` with codec `c`, mapping failures to a path-precise `HplbError` (at most `maxIssues` issues). */
+export const decode = <A, O>(c: t.Type<A, O, unknown>, u: unknown, file?: string, maxIssues = 5): E.Either<HplbError, A> => {
   const r = c.decode(u);
-  return E.isRight(r) ? E.right(r.right) : E.left(hplbError('decode', ioTsIssues(r.left), file));
+  return E.isRight(r) ? E.right(r.right) : E.left(hplbError('decode', ioTsIssues(r.left, maxIssues), file));
 };
 
 /** Parse JSON text totally. */

@@ -14,3 +14,5 @@ export * from './profile.ts';
 export * from './plan.ts';
 export * from './validate.ts';
 export * from './kernel/types.ts';
+export * from './budgetsAt.ts';
+export * from './importers/index.ts';
