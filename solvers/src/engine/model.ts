@@ -1,0 +1,353 @@
+/**
+ * Engine-compatible planning for a whole model: every layer placed under the engines' sharding rule (geometry.ts)
+ * for a K/V duplication factor r, over a distribution of context lengths (expected latency), with r either fixed or
+ * chosen by cost (`auto`). Produces an `hplb.plan/1` plan that `validatePlan` accepts (equal heads per rank,
+ * kv "replicate") plus the `engineLayout` extension that `hplb export` turns into an `hplb.engine-layout/1` file.
+ *
+ * What r costs, and how it is priced:
+ *   - KV memory: each rank stores slotsPerRank = max(K·r/T, 1) KV heads per layer (2·headDim·bytes·N each);
+ *   - K/V projection work: each rank projects those slots for every context token. One slot costs
+ *     `projection.perTokenPerSlot` cost units per token (default: hidden = H·headDim token-pair equivalents, i.e.
+ *     the 2·hidden·headDim multiply-adds of K and V for one token over the 2·headDim of one attention token pair;
+ *     or the calibrated `kvProjectionPerToken`). It is the same on every rank, so it adds to the layer time.
+ * Expected latency(r) = Σ_k w_k Σ_l (attention makespan_{l,k} + slotsPerRank · perTokenPerSlot · N_k).
+ * `auto` picks the r with the lowest expected latency among those that fit memory (ties: fewer copies).
+ * Used by `cli/src/engine/plan-engine.ts` and `examples/bench-engine-layout.ts`.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import {
+  fail,
+  headCost,
+  kvHeadBytes,
+  kvSummary,
+  summarizeLoads,
+  trivialBound,
+  pigeonholeBound,
+  validatePlan,
+  PLAN_FORMAT,
+  type CostModel,
+  type Device,
+  type HplbError,
+  type ModelShape,
+  type Plan,
+} from '@hplb/core';
+import type { LayerStatus } from '../types.ts';
+import { engineGeometry, feasibleKvCopies, type EngineGeometry } from './geometry.ts';
+import { solveEngineLayer, type EngineLayerResult } from './layer.ts';
+
+/** One context length of the distribution, with the budgets the profile gives at that length. */
+export interface LengthPoint {
+  readonly contextLength: number;
+  readonly weight: number;
+  /** budgets[l][h] in tokens at this length. */
+  readonly budgets: ReadonlyArray<ReadonlyArray<number>>;
+}
+
+export interface EnginePlanInput {
+  readonly model: ModelShape;
+  /** The TP ranks (identical: engines shard over identical ranks). */
+  readonly devices: ReadonlyArray<Device>;
+  readonly lengths: ReadonlyArray<LengthPoint>;
+  /** Attention cost per head; its KV-copy terms are not used (engine copies are priced by `projection`). */
+  readonly costModel: CostModel;
+  readonly kvCopies: number | 'auto';
+  /** Per layer, per r. */
+  readonly timeLimitMs: number;
+  readonly kvBytesPerElement?: number;
+  readonly projection: { readonly perTokenPerSlot: number; readonly source: string };
+  readonly source?: Record<string, unknown>;
+  readonly budgetPolicy?: Record<string, unknown>;
+  readonly onProgress?: (done: number, total: number, label: string) => void;
+}
+
+/** What one duplication factor costs and gains (one row of the report). */
+export interface KvCopiesCandidate {
+  readonly kvCopies: number;
+  readonly feasible: boolean;
+  readonly reason?: string;
+  readonly kvSlots?: number;
+  readonly slotsPerRank?: number;
+  /** Σ_k w_k Σ_l attention makespan. */
+  readonly expectedAttention?: number;
+  /** Σ_k w_k Σ_l projection time of the rank's slots. */
+  readonly expectedProjection?: number;
+  readonly expectedLatency?: number;
+  /** Extra over r = 1: projection time (expected, whole model) and KV bytes per rank / in total at the longest N. */
+  readonly extraProjection?: number;
+  readonly extraKvBytesPerRank?: number;
+  readonly extraKvBytesTotal?: number;
+  /** Attention balance efficiency at each length (same order as lengths). */
+  readonly efficiencyByLength?: number[];
+  /** Expected attention over the free-placement lower bound, minus 1: at least the price of the engine layout. */
+  readonly priceVsFreeBound?: number;
+  readonly status?: LayerStatus;
+  readonly gap?: number;
+  readonly seconds?: number;
+}
+
+export interface EngineSlot {
+  readonly kvHead: number;
+  readonly queryHeads: number[];
+}
+
+/** The `engineLayout` extension written into the plan (public field names). */
+export interface EngineLayoutExtension {
+  readonly tp: number;
+  readonly kvCopies: number;
+  readonly kvSlots: number;
+  readonly queryHeadsPerSlot: number;
+  readonly slotsPerRank: number;
+  readonly ranksPerSlot: number;
+  readonly chunkSize: number;
+  readonly chosenBy: 'fixed' | 'auto';
+  /** layers[l].ranks[d].slots: each rank's KV slots with the query heads they serve (a rank sharing a slot lists its share). */
+  readonly layers: { ranks: { slots: EngineSlot[] }[] }[];
+  readonly objective: 'expected-latency';
+  readonly lengths: {
+    contextLength: number;
+    weight: number;
+    balanceEfficiency: number;
+    contiguousEfficiency: number;
+    freeBoundEfficiency: number;
+    attentionTotal: number;
+    projectionTotal: number;
+  }[];
+  readonly pricing: { readonly projectionPerTokenPerSlot: number; readonly unit: string; readonly source: string };
+  readonly candidates: KvCopiesCandidate[];
+}
+
+export interface EnginePlanResult {
+  readonly plan: Plan & { engineLayout: EngineLayoutExtension };
+  readonly candidates: KvCopiesCandidate[];
+  readonly layers: EngineLayerResult[];
+}
+
+// ---------------------------------------------------------------- helpers
+
+const efficiency = (loads: ReadonlyArray<ReadonlyArray<number>>): number => {
+  let mean = 0;
+  let max = 0;
+  for (const row of loads) {
+    mean += row.reduce((a, b) => a + b, 0) / row.length;
+    max += Math.max(0, ...row);
+  }
+  return max === 0 ? 1 : mean / max;
+};
+
+/** Per-rank slots of one layer from an engine-valid assignment. */
+export const slotsOfAssignment = (assign: ReadonlyArray<number>, geo: EngineGeometry): { slots: EngineSlot[] }[] => {
+  const ranks = Array.from({ length: geo.tp }, () => new Map<number, number[]>());
+  assign.forEach((d, h) => {
+    const g = Math.floor(h / geo.groupSize);
+    const m = ranks[d]!;
+    const arr = m.get(g);
+    if (arr) arr.push(h);
+    else m.set(g, [h]);
+  });
+  return ranks.map((m) => {
+    const slots: EngineSlot[] = [];
+    for (const g of [...m.keys()].sort((a, b) => a - b)) {
+      const hs = m.get(g)!;
+      for (let i = 0; i < hs.length; i += geo.chunkSize) slots.push({ kvHead: g, queryHeads: hs.slice(i, i + geo.chunkSize) });
+    }
+    return { slots };
+  });
+};
+
+const costsAt = (cm: CostModel, pt: LengthPoint, l: number): number[] => pt.budgets[l]!.map((b) => headCost(cm, Math.min(b, pt.contextLength), pt.contextLength));
+
+// ---------------------------------------------------------------- solve one r
+
+interface SolvedR {
+  readonly geo: EngineGeometry;
+  readonly layers: EngineLayerResult[];
+  readonly candidate: KvCopiesCandidate;
+}
+
+const solveForR = (inp: EnginePlanInput, geo: EngineGeometry, baseSlotsPerRank: number, progress: (l: number) => void): SolvedR => {
+  const m = inp.model;
+  const t0 = performance.now();
+  const w = inp.lengths.map((p) => p.weight);
+  const layers: EngineLayerResult[] = [];
+  let freeBound = 0;
+  for (let l = 0; l < m.layers; l++) {
+    const costs = inp.lengths.map((pt) => costsAt(inp.costModel, pt, l));
+    layers.push(solveEngineLayer({ layer: l, costs, weights: w, geometry: geo, timeLimitMs: inp.timeLimitMs }));
+    freeBound += costs.reduce((s, x, k) => s + w[k]! * Math.max(trivialBound(x, geo.tp), pigeonholeBound(x, geo.tp)), 0);
+    progress(l + 1);
+  }
+  const expectedAttention = layers.reduce((s, r) => s + r.objective, 0);
+  const projPerLayer = (slots: number) => inp.lengths.reduce((s, pt) => s + pt.weight * slots * inp.projection.perTokenPerSlot * pt.contextLength, 0);
+  const expectedProjection = m.layers * projPerLayer(geo.slotsPerRank);
+  const nMax = Math.max(...inp.lengths.map((p) => p.contextLength));
+  const oneKv = kvHeadBytes(m, nMax, inp.kvBytesPerElement ?? 2);
+  const status: LayerStatus = layers.every((r) => r.status === 'optimal') ? 'optimal' : layers.some((r) => r.status === 'timedout') ? 'timedout' : 'feasible';
+  const lbTotal = layers.reduce((s, r) => s + r.lowerBound, 0);
+  return {
+    geo,
+    layers,
+    candidate: {
+      kvCopies: geo.kvCopies,
+      feasible: true,
+      kvSlots: geo.kvSlots,
+      slotsPerRank: geo.slotsPerRank,
+      expectedAttention,
+      expectedProjection,
+      expectedLatency: expectedAttention + expectedProjection,
+      extraProjection: m.layers * projPerLayer(geo.slotsPerRank - baseSlotsPerRank),
+      extraKvBytesPerRank: (geo.slotsPerRank - baseSlotsPerRank) * m.layers * oneKv,
+      extraKvBytesTotal: (geo.slotsPerRank - baseSlotsPerRank) * geo.tp * m.layers * oneKv,
+      efficiencyByLength: inp.lengths.map((_, k) => efficiency(layers.map((r) => r.loads[k]!))),
+      priceVsFreeBound: freeBound > 0 ? expectedAttention / freeBound - 1 : 0,
+      status,
+      gap: lbTotal > 0 ? Math.max(0, expectedAttention / lbTotal - 1) : 0,
+      seconds: (performance.now() - t0) / 1000,
+    },
+  };
+};
+
+// ---------------------------------------------------------------- model-level
+
+/** Check the input, solve for the requested r (or every feasible r for `auto`), and assemble a validated plan. */
+export const planEngineLayout = (inp: EnginePlanInput): E.Either<HplbError, EnginePlanResult> => {
+  const m = inp.model;
+  const T = inp.devices.length;
+  if (T === 0) return fail('argument', '--gpus', 'at least one TP rank', 0);
+  if (inp.devices.some((d) => d.speed !== inp.devices[0]!.speed))
+    return fail('argument', '--speeds', 'identical speeds (engines shard tensor-parallel attention over identical ranks)', inp.devices.map((d) => d.speed).join(','));
+  if (inp.lengths.length === 0) return fail('argument', '--context', 'at least one context length');
+  const wsum = inp.lengths.reduce((s, p) => s + p.weight, 0);
+  if (!(Math.abs(wsum - 1) < 1e-6)) return fail('argument', '--context', 'length weights that sum to 1', wsum);
+  for (const [k, pt] of inp.lengths.entries()) {
+    if (pt.budgets.length !== m.layers) return fail('decode', `$.lengths[${k}].budgets`, `${m.layers} layers`, pt.budgets.length);
+    for (const [l, row] of pt.budgets.entries()) if (row.length !== m.queryHeads) return fail('decode', `$.lengths[${k}].budgets[${l}]`, `${m.queryHeads} query heads`, row.length);
+  }
+  const base = engineGeometry(m, T, 1);
+  if (E.isLeft(base)) return base;
+  let rs: number[];
+  if (inp.kvCopies === 'auto') rs = feasibleKvCopies(m, T);
+  else {
+    const g = engineGeometry(m, T, inp.kvCopies);
+    if (E.isLeft(g)) return g;
+    rs = [inp.kvCopies];
+  }
+  const nMax = Math.max(...inp.lengths.map((p) => p.contextLength));
+  const oneKv = kvHeadBytes(m, nMax, inp.kvBytesPerElement ?? 2);
+  const memory = inp.devices[0]!.memoryBytes;
+  const total = rs.length * m.layers;
+  let done = 0;
+  const solved: SolvedR[] = [];
+  const candidates: KvCopiesCandidate[] = [];
+  for (const r of rs) {
+    const geo = (engineGeometry(m, T, r) as E.Right<EngineGeometry>).right;
+    const need = geo.slotsPerRank * m.layers * oneKv;
+    if (memory !== null && need > memory) {
+      candidates.push({ kvCopies: r, feasible: false, reason: `KV cache of ${geo.slotsPerRank} slots × ${m.layers} layers at N=${nMax} needs ${need} bytes per rank, more than the ${memory} bytes of memory given` });
+      done += m.layers;
+      continue;
+    }
+    const s = solveForR(inp, geo, base.right.slotsPerRank, (l) => inp.onProgress?.(done + l, total, `r=${r} layer ${l}/${m.layers}`));
+    done += m.layers;
+    solved.push(s);
+    candidates.push(s.candidate);
+  }
+  if (solved.length === 0)
+    return fail('infeasible', '--memory-gb', `room for the KV cache of at least one duplication factor (${candidates.map((c) => `r=${c.kvCopies}: ${c.reason}`).join('; ')})`);
+  const chosen = solved.reduce((best, s) => (s.candidate.expectedLatency! < best.candidate.expectedLatency! * (1 - 1e-12) ? s : best));
+  return assemble(inp, chosen, candidates, inp.kvCopies === 'auto' ? 'auto' : 'fixed');
+};
+
+const assemble = (inp: EnginePlanInput, s: SolvedR, candidates: KvCopiesCandidate[], chosenBy: 'fixed' | 'auto'): E.Either<HplbError, EnginePlanResult> => {
+  const m = inp.model;
+  const geo = s.geo;
+  // The plan's own N: the longest length (the KV cache is sized for it).
+  let kStar = 0;
+  inp.lengths.forEach((p, k) => {
+    if (p.contextLength > inp.lengths[kStar]!.contextLength) kStar = k;
+  });
+  const pt = inp.lengths[kStar]!;
+  const n = pt.contextLength;
+  const { kvCopySecondsPerByte: _a, kvProjectionPerToken: _b, ...attentionOnly } = inp.costModel;
+  const cm: CostModel = attentionOnly;
+  const placement = s.layers.map((r) => r.assignment);
+  const speed = inp.devices[0]!.speed;
+  const loads = placement.map((row, l) => {
+    const out = Array<number>(geo.tp).fill(0);
+    row.forEach((d, h) => {
+      out[d]! += headCost(cm, Math.min(pt.budgets[l]![h]!, n), n, speed);
+    });
+    return out;
+  });
+  const lower = s.layers.map((r, l) => Math.min(r.lowerBounds[kStar]! / speed, Math.max(...loads[l]!)));
+  const kvBytesPerElement = inp.kvBytesPerElement ?? 2;
+  const kv = kvSummary(m, n, geo.tp, placement, [], kvBytesPerElement);
+  const w = inp.lengths.map((p) => p.weight);
+  const lengths = inp.lengths.map((p, k) => {
+    const contiguous = Array.from({ length: m.layers }, (_, l) => {
+      const x = costsAt(inp.costModel, p, l);
+      const out = Array<number>(geo.tp).fill(0);
+      x.forEach((c, h) => {
+        out[Math.floor(h / geo.headsPerRank)]! += c;
+      });
+      return out;
+    });
+    const free = Array.from({ length: m.layers }, (_, l) => {
+      const x = costsAt(inp.costModel, p, l);
+      return Math.max(trivialBound(x, geo.tp), pigeonholeBound(x, geo.tp));
+    });
+    const meanTotal = contiguous.reduce((acc, row) => acc + row.reduce((a, b) => a + b, 0) / geo.tp, 0);
+    const attentionTotal = s.layers.reduce((acc, r) => acc + r.makespan[k]!, 0);
+    return {
+      contextLength: p.contextLength,
+      weight: p.weight,
+      balanceEfficiency: efficiency(s.layers.map((r) => r.loads[k]!)),
+      contiguousEfficiency: efficiency(contiguous),
+      freeBoundEfficiency: meanTotal / Math.max(free.reduce((a, b) => a + b, 0), 1e-300),
+      attentionTotal,
+      projectionTotal: m.layers * geo.slotsPerRank * inp.projection.perTokenPerSlot * p.contextLength,
+    };
+  });
+  void w;
+  const status: LayerStatus = s.candidate.status ?? 'feasible';
+  const engineLayout: EngineLayoutExtension = {
+    tp: geo.tp,
+    kvCopies: geo.kvCopies,
+    kvSlots: geo.kvSlots,
+    queryHeadsPerSlot: geo.queryHeadsPerSlot,
+    slotsPerRank: geo.slotsPerRank,
+    ranksPerSlot: geo.ranksPerSlot,
+    chunkSize: geo.chunkSize,
+    chosenBy,
+    layers: placement.map((row) => ({ ranks: slotsOfAssignment(row, geo) })),
+    objective: 'expected-latency',
+    lengths,
+    pricing: { projectionPerTokenPerSlot: inp.projection.perTokenPerSlot, unit: cm.unit, source: inp.projection.source },
+    candidates,
+  };
+  const plan = {
+    format: PLAN_FORMAT,
+    model: m,
+    contextLength: n,
+    devices: inp.devices.map((d) => ({ ...d })),
+    constraints: { equalHeadsPerDevice: true, kv: 'replicate' as const },
+    budgets: pt.budgets.map((row) => row.map((b) => Math.min(b, n))),
+    placement,
+    predicted: summarizeLoads(cm.unit, loads, lower),
+    solver: {
+      name: `engine-layout(r=${geo.kvCopies})`,
+      status,
+      gap: s.candidate.gap ?? 0,
+      seconds: s.candidate.seconds ?? 0,
+      layers: s.layers.map((r) => ({ layer: r.layer, status: r.status, gap: r.gap })),
+    },
+    costModel: cm,
+    kvBytesPerElement,
+    kvReplication: { copies: kv.copies, bytes: kv.bytes },
+    ...(inp.source ? { source: inp.source } : {}),
+    ...(inp.budgetPolicy ? { budgetPolicy: inp.budgetPolicy } : {}),
+    engineLayout,
+  } as unknown as Plan & { engineLayout: EngineLayoutExtension };
+  const v = validatePlan(plan);
+  if (E.isLeft(v)) return E.left({ ...v.left, code: 'internal' });
+  return E.right({ plan, candidates, layers: s.layers });
+};
