@@ -1,0 +1,623 @@
+// hplb's CUDA attention kernels: block-sparse forward attention over a CSR block layout and the per-block softmax
+// mass (`blockMass`), the two kernels behind @hplb/backend-cuda. addon.cc calls the launchers at the bottom.
+//
+// Two paths:
+//  - fp16 / bf16 (tensor cores): flash-attention style. A CTA owns up to 64 query rows of ONE query block (one warp
+//    per 16 rows); it walks that block's CSR row of key blocks in chunks of min(B, 64) keys, stages K and V chunks
+//    in shared memory and runs mma.sync.m16n8k16 (fp32 accumulation) for S = Q·Kᵀ and O += P·V, with an online
+//    softmax kept in registers (row max / row sum per thread quad). Q fragments stay in registers for the whole
+//    CTA. The head dim is padded with zeros up to 32/64/128 (template D).
+//  - fp32 (conformance): one warp per query row, lanes across keys for the scores and across the head dim for
+//    the output; exact fp32 arithmetic with the same online softmax.
+// Many heads, each with its own layout and row range, run in one launch: the grid is a list of WorkItems.
+// Scores are kept in the log2 domain (scale · log2 e folded in); lse is returned in natural log.
+#include "kernels.h"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstring>
+
+namespace hplb {
+namespace {
+
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kLn2 = 0.6931471805599453f;
+constexpr int kTileMax = 64;  // max query rows per CTA and keys per chunk
+constexpr int kF32Warps = 4;
+
+// ------------------------------------------------------------------------------------------------ 16-bit helpers
+
+template <typename T>
+struct Half16;
+
+template <>
+struct Half16<__half> {
+  static __device__ __forceinline__ __half from(float x) { return __float2half_rn(x); }
+  static __device__ __forceinline__ uint32_t packFloats(float lo, float hi) {
+    __half2 h = __floats2half2_rn(lo, hi);
+    uint32_t u;
+    memcpy(&u, &h, 4);
+    return u;
+  }
+  static __device__ __forceinline__ uint32_t packPair(__half lo, __half hi) {
+    __half2 h = __halves2half2(lo, hi);
+    uint32_t u;
+    memcpy(&u, &h, 4);
+    return u;
+  }
+  // D(16x8, f32) += A(16x16, f16, row) · B(16x8, f16, col)
+  static __device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+};
+
+template <>
+struct Half16<__nv_bfloat16> {
+  static __device__ __forceinline__ __nv_bfloat16 from(float x) { return __float2bfloat16_rn(x); }
+  static __device__ __forceinline__ uint32_t packFloats(float lo, float hi) {
+    __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
+    uint32_t u;
+    memcpy(&u, &h, 4);
+    return u;
+  }
+  static __device__ __forceinline__ uint32_t packPair(__nv_bfloat16 lo, __nv_bfloat16 hi) {
+    __nv_bfloat162 h = __halves2bfloat162(lo, hi);
+    uint32_t u;
+    memcpy(&u, &h, 4);
+    return u;
+  }
+  static __device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+};
+
+template <typename T>
+__device__ __forceinline__ uint32_t ld32(const T* p) {
+  return *reinterpret_cast<const uint32_t*>(p);
+}
+
+__device__ __forceinline__ float quadMax(float x) {
+  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
+  return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
+}
+__device__ __forceinline__ float quadSum(float x) {
+  x += __shfl_xor_sync(0xffffffffu, x, 1);
+  return x + __shfl_xor_sync(0xffffffffu, x, 2);
+}
+__device__ __forceinline__ float warpMax(float x) {
+  for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
+  return x;
+}
+__device__ __forceinline__ float warpSum(float x) {
+  for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
+  return x;
+}
+
+// ------------------------------------------------------------------------------------------------ tensor-core path
+
+// Shared-memory row stride: D + 8 elements (16 bytes) keeps rows 16-byte aligned and spreads banks.
+template <int D>
+__host__ __device__ constexpr int strideOf() {
+  return D + 8;
+}
+
+// Copy rows [rowBegin, rowBegin + nRows) of a [N][d] 16-bit matrix into `rows` rows of shared memory, zero-filling
+// rows past nRows and columns past d (so padded lanes contribute exactly 0 to every product).
+template <typename T, int D>
+__device__ __forceinline__ void loadTile(T* s, const T* g, int rowBegin, int nRows, int rows, int d) {
+  constexpr int LD = strideOf<D>();
+  const int tid = threadIdx.x, nThreads = blockDim.x;
+  if (d == D) {
+    constexpr int VPR = D / 8;  // 8 elements = 16 bytes per vector
+    for (int idx = tid; idx < rows * VPR; idx += nThreads) {
+      const int r = idx / VPR, cv = idx - r * VPR;
+      uint4 val = make_uint4(0u, 0u, 0u, 0u);
+      if (r < nRows) val = *reinterpret_cast<const uint4*>(g + (size_t)(rowBegin + r) * D + cv * 8);
+      *reinterpret_cast<uint4*>(s + r * LD + cv * 8) = val;
+    }
+  } else {
+    const T zero = Half16<T>::from(0.f);
+    for (int idx = tid; idx < rows * D; idx += nThreads) {
+      const int r = idx / D, col = idx - r * D;
+      s[r * LD + col] = (r < nRows && col < d) ? g[(size_t)(rowBegin + r) * d + col] : zero;
+    }
+  }
+}
+
+// S[16 rows × 8·nTiles keys] = Q_warp · K_chunkᵀ (raw, unscaled) into s[j][*] (C-fragment layout).
+template <typename T, int D>
+__device__ __forceinline__ void qkChunk(float (&s)[8][4], const uint32_t (&qf)[D / 16][4], const T* sK, int nTiles,
+                                        int g, int c) {
+  constexpr int LD = strideOf<D>();
+#pragma unroll
+  for (int j = 0; j < 8; ++j) {
+    s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.f;
+    if (j < nTiles) {
+      const T* krow = sK + (j * 8 + g) * LD + 2 * c;
+#pragma unroll
+      for (int ks = 0; ks < D / 16; ++ks) Half16<T>::mma(s[j], qf[ks], ld32(krow + ks * 16), ld32(krow + ks * 16 + 8));
+    }
+  }
+}
+
+// Scale into the log2 domain and mask: keys past keyLimit, past the tile's chunk, or above the diagonal -> -inf.
+__device__ __forceinline__ void scaleMask(float (&s)[8][4], int nTiles, int keyBase, int keyLimit, int rowA, int rowB,
+                                          bool causal, float scaleLog2, int c) {
+#pragma unroll
+  for (int j = 0; j < 8; ++j) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int col = keyBase + j * 8 + 2 * c + (e & 1);
+      const int row = e < 2 ? rowA : rowB;
+      const bool ok = j < nTiles && col < keyLimit && (!causal || col <= row);
+      s[j][e] = ok ? s[j][e] * scaleLog2 : -INFINITY;
+    }
+  }
+}
+
+template <typename T, int D>
+__device__ __forceinline__ void loadQFragments(uint32_t (&qf)[D / 16][4], const T* sQ, int wr0, int g, int c) {
+  constexpr int LD = strideOf<D>();
+#pragma unroll
+  for (int ks = 0; ks < D / 16; ++ks) {
+    const T* a = sQ + (wr0 + g) * LD + ks * 16 + 2 * c;
+    qf[ks][0] = ld32(a);
+    qf[ks][1] = ld32(a + 8 * LD);
+    qf[ks][2] = ld32(a + 8);
+    qf[ks][3] = ld32(a + 8 * LD + 8);
+  }
+}
+
+template <typename T, int D>
+__global__ void __launch_bounds__(128) sparseAttentionMma(AttentionLaunch p) {
+  constexpr int LD = strideOf<D>();
+  extern __shared__ uint4 smemRaw[];
+  T* sQ = reinterpret_cast<T*>(smemRaw);
+  T* sK = sQ + kTileMax * LD;
+  T* sV = sK + kTileMax * LD;
+
+  const WorkItem item = p.items[blockIdx.x];
+  const int N = p.tokens, d = p.headDim, B = p.blockSize;
+  const int r0 = item.rowStart, r1 = item.rowEnd, rows = r1 - r0;
+  const int qb = r0 / B;
+  const size_t headBase = (size_t)item.head * N * d;
+  const T* Q = static_cast<const T*>(p.q) + headBase;
+  const T* K = static_cast<const T*>(p.k) + headBase;
+  const T* V = static_cast<const T*>(p.v) + headBase;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
+  const int tileRows = blockDim.x / 2;  // 16 rows per warp
+  const int chunk = B < kTileMax ? B : kTileMax;
+  const int nTiles = chunk / 8;
+  const float scaleLog2 = p.scale * kLog2e;
+
+  loadTile<T, D>(sQ, Q, r0, rows, tileRows, d);
+  __syncthreads();
+  const int wr0 = warp * 16;
+  const bool active = wr0 < rows;
+  uint32_t qf[D / 16][4];
+  loadQFragments<T, D>(qf, sQ, wr0, g, c);
+  const int rowA = r0 + wr0 + g, rowB = rowA + 8;
+
+  float o[D / 8][4];
+#pragma unroll
+  for (int n = 0; n < D / 8; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
+  float mA = -INFINITY, mB = -INFINITY, lA = 0.f, lB = 0.f;
+
+  const int32_t* off = p.offsets + (size_t)item.head * (p.blocks + 1);
+  const int e0 = off[qb], e1 = off[qb + 1];
+  for (int e = e0; e < e1; ++e) {
+    const int kb = p.indices[e];
+    if (p.causal && kb > qb) continue;
+    const int kbStart = kb * B;
+    const int kbEnd = min(kbStart + B, N);
+    for (int k0 = kbStart; k0 < kbEnd; k0 += chunk) {
+      if (p.causal && k0 > r1 - 1) break;
+      const int kn = min(chunk, kbEnd - k0);
+      __syncthreads();  // every warp is done with the previous chunk
+      loadTile<T, D>(sK, K, k0, kn, chunk, d);
+      loadTile<T, D>(sV, V, k0, kn, chunk, d);
+      __syncthreads();
+      if (!active) continue;
+
+      float s[8][4];
+      qkChunk<T, D>(s, qf, sK, nTiles, g, c);
+      scaleMask(s, nTiles, k0, k0 + kn, rowA, rowB, p.causal, scaleLog2, c);
+
+      float mxA = -INFINITY, mxB = -INFINITY;
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        mxA = fmaxf(mxA, fmaxf(s[j][0], s[j][1]));
+        mxB = fmaxf(mxB, fmaxf(s[j][2], s[j][3]));
+      }
+      mxA = quadMax(mxA);
+      mxB = quadMax(mxB);
+      const float newA = fmaxf(mA, mxA), newB = fmaxf(mB, mxB);
+      // A row with nothing attended yet keeps max -inf: use 0 so exp2 gives exact zeros, never NaN.
+      const float useA = newA == -INFINITY ? 0.f : newA, useB = newB == -INFINITY ? 0.f : newB;
+      const float alphaA = exp2f(mA - useA), alphaB = exp2f(mB - useB);
+      mA = newA;
+      mB = newB;
+      float sumA = 0.f, sumB = 0.f;
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        s[j][0] = exp2f(s[j][0] - useA);
+        s[j][1] = exp2f(s[j][1] - useA);
+        s[j][2] = exp2f(s[j][2] - useB);
+        s[j][3] = exp2f(s[j][3] - useB);
+        sumA += s[j][0] + s[j][1];
+        sumB += s[j][2] + s[j][3];
+      }
+      lA = lA * alphaA + sumA;  // per-thread partial row sums; the quad reduces them once at the end
+      lB = lB * alphaB + sumB;
+#pragma unroll
+      for (int n = 0; n < D / 8; ++n) {
+        o[n][0] *= alphaA;
+        o[n][1] *= alphaA;
+        o[n][2] *= alphaB;
+        o[n][3] *= alphaB;
+      }
+      // O += P · V: two adjacent S C-fragments form one A fragment (k = 16 keys).
+#pragma unroll
+      for (int kk = 0; kk < 4; ++kk) {
+        if (2 * kk < nTiles) {
+          uint32_t a[4];
+          a[0] = Half16<T>::packFloats(s[2 * kk][0], s[2 * kk][1]);
+          a[1] = Half16<T>::packFloats(s[2 * kk][2], s[2 * kk][3]);
+          a[2] = Half16<T>::packFloats(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+          a[3] = Half16<T>::packFloats(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+          const T* v0 = sV + (kk * 16 + 2 * c) * LD + g;
+#pragma unroll
+          for (int n = 0; n < D / 8; ++n) {
+            const uint32_t b0 = Half16<T>::packPair(v0[n * 8], v0[LD + n * 8]);
+            const uint32_t b1 = Half16<T>::packPair(v0[8 * LD + n * 8], v0[9 * LD + n * 8]);
+            Half16<T>::mma(o[n], a, b0, b1);
+          }
+        }
+      }
+    }
+  }
+  if (!active) return;
+  lA = quadSum(lA);
+  lB = quadSum(lB);
+  const float invA = lA > 0.f ? 1.f / lA : 0.f, invB = lB > 0.f ? 1.f / lB : 0.f;
+  const int outA = item.outRow + wr0 + g, outB = outA + 8;
+  const bool validA = rowA < r1, validB = rowB < r1;
+#pragma unroll
+  for (int n = 0; n < D / 8; ++n) {
+    const int col = n * 8 + 2 * c;
+    if (col < d) {
+      if (validA) p.out[(size_t)outA * d + col] = o[n][0] * invA;
+      if (validB) p.out[(size_t)outB * d + col] = o[n][2] * invB;
+    }
+    if (col + 1 < d) {
+      if (validA) p.out[(size_t)outA * d + col + 1] = o[n][1] * invA;
+      if (validB) p.out[(size_t)outB * d + col + 1] = o[n][3] * invB;
+    }
+  }
+  if (c == 0) {
+    if (validA) p.lse[outA] = lA > 0.f ? (mA + log2f(lA)) * kLn2 : -INFINITY;
+    if (validB) p.lse[outB] = lB > 0.f ? (mB + log2f(lB)) * kLn2 : -INFINITY;
+  }
+}
+
+// blockMass on tensor cores, two passes over every (causal) key: MASS=false writes each row's log2-sum-exp,
+// MASS=true sums exp2(s - lse2) per key block and adds mean-over-rows shares into mass[qb][kb].
+template <typename T, int D, bool MASS>
+__global__ void __launch_bounds__(128) blockMassMma(BlockMassLaunch p) {
+  constexpr int LD = strideOf<D>();
+  extern __shared__ uint4 smemRaw[];
+  T* sQ = reinterpret_cast<T*>(smemRaw);
+  T* sK = sQ + kTileMax * LD;
+
+  const WorkItem item = p.items[blockIdx.x];
+  const int N = p.tokens, d = p.headDim, B = p.blockSize;
+  const int r0 = item.rowStart, r1 = item.rowEnd, rows = r1 - r0;
+  const int qb = r0 / B;
+  const T* Q = static_cast<const T*>(p.q);
+  const T* K = static_cast<const T*>(p.k);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
+  const int tileRows = blockDim.x / 2;
+  const int chunk = B < kTileMax ? B : kTileMax;
+  const int nTiles = chunk / 8;
+  const float scaleLog2 = p.scale * kLog2e;
+
+  loadTile<T, D>(sQ, Q, r0, rows, tileRows, d);
+  __syncthreads();
+  const int wr0 = warp * 16;
+  const bool active = wr0 < rows;
+  uint32_t qf[D / 16][4];
+  loadQFragments<T, D>(qf, sQ, wr0, g, c);
+  const int rowA = r0 + wr0 + g, rowB = rowA + 8;
+  const bool validA = rowA < r1, validB = rowB < r1;
+
+  float mA = -INFINITY, mB = -INFINITY, lA = 0.f, lB = 0.f;
+  float lseA = 0.f, lseB = 0.f, invRows = 0.f;
+  if (MASS) {
+    lseA = validA ? p.rowLse2[rowA] : 0.f;
+    lseB = validB ? p.rowLse2[rowB] : 0.f;
+    invRows = 1.f / (float)(min(B, N - qb * B));
+  }
+  const int lastKb = p.causal ? qb : p.blocks - 1;
+  for (int kb = 0; kb <= lastKb; ++kb) {
+    const int kbStart = kb * B;
+    const int kbEnd = min(kbStart + B, N);
+    for (int k0 = kbStart; k0 < kbEnd; k0 += chunk) {
+      if (p.causal && k0 > r1 - 1) break;
+      const int kn = min(chunk, kbEnd - k0);
+      __syncthreads();
+      loadTile<T, D>(sK, K, k0, kn, chunk, d);
+      __syncthreads();
+      if (!active) continue;
+      float s[8][4];
+      qkChunk<T, D>(s, qf, sK, nTiles, g, c);
+      scaleMask(s, nTiles, k0, k0 + kn, rowA, rowB, p.causal, scaleLog2, c);
+      if (MASS) {
+        float part = 0.f;
+#pragma unroll
+        for (int j = 0; j < 8; ++j) {
+          if (validA) part += exp2f(s[j][0] - lseA) + exp2f(s[j][1] - lseA);
+          if (validB) part += exp2f(s[j][2] - lseB) + exp2f(s[j][3] - lseB);
+        }
+        part = warpSum(part);
+        if (lane == 0 && part != 0.f) atomicAdd(p.mass + (size_t)qb * p.blocks + kb, part * invRows);
+      } else {
+        float mxA = -INFINITY, mxB = -INFINITY;
+#pragma unroll
+        for (int j = 0; j < 8; ++j) {
+          mxA = fmaxf(mxA, fmaxf(s[j][0], s[j][1]));
+          mxB = fmaxf(mxB, fmaxf(s[j][2], s[j][3]));
+        }
+        mxA = quadMax(mxA);
+        mxB = quadMax(mxB);
+        const float newA = fmaxf(mA, mxA), newB = fmaxf(mB, mxB);
+        const float useA = newA == -INFINITY ? 0.f : newA, useB = newB == -INFINITY ? 0.f : newB;
+        float sumA = 0.f, sumB = 0.f;
+#pragma unroll
+        for (int j = 0; j < 8; ++j) {
+          sumA += exp2f(s[j][0] - useA) + exp2f(s[j][1] - useA);
+          sumB += exp2f(s[j][2] - useB) + exp2f(s[j][3] - useB);
+        }
+        lA = lA * exp2f(mA - useA) + sumA;
+        lB = lB * exp2f(mB - useB) + sumB;
+        mA = newA;
+        mB = newB;
+      }
+    }
+  }
+  if (MASS || !active) return;
+  lA = quadSum(lA);
+  lB = quadSum(lB);
+  if (c == 0) {
+    if (validA) p.rowLse2[rowA] = mA + log2f(lA);
+    if (validB) p.rowLse2[rowB] = mB + log2f(lB);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ fp32 path
+
+// Scores of this lane's key against the warp's (pre-scaled) query row in shared memory.
+__device__ __forceinline__ float dotRow(const float* q, const float* k, int d) {
+  float acc = 0.f;
+  for (int t = 0; t < d; ++t) acc = fmaf(q[t], k[t], acc);
+  return acc;
+}
+
+__global__ void __launch_bounds__(kF32Warps * 32) sparseAttentionF32(AttentionLaunch p) {
+  constexpr int V_PER_LANE = kMaxHeadDimF32 / 32;
+  extern __shared__ float sq[];
+  const WorkItem item = p.items[blockIdx.x];
+  const int N = p.tokens, d = p.headDim, B = p.blockSize;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const size_t headBase = (size_t)item.head * N * d;
+  const float* Q = static_cast<const float*>(p.q) + headBase;
+  const float* K = static_cast<const float*>(p.k) + headBase;
+  const float* V = static_cast<const float*>(p.v) + headBase;
+  float* q = sq + warp * d;
+  const int qb = item.rowStart / B;
+  const int32_t* off = p.offsets + (size_t)item.head * (p.blocks + 1);
+  const int e0 = off[qb], e1 = off[qb + 1];
+  const float scaleLog2 = p.scale * kLog2e;
+
+  for (int row = item.rowStart + warp; row < item.rowEnd; row += kF32Warps) {
+    __syncwarp();
+    for (int t = lane; t < d; t += 32) q[t] = Q[(size_t)row * d + t] * scaleLog2;
+    __syncwarp();
+    float m = -INFINITY, l = 0.f;
+    float acc[V_PER_LANE];
+#pragma unroll
+    for (int i = 0; i < V_PER_LANE; ++i) acc[i] = 0.f;
+    for (int e = e0; e < e1; ++e) {
+      const int kb = p.indices[e];
+      if (p.causal && kb > qb) continue;
+      const int kStart = kb * B;
+      int kEnd = min(kStart + B, N);
+      if (p.causal) kEnd = min(kEnd, row + 1);
+      for (int base = kStart; base < kEnd; base += 32) {
+        const int key = base + lane;
+        const float s = key < kEnd ? dotRow(q, K + (size_t)key * d, d) : -INFINITY;
+        const float mNew = fmaxf(m, warpMax(s));  // finite: lane 0's key is always valid
+        const float alpha = exp2f(m - mNew);
+        const float pr = exp2f(s - mNew);
+        l = l * alpha + warpSum(pr);
+        m = mNew;
+        const int cnt = min(32, kEnd - base);
+#pragma unroll
+        for (int i = 0; i < V_PER_LANE; ++i) acc[i] *= alpha;
+        for (int j = 0; j < cnt; ++j) {
+          const float pj = __shfl_sync(0xffffffffu, pr, j);
+          const float* vr = V + (size_t)(base + j) * d;
+#pragma unroll
+          for (int i = 0; i < V_PER_LANE; ++i) {
+            const int t = lane + 32 * i;
+            if (t < d) acc[i] = fmaf(pj, vr[t], acc[i]);
+          }
+        }
+      }
+    }
+    const size_t outRow = (size_t)item.outRow + (row - item.rowStart);
+    const float inv = l > 0.f ? 1.f / l : 0.f;
+#pragma unroll
+    for (int i = 0; i < V_PER_LANE; ++i) {
+      const int t = lane + 32 * i;
+      if (t < d) p.out[outRow * d + t] = acc[i] * inv;
+    }
+    if (lane == 0) p.lse[outRow] = l > 0.f ? (m + log2f(l)) * kLn2 : -INFINITY;
+  }
+}
+
+__global__ void __launch_bounds__(kF32Warps * 32) blockMassF32(BlockMassLaunch p) {
+  extern __shared__ float sq[];
+  const WorkItem item = p.items[blockIdx.x];
+  const int N = p.tokens, d = p.headDim, B = p.blockSize;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const float* Q = static_cast<const float*>(p.q);
+  const float* K = static_cast<const float*>(p.k);
+  float* q = sq + warp * d;
+  const int qb = item.rowStart / B;
+  const float invRows = 1.f / (float)min(B, N - qb * B);
+  const float scaleLog2 = p.scale * kLog2e;
+  const int lastKb = p.causal ? qb : p.blocks - 1;
+
+  for (int row = item.rowStart + warp; row < item.rowEnd; row += kF32Warps) {
+    __syncwarp();
+    for (int t = lane; t < d; t += 32) q[t] = Q[(size_t)row * d + t] * scaleLog2;
+    __syncwarp();
+    const int keyEnd = p.causal ? row + 1 : N;
+    float m = -INFINITY, l = 0.f;
+    for (int base = 0; base < keyEnd; base += 32) {
+      const int key = base + lane;
+      const float s = key < keyEnd ? dotRow(q, K + (size_t)key * d, d) : -INFINITY;
+      const float mNew = fmaxf(m, warpMax(s));
+      l = l * exp2f(m - mNew) + warpSum(exp2f(s - mNew));
+      m = mNew;
+    }
+    const float lse2 = m + log2f(l);
+    for (int kb = 0; kb <= lastKb; ++kb) {
+      const int kStart = kb * B;
+      const int kEnd = min(min(kStart + B, N), keyEnd);
+      float part = 0.f;
+      for (int base = kStart; base < kEnd; base += 32) {
+        const int key = base + lane;
+        if (key < kEnd) part += exp2f(dotRow(q, K + (size_t)key * d, d) - lse2);
+      }
+      part = warpSum(part);
+      if (lane == 0 && part != 0.f) atomicAdd(p.mass + (size_t)qb * p.blocks + kb, part * invRows);
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ conversion
+
+template <typename T>
+__global__ void convertKernel(const float* __restrict__ src, T* __restrict__ dst, size_t n) {
+  for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+    dst[i] = Half16<T>::from(src[i]);
+}
+
+// ------------------------------------------------------------------------------------------------ dispatch
+
+template <typename T, int D>
+size_t mmaSmemBytes(int buffers) {
+  return (size_t)buffers * kTileMax * strideOf<D>() * sizeof(T);
+}
+
+template <typename T, int D>
+cudaError_t launchAttentionMma(const AttentionLaunch& a, cudaStream_t stream) {
+  const size_t smem = mmaSmemBytes<T, D>(3);
+  cudaError_t err = cudaFuncSetAttribute(sparseAttentionMma<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+  if (err != cudaSuccess) return err;
+  const int threads = tileRows(a.blockSize) / 16 * 32;
+  sparseAttentionMma<T, D><<<a.itemCount, threads, smem, stream>>>(a);
+  return cudaGetLastError();
+}
+
+template <typename T, int D>
+cudaError_t launchMassMma(const BlockMassLaunch& a, cudaStream_t stream) {
+  const size_t smem = mmaSmemBytes<T, D>(2);
+  cudaError_t err = cudaFuncSetAttribute(blockMassMma<T, D, false>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+  if (err != cudaSuccess) return err;
+  err = cudaFuncSetAttribute(blockMassMma<T, D, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+  if (err != cudaSuccess) return err;
+  const int threads = tileRows(a.blockSize) / 16 * 32;
+  blockMassMma<T, D, false><<<a.itemCount, threads, smem, stream>>>(a);
+  err = cudaGetLastError();
+  if (err != cudaSuccess) return err;
+  blockMassMma<T, D, true><<<a.itemCount, threads, smem, stream>>>(a);
+  return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t attentionForType(const AttentionLaunch& a, cudaStream_t stream) {
+  if (a.headDim <= 32) return launchAttentionMma<T, 32>(a, stream);
+  if (a.headDim <= 64) return launchAttentionMma<T, 64>(a, stream);
+  if (a.headDim <= 128) return launchAttentionMma<T, 128>(a, stream);
+  return cudaErrorInvalidValue;
+}
+
+template <typename T>
+cudaError_t massForType(const BlockMassLaunch& a, cudaStream_t stream) {
+  if (a.headDim <= 32) return launchMassMma<T, 32>(a, stream);
+  if (a.headDim <= 64) return launchMassMma<T, 64>(a, stream);
+  if (a.headDim <= 128) return launchMassMma<T, 128>(a, stream);
+  return cudaErrorInvalidValue;
+}
+
+}  // namespace
+
+int tileRows(int blockSize) { return blockSize < kTileMax ? blockSize : kTileMax; }
+
+cudaError_t launchConvert(const float* src, void* dst, size_t n, Precision p, cudaStream_t stream) {
+  if (n == 0) return cudaSuccess;
+  const int threads = 256;
+  const size_t want = (n + threads - 1) / threads;
+  const int grid = (int)(want < 65535 ? want : 65535);
+  if (p == Precision::fp16) convertKernel<__half><<<grid, threads, 0, stream>>>(src, static_cast<__half*>(dst), n);
+  else if (p == Precision::bf16)
+    convertKernel<__nv_bfloat16><<<grid, threads, 0, stream>>>(src, static_cast<__nv_bfloat16*>(dst), n);
+  else return cudaErrorInvalidValue;
+  return cudaGetLastError();
+}
+
+cudaError_t launchSparseAttention(const AttentionLaunch& a, cudaStream_t stream) {
+  if (a.itemCount == 0) return cudaSuccess;
+  switch (a.precision) {
+    case Precision::fp16:
+      return attentionForType<__half>(a, stream);
+    case Precision::bf16:
+      return attentionForType<__nv_bfloat16>(a, stream);
+    case Precision::fp32: {
+      if (a.headDim > kMaxHeadDimF32) return cudaErrorInvalidValue;
+      sparseAttentionF32<<<a.itemCount, kF32Warps * 32, kF32Warps * a.headDim * sizeof(float), stream>>>(a);
+      return cudaGetLastError();
+    }
+  }
+  return cudaErrorInvalidValue;
+}
+
+cudaError_t launchBlockMass(const BlockMassLaunch& a, cudaStream_t stream) {
+  cudaError_t err = cudaMemsetAsync(a.mass, 0, (size_t)a.blocks * a.blocks * sizeof(float), stream);
+  if (err != cudaSuccess || a.itemCount == 0) return err;
+  switch (a.precision) {
+    case Precision::fp16:
+      return massForType<__half>(a, stream);
+    case Precision::bf16:
+      return massForType<__nv_bfloat16>(a, stream);
+    case Precision::fp32: {
+      if (a.headDim > kMaxHeadDimF32) return cudaErrorInvalidValue;
+      blockMassF32<<<a.itemCount, kF32Warps * 32, kF32Warps * a.headDim * sizeof(float), stream>>>(a);
+      return cudaGetLastError();
+    }
+  }
+  return cudaErrorInvalidValue;
+}
+
+}  // namespace hplb
