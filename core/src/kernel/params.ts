@@ -1,0 +1,112 @@
+/**
+ * Attention parameters and call checks, validated once. Every backend (cpu, webgpu, gpujs, cuda) builds its
+ * `AttentionParams` through `makeAttentionParams` and checks each call's inputs through `checkAttentionInputs`,
+ * so a mismatched shape, a head dim over the backend's capability, NaN in the inputs or a bad row range gives the
+ * same clear error whichever backend runs. Dimension letters follow the glossary in `types.ts` (N, d, B, Qb, Kb).
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { fail, hplbError, issue, type HplbError, type Issue } from '../errors.ts';
+import type { AttentionParams, BackendCapabilities, BlockLayout, Precision, RowRange } from './types.ts';
+
+// ---------------------------------------------------------------- model
+
+/** What a caller supplies; everything but N and d has a default. */
+export interface RawAttentionParams {
+  readonly tokens: number;
+  readonly headDim: number;
+  /** Default 64 (MInference / XAttention block size). */
+  readonly blockSize?: number;
+  /** Default true (causal prefill). */
+  readonly causal?: boolean;
+  /** Default 1/sqrt(d). */
+  readonly scale?: number;
+  /** Default fp32. */
+  readonly precision?: Precision;
+}
+
+export const PRECISIONS: ReadonlyArray<Precision> = ['fp32', 'fp16', 'bf16'];
+export const DEFAULT_BLOCK_SIZE = 64;
+
+const posInt = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n > 0;
+
+// ---------------------------------------------------------------- constructors
+
+/** Validate raw parameters once into the normalized record (every problem reported, not just the first). */
+export const makeAttentionParams = (raw: RawAttentionParams): E.Either<HplbError, AttentionParams> => {
+  const out: Issue[] = [];
+  const blockSize = raw.blockSize ?? DEFAULT_BLOCK_SIZE;
+  const causal = raw.causal ?? true;
+  const precision = raw.precision ?? 'fp32';
+  if (!posInt(raw.tokens)) out.push(issue('$.tokens', 'a positive integer token count N', raw.tokens));
+  if (!posInt(raw.headDim)) out.push(issue('$.headDim', 'a positive integer head dim d', raw.headDim));
+  if (!posInt(blockSize)) out.push(issue('$.blockSize', 'a positive integer block size B', blockSize));
+  if (typeof causal !== 'boolean') out.push(issue('$.causal', 'true or false', causal));
+  if (!PRECISIONS.includes(precision)) out.push(issue('$.precision', `one of ${PRECISIONS.join('|')}`, precision));
+  const scale = raw.scale ?? (posInt(raw.headDim) ? 1 / Math.sqrt(raw.headDim) : NaN);
+  if (!(typeof scale === 'number' && Number.isFinite(scale) && scale > 0)) out.push(issue('$.scale', 'a finite positive softmax scale', scale));
+  if (out.length > 0) return E.left(hplbError('argument', out));
+  return E.right({ tokens: raw.tokens, headDim: raw.headDim, blockSize, blocks: Math.ceil(raw.tokens / blockSize), causal, scale, precision });
+};
+
+// ---------------------------------------------------------------- checks
+
+/** Does this backend support these parameters? Every unmet capability is one issue. */
+export const checkCapabilities = (caps: BackendCapabilities, p: AttentionParams, backend = 'backend'): E.Either<HplbError, AttentionParams> => {
+  const out: Issue[] = [];
+  if (p.headDim > caps.maxHeadDim) out.push(issue('$.headDim', `a head dim ≤ ${caps.maxHeadDim} (the ${backend} backend's maximum)`, p.headDim));
+  if (!caps.blockSizes.includes(p.blockSize)) out.push(issue('$.blockSize', `a block size the ${backend} backend supports (${caps.blockSizes.join(', ')})`, p.blockSize));
+  if (!caps.precisions.includes(p.precision)) out.push(issue('$.precision', `a precision the ${backend} backend supports (${caps.precisions.join(', ')})`, p.precision));
+  if (p.tokens > caps.maxTokens) out.push(issue('$.tokens', `at most ${caps.maxTokens} tokens (the ${backend} backend's maximum)`, p.tokens));
+  return out.length === 0 ? E.right(p) : E.left(hplbError('argument', out));
+};
+
+/** First non-finite entry of a tensor, or -1. */
+export const firstNonFinite = (x: Float32Array): number => {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return i;
+  return -1;
+};
+
+/** Check one tensor: length rows × d and finite values (NaN / ±Inf are reported with row and column). */
+export const checkTensor = (name: string, x: unknown, rows: number, d: number): E.Either<HplbError, Float32Array> => {
+  if (!(x instanceof Float32Array)) return fail('argument', `$.${name}`, `a Float32Array [${rows} × ${d}]`, typeof x);
+  if (x.length !== rows * d) return fail('argument', `$.${name}`, `${rows * d} values ([N=${rows} × d=${d}], row-major)`, `${x.length} values`);
+  const bad = firstNonFinite(x);
+  if (bad >= 0) return fail('argument', `$.${name}[${Math.floor(bad / d)}][${bad % d}]`, 'a finite number (NaN/Inf in attention inputs are not propagated)', x[bad]);
+  return E.right(x);
+};
+
+/** A row range must lie in [0, N) and be non-empty; absent means all rows. */
+export const checkRows = (p: AttentionParams, rows?: RowRange): E.Either<HplbError, RowRange> => {
+  if (rows === undefined) return E.right({ start: 0, end: p.tokens });
+  if (!Number.isInteger(rows.start) || !Number.isInteger(rows.end) || rows.start < 0 || rows.end > p.tokens || rows.start >= rows.end)
+    return fail('argument', '$.rows', `a row range 0 ≤ start < end ≤ ${p.tokens}`, `[${rows.start}, ${rows.end})`);
+  return E.right(rows);
+};
+
+/**
+ * Everything a backend checks before computing: capabilities, q/k (and v) shapes and finiteness, the layout
+ * (see `validateLayout`, passed in to keep this module free of layout code) and the row range.
+ */
+export const checkAttentionInputs = (
+  caps: BackendCapabilities,
+  p: AttentionParams,
+  t: { readonly q: Float32Array; readonly k: Float32Array; readonly v?: Float32Array },
+  backend = 'backend',
+): E.Either<HplbError, AttentionParams> => {
+  const out: Issue[] = [];
+  const collect = (e: E.Either<HplbError, unknown>) => { if (E.isLeft(e)) out.push(...e.left.issues); };
+  collect(checkCapabilities(caps, p, backend));
+  collect(checkTensor('q', t.q, p.tokens, p.headDim));
+  collect(checkTensor('k', t.k, p.tokens, p.headDim));
+  if (t.v !== undefined) collect(checkTensor('v', t.v, p.tokens, p.headDim));
+  return out.length === 0 ? E.right(p) : E.left(hplbError('argument', out));
+};
+
+/** Output sanity after a kernel ran: NaN in outputs is a backend bug, reported rather than returned. */
+export const checkOutputFinite = (name: string, out: Float32Array, d: number, backend = 'backend'): E.Either<HplbError, Float32Array> => {
+  const bad = firstNonFinite(out);
+  return bad < 0 ? E.right(out) : fail('backend', `$.${name}[${Math.floor(bad / d)}][${bad % d}]`, `a finite output from the ${backend} backend`, out[bad]);
+};
+
+/** Reused by layout code: a layout's geometry must match the params. */
+export const layoutMatches = (l: BlockLayout, p: AttentionParams): boolean => l.blockSize === p.blockSize && l.blocks === p.blocks;
