@@ -1,16 +1,249 @@
 /**
- * ILP placement engines (GLPK through the optional GPL package @hplb/solver-glpk, HiGHS through npm `highs`).
- * Used by the solver registry (`ilp-glpk`, `ilp-highs`) and the `auto` portfolio. Work in progress: the engines
- * land in the next commits; until then this rejects with a clear message.
+ * ILP placement engines: GLPK (glpk.js, through the optional GPL package @hplb/solver-glpk, loaded only by a
+ * dynamic import) and HiGHS (npm `highs`). Used by the solver registry (`ilp-glpk`, `ilp-highs`) and by `auto`.
+ *
+ * One layer at a time: the assignment MILP is built once (`model.ts`), the engine runs in a worker thread (it blocks
+ * its thread) with its own time limit, and the worker is terminated at the hard limit. Whatever the engine says is
+ * a claim: the answer is decoded, every constraint re-checked, the makespan recomputed from the original float
+ * costs, and "optimal" is reported only when the engine's integer optimum is consistent with the solution it
+ * returned and with our own lower bound. The reported lower bound is then max(core's layerLowerBound, T*÷scale)
+ * (rigorous, because integer costs are floored); otherwise it is core's bound alone, and the gap says how far the
+ * plan may be from optimal. A timed-out or failed solve returns the warm start (or the engine's incumbent, when
+ * better), never an unchecked answer.
+ *
+ * Engine unavailability (GLPK package missing, WebAssembly failure) is a configuration error: the promise
+ * rejects with an `IlpEngineError` naming the cause; `ilpEngineAvailable` checks it up front.
  */
+import { layerLowerBound } from '@hplb/core';
+import { spawnTsWorker } from '@hplb/core/node/tsWorker.ts';
+import type { Worker } from 'node:worker_threads';
 import type { LayerProblem, LayerResult } from '../types.ts';
+import type { EngineAnswer, EngineRequest } from './engine.ts';
+import {
+  assignmentLoads, buildModel, decodeAssignment, integerMakespan, itemTime, lpText, unitsOf, violatedConstraint,
+  type BuiltModel, type IlpProblem,
+} from './model.ts';
 
 export type IlpEngine = 'glpk' | 'highs';
 
-export function solveIlp(
+export class IlpEngineError extends Error {
+  constructor(readonly engine: IlpEngine, message: string) {
+    super(message);
+    this.name = 'IlpEngineError';
+  }
+}
+
+// ---------------------------------------------------------------- worker pool
+
+const WORKER_URL = new URL('./worker.ts', import.meta.url);
+const idle: Record<IlpEngine, Worker[]> = { glpk: [], highs: [] };
+let nextId = 1;
+
+const acquire = (engine: IlpEngine): Worker => {
+  const w = idle[engine].pop() ?? spawnTsWorker(WORKER_URL);
+  w.ref();
+  return w;
+};
+
+const release = (engine: IlpEngine, w: Worker) => {
+  w.removeAllListeners('message');
+  w.removeAllListeners('error');
+  w.removeAllListeners('exit');
+  w.unref(); // an idle worker never keeps the process alive
+  if (idle[engine].length < 2) idle[engine].push(w);
+  else void w.terminate();
+};
+
+type CallOutcome = { kind: 'answer'; answer: EngineAnswer } | { kind: 'killed' } | { kind: 'crashed'; message: string };
+
+/** Run one engine call in a worker; terminate it when `hardMs` passes. */
+const callEngine = (engine: IlpEngine, request: EngineRequest, hardMs: number): Promise<CallOutcome> =>
+  new Promise((resolve) => {
+    const w = acquire(engine);
+    const id = nextId++;
+    let done = false;
+    const finish = (o: CallOutcome, reuse: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (reuse) release(engine, w);
+      else {
+        w.removeAllListeners();
+        void w.terminate();
+      }
+      resolve(o);
+    };
+    const timer = setTimeout(() => finish({ kind: 'killed' }, false), Math.max(1, hardMs));
+    w.on('message', (msg: { id: number; answer: EngineAnswer }) => {
+      if (msg.id === id) finish({ kind: 'answer', answer: msg.answer }, true);
+    });
+    w.on('error', (e) => finish({ kind: 'crashed', message: e.message }, false));
+    w.on('exit', (code) => finish({ kind: 'crashed', message: `worker exited with code ${code}` }, false));
+    w.postMessage({ id, engine, request });
+  });
+
+/** Whether an engine can run here (GLPK needs the optional package). Resolves to true or the reason it cannot. */
+export const ilpEngineAvailable = async (engine: IlpEngine): Promise<true | string> => {
+  const pr: LayerProblem = { layer: 0, costs: [2, 1], speeds: [1, 1] };
+  const built = buildModel(pr, [0, 1]);
+  if (!built.ok) return built.message;
+  const o = await callEngine(engine, { model: built.built.model, lp: lpText(built.built.model), columns: built.built.columns, start: built.built.start, timeLimitSec: 5 }, 60_000);
+  if (o.kind === 'answer') return o.answer.claim === 'error' ? (o.answer.message ?? 'engine error') : true;
+  return o.kind === 'crashed' ? o.message : 'engine did not answer in 60 s';
+};
+
+// ---------------------------------------------------------------- warm start
+
+/**
+ * Constraint-aware LPT: units (groups) largest first, each to the allowed device (pin, equal-count capacity,
+ * KV capacity) where it finishes earliest. Returns null when it cannot place every unit.
+ */
+export const greedyStart = (pr: IlpProblem): number[] | null => {
+  const n = pr.costs.length;
+  const m = pr.speeds.length;
+  if (m === 0) return null;
+  const units = unitsOf(pr);
+  const pin = new Map<number, number>();
+  for (const p of pr.pinned ?? []) pin.set(p.item, p.device);
+  const cap = pr.equalHeadsPerDevice && n % m === 0 ? n / m : Infinity;
+  const load = Array<number>(m).fill(0);
+  const count = Array<number>(m).fill(0);
+  const held = Array.from({ length: m }, () => new Set<number>());
+  const homes = new Map<number, number>();
+  const a = Array<number>(n).fill(-1);
+  const minTime = (us: ReadonlyArray<number>) => Math.min(...Array.from({ length: m }, (_, d) => us.reduce((s, i) => s + itemTime(pr, i, d), 0)));
+  const order = units.map((us) => ({ us, w: minTime(us), pinned: us.some((i) => pin.has(i)) }))
+    .sort((x, y) => Number(y.pinned) - Number(x.pinned) || y.w - x.w);
+  for (const { us } of order) {
+    const pinnedTo = us.map((i) => pin.get(i)).find((d) => d !== undefined);
+    let best = -1;
+    let bestFinish = Infinity;
+    for (let d = 0; d < m; d++) {
+      if (pinnedTo !== undefined && d !== pinnedTo) continue;
+      if (count[d]! + us.length > cap) continue;
+      const groups = pr.kvGroupOf ? new Set(us.map((i) => pr.kvGroupOf![i]!)) : new Set<number>();
+      const fresh = [...groups].filter((g) => !held[d]!.has(g));
+      const kvCap = pr.maxKvPerDevice?.[d];
+      if (kvCap !== null && kvCap !== undefined && held[d]!.size + fresh.length > kvCap) continue;
+      const copies = fresh.filter((g) => homes.has(g)).length;
+      const finish = load[d]! + us.reduce((s, i) => s + itemTime(pr, i, d), 0) + copies * (pr.kvCopyCost?.[d] ?? 0);
+      if (finish < bestFinish - 1e-12) {
+        bestFinish = finish;
+        best = d;
+      }
+    }
+    if (best < 0) return null;
+    for (const i of us) {
+      a[i] = best;
+      if (pr.kvGroupOf) {
+        const g = pr.kvGroupOf[i]!;
+        held[best]!.add(g);
+        if (!homes.has(g)) homes.set(g, best);
+      }
+    }
+    load[best] = bestFinish;
+    count[best]! += us.length;
+  }
+  // The kv-copy charge depends on which device holds each group's FIRST item; recheck everything.
+  return violatedConstraint(pr, a) === null ? a : null;
+};
+
+// ---------------------------------------------------------------- solve
+
+const makespanOf = (pr: IlpProblem, a: ReadonlyArray<number>) => Math.max(0, ...assignmentLoads(pr, a));
+const movesOf = (pr: LayerProblem, a: ReadonlyArray<number>) => (pr.previous ? a.reduce((s, d, i) => s + (d === pr.previous![i] ? 0 : 1), 0) : 0);
+
+/** core's lower bound for the problem's float costs (per-item minimum time when a time matrix is given). */
+export const floatLowerBound = (pr: IlpProblem): number =>
+  layerLowerBound(pr.costs.map((c, i) => (pr.timeMatrix ? Math.min(...pr.timeMatrix[i]!) : c)), {
+    devices: pr.timeMatrix ? pr.speeds.length : pr.speeds,
+    equalHeadsPerDevice: pr.equalHeadsPerDevice,
+    groups: pr.groups,
+  });
+
+/** Does the engine's answer prove that `a` is an optimum of the integer model? */
+const proofHolds = (pr: IlpProblem, built: BuiltModel, ans: EngineAnswer, a: ReadonlyArray<number>): boolean => {
+  if (ans.claim !== 'optimal' || ans.objective === undefined) return false;
+  const ti = integerMakespan(built, pr, a);
+  if (ti < built.tLower) return false; // below our own bound: the engine's arithmetic is off
+  if (built.tUpper !== null && ti > built.tUpper) return false; // worse than the start it was given
+  const n = pr.costs.length;
+  const stays = pr.previous ? n - movesOf(pr, a) : 0;
+  const expected = pr.previous ? (n + 1) * ti - stays : ti;
+  if (Math.abs(ans.objective - expected) > 0.5) return false; // the objective is not what the solution achieves
+  if (ans.dualBound !== undefined && ans.dualBound > ans.objective + 0.5) return false;
+  return true;
+};
+
+/**
+ * Solve one layer with an ILP engine. `warmStart` (e.g. the best heuristic's assignment) seeds HiGHS and bounds
+ * T for both engines; without one, a constraint-aware LPT is used. `timeLimitMs` is a hard wall-clock limit.
+ */
+export async function solveIlp(
   problem: LayerProblem,
   options: { engine: IlpEngine; timeLimitMs: number; warmStart?: ReadonlyArray<number> },
 ): Promise<LayerResult> {
-  void problem;
-  return Promise.reject(new Error(`ILP engine ${options.engine}: not built yet (in progress)`));
+  const t0 = performance.now();
+  const pr = problem as IlpProblem;
+  const warm = options.warmStart && violatedConstraint(pr, options.warmStart) === null ? [...options.warmStart] : greedyStart(pr);
+  const outcome = buildModel(pr, warm ?? undefined);
+  if (!outcome.ok) return { status: 'infeasible', constraint: outcome.constraint, message: outcome.message };
+  const built = outcome.built;
+  const floatLb = floatLowerBound(pr);
+  const seconds = () => (performance.now() - t0) / 1000;
+  const n = pr.costs.length;
+
+  if (n === 0) return { status: 'optimal', assignment: [], makespan: 0, lowerBound: 0, gap: 0, seconds: seconds() };
+
+  const remainingMs = options.timeLimitMs - (performance.now() - t0);
+  let call: CallOutcome = { kind: 'killed' };
+  if (remainingMs > 0) {
+    const request: EngineRequest = {
+      model: built.model,
+      lp: lpText(built.model),
+      columns: built.columns,
+      start: built.start,
+      // The engine stops itself a little before the hard limit so that it can still return its incumbent.
+      timeLimitSec: Math.max(0.01, (remainingMs * 0.9 - 50) / 1000),
+    };
+    call = await callEngine(options.engine, request, remainingMs);
+  }
+  if (call.kind === 'answer' && call.answer.claim === 'error') throw new IlpEngineError(options.engine, call.answer.message ?? 'engine error');
+  if (call.kind === 'crashed' && !warm) throw new IlpEngineError(options.engine, call.message);
+
+  // Candidates: the warm start and the engine's solution, each re-checked.
+  let best: number[] | null = warm;
+  if (call.kind === 'answer' && call.answer.values) {
+    const a = decodeAssignment(built, new Map(Object.entries(call.answer.values)), n);
+    if (a && violatedConstraint(pr, a) === null) {
+      const ok = proofHolds(pr, built, call.answer, a);
+      const mk = makespanOf(pr, a);
+      const better = !best || mk < makespanOf(pr, best) - 1e-12 || (mk <= makespanOf(pr, best) + 1e-12 && movesOf(pr, a) < movesOf(pr, best));
+      if (better) best = a;
+      if (ok) {
+        // The integer optimum T* gives OPT ≥ T*÷scale for the float costs.
+        const lbIlp = integerMakespan(built, pr, a) / built.scale;
+        const lowerBound = Math.max(floatLb, lbIlp);
+        const makespan = makespanOf(pr, best!);
+        return { status: 'optimal', assignment: best!, makespan, lowerBound: Math.min(lowerBound, makespan), gap: gapOf(makespan, Math.min(lowerBound, makespan)), seconds: seconds() };
+      }
+    }
+  }
+  if (call.kind === 'answer' && call.answer.claim === 'infeasible' && !best)
+    return { status: 'infeasible', constraint: infeasibleConstraint(pr), message: `the ${options.engine} engine proved the constraint set infeasible` };
+  if (!best) {
+    // No plan at all: nothing checked to return. The only honest answer is the engine's failure.
+    throw new IlpEngineError(options.engine, `no feasible plan found within ${options.timeLimitMs} ms and no warm start`);
+  }
+  const makespan = makespanOf(pr, best);
+  const lowerBound = Math.min(floatLb, makespan);
+  const ranOut = call.kind === 'killed' || seconds() * 1000 >= 0.85 * options.timeLimitMs;
+  const status = ranOut ? 'timedout' : 'feasible';
+  return { status, assignment: best, makespan, lowerBound, gap: gapOf(makespan, lowerBound), seconds: seconds() };
 }
+
+const gapOf = (makespan: number, lowerBound: number) => (lowerBound > 0 ? Math.max(0, makespan / lowerBound - 1) : makespan > 0 ? Infinity : 0);
+
+/** Name the constraint family most likely responsible when the engine proves infeasibility. */
+const infeasibleConstraint = (pr: IlpProblem): string =>
+  pr.maxKvPerDevice ? 'memory' : pr.maxExtraKvCopies !== undefined ? 'kvReplicationCap' : pr.equalHeadsPerDevice ? 'equalHeadsPerDevice' : pr.pinned?.length ? 'pinned' : 'constraints';
