@@ -16,8 +16,14 @@
  *     the minimum, then capped at N; without one, clamped to [1, N] and rounded up.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { hplbError, issue, type HplbError } from './errors.ts';
-import { checkProfile, type CurveProfile, type HeadCurve, type Profile } from './profile.ts';
+import { hplbError, issue, words, type HplbError } from './errors.ts';
+import { checkProfile, type CurveProfile, type Profile } from './profile.ts';
+
+/** A recovery curve as plain numbers (what `HeadCurve` decodes to). */
+export interface CurvePoints {
+  readonly tokens: ReadonlyArray<number>;
+  readonly mass: ReadonlyArray<number>;
+}
 
 // ---------------------------------------------------------------- model
 
@@ -44,7 +50,7 @@ const tokens = (x: number, n: number): number => Math.min(n, Math.max(1, Math.ce
  * Fewest tokens (real-valued, before rounding) at which a curve measured at reference context `n0` reaches `target`
  * mass, with the implied endpoints (0, 0) and (n0, 1), linear in between.
  */
-export const curveTokensFor = (c: HeadCurve, n0: number, target: number): number => {
+export const curveTokensFor = (c: CurvePoints, n0: number, target: number): number => {
   const pts: [number, number][] = [[0, 0]];
   for (let i = 0; i < c.tokens.length; i++) pts.push([c.tokens[i]!, c.mass[i]!]);
   pts.push([n0, 1]);
@@ -60,7 +66,7 @@ export const curveTokensFor = (c: HeadCurve, n0: number, target: number): number
 };
 
 /** Mass recovered by `b` tokens on a curve (same interpolation); the inverse of `curveTokensFor`. */
-export const curveMassAt = (c: HeadCurve, n0: number, b: number): number => {
+export const curveMassAt = (c: CurvePoints, n0: number, b: number): number => {
   const pts: [number, number][] = [[0, 0]];
   for (let i = 0; i < c.tokens.length; i++) pts.push([c.tokens[i]!, c.mass[i]!]);
   pts.push([n0, 1]);
@@ -123,7 +129,7 @@ export const budgetsAt = (profile: Profile, n: number, options: BudgetsAtOptions
       if (E.isLeft(cc)) return cc;
       const m = profile.model;
       if (curves.model.layers !== m.layers || curves.model.queryHeads !== m.queryHeads)
-        return err('argument', '--curves', `recovery curves for ${m.layers} layers × ${m.queryHeads} query heads (${m.name})`, `${curves.model.layers} × ${curves.model.queryHeads} (${curves.model.name})`);
+        return err('argument', '--curves', `recovery curves for ${m.layers} layers × ${m.queryHeads} query heads (${m.name})`, words(`${curves.model.layers} × ${curves.model.queryHeads} (${curves.model.name})`));
       return E.right(fromCurves(curves, n, (l, h) => topP[l]![h]!, scaling));
     }
     case 'elastic':

@@ -42,13 +42,23 @@ export const hplbError = (code: ErrorCode, issues: ReadonlyArray<Issue>, file?: 
 export const issue = (path: string, expected: string, actual?: unknown): Issue =>
   actual === undefined ? { path, expected } : { path, expected, actual: show(actual) };
 
+/** An issue whose `actual` is already words (e.g. "an empty file", "31 layers"), shown as is rather than quoted. */
+export const issueText = (path: string, expected: string, actualText: string): Issue => ({ path, expected, actual: actualText });
+
 export const fail = <A = never>(code: ErrorCode, path: string, expected: string, actual?: unknown): E.Either<HplbError, A> =>
   E.left(hplbError(code, [issue(path, expected, actual)]));
 
 export const withFile = (file: string) => (e: HplbError): HplbError => ({ ...e, file });
 
+/** A description of what was found, in words (e.g. "31 layers"): `show` prints it as is instead of quoting it. */
+export class Words {
+  constructor(readonly text: string) {}
+}
+export const words = (text: string): Words => new Words(text);
+
 /** Render an arbitrary value briefly for an error message. */
 export const show = (v: unknown): string => {
+  if (v instanceof Words) return v.text;
   if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : String(v);
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
   if (v === undefined) return 'nothing';
@@ -68,7 +78,7 @@ export const contextPath = (context: t.Context, root = '$'): string => {
     if (parentTag === 'UnionType' || parentTag === 'IntersectionType' || parentTag === 'RefinementType' || parentTag === 'ExactType' || parentTag === 'ReadonlyType') continue;
     const key = entry.key;
     if (key === '') continue;
-    if (/^\d+$/.test(key) && (parentTag === 'ArrayType' || parentTag === 'TupleType' || parentTag === 'ReadonlyArrayType')) path += `[${key}]`;
+    if (/^\d+$/.test(key) && (parentTag === 'ArrayType' || parentTag === 'TupleType' || parentTag === 'ReadonlyArrayType' || Array.isArray(parent.actual))) path += `[${key}]`;
     else if (/^[A-Za-z_$][\w$]*$/.test(key)) path += `.${key}`;
     else path += `[${JSON.stringify(key)}]`;
   }
@@ -83,10 +93,13 @@ export const ioTsIssues = (errors: t.Errors, max = 5): Issue[] => {
     const path = contextPath(err.context);
     if (seen.has(path)) continue;
     seen.add(path);
-    const last = err.context[err.context.length - 1];
+    // A failed union member reports the union (its name lists every choice), not the last member tried.
+    let at = err.context.length - 1;
+    while (at > 0 && (err.context[at - 1]!.type as { _tag?: string })._tag === 'UnionType') at--;
+    const last = err.context[at];
     const name = last ? last.type.name : 'a valid value';
     const expected = err.message ?? brandWords[name] ?? name;
-    out.push(issue(path, expected, err.value));
+    out.push(err.value === undefined ? issueText(path, expected, 'nothing') : issue(path, expected, err.value));
     if (out.length >= max) break;
   }
   return out;
@@ -100,12 +113,12 @@ export const decode = <A, O>(c: t.Type<A, O, unknown>, u: unknown, file?: string
 
 /** Parse JSON text totally. */
 export const parseJson = (text: string, file?: string): E.Either<HplbError, unknown> => {
-  if (text.trim() === '') return E.left(hplbError('parse', [issue('$', 'a JSON document', 'an empty file')], file));
+  if (text.trim() === '') return E.left(hplbError('parse', [issueText('$', 'a JSON document', 'an empty file')], file));
   try {
     return E.right(JSON.parse(text) as unknown);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    return E.left(hplbError('parse', [issue('$', 'valid JSON', msg)], file));
+    return E.left(hplbError('parse', [issueText('$', 'valid JSON', msg)], file));
   }
 };
 

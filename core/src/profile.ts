@@ -15,7 +15,7 @@ import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { NonNegative, PositiveInt, Fraction } from './brand.ts';
 import { MODEL_REGISTRY, ModelShapeC, type ModelShape } from './model.ts';
-import { decode, hplbError, issue, type HplbError } from './errors.ts';
+import { decode, hplbError, issue, words, type HplbError } from './errors.ts';
 
 export const PROFILE_FORMAT = 'hplb.profile/1' as const;
 
@@ -100,8 +100,8 @@ export const checkProfile = (p: Profile, file?: string): E.Either<HplbError, Pro
       if (reg[k] !== m[k]) return err(`$.model.${k}`, `${reg[k]} (${k} of ${reg.name} in the model registry)`, m[k]);
   }
   const table = (path: string, rows: ReadonlyArray<ReadonlyArray<unknown>>, what: string): E.Either<HplbError, void> => {
-    if (rows.length !== m.layers) return err(path, `${m.layers} layers for ${m.name}`, `${rows.length} layers`);
-    for (let l = 0; l < rows.length; l++) if (rows[l]!.length !== m.queryHeads) return err(`${path}[${l}]`, `${m.queryHeads} ${what} for ${m.name}`, `${rows[l]!.length}`);
+    if (rows.length !== m.layers) return err(path, `${m.layers} layers for ${m.name}`, words(`${rows.length} layers`));
+    for (let l = 0; l < rows.length; l++) if (rows[l]!.length !== m.queryHeads) return err(`${path}[${l}]`, `${m.queryHeads} ${what} for ${m.name}`, words(`${rows[l]!.length} entries`));
     return E.right(undefined);
   };
   const ok = E.right(p);
@@ -113,8 +113,8 @@ export const checkProfile = (p: Profile, file?: string): E.Either<HplbError, Pro
         for (let h = 0; h < p.curves[l]!.length; h++) {
           const c = p.curves[l]![h]!;
           const at = `$.curves[${l}][${h}]`;
-          if (c.tokens.length === 0) return err(`${at}.tokens`, 'at least one (tokens, mass) point', 'none');
-          if (c.mass.length !== c.tokens.length) return err(`${at}.mass`, `${c.tokens.length} points (as many as tokens)`, `${c.mass.length}`);
+          if (c.tokens.length === 0) return err(`${at}.tokens`, 'at least one (tokens, mass) point', words('none'));
+          if (c.mass.length !== c.tokens.length) return err(`${at}.mass`, `${c.tokens.length} points (as many as tokens)`, words(`${c.mass.length} points`));
           for (let i = 0; i < c.tokens.length; i++) {
             if (c.tokens[i]! > p.contextLength) return err(`${at}.tokens[${i}]`, `at most the context length ${p.contextLength}`, c.tokens[i]);
             if (i > 0 && !(c.tokens[i]! > c.tokens[i - 1]!)) return err(`${at}.tokens[${i}]`, `more than the previous point's ${c.tokens[i - 1]} (tokens strictly ascending)`, c.tokens[i]);

@@ -4,7 +4,7 @@
  * Used by the importers in this folder; nothing here reads files (the CLI edge passes text in).
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { fail, hplbError, issue, type HplbError } from '../errors.ts';
+import { fail, hplbError, issue, issueText, type HplbError } from '../errors.ts';
 import { MODEL_REGISTRY, findModel, type ModelShape } from '../model.ts';
 
 /** The context length importers use as the profile's reference N when none is given: 128k. */
@@ -62,9 +62,9 @@ export const checkTable = (
   what: string,
   file?: string,
 ): E.Either<HplbError, void> => {
-  if (rows.length !== m.layers) return E.left(hplbError('decode', [issue(path, `${m.layers} layers (rows) for ${m.name}`, `${rows.length}`)], file));
+  if (rows.length !== m.layers) return E.left(hplbError('decode', [issueText(path, `${m.layers} layers for ${m.name}`, `${rows.length} layers`)], file));
   for (let l = 0; l < rows.length; l++)
-    if (rows[l]!.length !== width) return E.left(hplbError('decode', [issue(`${path}[${l}]`, `${width} ${what} for ${m.name}`, `${rows[l]!.length}`)], file));
+    if (rows[l]!.length !== width) return E.left(hplbError('decode', [issueText(`${path}[${l}]`, `${width} ${what} for ${m.name}`, `${rows[l]!.length} entries`)], file));
   return E.right(undefined);
 };
 

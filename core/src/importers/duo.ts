@@ -13,7 +13,7 @@
  * Used by `hplb inspect --format duo` and by planners reading DuoAttention data.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { hplbError, issue, type HplbError } from '../errors.ts';
+import { hplbError, issue, issueText, words, type HplbError } from '../errors.ts';
 import { kvHeadOf, type ModelShape } from '../model.ts';
 import { PROFILE_FORMAT, type ElasticProfile } from '../profile.ts';
 import { resolveModel, type ImportOptions } from './common.ts';
@@ -40,11 +40,11 @@ export const parseGateTsv = (text: string, file?: string): E.Either<HplbError, n
   const err = (code: 'parse' | 'decode', path: string, expected: string, actual?: unknown) => E.left(hplbError(code, [issue(path, expected, actual)], file));
   const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
   while (lines.length > 0 && lines[lines.length - 1]!.trim() === '') lines.pop();
-  if (lines.length === 0) return err('parse', '$', 'a tab-separated matrix of gates (rows = layers, columns = KV heads)', 'an empty file');
+  if (lines.length === 0) return err('parse', '$', 'a tab-separated matrix of gates (rows = layers, columns = KV heads)', words('an empty file'));
   const rows: number[][] = [];
   for (let r = 0; r < lines.length; r++) {
     const line = lines[r]!;
-    if (line.trim() === '') return err('parse', `$[${r}]`, `a row of tab-separated gates (line ${r + 1})`, 'an empty line');
+    if (line.trim() === '') return err('parse', `$[${r}]`, `a row of tab-separated gates (line ${r + 1})`, words('an empty line'));
     const cells = line.split('\t');
     const row: number[] = [];
     for (let c = 0; c < cells.length; c++) {
@@ -54,7 +54,7 @@ export const parseGateTsv = (text: string, file?: string): E.Either<HplbError, n
       row.push(v);
     }
     if (rows.length > 0 && row.length !== rows[0]!.length)
-      return err('parse', `$[${r}]`, `${rows[0]!.length} tab-separated columns like line 1 (line ${r + 1})`, `${row.length} columns`);
+      return err('parse', `$[${r}]`, `${rows[0]!.length} tab-separated columns like line 1 (line ${r + 1})`, words(`${row.length} columns`));
     rows.push(row);
   }
   return E.right(rows);
@@ -93,9 +93,9 @@ export const importDuo = (text: string, opts: DuoOptions = {}): E.Either<HplbErr
   if (!(Number.isInteger(recent) && recent >= 0)) return option(file, '--recent', 'a non-negative integer', recent);
   return E.chain((raw: number[][]) =>
     E.chain((m: ModelShape) => {
-      if (raw.length !== m.layers) return E.left(hplbError('decode', [issue('$', `${m.layers} rows (layers) for ${m.name}`, `${raw.length} rows`)], file));
+      if (raw.length !== m.layers) return E.left(hplbError('decode', [issueText('$', `${m.layers} rows (layers) for ${m.name}`, `${raw.length} rows`)], file));
       if (raw[0]!.length !== m.kvHeads)
-        return E.left(hplbError('decode', [issue('$[0]', `${m.kvHeads} columns (KV heads) for ${m.name}`, `${raw[0]!.length} columns`)], file));
+        return E.left(hplbError('decode', [issueText('$[0]', `${m.kvHeads} columns (KV heads) for ${m.name}`, `${raw[0]!.length} columns`)], file));
       const gates = raw.map((row) => row.map((g) => Math.min(1, Math.max(0, g))));
       const streaming = duoStreaming(gates, sparsity !== undefined ? { sparsity } : { threshold: threshold! });
       const window = sink + recent;

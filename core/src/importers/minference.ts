@@ -15,7 +15,7 @@ import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { NonNegative, Finite } from '../brand.ts';
-import { decode, hplbError, issue, parseJson, type HplbError } from '../errors.ts';
+import { decode, hplbError, issue, parseJson, words, type HplbError } from '../errors.ts';
 import { PROFILE_FORMAT, type RequiredProfile } from '../profile.ts';
 import type { ModelShape } from '../model.ts';
 import { DEFAULT_CONTEXT_LENGTH, positiveIntOption, resolveModel, withFileOf, type ImportOptions } from './common.ts';
@@ -61,7 +61,7 @@ export const minferenceBudget = (e: MinferenceEntry): number =>
 
 const table = (m: ModelShape, layers: ReadonlyArray<Record<string, MinferenceEntry>>, file?: string): E.Either<HplbError, MinferenceEntry[][]> => {
   const err = (path: string, expected: string, actual?: unknown) => E.left(hplbError('decode', [issue(path, expected, actual)], file));
-  if (layers.length !== m.layers) return err('$', `${m.layers} layers (one object per layer) for ${m.name}`, `${layers.length} layers`);
+  if (layers.length !== m.layers) return err('$', `${m.layers} layers (one object per layer) for ${m.name}`, words(`${layers.length} layers`));
   const out: MinferenceEntry[][] = [];
   for (let l = 0; l < layers.length; l++) {
     const row = layers[l]!;
@@ -69,7 +69,7 @@ const table = (m: ModelShape, layers: ReadonlyArray<Record<string, MinferenceEnt
     for (const k of keys)
       if (!/^(0|[1-9]\d*)$/.test(k) || Number(k) >= m.queryHeads)
         return err(`$[${l}][${JSON.stringify(k)}]`, `a query head key "0".."${m.queryHeads - 1}" for ${m.name}`, k);
-    if (keys.length !== m.queryHeads) return err(`$[${l}]`, `${m.queryHeads} query heads ("0".."${m.queryHeads - 1}") for ${m.name}`, `${keys.length} heads`);
+    if (keys.length !== m.queryHeads) return err(`$[${l}]`, `${m.queryHeads} query heads ("0".."${m.queryHeads - 1}") for ${m.name}`, words(`${keys.length} heads`));
     out.push(Array.from({ length: m.queryHeads }, (_, h) => row[String(h)]!));
   }
   return E.right(out);
