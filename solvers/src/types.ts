@@ -23,6 +23,20 @@ export interface LayerProblem {
   /** Previous assignment for a stable re-plan: lexicographic (makespan first, then moves × migrationWeight). */
   readonly previous?: ReadonlyArray<number>;
   readonly migrationWeight?: number;
+  /**
+   * kv: "replicate" bookkeeping: kvGroupOf[i] = KV head read by item i. Needed only with `maxKvPerDevice`,
+   * `maxExtraKvCopies` or `kvCopyCost` (a device that runs any item of a KV group holds a copy of that KV head).
+   */
+  readonly kvGroupOf?: ReadonlyArray<number>;
+  /** Memory: at most this many KV head copies (this layer's share) on each device. null = unconstrained. */
+  readonly maxKvPerDevice?: ReadonlyArray<number | null>;
+  /** Replication cap: at most this many extra KV head copies (beyond one per KV head) in this layer. */
+  readonly maxExtraKvCopies?: number;
+  /**
+   * Extra time on device d for each extra KV copy it holds (cost model's KV-copy terms). The group's home, which is
+   * not charged, is the device of its first item (as in core's kvSummary).
+   */
+  readonly kvCopyCost?: ReadonlyArray<number>;
 }
 
 export type LayerStatus = 'optimal' | 'feasible' | 'timedout';
@@ -44,6 +58,8 @@ export interface SolveOptions {
   /** Wall-clock budget per layer in milliseconds. */
   readonly timeLimitMs: number;
   readonly seed?: number;
+  /** Start from this assignment (e.g. the best heuristic's) when the solver can use one. */
+  readonly warmStart?: ReadonlyArray<number>;
 }
 
 export type SolverName =
@@ -65,4 +81,8 @@ export interface PlanInput {
   readonly previous?: Plan;
   readonly migrationWeight?: number;
   readonly onProgress?: (doneLayers: number, totalLayers: number) => void;
+  /** Seed for the randomised parts (perturbation in local search). Default 1. */
+  readonly seed?: number;
+  /** Worker threads for the multi-layer driver: 0 = solve in this thread, undefined = decide ("where it pays"). */
+  readonly workers?: number;
 }

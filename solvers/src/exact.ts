@@ -1,0 +1,201 @@
+/**
+ * Exact anytime search for identical devices (optionally with a fixed number of items per device): a search over
+ * the capacity C between the lower and upper bound (bisection), where each probe asks "do the items fit in m bins of
+ * capacity C?" and answers it by bin completion (Korf; Schreiber & Moffitt, JACM 2018):
+ *   - bins are filled one at a time, each with a subset that contains the largest remaining item (symmetry breaking:
+ *     devices are interchangeable), enumerated over item *types* (equal costs collapsed, so repeated budgets do not
+ *     multiply the search);
+ *   - a subset must leave total waste within the slack m·C − Σ costs, and (without item counts) be maximal: no
+ *     remaining item still fits (dominance);
+ *   - failed states (remaining multiset, bins left) are cached.
+ * Costs are converted once to integers: exactly when they already are (and their sum < 2^52), otherwise as
+ * ⌊cost · scale⌋ with scale = 2^30 / max cost (resolution reported). Makespans are always recomputed from the
+ * original values, and a proof at the integer resolution yields a valid real lower bound (⌊·⌋ never raises a load).
+ * Returns the best assignment found, the proven lower bound, and whether the search completed (optimal).
+ */
+import { binPackingBound } from './bounds.ts';
+import type { Instance } from './problem.ts';
+
+export interface ExactResult {
+  /** Best assignment the search found (collapsed items), or null when it found none better than the start. */
+  readonly assign: Int32Array | null;
+  /** Proven lower bound in load units (≥ the bound passed in). */
+  readonly lowerBound: number;
+  /** The search closed the gap at its integer resolution. */
+  readonly complete: boolean;
+  /** Cost units per integer step (1 when costs were integers). */
+  readonly resolution: number;
+  readonly nodes: number;
+}
+
+/** Can the exact search handle this instance? Identical devices, no pins, KV caps or mixed group sizes. */
+export const exactApplies = (inst: Instance): boolean =>
+  inst.kind === 'identical' && inst.kv === undefined && inst.pinned.every((x) => x < 0) &&
+  (inst.quota === undefined || inst.weight.every((w) => w === inst.weight[0]));
+
+class Timeout {}
+
+export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound: number, deadline: number): ExactResult => {
+  const { n, m, cost, speeds } = inst;
+  const speed = speeds[0] ?? 1;
+  const total = cost.reduce((a, b) => a + b, 0);
+  const maxCost = Math.max(0, ...cost);
+  const integral = cost.every((c) => Number.isInteger(c)) && total < 2 ** 52;
+  const scale = integral || maxCost === 0 ? 1 : 2 ** 30 / maxCost;
+  const ic = cost.map((c) => Math.floor(c * scale));
+  const perBin = inst.quota === undefined ? undefined : n / m;
+
+  // Types: distinct integer costs, descending.
+  const order = [...Array(n).keys()].sort((a, b) => ic[b]! - ic[a]! || a - b);
+  const vals: number[] = [];
+  const typeItems: number[][] = [];
+  for (const i of order) {
+    if (vals.length > 0 && vals[vals.length - 1] === ic[i]) typeItems[typeItems.length - 1]!.push(i);
+    else {
+      vals.push(ic[i]!);
+      typeItems.push([i]);
+    }
+  }
+  const T = vals.length;
+  const itotal = ic.reduce((a, b) => a + b, 0);
+
+  // Integer bounds.
+  const desc = order.map((i) => ic[i]!);
+  let lo = Math.max(Math.ceil(itotal / m), desc[0] ?? 0, Math.floor(lowerBound * speed * scale));
+  for (let t = 1; t * m + 1 <= n; t++) {
+    let s = 0;
+    for (let i = t * m - t; i <= t * m; i++) s += desc[i]!;
+    lo = Math.max(lo, s);
+  }
+  if (perBin !== undefined && perBin > 0) {
+    let small = 0;
+    for (let i = 0; i < perBin - 1; i++) small += desc[n - 1 - i]!;
+    lo = Math.max(lo, desc[0]! + small);
+  }
+  const intMakespan = (a: ArrayLike<number>) => {
+    const l = new Float64Array(m);
+    for (let i = 0; i < n; i++) l[a[i]!]! += ic[i]!;
+    return Math.max(0, ...l);
+  };
+  let hi = intMakespan(start);
+  if (perBin === undefined && hi > lo) lo = Math.max(lo, binPackingBound(desc, m, lo, hi));
+
+  let nodes = 0;
+  let best: Int32Array | null = null;
+  const counts = new Int32Array(T);
+  const memo = new Set<string>();
+
+  /** Decide whether the items fit in m bins of capacity C; fills `bins` with per-bin type counts on success. */
+  const probe = (C: number, probeDeadline: number): Int32Array | null | 'timeout' => {
+    for (let t = 0; t < T; t++) counts[t] = typeItems[t]!.length;
+    memo.clear();
+    const slack = m * C - itotal;
+    if (slack < 0 || (desc[0] ?? 0) > C) return null;
+    const bins: Int32Array[] = [];
+    let remainingItems = n;
+
+    const fill = (binsLeft: number, wasteLeft: number): boolean => {
+      if (remainingItems === 0) return perBin === undefined || perBin === 0 || binsLeft === 0;
+      if (binsLeft === 0) return false;
+      if (binsLeft === 1) {
+        let s = 0;
+        for (let t = 0; t < T; t++) s += counts[t]! * vals[t]!;
+        if (s > C || (perBin !== undefined && remainingItems !== perBin)) return false;
+        bins.push(Int32Array.from(counts));
+        return true;
+      }
+      const key = `${binsLeft}|${counts.join(',')}`;
+      if (memo.has(key)) return false;
+      let t0 = 0;
+      while (counts[t0] === 0) t0++;
+      const take = new Int32Array(T);
+      take[t0] = 1;
+      counts[t0]!--;
+      remainingItems--;
+      let found = false;
+
+      // DFS over types t ≥ t0 choosing how many of each to add, largest counts of large types first.
+      const dfs = (t: number, s: number, k: number): boolean => {
+        if ((++nodes & 4095) === 0 && performance.now() > probeDeadline) throw new Timeout();
+        if (perBin !== undefined && k === perBin) return leaf(s);
+        if (t === T) return perBin === undefined ? leaf(s) : false;
+        const room = C - s;
+        const v = vals[t]!;
+        let maxTake = counts[t]!;
+        if (v > 0) maxTake = Math.min(maxTake, Math.floor(room / v));
+        if (perBin !== undefined) maxTake = Math.min(maxTake, perBin - k);
+        for (let x = maxTake; x >= 0; x--) {
+          take[t]! += x;
+          counts[t]! -= x;
+          remainingItems -= x;
+          const r = dfs(t + 1, s + x * v, k + x);
+          take[t]! -= x;
+          counts[t]! += x;
+          remainingItems += x;
+          if (r) return true;
+        }
+        return false;
+      };
+      const leaf = (s: number): boolean => {
+        const waste = C - s;
+        if (waste > wasteLeft) return false;
+        if (perBin === undefined) {
+          // Maximal: no remaining item fits in the waste.
+          for (let t = T - 1; t >= 0; t--) if (counts[t]! > 0) {
+            if (vals[t]! <= waste) return false;
+            break;
+          }
+        }
+        bins.push(Int32Array.from(take));
+        if (fill(binsLeft - 1, wasteLeft - waste)) return true;
+        bins.pop();
+        return false;
+      };
+      try {
+        found = dfs(t0, vals[t0]!, 1);
+      } finally {
+        counts[t0]!++;
+        remainingItems++;
+      }
+      if (!found && memo.size < 2_000_000) memo.add(key);
+      return found;
+    };
+
+    try {
+      if (!fill(m, slack)) return null;
+    } catch (e) {
+      if (e instanceof Timeout) return 'timeout';
+      throw e;
+    }
+    // Bins (type counts) to an assignment.
+    const out = new Int32Array(n);
+    const next = new Int32Array(T);
+    bins.forEach((b, d) => {
+      for (let t = 0; t < T; t++) for (let x = 0; x < b[t]!; x++) out[typeItems[t]![next[t]!++]!] = d;
+    });
+    return out;
+  };
+
+  let tryLo = lo;
+  while (tryLo < hi) {
+    const nowT = performance.now();
+    if (nowT >= deadline) break;
+    const C = tryLo + Math.floor((hi - tryLo) / 2);
+    const r = probe(C, nowT + Math.max(1, (deadline - nowT) / 2));
+    if (r === 'timeout') {
+      // Unknown at C: keep looking for better plans above it; the proven bound stays.
+      tryLo = C + 1;
+      continue;
+    }
+    if (r === null) {
+      lo = Math.max(lo, C + 1); // infeasible at C ⇒ infeasible below C
+      tryLo = C + 1;
+      continue;
+    }
+    best = r;
+    hi = intMakespan(r);
+  }
+  const complete = lo >= hi;
+  const lbReal = Math.max(lowerBound, lo / scale / speed);
+  return { assign: best, lowerBound: complete ? Math.max(lbReal, hi / scale / speed) : lbReal, complete, resolution: 1 / scale, nodes };
+};

@@ -1,0 +1,300 @@
+/**
+ * Fast placement builders. Each returns an assignment of the normalised items that honours every constraint of the
+ * instance (quota, pinned, KV caps), or null when its greedy rule dead-ends on a tight KV cap.
+ *   - contiguous: what serving engines do today (heads split into equal contiguous blocks; the baseline);
+ *   - roundRobin: item i on device i mod m;
+ *   - lpt: largest first onto the least-loaded device (binary heap) — the S-HPLB paper's rule; with mixed speeds or a
+ *     time matrix it becomes earliest-finish LPT (each item to the device where it would finish first);
+ *   - lptCapped: LPT with at most c heads per device;
+ *   - karmarkarKarp: multiway largest-differencing (Karmarkar–Karp, generalised by Korf);
+ *   - balancedKk: balanced largest differencing (Michiels et al.): equal item counts per device;
+ *   - multiFit: Coffman–Garey–Johnson MultiFit (FFD inside a binary search on capacity; uniform speeds scale bins).
+ * Builders that only make sense without side constraints fall back to earliest-finish LPT when the instance has them.
+ */
+import { LoadState, type Instance } from './problem.ts';
+
+export type BuilderName = 'contiguous' | 'roundrobin' | 'lpt' | 'lpt-capped' | 'kk' | 'balanced-kk' | 'multifit';
+
+const byCostDesc = (inst: Instance): number[] => {
+  const { n, m, time } = inst;
+  const key = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let d = 0; d < m; d++) s += time[i * m + d]!;
+    key[i] = s;
+  }
+  return Array.from({ length: n }, (_, i) => i).sort((a, b) => key[b]! - key[a]! || a - b);
+};
+
+/**
+ * Greedy placement honouring every constraint. Items are taken in `order` (pinned ones first); `pick` chooses among
+ * the devices that can take the item (default: earliest finish). `headCap` optionally caps heads per device.
+ */
+export const greedy = (
+  inst: Instance,
+  order: ReadonlyArray<number>,
+  prefer?: (i: number, st: LoadState) => number,
+  headCap?: number,
+): Int32Array | null => {
+  const { n, m, time, kv } = inst;
+  const st = new LoadState(inst, new Int32Array(n).fill(-1));
+  const hosts = kv ? new Int32Array(kv.groups) : undefined;
+  let extra = 0;
+  const ok = (i: number, d: number): boolean => {
+    if (!st.canHost(i, d)) return false;
+    if (headCap !== undefined && st.heads[d]! + inst.weight[i]! > headCap) return false;
+    if (kv && hosts) {
+      const g = kv.kvOf[i]!;
+      if (st.kvCount[d * kv.groups + g] === 0 && hosts[g]! >= 1 && extra + 1 > kv.maxExtra) return false;
+    }
+    return true;
+  };
+  const put = (i: number, d: number) => {
+    if (kv && hosts) {
+      const g = kv.kvOf[i]!;
+      if (st.kvCount[d * kv.groups + g] === 0) {
+        if (hosts[g]! >= 1) extra++;
+        hosts[g]!++;
+      }
+    }
+    st.place(i, d);
+  };
+  const pinnedFirst = [...order].sort((a, b) => (inst.pinned[b]! >= 0 ? 1 : 0) - (inst.pinned[a]! >= 0 ? 1 : 0));
+  for (const i of pinnedFirst) {
+    let best = -1;
+    if (inst.pinned[i]! >= 0) best = inst.pinned[i]!;
+    else {
+      const want = prefer ? prefer(i, st) : -1;
+      if (want >= 0 && ok(i, want)) best = want;
+      else {
+        let bestT = Infinity;
+        for (let d = 0; d < m; d++) {
+          if (!ok(i, d)) continue;
+          // Prefer a device that already holds the item's KV head when copies are capped or cost something.
+          let t = st.load[d]! + time[i * m + d]!;
+          if (kv && st.kvCount[d * kv.groups + kv.kvOf[i]!] === 0) t += kv.copyCost[d]!;
+          if (t < bestT) {
+            bestT = t;
+            best = d;
+          }
+        }
+      }
+    }
+    if (best < 0) return null;
+    put(i, best);
+  }
+  // Quota must be met exactly: greedy with canHost guarantees ≤ quota, and Σ heads = m·quota forces equality.
+  return st.assign;
+};
+
+/** Earliest-finish LPT (identical devices: classic LPT; a heap when there are no side constraints). */
+export const lpt = (inst: Instance): Int32Array | null => {
+  if (inst.plain && inst.kind === 'identical') {
+    const { n, m, cost } = inst;
+    const order = byCostDesc(inst);
+    // Binary heap of (load, device).
+    const hl = new Float64Array(m);
+    const hd = Int32Array.from({ length: m }, (_, d) => d);
+    const less = (a: number, b: number) => hl[a]! < hl[b]! || (hl[a] === hl[b] && hd[a]! < hd[b]!);
+    const out = new Int32Array(n);
+    for (const i of order) {
+      const d = hd[0]!;
+      out[i] = d;
+      hl[0]! += cost[i]!;
+      // sift down
+      let k = 0;
+      for (;;) {
+        const l = 2 * k + 1;
+        const r = l + 1;
+        let s = k;
+        if (l < m && less(l, s)) s = l;
+        if (r < m && less(r, s)) s = r;
+        if (s === k) break;
+        [hl[k], hl[s]] = [hl[s]!, hl[k]!];
+        [hd[k], hd[s]] = [hd[s]!, hd[k]!];
+        k = s;
+      }
+    }
+    return out;
+  }
+  return greedy(inst, byCostDesc(inst));
+};
+
+/** LPT with at most `cap` heads per device (default ⌈heads/m⌉). */
+export const lptCapped = (inst: Instance, cap?: number): Int32Array | null => {
+  const heads = inst.weight.reduce((a, b) => a + b, 0);
+  const c = cap ?? inst.quota ?? Math.ceil(heads / inst.m);
+  return greedy(inst, byCostDesc(inst), undefined, c) ?? greedy(inst, byCostDesc(inst));
+};
+
+/** Contiguous blocks of items (device d gets items ⌊d·n/m⌋ … ⌊(d+1)·n/m⌋−1), repaired only where a constraint forbids. */
+export const contiguous = (inst: Instance): Int32Array | null => {
+  const { n, m } = inst;
+  const target = (i: number) => {
+    // Inverse of the block boundaries ⌊d·n/m⌋.
+    let d = Math.floor((i * m) / n);
+    while (d + 1 < m && Math.floor(((d + 1) * n) / m) <= i) d++;
+    while (d > 0 && Math.floor((d * n) / m) > i) d--;
+    return d;
+  };
+  return greedy(inst, Array.from({ length: n }, (_, i) => i), (i) => target(i));
+};
+
+/** Item i on device i mod m, repaired only where a constraint forbids. */
+export const roundRobin = (inst: Instance): Int32Array | null =>
+  greedy(inst, Array.from({ length: inst.n }, (_, i) => i), (i) => i % inst.m);
+
+// ---------------------------------------------------------------- Karmarkar–Karp
+
+interface Partial {
+  sums: Float64Array; // sorted descending
+  sets: number[][]; // sets[k] = items in the k-th sum
+}
+
+const spread = (p: Partial) => p.sums[0]! - p.sums[p.sums.length - 1]!;
+
+/** A max-heap of partial solutions keyed by spread. */
+class SpreadHeap {
+  private readonly a: Partial[] = [];
+  get size() {
+    return this.a.length;
+  }
+  push(p: Partial) {
+    const a = this.a;
+    a.push(p);
+    let k = a.length - 1;
+    while (k > 0) {
+      const up = (k - 1) >> 1;
+      if (spread(a[up]!) >= spread(a[k]!)) break;
+      [a[up], a[k]] = [a[k]!, a[up]!];
+      k = up;
+    }
+  }
+  pop(): Partial {
+    const a = this.a;
+    const top = a[0]!;
+    const last = a.pop()!;
+    if (a.length > 0) {
+      a[0] = last;
+      let k = 0;
+      for (;;) {
+        const l = 2 * k + 1;
+        const r = l + 1;
+        let s = k;
+        if (l < a.length && spread(a[l]!) > spread(a[s]!)) s = l;
+        if (r < a.length && spread(a[r]!) > spread(a[s]!)) s = r;
+        if (s === k) break;
+        [a[s], a[k]] = [a[k]!, a[s]!];
+        k = s;
+      }
+    }
+    return top;
+  }
+}
+
+const combine = (x: Partial, y: Partial, m: number): Partial => {
+  // Largest of x with smallest of y.
+  const pairs: Array<{ s: number; set: number[] }> = [];
+  for (let k = 0; k < m; k++) pairs.push({ s: x.sums[k]! + y.sums[m - 1 - k]!, set: x.sets[k]!.concat(y.sets[m - 1 - k]!) });
+  pairs.sort((a, b) => b.s - a.s);
+  return { sums: Float64Array.from(pairs.map((p) => p.s)), sets: pairs.map((p) => p.set) };
+};
+
+const kkFinish = (heap: SpreadHeap, n: number, m: number): Int32Array => {
+  while (heap.size > 1) heap.push(combine(heap.pop(), heap.pop(), m));
+  const out = new Int32Array(n);
+  if (heap.size === 0) return out;
+  heap.pop().sets.forEach((set, d) => { for (const i of set) out[i] = d; });
+  return out;
+};
+
+/** Multiway Karmarkar–Karp (identical devices, no side constraints; otherwise earliest-finish LPT). */
+export const karmarkarKarp = (inst: Instance): Int32Array | null => {
+  if (!(inst.plain && inst.kind === 'identical')) return lpt(inst);
+  const { n, m, cost } = inst;
+  const heap = new SpreadHeap();
+  for (let i = 0; i < n; i++) {
+    const sums = new Float64Array(m);
+    sums[0] = cost[i]!;
+    const sets: number[][] = Array.from({ length: m }, () => []);
+    sets[0]!.push(i);
+    heap.push({ sums, sets });
+  }
+  return kkFinish(heap, n, m);
+};
+
+/**
+ * Balanced KK: items sorted descending are cut into rows of m (one item per device, padding with zero items); rows are
+ * combined by largest differencing, so every device ends with the same number of items (when m divides n).
+ */
+export const balancedKk = (inst: Instance): Int32Array | null => {
+  const balancedOk = inst.kind === 'identical' && inst.kv === undefined && inst.pinned.every((x) => x < 0) && inst.weight.every((w) => w === inst.weight[0]);
+  if (!balancedOk) return lptCapped(inst);
+  const { n, m, cost } = inst;
+  const order = [...Array(n).keys()].sort((a, b) => cost[b]! - cost[a]! || a - b);
+  const heap = new SpreadHeap();
+  for (let r = 0; r < n; r += m) {
+    const row = order.slice(r, r + m);
+    const items = row.map((i) => ({ s: cost[i]!, set: [i] }));
+    while (items.length < m) items.push({ s: 0, set: [] });
+    heap.push({ sums: Float64Array.from(items.map((x) => x.s)), sets: items.map((x) => x.set) });
+  }
+  const out = kkFinish(heap, n, m);
+  if (inst.quota !== undefined) {
+    const heads = new Int32Array(m);
+    for (let i = 0; i < n; i++) heads[out[i]!]! += inst.weight[i]!;
+    if (heads.some((h) => h !== inst.quota)) return lptCapped(inst);
+  }
+  return out;
+};
+
+// ---------------------------------------------------------------- MultiFit
+
+/** First-fit decreasing into bins of capacity C·speed_d (fastest first); null when an item does not fit. */
+const ffd = (inst: Instance, order: ReadonlyArray<number>, C: number): Int32Array | null => {
+  const { n, m, cost, speeds } = inst;
+  const devs = [...Array(m).keys()].sort((a, b) => speeds[b]! - speeds[a]!);
+  const room = devs.map((d) => C * speeds[d]!);
+  const out = new Int32Array(n);
+  for (const i of order) {
+    let k = 0;
+    while (k < m && room[k]! < cost[i]! - 1e-12 * C) k++;
+    if (k === m) return null;
+    room[k]! -= cost[i]!;
+    out[i] = devs[k]!;
+  }
+  return out;
+};
+
+/** MultiFit with `iterations` bisection steps (identical or uniform devices without side constraints). */
+export const multiFit = (inst: Instance, iterations = 12): Int32Array | null => {
+  if (!(inst.plain && inst.kind !== 'matrix')) return lpt(inst);
+  const { n, cost, speeds } = inst;
+  if (n === 0) return new Int32Array(0);
+  const order = [...Array(n).keys()].sort((a, b) => cost[b]! - cost[a]! || a - b);
+  const total = cost.reduce((a, b) => a + b, 0);
+  const sp = speeds.reduce((a, b) => a + b, 0);
+  const maxSp = Math.max(...speeds);
+  let lo = Math.max(total / sp, cost[order[0]!]! / maxSp);
+  let hi = Math.max(2 * total / sp, cost[order[0]!]! / Math.min(...speeds));
+  let best = ffd(inst, order, hi) ?? lpt(inst);
+  for (let it = 0; it < iterations; it++) {
+    const C = (lo + hi) / 2;
+    const a = ffd(inst, order, C);
+    if (a) {
+      best = a;
+      hi = C;
+    } else lo = C;
+  }
+  return best;
+};
+
+export const BUILDERS: Record<BuilderName, (inst: Instance) => Int32Array | null> = {
+  contiguous,
+  roundrobin: roundRobin,
+  lpt,
+  'lpt-capped': (inst) => lptCapped(inst),
+  kk: karmarkarKarp,
+  'balanced-kk': balancedKk,
+  multifit: (inst) => multiFit(inst),
+};

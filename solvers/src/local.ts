@@ -1,0 +1,312 @@
+/**
+ * Local search on a placement, honouring every constraint (quota, pinned, KV caps and copy costs):
+ *   - move: one item from a critical (max-load) device to another device;
+ *   - swap: exchange two items between a critical device and another;
+ *   - pairwise exact re-partition: re-split the free items of a critical device and one other device optimally
+ *     (meet-in-the-middle over subset sums, with item counts when heads per device are fixed);
+ * repeated to a fixed point (no step lowers the critical device), then iterated with seeded random kicks while time
+ * remains. Also `reduceMoves`, the second stage of a stable re-plan (fewest moves at the best makespan).
+ */
+import { LoadState, type Instance } from './problem.ts';
+
+/** Mulberry32: a small seeded RNG, so perturbations are reproducible. */
+export const rng = (seed: number) => {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+};
+
+const now = () => performance.now();
+const better = (nu: number, old: number) => nu < old - 1e-12 * Math.max(1, Math.abs(old));
+
+/** Largest free-item count the pairwise re-partition enumerates (2^(k/2) subsets per side). */
+export const PAIRWISE_MAX_ITEMS = 34;
+
+interface Half {
+  sums: Float64Array;
+  counts: Int32Array;
+}
+
+const enumerate = (vals: ReadonlyArray<number>): Half => {
+  const k = vals.length;
+  const size = 1 << k;
+  const sums = new Float64Array(size);
+  const counts = new Int32Array(size);
+  for (let mask = 1; mask < size; mask++) {
+    const low = mask & -mask;
+    const bit = 31 - Math.clz32(low);
+    sums[mask] = sums[mask ^ low]! + vals[bit]!;
+    counts[mask] = counts[mask ^ low]! + 1;
+  }
+  return { sums, counts }; // index = bit mask of the chosen items
+};
+
+/**
+ * Best split of `vals` into (X to device a, rest to b): minimise max((pa + ΣX)/sa, (pb + rest)/sb), optionally with
+ * |X| = countA. Returns the chosen mask bits as a boolean array, or null if no split meets the count.
+ */
+export const bestTwoWaySplit = (
+  vals: ReadonlyArray<number>, pa: number, pb: number, sa: number, sb: number, countA?: number,
+): { inA: boolean[]; value: number } | null => {
+  const k = vals.length;
+  const total = vals.reduce((x, y) => x + y, 0);
+  const target = ((pa + pb + total) * sa) / (sa + sb) - pa; // ideal ΣX
+  const h = k >> 1;
+  const L = enumerate(vals.slice(0, h));
+  const R = enumerate(vals.slice(h));
+  // Bucket R by count, each sorted by sum.
+  const buckets = new Map<number, Array<number>>();
+  for (let i = 0; i < R.sums.length; i++) {
+    const c = countA === undefined ? 0 : R.counts[i]!;
+    let b = buckets.get(c);
+    if (!b) buckets.set(c, (b = []));
+    b.push(i);
+  }
+  for (const b of buckets.values()) b.sort((x, y) => R.sums[x]! - R.sums[y]!);
+  let best = Infinity;
+  let bl = -1;
+  let br = -1;
+  const evalSplit = (x: number) => Math.max((pa + x) / sa, (pb + total - x) / sb);
+  for (let i = 0; i < L.sums.length; i++) {
+    const need = countA === undefined ? 0 : countA - L.counts[i]!;
+    const b = buckets.get(need);
+    if (!b) continue;
+    const want = target - L.sums[i]!;
+    // Binary search for the first R sum ≥ want; check it and its predecessor.
+    let lo = 0;
+    let hi = b.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (R.sums[b[mid]!]! < want) lo = mid + 1;
+      else hi = mid;
+    }
+    for (const j of [lo - 1, lo]) {
+      if (j < 0 || j >= b.length) continue;
+      const v = evalSplit(L.sums[i]! + R.sums[b[j]!]!);
+      if (v < best) {
+        best = v;
+        bl = i;
+        br = b[j]!;
+      }
+    }
+  }
+  if (bl < 0) return null;
+  const inA = Array<boolean>(k).fill(false);
+  for (let t = 0; t < h; t++) if (bl & (1 << t)) inA[t] = true;
+  for (let t = 0; t < k - h; t++) if (br & (1 << t)) inA[h + t] = true;
+  return { inA, value: best };
+};
+
+/** Try to lower device a's load with one move / swap / pairwise re-split against some device. True if improved. */
+const improveDevice = (st: LoadState, a: number, pairwise: boolean): boolean => {
+  const { inst } = st;
+  const { n, m, time, pinned, quota, kv } = inst;
+  const la = st.load[a]!;
+  const onA: number[] = [];
+  for (let i = 0; i < n; i++) if (st.assign[i] === a && pinned[i]! < 0) onA.push(i);
+  const devs = [...Array(m).keys()].filter((d) => d !== a).sort((x, y) => st.load[x]! - st.load[y]!);
+  const ok = () => st.kvOk();
+  // Moves (not under a quota).
+  if (quota === undefined) {
+    let bi = -1;
+    let bd = -1;
+    let bv = la;
+    for (const b of devs) for (const i of onA) {
+      if (!st.canHost(i, b)) continue;
+      if (!kv) {
+        const v = Math.max(la - time[i * m + a]!, st.load[b]! + time[i * m + b]!);
+        if (better(v, bv)) { bv = v; bi = i; bd = b; }
+      } else {
+        st.move(i, b);
+        const v = Math.max(st.load[a]!, st.load[b]!);
+        const good = ok();
+        st.move(i, a);
+        if (good && better(v, bv)) { bv = v; bi = i; bd = b; }
+      }
+    }
+    if (bi >= 0) {
+      st.move(bi, bd);
+      return true;
+    }
+  }
+  // Swaps.
+  for (const b of devs) {
+    let bi = -1;
+    let bj = -1;
+    let bv = la;
+    const onB: number[] = [];
+    for (let j = 0; j < n; j++) if (st.assign[j] === b && pinned[j]! < 0) onB.push(j);
+    for (const i of onA) for (const j of onB) {
+      if (quota !== undefined && inst.weight[i] !== inst.weight[j]) continue;
+      if (!kv) {
+        const na = la - time[i * m + a]! + time[j * m + a]!;
+        const nb = st.load[b]! - time[j * m + b]! + time[i * m + b]!;
+        const v = Math.max(na, nb);
+        if (better(v, bv)) { bv = v; bi = i; bj = j; }
+      } else {
+        st.move(i, b);
+        st.move(j, a);
+        const v = Math.max(st.load[a]!, st.load[b]!);
+        const good = ok();
+        st.move(j, b);
+        st.move(i, a);
+        if (good && better(v, bv)) { bv = v; bi = i; bj = j; }
+      }
+    }
+    if (bi >= 0) {
+      st.move(bi, b);
+      st.move(bj, a);
+      return true;
+    }
+  }
+  // Pairwise exact re-partition (additive loads on identical / uniform devices).
+  if (pairwise && pairwiseApplies(inst)) for (const b of devs) if (resplit(st, a, b)) return true;
+  return false;
+};
+
+/** Pairwise re-partition needs additive loads and a speed per device (no KV copy terms, no time matrix). */
+export const pairwiseApplies = (inst: Instance): boolean => inst.kv === undefined && inst.kind !== 'matrix';
+
+/**
+ * Re-split the free items of devices a and b optimally (min max load of the two); applied only when it strictly
+ * lowers max(load a, load b). True if it changed anything.
+ */
+export const resplit = (st: LoadState, a: number, b: number): boolean => {
+  const { inst } = st;
+  const { n, pinned, quota } = inst;
+  const sa = inst.speeds[a]!;
+  const sb = inst.speeds[b]!;
+  const old = Math.max(st.load[a]!, st.load[b]!);
+  const free: number[] = [];
+  let pa = 0;
+  let pb = 0;
+  let pinnedHeadsA = 0;
+  for (let i = 0; i < n; i++) {
+    const d = st.assign[i]!;
+    if (d !== a && d !== b) continue;
+    if (pinned[i]! >= 0) {
+      if (d === a) { pa += inst.cost[i]!; pinnedHeadsA += inst.weight[i]!; } else pb += inst.cost[i]!;
+    } else free.push(i);
+  }
+  if (free.length < 2 || free.length > PAIRWISE_MAX_ITEMS) return false;
+  let countA: number | undefined;
+  if (quota !== undefined) {
+    const w = inst.weight[free[0]!]!;
+    if (free.some((i) => inst.weight[i] !== w)) return false;
+    countA = (quota - pinnedHeadsA) / w;
+  }
+  const split = bestTwoWaySplit(free.map((i) => inst.cost[i]!), pa, pb, sa, sb, countA);
+  if (!split || !better(split.value, old)) return false;
+  free.forEach((i, t) => st.move(i, split.inA[t] ? a : b));
+  return true;
+};
+
+/** Descend to a fixed point: repeatedly improve the critical device until no step helps. */
+export const descend = (st: LoadState, deadline: number, pairwise = true): void => {
+  let guard = 0;
+  while (now() < deadline && guard++ < 100000) {
+    const a = st.argmax();
+    if (!improveDevice(st, a, pairwise)) {
+      // Ties: another device at the same makespan may still be improvable (lowers the count at the max).
+      const mk = st.load[a]!;
+      let progressed = false;
+      for (let d = 0; d < st.inst.m && !progressed; d++) {
+        if (d !== a && st.load[d]! >= mk - 1e-12 * Math.max(1, mk)) progressed = improveDevice(st, d, pairwise);
+      }
+      if (!progressed && !(pairwise && pairwiseApplies(st.inst) && balancePairs(st, deadline))) return;
+    }
+  }
+};
+
+/** Re-split every pair of devices that can be balanced better (lowers Σ load², never the makespan). */
+const balancePairs = (st: LoadState, deadline: number): boolean => {
+  const m = st.inst.m;
+  let any = false;
+  for (let a = 0; a < m && now() < deadline; a++) for (let b = a + 1; b < m; b++) if (resplit(st, a, b)) any = true;
+  return any;
+};
+
+const fresh = (inst: Instance, assign: ArrayLike<number>) => new LoadState(inst, assign);
+
+/**
+ * Local search to a fixed point, then random kicks (iterated local search) until `deadline` or `maxKicks`.
+ * Returns the best assignment found (always feasible when `start` is).
+ */
+export const localSearch = (
+  inst: Instance, start: ArrayLike<number>, deadline: number, opts: { seed?: number; maxKicks?: number; stopAt?: number } = {},
+): Int32Array => {
+  const st = fresh(inst, start);
+  descend(st, deadline);
+  let best = Int32Array.from(st.assign);
+  let bestV = fresh(inst, best).makespan();
+  const stopAt = opts.stopAt ?? 0;
+  const maxKicks = opts.maxKicks ?? Infinity;
+  const r = rng(opts.seed ?? 1);
+  const movable = [...Array(inst.n).keys()].filter((i) => inst.pinned[i]! < 0);
+  if (movable.length < 2 || inst.m < 2) return best;
+  for (let kick = 0; kick < maxKicks && now() < deadline && bestV > stopAt * (1 + 1e-12); kick++) {
+    const cur = fresh(inst, best);
+    // Kick: a few random swaps between the critical device and random others, plus random swaps elsewhere.
+    const strength = 2 + Math.floor(r() * 3);
+    for (let s = 0; s < strength; s++) {
+      const i = movable[Math.floor(r() * movable.length)]!;
+      const j = movable[Math.floor(r() * movable.length)]!;
+      const di = cur.assign[i]!;
+      const dj = cur.assign[j]!;
+      if (di === dj || (inst.quota !== undefined && inst.weight[i] !== inst.weight[j])) continue;
+      cur.move(i, dj);
+      cur.move(j, di);
+      if (!cur.kvOk()) { cur.move(j, dj); cur.move(i, di); }
+    }
+    descend(cur, deadline);
+    const v = fresh(inst, cur.assign).makespan();
+    if (v < bestV - 1e-12 * Math.max(1, bestV) && cur.feasible()) {
+      bestV = v;
+      best = Int32Array.from(cur.assign);
+    }
+  }
+  return best;
+};
+
+/**
+ * Fewest moves from `inst.previous` while the makespan stays ≤ `limit`: move items back to their previous device,
+ * or swap two items that both want to go back, whenever every constraint still holds. Greedy, to a fixed point.
+ */
+export const reduceMoves = (inst: Instance, assign: ArrayLike<number>, limit: number): Int32Array => {
+  const prev = inst.previous;
+  const st = fresh(inst, assign);
+  if (!prev) return st.assign;
+  const tol = limit * (1 + 1e-12) + 1e-12;
+  let changed = true;
+  let guard = 0;
+  while (changed && guard++ < 50) {
+    changed = false;
+    for (let i = 0; i < inst.n; i++) {
+      const p = prev[i]!;
+      const d = st.assign[i]!;
+      if (p < 0 || p === d || inst.pinned[i]! >= 0) continue;
+      if (inst.quota === undefined && st.canHost(i, p)) {
+        st.move(i, p);
+        if (st.load[p]! <= tol && st.load[d]! <= tol && st.kvOk()) { changed = true; continue; }
+        st.move(i, d);
+      }
+      // Swap with an item on p that is not at home there (prefer one whose previous device is d).
+      let done = false;
+      for (let pass = 0; pass < 2 && !done; pass++) for (let j = 0; j < inst.n && !done; j++) {
+        if (st.assign[j] !== p || inst.pinned[j]! >= 0 || prev[j] === p) continue;
+        if (pass === 0 && prev[j] !== d) continue;
+        if (inst.quota !== undefined && inst.weight[i] !== inst.weight[j]) continue;
+        st.move(i, p);
+        st.move(j, d);
+        if (st.load[p]! <= tol && st.load[d]! <= tol && st.kvOk()) { done = true; changed = true; }
+        else { st.move(j, p); st.move(i, d); }
+      }
+    }
+  }
+  return st.assign;
+};

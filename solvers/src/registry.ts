@@ -1,0 +1,195 @@
+/**
+ * The solver registry: one entry point, `solveLayer(problem, solver, options)`, for every solver name (SolverName),
+ * returning the status union of `LayerResult` (optimal | feasible | timedout, or infeasible naming the constraint).
+ *   - contiguous / roundrobin / lpt / kk / multifit: one builder (KK and MultiFit fall back to earliest-finish LPT
+ *     when the instance has side constraints; `kk` uses balanced KK under equal heads);
+ *   - local: the best builder, then local search to a fixed point plus bounded random kicks;
+ *   - exact: local, then the anytime capacity search (identical devices) until the time limit; optimal with proof,
+ *     or the best plan and its gap (status timedout) when the limit cuts it;
+ *   - auto (default): local, then exact where it applies, then iterated local search with the time left;
+ *   - ilp-glpk / ilp-highs: the ILP engines (`./ilp/`), warm-started from `local`, their answer re-checked here.
+ * Every result's makespan and lower bound are recomputed here from the instance (never trusted from a solver).
+ * A stable re-plan (problem.previous) then minimises moves at that makespan (`reduceMoves`).
+ */
+import type { LayerProblem, LayerResult, LayerStatus, SolveOptions, SolverName } from './types.ts';
+import { collapseAssignment, expandAssignment, LoadState, normalize, type Instance } from './problem.ts';
+import { instanceLowerBound } from './bounds.ts';
+import { BUILDERS, type BuilderName } from './heuristics.ts';
+import { localSearch, reduceMoves } from './local.ts';
+import { exactApplies, exactSearch } from './exact.ts';
+
+export const SOLVER_NAMES: ReadonlyArray<SolverName> = ['auto', 'exact', 'lpt', 'kk', 'multifit', 'local', 'contiguous', 'roundrobin', 'ilp-glpk', 'ilp-highs'];
+
+/** Solvers that run in this thread without the ILP engines (what the laws exercise on every run). */
+export const NATIVE_SOLVERS: ReadonlyArray<SolverName> = ['auto', 'exact', 'lpt', 'kk', 'multifit', 'local', 'contiguous', 'roundrobin'];
+
+export const DEFAULT_TIME_LIMIT_MS = 10_000;
+
+const EPS = 1e-9;
+const ms = () => performance.now();
+
+/** The builders the portfolio tries, cheapest first. */
+const portfolio = (inst: Instance): BuilderName[] => {
+  if (inst.plain && inst.kind === 'identical') return ['lpt', 'kk', 'multifit'];
+  if (inst.plain) return ['lpt', 'multifit'];
+  if (inst.quota !== undefined) return ['lpt-capped', 'balanced-kk'];
+  return ['lpt'];
+};
+
+interface Best {
+  assign: Int32Array;
+  makespan: number;
+}
+
+const evaluate = (inst: Instance, a: ArrayLike<number>) => {
+  const st = new LoadState(inst, a);
+  return { makespan: st.makespan(), feasible: st.feasible() };
+};
+
+const keepBest = (inst: Instance, best: Best | null, a: Int32Array | null): Best | null => {
+  if (!a) return best;
+  const e = evaluate(inst, a);
+  if (!e.feasible) return best;
+  if (!best || e.makespan < best.makespan) return { assign: Int32Array.from(a), makespan: e.makespan };
+  return best;
+};
+
+const infeasibleFor = (inst: Instance): LayerResult => ({
+  status: 'infeasible',
+  constraint: inst.kv && Number.isFinite(inst.kv.maxExtra) ? 'kvReplicationCap' : 'memory',
+  message: 'no placement found that fits the KV memory / replication caps (the greedy builders dead-ended)',
+});
+
+const finish = (
+  inst: Instance, best: Best, lowerBound: number, status: LayerStatus, t0: number,
+): LayerResult => {
+  let assign = best.assign;
+  let makespan = best.makespan;
+  if (inst.previous) {
+    const limit = makespan * (1 + Math.max(0, inst.migrationWeight));
+    const r = reduceMoves(inst, assign, limit);
+    const e = evaluate(inst, r);
+    if (e.feasible && e.makespan <= limit * (1 + 1e-12)) {
+      assign = r;
+      makespan = e.makespan;
+    }
+  }
+  const lb = Math.min(lowerBound, makespan);
+  const gap = lb > 0 ? Math.max(0, makespan / lb - 1) : makespan > 0 ? Infinity : 0;
+  const st: LayerStatus = gap <= EPS ? 'optimal' : status === 'optimal' ? 'feasible' : status;
+  return { status: st, assignment: expandAssignment(inst, assign), makespan, lowerBound: lb, gap: gap <= EPS ? 0 : gap, seconds: (ms() - t0) / 1000 };
+};
+
+/** Best of the portfolio builders, then local search to a fixed point (+ kicks up to `kickDeadline`). */
+const localPhase = (inst: Instance, deadline: number, seed: number, lb: number, maxKicks: number, warm?: Int32Array): Best | null => {
+  let best: Best | null = null;
+  if (warm) best = keepBest(inst, best, warm);
+  for (const b of portfolio(inst)) best = keepBest(inst, best, BUILDERS[b](inst));
+  if (!best) return null;
+  if (best.makespan <= lb * (1 + EPS)) return best;
+  const a = localSearch(inst, best.assign, deadline, { seed, maxKicks, stopAt: lb });
+  return keepBest(inst, best, a);
+};
+
+/** Synchronous solve for every solver except the ILP engines. */
+export const solveLayerSync = (problem: LayerProblem, solver: SolverName, options: SolveOptions): LayerResult => {
+  const t0 = ms();
+  const norm = normalize(problem);
+  if (!norm.ok) return { status: 'infeasible', constraint: norm.constraint, message: norm.message };
+  const inst = norm.inst;
+  const limit = options.timeLimitMs > 0 ? options.timeLimitMs : DEFAULT_TIME_LIMIT_MS;
+  const deadline = t0 + limit;
+  const seed = options.seed ?? 1;
+  const warm = options.warmStart && options.warmStart.length === inst.originalN ? collapseAssignment(inst, options.warmStart) : undefined;
+  if (inst.n === 0) return { status: 'optimal', assignment: [], makespan: 0, lowerBound: 0, gap: 0, seconds: 0 };
+
+  const single = (name: BuilderName): LayerResult => {
+    const best = keepBest(inst, null, BUILDERS[name](inst));
+    if (!best) return infeasibleFor(inst);
+    return finish(inst, best, instanceLowerBound(inst, best.makespan), 'feasible', t0);
+  };
+  switch (solver) {
+    case 'contiguous': return single('contiguous');
+    case 'roundrobin': return single('roundrobin');
+    case 'lpt': return single(inst.quota !== undefined ? 'lpt-capped' : 'lpt');
+    case 'kk': return single(inst.quota !== undefined ? 'balanced-kk' : 'kk');
+    case 'multifit': return single('multifit');
+    default: break;
+  }
+
+  const lb0 = instanceLowerBound(inst);
+  // local: a fixed point plus a bounded number of kicks (at most a quarter of the time limit).
+  if (solver === 'local') {
+    const best = localPhase(inst, t0 + limit / 4, seed, lb0, 200, warm);
+    if (!best) return infeasibleFor(inst);
+    return finish(inst, best, instanceLowerBound(inst, best.makespan), 'feasible', t0);
+  }
+
+  // exact / auto (and the ILP engines' warm start).
+  let best = localPhase(inst, t0 + Math.min(limit * 0.2, 50 + limit * 0.05), seed, lb0, 64, warm);
+  if (!best) return infeasibleFor(inst);
+  let lb = instanceLowerBound(inst, best.makespan);
+  if (best.makespan <= lb * (1 + EPS)) return finish(inst, best, lb, 'optimal', t0);
+  let status: LayerStatus = 'feasible';
+  if (exactApplies(inst)) {
+    const share = solver === 'exact' ? deadline : t0 + (deadline - t0) * 0.6;
+    const r = exactSearch(inst, best.assign, lb, share);
+    best = keepBest(inst, best, r.assign) ?? best;
+    lb = Math.max(lb, r.lowerBound);
+    if (best.makespan <= lb * (1 + EPS) || (r.complete && r.resolution === 1)) {
+      return finish(inst, best, r.complete && r.resolution === 1 ? best.makespan : lb, 'optimal', t0);
+    }
+    status = 'timedout';
+    if (solver === 'auto' && ms() < deadline) {
+      best = keepBest(inst, best, localSearch(inst, best.assign, deadline, { seed: seed + 1, stopAt: lb })) ?? best;
+      // An improved plan may let the exact search close the gap with what is left.
+      if (ms() < deadline - 1) {
+        const r2 = exactSearch(inst, best.assign, lb, deadline);
+        best = keepBest(inst, best, r2.assign) ?? best;
+        lb = Math.max(lb, r2.lowerBound);
+        if (r2.complete && r2.resolution === 1) return finish(inst, best, best.makespan, 'optimal', t0);
+      }
+    }
+  } else {
+    // No exact method for this constraint set: iterated local search for the time given (bounded kicks for auto).
+    best = keepBest(inst, best, localSearch(inst, best.assign, deadline, { seed: seed + 1, stopAt: lb, maxKicks: solver === 'auto' ? 2000 : Infinity })) ?? best;
+    status = solver === 'exact' ? 'timedout' : 'feasible';
+  }
+  return finish(inst, best, lb, status, t0);
+};
+
+/** Solve one layer with any solver (the ILP engines are loaded on demand). */
+export const solveLayer = async (problem: LayerProblem, solver: SolverName, options: SolveOptions): Promise<LayerResult> => {
+  if (solver !== 'ilp-glpk' && solver !== 'ilp-highs') return solveLayerSync(problem, solver, options);
+  const t0 = ms();
+  const norm = normalize(problem);
+  if (!norm.ok) return { status: 'infeasible', constraint: norm.constraint, message: norm.message };
+  const inst = norm.inst;
+  // Warm start from local search (a small share of the budget).
+  const warm = solveLayerSync(problem, 'local', { ...options, timeLimitMs: Math.min(200, options.timeLimitMs / 10) });
+  if (warm.status === 'infeasible') return warm;
+  const { solveIlp } = await import('./ilp/index.ts');
+  const left = Math.max(1, options.timeLimitMs - (ms() - t0));
+  let r: LayerResult;
+  try {
+    r = await solveIlp(problem, { engine: solver === 'ilp-glpk' ? 'glpk' : 'highs', timeLimitMs: left, warmStart: warm.assignment });
+  } catch (e) {
+    return { status: 'infeasible', constraint: 'engine', message: `${solver}: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  if (r.status === 'infeasible') return r;
+  // Re-check the engine's answer: a valid assignment, its true makespan, our own bound.
+  const a = r.assignment;
+  if (a.length !== inst.originalN || a.some((d) => !(Number.isInteger(d) && d >= 0 && d < inst.m)))
+    return { status: 'infeasible', constraint: 'engine', message: `${solver} returned an assignment that is not one device per item` };
+  const collapsed = collapseAssignment(inst, a);
+  const consistent = expandAssignment(inst, collapsed).every((d, i) => d === a[i]);
+  const e = evaluate(inst, collapsed);
+  const ours = warm.makespan;
+  const useEngine = consistent && e.feasible && e.makespan <= ours;
+  const best: Best = useEngine ? { assign: collapsed, makespan: e.makespan } : { assign: collapseAssignment(inst, warm.assignment), makespan: ours };
+  let lb = instanceLowerBound(inst, best.makespan);
+  // The engine's bound is believed only when it is consistent with ours and below the makespan it returned.
+  if (r.status === 'optimal' && useEngine && r.lowerBound >= lb && r.lowerBound <= best.makespan * (1 + EPS)) lb = Math.max(lb, r.lowerBound);
+  const status: LayerStatus = r.status === 'optimal' && useEngine ? 'optimal' : r.status === 'timedout' ? 'timedout' : 'feasible';
+  return finish(inst, best, lb, status, t0);
+};
