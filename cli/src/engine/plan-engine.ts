@@ -1,15 +1,209 @@
 /**
- * `hplb plan` in engine-compatible mode: `--engine-layout`, `--kv-copies r|auto`, or a context-length
- * distribution (`--context 8192:0.3,32768:0.5,131072:0.2`). `cli/src/commands/plan.ts` delegates here when its argv
- * holds any of those. Parses every plan flag itself, solves with the engine-layout solver (solvers/src/engine/) and
- * writes an `hplb.plan/1` plan with an `engineLayout` extension that `hplb export` turns into an engine layout.
+ * `hplb plan` in engine-compatible mode: `--engine-layout`, `--kv-copies r|auto`, or a context-length distribution
+ * (`--context 8192:0.3,32768:0.5,131072:0.2`). `cli/src/commands/plan.ts` delegates here when its argv holds any
+ * of those. Parses every plan flag itself, reads the profile through the core importers, solves with the
+ * engine-layout solver (solvers/src/engine/) and writes an `hplb.plan/1` plan with an `engineLayout` extension that
+ * `hplb export` turns into an `hplb.engine-layout/1` file. Prints a table: per K/V duplication factor r, the
+ * attention balance at every length, the expected latency with the K/V projection price, the extra KV memory, and
+ * the price against free placement; `--json` prints the plan.
  */
-import { hplbError, issue } from '@hplb/core';
-import { CliFailure, type Io } from '../io.ts';
+import * as E from 'fp-ts/lib/Either.js';
+import {
+  BUDGET_COST_MODEL,
+  CalibrationC,
+  DEFAULT_CONTEXT_LENGTH,
+  PROFILE_FORMATS,
+  WORK_COST_MODEL,
+  budgetsAt,
+  decode,
+  detectFormat,
+  hplbError,
+  importProfile,
+  isProfileFormat,
+  issue,
+  makeDevices,
+  type CostModel,
+  type Profile,
+} from '@hplb/core';
+import { writeJsonAtomic } from '@hplb/core/node/atomic.ts';
+import { planEngineLayout, planFreeLengths, type KvCopiesCandidate, type LengthPoint } from '@hplb/solvers/engine/index.ts';
+import { parseArgs } from '../args.ts';
+import { CliFailure, argumentError, orFail, readJson, readText, type Io } from '../io.ts';
+import { progressBar } from '../progress.ts';
+
+const USAGE = `Usage: hplb plan --profile F [--format ${PROFILE_FORMATS.join('|')}] --gpus T
+                 (--engine-layout [--kv-copies r|auto] | --context 8192:0.3,32768:0.5,131072:0.2)
+                 [--context N | N1:w1,N2:w2,...] [--cost work|budget] [--calibration F] [--memory-gb X]
+                 [--kv-projection-cost X] [--hidden-size D] [--kv-bytes B] [--time-limit S] [--out plan.json] [--json]
+
+  --engine-layout    place heads the way vLLM / SGLang / TensorRT-LLM can run them after a checkpoint rewrite:
+                     equal query heads and KV slots per rank, every query head with its KV slot
+  --kv-copies r|auto K/V duplication factor (copies of every KV head; default auto: chosen by cost)
+  --context          one length N, or a distribution N:weight,... (expected latency is minimised; weights sum to 1)
+  --gpus T           TP size (alias --tp)
+  --cost             work: token pairs W(b,N) (default); budget: the paper's time ∝ N·b
+  --calibration F    an hplb.calibration/1 file: costs in seconds
+  --memory-gb X      KV memory per rank; a duplication factor whose KV cache does not fit is ruled out
+  --kv-projection-cost X  price of one KV slot's K/V projection per context token, in cost units
+                     (default: hidden size = heads·headDim token-pair equivalents)
+  --hidden-size D    the model's hidden size, for the default projection price
+  --kv-bytes B       bytes per KV element (default 2)
+  --time-limit S     seconds per layer and duplication factor for the local search (default 0.5)
+  --equal-heads, --kv group|replicate   (length distributions without --engine-layout only)
+`;
+
+/** Parse `N` or `N1:w1,N2:w2,...` into lengths with weights summing to 1. */
+export const parseContext = (v: string | undefined, dflt: number): { contextLength: number; weight: number }[] => {
+  if (v === undefined) return [{ contextLength: dflt, weight: 1 }];
+  const parts = v.split(',').map((s) => s.trim());
+  const expected = 'a context length N, or a distribution N:weight,... with positive integer lengths, distinct, and weights > 0 summing to 1';
+  const out = parts.map((p) => {
+    const [n, w, extra] = p.split(':');
+    const N = Number(n);
+    const W = w === undefined ? (parts.length === 1 ? 1 : NaN) : Number(w);
+    if (extra !== undefined || !Number.isInteger(N) || N <= 0 || !(W > 0) || !Number.isFinite(W)) throw argumentError('--context', expected, v);
+    return { contextLength: N, weight: W };
+  });
+  const sum = out.reduce((s, p) => s + p.weight, 0);
+  if (Math.abs(sum - 1) > 1e-6) throw argumentError('--context', `weights that sum to 1 (they sum to ${sum})`, v);
+  if (new Set(out.map((p) => p.contextLength)).size !== out.length) throw argumentError('--context', expected, v);
+  return out.map((p) => ({ ...p, weight: p.weight / sum }));
+};
+
+const gb = (b: number) => (b / 2 ** 30).toFixed(2);
 
 export async function runEnginePlan(argv: string[], io: Io): Promise<number> {
-  void argv;
-  void io;
-  // Interface first (the plan command delegates here); the solver lands in the next commits.
-  throw new CliFailure(hplbError('internal', [issue('$', 'engine-layout planning (being built in cli/src/engine/plan-engine.ts)')]), 1);
+  const args = parseArgs(argv, {
+    values: ['profile', 'format', 'context', 'gpus', 'tp', 'kv-copies', 'cost', 'calibration', 'memory-gb', 'kv-projection-cost', 'hidden-size', 'kv-bytes', 'time-limit', 'out', 'model', 'recovery', 'sparsity', 'threshold', 'table', 'solver', 'kv', 'speeds'],
+    booleans: ['engine-layout', 'json', 'help', 'equal-heads', 'split-heads'],
+  });
+  if (args.flag('help')) {
+    io.out(USAGE);
+    return 0;
+  }
+  const engine = args.flag('engine-layout') || args.has('kv-copies');
+  if (args.flag('split-heads'))
+    throw argumentError('--split-heads', engine ? 'no --split-heads with --engine-layout (split heads are virtual heads: they need a row-range-aware attention backend, tier 3; plan them with plain `hplb plan --split-heads` and export that plan)' : 'no --split-heads with a length distribution (one placement serves every length; split rows depend on N)');
+  const solver = args.string('solver');
+  if (solver !== undefined && solver !== 'auto') throw argumentError('--solver', 'auto (engine-layout and length-distribution plans use their own solver: exact pair re-splits from the best of three starts)', solver);
+
+  const file = args.string('profile') ?? args.positionals[0];
+  if (file === undefined) throw argumentError('--profile', 'a profile file (hplb plan --profile F --format minference ...)');
+  const text = orFail(readText(file));
+  const format = args.string('format') ?? detectFormat(file, text);
+  if (format === undefined || !isProfileFormat(format)) throw new CliFailure(hplbError('format', [issue('--format', `one of ${PROFILE_FORMATS.join('|')}`, format)], file), 2);
+  const modelName = args.string('model');
+  const sparsity = args.number('sparsity', (n) => n >= 0 && n <= 1, 'a sparsity in [0, 1]');
+  const threshold = args.number('threshold');
+  const table = args.string('table');
+  const profile: Profile = orFail(
+    importProfile(format, text, {
+      file,
+      ...(modelName !== undefined ? { model: modelName } : {}),
+      ...(sparsity !== undefined ? { sparsity } : {}),
+      ...(threshold !== undefined ? { threshold } : {}),
+      ...(table !== undefined ? { table } : {}),
+    }),
+  );
+  const model = profile.model;
+  const refN = 'contextLength' in profile ? profile.contextLength : DEFAULT_CONTEXT_LENGTH;
+  const ctx = parseContext(args.string('context'), refN);
+  const recovery = args.number('recovery', (n) => n >= 0 && n <= 1, 'a recovery target in [0, 1]');
+  const lengths: LengthPoint[] = ctx.map((c) => ({
+    ...c,
+    budgets: orFail(budgetsAt(profile, c.contextLength, { file, ...(recovery !== undefined ? { recoveryTarget: recovery } : {}) })),
+  }));
+
+  const tp = args.int('gpus', (n) => n > 0, 'a positive integer TP size') ?? args.int('tp', (n) => n > 0, 'a positive integer TP size');
+  if (tp === undefined) throw argumentError('--gpus', 'the TP size (number of GPUs)');
+  const speeds = args.numberList('speeds', (n) => n > 0, 'a comma-separated list of positive speeds');
+  if (speeds && speeds.length !== tp) throw argumentError('--speeds', `${tp} speeds (one per GPU)`, speeds.length);
+  const memGb = args.number('memory-gb', (n) => n > 0, 'a positive number of GiB');
+  const devices = makeDevices(tp, speeds, memGb === undefined ? null : memGb * 2 ** 30);
+
+  let cm: CostModel = args.oneOf('cost', ['work', 'budget'], 'work') === 'budget' ? BUDGET_COST_MODEL : WORK_COST_MODEL;
+  const cal = args.string('calibration');
+  if (cal !== undefined) cm = orFail(E.chain((u: unknown) => decode(CalibrationC, u, cal))(readJson(cal))).costModel;
+  const timeLimit = args.number('time-limit', (n) => n > 0, 'a time limit in seconds > 0') ?? 0.5;
+  const kvBytes = args.int('kv-bytes', (n) => n > 0, 'a positive integer') ?? 2;
+  const hidden = args.int('hidden-size', (n) => n > 0, 'a positive integer') ?? model.queryHeads * model.headDim;
+  const projArg = args.number('kv-projection-cost', (n) => n >= 0, 'a cost ≥ 0 per context token per KV slot');
+  const projection =
+    projArg !== undefined
+      ? { perTokenPerSlot: projArg, source: '--kv-projection-cost' }
+      : cm.kvProjectionPerToken !== undefined
+        ? { perTokenPerSlot: cm.kvProjectionPerToken, source: `cost model ${cm.name}: kvProjectionPerToken` }
+        : {
+            perTokenPerSlot: hidden * cm.perTokenPair,
+            source: `hidden size ${hidden} token-pair equivalents per token (K and V projections: 2·hidden·headDim multiply-adds per token over 2·headDim per attention token pair)${cm.unit === 'seconds' ? ' at the calibrated perTokenPair' : ''}`,
+          };
+  const kvCopiesArg = args.string('kv-copies') ?? 'auto';
+  let kvCopies: number | 'auto';
+  if (kvCopiesArg === 'auto') kvCopies = 'auto';
+  else {
+    const r = Number(kvCopiesArg);
+    if (!Number.isInteger(r) || r < 1) throw argumentError('--kv-copies', 'a positive integer duplication factor, or auto', kvCopiesArg);
+    kvCopies = r;
+  }
+  const source = { file, format, ...(profile.source ? { profile: profile.source } : {}), ...(profile.synthetic ? { synthetic: true } : {}) };
+  const budgetPolicy = { kind: 'profile', lengths: ctx, ...(recovery !== undefined ? { recoveryTarget: recovery } : {}) };
+  const bar = progressBar(io, engine ? 'engine layout' : 'plan');
+  const common = { model, devices, lengths, costModel: cm, timeLimitMs: timeLimit * 1000, kvBytesPerElement: kvBytes, source, budgetPolicy, onProgress: (d: number, t: number, label: string) => bar.update(d, t, label) };
+
+  if (!engine) {
+    const kv = args.oneOf('kv', ['group', 'replicate'], 'replicate');
+    const res = planFreeLengths({ ...common, equalHeadsPerDevice: args.flag('equal-heads'), kv });
+    bar.finish();
+    const plan = orFail(res).plan;
+    return emit(io, args.string('out'), args.flag('json'), plan, () => freeTable(plan));
+  }
+  if (args.has('kv') && args.string('kv') !== 'replicate') throw argumentError('--kv', 'replicate (engine layouts copy KV heads; a whole GQA group per rank is --kv-copies 1)', args.string('kv'));
+  const res = orFail(planEngineLayout({ ...common, kvCopies, projection }));
+  bar.finish();
+  return emit(io, args.string('out'), args.flag('json'), res.plan, () => engineTable(res.plan));
 }
+
+const emit = (io: Io, out: string | undefined, json: boolean, plan: unknown, text: () => string): number => {
+  if (out !== undefined) orFail(writeJsonAtomic(out, plan));
+  if (json) io.out(`${JSON.stringify(plan, null, out === undefined ? 0 : 2)}\n`);
+  else io.out(text() + (out !== undefined ? `wrote ${out}\n` : ''));
+  return 0;
+};
+
+type EnginePlanOut = ReturnType<typeof planEngineLayout> extends E.Either<unknown, infer R> ? R extends { plan: infer P } ? P : never : never;
+
+const engineTable = (plan: EnginePlanOut): string => {
+  const el = plan.engineLayout;
+  const m = plan.model;
+  const L: string[] = [];
+  L.push(`engine layout for ${m.name} at TP ${el.tp}: ${m.queryHeads} query heads, ${m.kvHeads} KV heads (group ${m.queryHeads / m.kvHeads}); cost ${plan.costModel?.name ?? 'work'} (${plan.predicted.unit})`);
+  L.push(`lengths: ${el.lengths.map((p) => `N=${p.contextLength} (w ${p.weight.toFixed(2)})`).join(', ')}; projection price ${el.pricing.projectionPerTokenPerSlot.toPrecision(4)} per token per KV slot (${el.pricing.source})`);
+  const lens = el.lengths.map((p) => `eff@${p.contextLength}`);
+  L.push(['r', 'slots/rank', ...lens, 'E[attention]', 'E[K/V proj]', 'E[latency]', '+KV GiB/rank', '+proj', 'vs free bound', 'status'].map((s, i) => (i === 0 ? s.padStart(3) : s.padStart(Math.max(10, s.length)))).join(' '));
+  const row = (c: KvCopiesCandidate) => {
+    if (!c.feasible) return `${String(c.kvCopies).padStart(3)}  ruled out: ${c.reason}`;
+    const cells = [
+      String(c.slotsPerRank),
+      ...c.efficiencyByLength!.map((e) => e.toFixed(3)),
+      c.expectedAttention!.toPrecision(4),
+      c.expectedProjection!.toPrecision(4),
+      c.expectedLatency!.toPrecision(4),
+      gb(c.extraKvBytesPerRank!),
+      c.extraProjection!.toPrecision(3),
+      `+${(100 * c.priceVsFreeBound!).toFixed(1)}%`,
+      `${c.status}${c.gap! > 0 ? ` gap ${(100 * c.gap!).toFixed(1)}%` : ''}`,
+    ];
+    return `${String(c.kvCopies).padStart(3)} ${cells.map((s, i) => s.padStart(Math.max(10, [...['slots/rank'], ...lens, 'E[attention]', 'E[K/V proj]', 'E[latency]', '+KV GiB/rank', '+proj', 'vs free bound', 'status'][i]!.length))).join(' ')}${c.kvCopies === el.kvCopies ? '  ← chosen' : ''}`;
+  };
+  for (const c of el.candidates) L.push(row(c));
+  L.push(`per length (chosen r=${el.kvCopies}): ${el.lengths.map((p) => `N=${p.contextLength}: engine ${p.balanceEfficiency.toFixed(3)}, contiguous ${p.contiguousEfficiency.toFixed(3)}, free bound ≤ ${p.freeBoundEfficiency.toFixed(3)}`).join('; ')}`);
+  L.push(`checkpoint: num_key_value_heads ${m.kvHeads} → ${el.kvSlots}; every rank holds ${m.queryHeads / el.tp} query heads and ${el.slotsPerRank} KV slot(s)${el.ranksPerSlot > 1 ? `, ${el.ranksPerSlot} ranks share each slot` : ''}. Next: hplb export plan.json --engine vllm --out layout.json`);
+  return L.join('\n') + '\n';
+};
+
+const freeTable = (plan: { model: { name: string }; devices: unknown[]; lengthDistribution: { lengths: { contextLength: number; weight: number; balanceEfficiency: number; contiguousEfficiency: number }[] } }): string => {
+  const L: string[] = [];
+  L.push(`${plan.model.name} on ${plan.devices.length} GPUs, one placement for every length (expected latency minimised)`);
+  for (const p of plan.lengthDistribution.lengths) L.push(`  N=${String(p.contextLength).padStart(7)} w ${p.weight.toFixed(2)}: balance ${p.balanceEfficiency.toFixed(3)} (contiguous ${p.contiguousEfficiency.toFixed(3)})`);
+  return L.join('\n') + '\n';
+};

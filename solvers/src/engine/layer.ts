@@ -26,6 +26,11 @@ export interface EngineLayerProblem {
   readonly weights: ReadonlyArray<number>;
   readonly geometry: EngineGeometry;
   readonly timeLimitMs: number;
+  /**
+   * Every rank holds H/T heads (default true: what the engines need). False for free placement over a length
+   * distribution (`planFreeLengths`): counts are free, chunks (c = 1: heads; c = g: whole GQA groups) still hold.
+   */
+  readonly equalCount?: boolean;
   /** Enumeration nodes per rank pair before settling for the best split found (default 200 000). */
   readonly pairNodeCap?: number;
 }
@@ -56,8 +61,13 @@ const EPS = 1e-12;
 // ---------------------------------------------------------------- bounds
 
 /** Lower bound on the makespan of one length's costs under the engine geometry. */
-export const engineLowerBound = (x: ReadonlyArray<number>, geo: EngineGeometry): number => {
+export const engineLowerBound = (x: ReadonlyArray<number>, geo: EngineGeometry, equalCount = true): number => {
   const T = geo.tp;
+  if (!equalCount) {
+    const g = geo.groupSize;
+    const groups = geo.chunkSize === g ? Array.from({ length: geo.kvHeads }, (_, k) => Array.from({ length: g }, (_, i) => k * g + i)) : undefined;
+    return layerLowerBound(x, { devices: T, ...(groups ? { groups } : {}) });
+  }
   const c = geo.chunkSize;
   const per = geo.headsPerRank;
   let best = layerLowerBound(x, { devices: T, equalHeadsPerDevice: true });
@@ -117,19 +127,8 @@ const objectiveOf = (loads: ReadonlyArray<ReadonlyArray<number>>, w: ReadonlyArr
   return o;
 };
 
-/** Sum of squares of weighted loads: a strictly convex tie-breaker that rewards evening out non-critical ranks. */
-const spreadOf = (loads: ReadonlyArray<ReadonlyArray<number>>, w: ReadonlyArray<number>): number => {
-  let s = 0;
-  for (const row of loads) {
-    let v = 0;
-    for (let k = 0; k < w.length; k++) v += w[k]! * row[k]!;
-    s += v * v;
-  }
-  return s;
-};
-
 /** True when the assignment satisfies the engine geometry (H/T heads per rank, whole chunks per group). */
-export const isEngineValid = (assign: ReadonlyArray<number>, geo: EngineGeometry): boolean => {
+export const isEngineValid = (assign: ReadonlyArray<number>, geo: EngineGeometry, equalCount = true): boolean => {
   const T = geo.tp;
   const count = Array<number>(T).fill(0);
   const per = new Map<string, number>();
@@ -140,7 +139,7 @@ export const isEngineValid = (assign: ReadonlyArray<number>, geo: EngineGeometry
     const key = `${d}/${Math.floor(h / geo.groupSize)}`;
     per.set(key, (per.get(key) ?? 0) + 1);
   }
-  if (count.some((c) => c !== geo.headsPerRank)) return false;
+  if (equalCount && count.some((c) => c !== geo.headsPerRank)) return false;
   for (const v of per.values()) if (v % geo.chunkSize !== 0) return false;
   return true;
 };
@@ -150,7 +149,7 @@ export const isEngineValid = (assign: ReadonlyArray<number>, geo: EngineGeometry
 const contiguousStart = (geo: EngineGeometry): number[] => Array.from({ length: geo.queryHeads }, (_, h) => Math.floor(h / geo.headsPerRank));
 
 /** Chunks per group (heavy-first or snake), then LPT with C/T chunks per rank on the weighted scalar cost. */
-const chunkLptStart = (key: ReadonlyArray<number>, geo: EngineGeometry, snake: boolean): number[] => {
+const chunkLptStart = (key: ReadonlyArray<number>, geo: EngineGeometry, snake: boolean, equalCount: boolean): number[] => {
   const g = geo.groupSize;
   const c = geo.chunkSize;
   const perGroup = g / c;
@@ -173,7 +172,7 @@ const chunkLptStart = (key: ReadonlyArray<number>, geo: EngineGeometry, snake: b
   }
   chunks.sort((a, b) => b.w - a.w);
   const load = Array<number>(geo.tp).fill(0);
-  const room = Array<number>(geo.tp).fill(geo.chunksPerRank);
+  const room = Array<number>(geo.tp).fill(equalCount ? geo.chunksPerRank : Infinity);
   const assign = Array<number>(geo.queryHeads).fill(-1);
   for (const ch of chunks) {
     let best = -1;
@@ -287,7 +286,7 @@ const bestPairSplit = (
   const n = groups.length;
   const maxRest = Array<number>(n + 1).fill(0);
   for (let i = n - 1; i >= 0; i--) maxRest[i] = maxRest[i + 1]! + Math.max(...groups[i]!.map((o) => o.count));
-  const need = geo.headsPerRank;
+  const need = p.equalCount === false ? -1 : geo.headsPerRank;
 
   let best = cur;
   let bestPick: number[] | undefined;
@@ -296,13 +295,13 @@ const bestPairSplit = (
   let nodes = 0;
   const rec = (i: number, count: number) => {
     if (nodes++ > nodeCap) return;
-    if (count > need || count + maxRest[i]! < need) return;
+    if (need >= 0 && (count > need || count + maxRest[i]! < need)) return;
     // Bound: A only grows from here.
     let lbPrim = 0;
     for (let k = 0; k < K; k++) lbPrim += w[k]! * Math.max(othersMax[k]!, la[k]!);
     if (lbPrim > best[0] + tolP) return;
     if (i === n) {
-      if (count !== need) return;
+      if (need >= 0 && count !== need) return;
       const s = score(la);
       if (s[0] < best[0] - tolP || (s[0] <= best[0] + tolP && s[1] < best[1] - tolS)) {
         best = s;
@@ -349,11 +348,12 @@ export const solveEngineLayer = (p: EngineLayerProblem): EngineLayerResult => {
   const K = costs.length;
   const T = geo.tp;
   const key = Array.from({ length: geo.queryHeads }, (_, h) => costs.reduce((s, row, k) => s + w[k]! * row[h]!, 0));
+  const eq = p.equalCount !== false;
   const starts: [string, number[]][] = [
     ['contiguous', contiguousStart(geo)],
-    ['chunk-lpt', chunkLptStart(key, geo, false)],
-    ['snake-lpt', chunkLptStart(key, geo, true)],
-  ];
+    ['chunk-lpt', chunkLptStart(key, geo, false, eq)],
+    ['snake-lpt', chunkLptStart(key, geo, true, eq)],
+  ].filter(([, a]) => isEngineValid(a as number[], geo, eq)) as [string, number[]][];
   let bestName = '';
   let st: State | undefined;
   let bestObj = Infinity;
@@ -366,7 +366,7 @@ export const solveEngineLayer = (p: EngineLayerProblem): EngineLayerResult => {
       bestName = name;
     }
   }
-  const lowerBounds = costs.map((row) => engineLowerBound(row, geo));
+  const lowerBounds = costs.map((row) => engineLowerBound(row, geo, eq));
   const lb = lowerBounds.reduce((s, v, k) => s + w[k]! * v, 0);
   let improvements = 0;
   const deadline = t0 + p.timeLimitMs;
@@ -389,7 +389,6 @@ export const solveEngineLayer = (p: EngineLayerProblem): EngineLayerResult => {
       }
     }
   }
-  void spreadOf;
   const assignment = relabelForSharedSlots(st!.assign, geo);
   const loadsDK = loadsOf(assignment, costs, T);
   const loads = Array.from({ length: K }, (_, k) => loadsDK.map((row) => row[k]!));

@@ -24,6 +24,7 @@ import {
   trivialBound,
   pigeonholeBound,
   validatePlan,
+  recomputeLoads,
   PLAN_FORMAT,
   type CostModel,
   type Device,
@@ -350,4 +351,132 @@ const assemble = (inp: EnginePlanInput, s: SolvedR, candidates: KvCopiesCandidat
   const v = validatePlan(plan);
   if (E.isLeft(v)) return E.left({ ...v.left, code: 'internal' });
   return E.right({ plan, candidates, layers: s.layers });
+};
+
+// ---------------------------------------------------------------- free placement over a length distribution
+
+export interface FreeLengthsInput {
+  readonly model: ModelShape;
+  readonly devices: ReadonlyArray<Device>;
+  readonly lengths: ReadonlyArray<LengthPoint>;
+  readonly costModel: CostModel;
+  readonly timeLimitMs: number;
+  readonly equalHeadsPerDevice: boolean;
+  readonly kv: 'group' | 'replicate';
+  readonly kvBytesPerElement?: number;
+  readonly source?: Record<string, unknown>;
+  readonly budgetPolicy?: Record<string, unknown>;
+  readonly onProgress?: (done: number, total: number, label: string) => void;
+}
+
+/** The `lengthDistribution` extension of a plan placed for several context lengths at once. */
+export interface LengthDistributionExtension {
+  readonly objective: 'expected-latency';
+  readonly lengths: { contextLength: number; weight: number; balanceEfficiency: number; contiguousEfficiency: number; attentionTotal: number }[];
+}
+
+/**
+ * One placement for a distribution of context lengths without the engine's slot rule (what a head-parallel runtime
+ * can run): minimises Σ_k w_k Σ_l makespan_{l,k} with the same pair re-split search, heads (kv "replicate") or whole
+ * GQA groups (kv "group") as items, counts equal or free. The plan's N is the longest length; every length's balance
+ * is in `lengthDistribution`.
+ */
+export const planFreeLengths = (inp: FreeLengthsInput): E.Either<HplbError, { plan: Plan & { lengthDistribution: LengthDistributionExtension }; layers: EngineLayerResult[] }> => {
+  const m = inp.model;
+  const T = inp.devices.length;
+  const H = m.queryHeads;
+  const K = m.kvHeads;
+  const g = H / K;
+  if (T === 0) return fail('argument', '--gpus', 'at least one GPU', 0);
+  if (inp.devices.some((d) => d.speed !== inp.devices[0]!.speed))
+    return fail('argument', '--speeds', 'identical speeds with a length distribution (plan heterogeneous GPUs at one --context N)', inp.devices.map((d) => d.speed).join(','));
+  const c = inp.kv === 'group' ? g : 1;
+  if (inp.equalHeadsPerDevice && (H % T !== 0 || (H / T) % c !== 0)) {
+    const ok = Array.from({ length: H }, (_, i) => i + 1).filter((t) => H % t === 0 && (H / t) % c === 0);
+    return fail('infeasible', '--equal-heads', `a GPU count that splits the ${H} query heads${c > 1 ? ` in whole GQA groups of ${c}` : ''} evenly (nearest feasible: ${ok.join(', ')})`, T);
+  }
+  const geo: EngineGeometry = {
+    tp: T,
+    kvCopies: 1,
+    queryHeads: H,
+    kvHeads: K,
+    groupSize: g,
+    kvSlots: K,
+    queryHeadsPerSlot: g,
+    chunkSize: c,
+    chunks: H / c,
+    chunksPerRank: H / c / T,
+    headsPerRank: H / T,
+    slotsPerRank: 1,
+    ranksPerSlot: 1,
+  };
+  const w = inp.lengths.map((p) => p.weight);
+  const layers: EngineLayerResult[] = [];
+  const t0 = performance.now();
+  for (let l = 0; l < m.layers; l++) {
+    const costs = inp.lengths.map((pt) => costsAt(inp.costModel, pt, l));
+    layers.push(solveEngineLayer({ layer: l, costs, weights: w, geometry: geo, timeLimitMs: inp.timeLimitMs, equalCount: inp.equalHeadsPerDevice }));
+    inp.onProgress?.(l + 1, m.layers, `layer ${l + 1}/${m.layers}`);
+  }
+  let kStar = 0;
+  inp.lengths.forEach((p, k) => {
+    if (p.contextLength > inp.lengths[kStar]!.contextLength) kStar = k;
+  });
+  const pt = inp.lengths[kStar]!;
+  const n = pt.contextLength;
+  const placement = layers.map((r) => r.assignment);
+  const kvBytesPerElement = inp.kvBytesPerElement ?? 2;
+  const kv = kvSummary(m, n, T, placement, [], kvBytesPerElement);
+  const base = {
+    format: PLAN_FORMAT,
+    model: m,
+    contextLength: n,
+    devices: inp.devices.map((d) => ({ ...d })),
+    constraints: { equalHeadsPerDevice: inp.equalHeadsPerDevice, kv: inp.kv },
+    budgets: pt.budgets.map((row) => row.map((b) => Math.min(b, n))),
+    placement,
+    costModel: inp.costModel,
+    kvBytesPerElement,
+    kvReplication: { copies: kv.copies, bytes: kv.bytes },
+  } as unknown as Plan;
+  const loads = recomputeLoads(base);
+  const speed = inp.devices[0]!.speed;
+  const lower = layers.map((r, l) => Math.min(r.lowerBounds[kStar]! / speed, Math.max(...loads[l]!)));
+  const lengths = inp.lengths.map((p, k) => {
+    const contiguous = Array.from({ length: m.layers }, (_, l) => {
+      const x = costsAt(inp.costModel, p, l);
+      const out = Array<number>(T).fill(0);
+      x.forEach((cost, h) => {
+        out[Math.min(T - 1, Math.floor((h * T) / H))]! += cost;
+      });
+      return out;
+    });
+    return {
+      contextLength: p.contextLength,
+      weight: p.weight,
+      balanceEfficiency: efficiency(layers.map((r) => r.loads[k]!)),
+      contiguousEfficiency: efficiency(contiguous),
+      attentionTotal: layers.reduce((acc, r) => acc + r.makespan[k]!, 0),
+    };
+  });
+  const status: LayerStatus = layers.every((r) => r.status === 'optimal') ? 'optimal' : layers.some((r) => r.status === 'timedout') ? 'timedout' : 'feasible';
+  const objective = layers.reduce((s, r) => s + r.objective, 0);
+  const lb = layers.reduce((s, r) => s + r.lowerBound, 0);
+  const plan = {
+    ...base,
+    predicted: summarizeLoads(inp.costModel.unit, loads, lower),
+    solver: {
+      name: 'lengths-pair-resplit',
+      status,
+      gap: lb > 0 ? Math.max(0, objective / lb - 1) : 0,
+      seconds: (performance.now() - t0) / 1000,
+      layers: layers.map((r) => ({ layer: r.layer, status: r.status, gap: r.gap })),
+    },
+    ...(inp.source ? { source: inp.source } : {}),
+    ...(inp.budgetPolicy ? { budgetPolicy: inp.budgetPolicy } : {}),
+    lengthDistribution: { objective: 'expected-latency', lengths } satisfies LengthDistributionExtension,
+  } as unknown as Plan & { lengthDistribution: LengthDistributionExtension };
+  const v = validatePlan(plan);
+  if (E.isLeft(v)) return E.left({ ...v.left, code: 'internal' });
+  return E.right({ plan, layers });
 };
