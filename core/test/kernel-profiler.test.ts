@@ -32,7 +32,7 @@ test('curveFromBlockMass: from (0,0) to (N,1), monotone, a valid HeadCurve, bloc
   assert.deepEqual(c.mass.map((x) => +x.toFixed(6)), [0, 0.6, 0.8, 0.9, 1]);
   assert.ok(E.isRight(HeadCurveC.decode(c)));
   assert.ok(Math.abs(requiredBudget(c, 0.7) - 96) < 1e-9);
-  assert.equal(requiredBudget(c, 0.6), 64);
+  assert.ok(Math.abs(requiredBudget(c, 0.6) - 64) < 1e-9);
 });
 
 test('synthetic archetypes: sink-local heads need far smaller budgets than diffuse heads', () => {
