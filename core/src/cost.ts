@@ -70,6 +70,38 @@ export const partCost = (cm: CostModel, b: number, n: number, rowStart: number, 
 export const kvCopyCost = (cm: CostModel, kvBytes: number, n: number, speed = 1): number =>
   (cm.kvCopySecondsPerByte ?? 0) * kvBytes + ((cm.kvProjectionPerToken ?? 0) * n) / speed;
 
+// ---------------------------------------------------------------- named settings and documented defaults
+
+/**
+ * Documented default cost models in seconds, one per backend and device kind, used until `hplb calibrate` measures
+ * the real numbers (a calibration file always wins). Derivation, for head dim d = 128, bf16:
+ *   - a token pair costs 4·d flops (QKᵀ and PV, a multiply-add each) = 512 flops;
+ *   - `cuda-h100`: block-sparse FlashAttention-class kernels sustain about 40% of the H100 SXM's 989 TFLOP/s dense
+ *     bf16 peak on 64-token blocks, so perTokenPair ≈ 512 / (0.4 · 989e12) ≈ 1.3e-12 s; fixed ≈ 5 µs per head
+ *     (launch and tile set-up amortised over a head's blocks); KV copies over NVLink 4 at about 450 GB/s one way;
+ *   - `cpu`: the reference CPU backend at about 5 GFLOP/s per core on one core, perTokenPair ≈ 1e-10 s, fixed 20 µs;
+ *     copies priced as a memcpy at about 10 GB/s.
+ * These are order-of-magnitude settings for planning, labelled with their source; placement only depends on the ratio
+ * fixed / perTokenPair, and on the KV-copy term once split heads replicate KV.
+ */
+export const DEFAULT_COST_MODELS: Readonly<Record<string, CostModel>> = {
+  'cuda-h100': { name: 'cuda-h100', unit: 'seconds', workModel: 'pairs', fixed: 5e-6, perTokenPair: 1.3e-12, kvCopySecondsPerByte: 1 / 450e9, source: 'documented default (docs/budgets.md); not measured' },
+  cpu: { name: 'cpu', unit: 'seconds', workModel: 'pairs', fixed: 2e-5, perTokenPair: 1e-10, kvCopySecondsPerByte: 1 / 10e9, source: 'documented default (docs/budgets.md); not measured' },
+};
+
+/** Every named cost setting: `work` (token pairs), `paper-budget` (time ∝ budget), and the documented defaults. */
+export const namedCostModel = (name: string): CostModel | undefined =>
+  name === 'work' ? WORK_COST_MODEL : name === 'paper-budget' || name === 'budget' ? BUDGET_COST_MODEL : DEFAULT_COST_MODELS[name];
+
+export const COST_MODEL_NAMES: ReadonlyArray<string> = ['work', 'paper-budget', ...Object.keys(DEFAULT_COST_MODELS)];
+
+/** The same model with a KV-copy communication term of bytes / link bandwidth (bytes per second). */
+export const withLinkBandwidth = (cm: CostModel, bytesPerSecond: number): CostModel =>
+  ({ ...cm, kvCopySecondsPerByte: cm.unit === 'seconds' ? 1 / bytesPerSecond : 0 });
+
+/** The fitted cost model of a calibration file (what `hplb plan --calibration F` uses). */
+export const costModelOfCalibration = (c: Calibration): CostModel => ({ ...c.costModel, source: c.costModel.source ?? `calibrated: ${c.backend} on ${c.device}` });
+
 // ---------------------------------------------------------------- calibration file
 
 export const CalibrationSampleC = t.type({ contextLength: NonNegative, budget: NonNegative, blocks: NonNegative, tokenPairs: NonNegative, seconds: NonNegative });

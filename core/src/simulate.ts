@@ -1,0 +1,121 @@
+/**
+ * The simulator: from a plan (budgets, placement, split heads) and a cost model, the per-layer × per-device busy and
+ * idle time, each layer's makespan and critical devices, the total attention latency (Σ layer makespans: layers run
+ * one after another, devices within a layer in parallel and wait for the slowest), the bubble fraction, and the
+ * recovery statistics of the budgets when curves are given. Used by `hplb plan` / `hplb pareto` tables and charts,
+ * by bubble-fill (loads) and by the joint policy.
+ *
+ * Loads use exactly the validator's arithmetic (`headCost`, `partCost`, KV-copy terms via `kvSummary`), so a plan's
+ * `predicted` block, the validator and the simulator agree. Totals are sums of parts by construction:
+ * Σ_d (busy + idle) = G · makespan per layer, and Σ_l makespan = latency.
+ */
+import { WORK_COST_MODEL, headCost, kvCopyCost, partCost, type CostModel } from './cost.ts';
+import { kvHeadBytes, kvSummary, type SplitLike } from './kv.ts';
+import type { Device, ModelShape } from './model.ts';
+import { recoveriesOf, recoveryStats, type CurveSet } from './recovery.ts';
+
+// ---------------------------------------------------------------- model
+
+/** Where heads run: everything of a plan except its budgets. */
+export interface Layout {
+  readonly model: ModelShape;
+  readonly contextLength: number;
+  readonly devices: ReadonlyArray<Device>;
+  readonly placement: ReadonlyArray<ReadonlyArray<number>>;
+  readonly splits?: ReadonlyArray<SplitLike>;
+  readonly costModel?: CostModel;
+  readonly kvBytesPerElement?: number;
+}
+
+export interface LayerTimeline {
+  readonly layer: number;
+  readonly makespan: number;
+  /** busy[d]: time device d computes in this layer (its load). */
+  readonly busy: ReadonlyArray<number>;
+  /** idle[d] = makespan − busy[d]: the bubble device d waits for the slowest one. */
+  readonly idle: ReadonlyArray<number>;
+  /** Devices whose load equals the makespan (within 1e-9 relative). */
+  readonly critical: ReadonlyArray<number>;
+}
+
+export interface Simulation {
+  readonly unit: 'token-pairs' | 'seconds';
+  readonly layers: ReadonlyArray<LayerTimeline>;
+  /** Σ layer makespans: the attention latency of one prefill. */
+  readonly latency: number;
+  readonly busyTotal: number;
+  readonly idleTotal: number;
+  /** idleTotal / (G · latency). */
+  readonly bubbleFraction: number;
+  /** 1 − bubbleFraction = Σ mean load / Σ max load. */
+  readonly balanceEfficiency: number;
+  /** Recovery of the budgets, when curves were given. */
+  readonly recovery?: { readonly min: number; readonly mean: number; readonly layerMin: ReadonlyArray<number> };
+}
+
+// ---------------------------------------------------------------- operations
+
+/** Loads of one layer, loads[d], under the layout's cost model (the validator's arithmetic). */
+export const layerLoads = (layout: Layout, layer: number, budgetsRow: ReadonlyArray<number>, extraCopies?: ReadonlyArray<number>): number[] => {
+  const { model: m, contextLength: n, devices } = layout;
+  const cm = layout.costModel ?? WORK_COST_MODEL;
+  const G = devices.length;
+  const row = Array<number>(G).fill(0);
+  const split = new Map<number, SplitLike>();
+  for (const s of layout.splits ?? []) if (s.layer === layer) split.set(s.head, s);
+  for (let h = 0; h < m.queryHeads; h++) {
+    const b = budgetsRow[h] ?? 0;
+    const s = split.get(h);
+    if (s) {
+      for (const p of s.parts) if (p.device < G) row[p.device]! += partCost(cm, b, n, p.rowStart, p.rowEnd, devices[p.device]!.speed);
+    } else {
+      const d = layout.placement[layer]?.[h] ?? -1;
+      if (d >= 0 && d < G) row[d]! += headCost(cm, b, n, devices[d]!.speed);
+    }
+  }
+  if (extraCopies) {
+    const bytes = kvHeadBytes(m, n, layout.kvBytesPerElement ?? 2);
+    for (let d = 0; d < G; d++) if ((extraCopies[d] ?? 0) > 0) row[d]! += extraCopies[d]! * kvCopyCost(cm, bytes, n, devices[d]!.speed);
+  }
+  return row;
+};
+
+/** Extra KV copies each device receives, per layer (what the KV-copy cost terms charge). */
+export const extraKvCopies = (layout: Layout): number[][] =>
+  kvSummary(layout.model, layout.contextLength, layout.devices.length, layout.placement, layout.splits ?? [], layout.kvBytesPerElement ?? 2).extra;
+
+/** loads[l][d] for every layer. */
+export const deviceLoads = (layout: Layout, budgets: ReadonlyArray<ReadonlyArray<number>>): number[][] => {
+  const extra = extraKvCopies(layout);
+  return Array.from({ length: layout.model.layers }, (_, l) => layerLoads(layout, l, budgets[l] ?? [], extra[l]));
+};
+
+const isCritical = (load: number, makespan: number) => makespan > 0 && load >= makespan * (1 - 1e-9);
+
+/** Busy/idle timeline, latency, bubble fraction and recovery statistics from per-device loads. */
+export const simulateLoads = (unit: 'token-pairs' | 'seconds', loads: ReadonlyArray<ReadonlyArray<number>>, recovery?: number[][]): Simulation => {
+  let latency = 0;
+  let busyTotal = 0;
+  let idleTotal = 0;
+  let G = 0;
+  const layers: LayerTimeline[] = loads.map((busy, layer) => {
+    G = Math.max(G, busy.length);
+    const makespan = busy.reduce((a, b) => Math.max(a, b), 0);
+    const idle = busy.map((b) => makespan - b);
+    latency += makespan;
+    for (const b of busy) busyTotal += b;
+    for (const i of idle) idleTotal += i;
+    const critical = busy.flatMap((b, d) => (isCritical(b, makespan) ? [d] : []));
+    return { layer, makespan, busy: [...busy], idle, critical };
+  });
+  const capacity = G * latency;
+  const bubbleFraction = capacity === 0 ? 0 : idleTotal / capacity;
+  const sim: Simulation = { unit, layers, latency, busyTotal, idleTotal, bubbleFraction, balanceEfficiency: 1 - bubbleFraction };
+  if (!recovery) return sim;
+  const st = recoveryStats(recovery);
+  return { ...sim, recovery: { ...st, layerMin: recovery.map((r) => r.reduce((a, b) => Math.min(a, b), 1)) } };
+};
+
+/** Simulate a layout with budgets (and, optionally, recovery curves for the statistics). */
+export const simulate = (layout: Layout, budgets: ReadonlyArray<ReadonlyArray<number>>, curves?: CurveSet): Simulation =>
+  simulateLoads((layout.costModel ?? WORK_COST_MODEL).unit, deviceLoads(layout, budgets), curves ? recoveriesOf(curves, budgets) : undefined);
