@@ -23,6 +23,7 @@ import {
   isProfileFormat,
   issue,
   type CurveProfile,
+  type HplbError,
   type Profile,
 } from '@hplb/core';
 import { parseArgs } from '../args.ts';
@@ -66,6 +67,9 @@ export const layerStats = (table: ReadonlyArray<ReadonlyArray<number>>): LayerSt
 
 const fmt = (x: number | null, digits = 0): string => (x === null ? '-' : digits === 0 && Number.isInteger(x) ? String(x) : x.toFixed(digits === 0 ? 1 : digits));
 
+/** Unwrap at the edge: argument and format problems exit 2 (usage), everything else 1. */
+const orExit = <A>(e: E.Either<HplbError, A>): A => orFail(e, E.isLeft(e) && (e.left.code === 'argument' || e.left.code === 'format') ? 2 : 1);
+
 export const run = async (argv: string[], io: Io): Promise<number> => {
   const args = parseArgs(argv, {
     values: ['format', 'context', 'model', 'sparsity', 'threshold', 'table', 'curves', 'recovery', 'sink', 'recent'],
@@ -96,7 +100,7 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
 
   const model = args.string('model');
   const table = args.string('table');
-  const profile: Profile = orFail(
+  const profile: Profile = orExit(
     importProfile(format, text, {
       file,
       ...(model !== undefined ? { model } : {}),
@@ -113,7 +117,7 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
   let curves: CurveProfile | undefined;
   const curvesFile = args.string('curves');
   if (curvesFile !== undefined) {
-    const c = orFail(E.chain((t: string) => importHplbProfile(t, { file: curvesFile }))(readText(curvesFile)));
+    const c = orExit(E.chain((t: string) => importHplbProfile(t, { file: curvesFile }))(readText(curvesFile)));
     if (c.kind !== 'curve') throw new CliFailure(hplbError('argument', [issue('$.kind', '"curve" (recovery curves for --curves)', c.kind)], curvesFile), 2);
     curves = c;
   }
@@ -122,7 +126,7 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
   const unit = topPOnly ? 'top-p' : 'tokens';
   const values: number[][] = topPOnly
     ? (profile as { topP: number[][] }).topP.map((r) => [...r])
-    : orFail(budgetsAt(profile, n, { file, ...(recovery !== undefined ? { recoveryTarget: recovery } : {}), ...(curves ? { curves } : {}) }));
+    : orExit(budgetsAt(profile, n, { file, ...(recovery !== undefined ? { recoveryTarget: recovery } : {}), ...(curves ? { curves } : {}) }));
 
   const layers = layerStats(values);
   const flat = values.flat();
