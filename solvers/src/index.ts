@@ -10,3 +10,6 @@ export * from './heuristics.ts';
 export * from './local.ts';
 export * from './exact.ts';
 export * from './registry.ts';
+export * from './layerProblem.ts';
+export * from './assemble.ts';
+export * from './driver.ts';

@@ -1,0 +1,201 @@
+/**
+ * The multi-layer driver: `planModel(input)` solves every layer of a model and returns a validated `hplb.plan/1`
+ * plus a per-layer report (status, gap, seconds, the price of equal head counts and of whole GQA groups, splits).
+ *   1. every layer is solved in this thread with a short budget (most real layers are proven optimal here);
+ *   2. layers still open get the full time limit, warm-started, in worker threads (core's `spawnTsWorker`) when
+ *      that pays (several open layers and a budget well above a worker's start-up), in this thread otherwise;
+ *   3. prices: when equal heads or whole groups are asked for, each layer is also solved without that constraint;
+ *      price = constrained makespan / unconstrained makespan (1 = free);
+ *   4. split heads (`input.splitHeads`): S2's `splitLayer` cuts the heaviest heads' rows where it pays;
+ *   5. `assemblePlan` recomputes loads, bounds, KV replication and validates the plan.
+ * An infeasible constraint set returns Left with code "infeasible", naming the constraint.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import { checkBudgets, hplbError, issue, type HplbError, type Plan, type Split, type SolverStatus } from '@hplb/core';
+import { spawnTsWorker } from '@hplb/core/node/tsWorker.ts';
+import type { LayerProblem, LayerResult, PlanInput, SolveOptions, SolverName } from './types.ts';
+import { solveLayer } from './registry.ts';
+import { layerProblemOf } from './layerProblem.ts';
+import { assemblePlan } from './assemble.ts';
+import { splitLayer } from './split/index.ts';
+
+export interface PlanLayerReport {
+  readonly layer: number;
+  readonly status: SolverStatus;
+  readonly gap: number;
+  readonly seconds: number;
+  /** Makespan with equal heads per device ÷ makespan without (only when equal heads were asked for). */
+  readonly priceOfEqualHeads?: number;
+  /** Makespan with whole GQA groups ÷ makespan with free query heads (only with kv "group"). */
+  readonly priceOfGroups?: number;
+  /** Cuts made by split heads in this layer (a head in k parts counts k − 1). */
+  readonly splits?: number;
+}
+
+export interface PlanResult {
+  readonly plan: Plan;
+  readonly layers: ReadonlyArray<PlanLayerReport>;
+}
+
+/** Budget of the in-thread first pass per layer. */
+const QUICK_MS = 25;
+/** Worker start-up (tsx bootstrap) is about this long on a loaded machine: below it, workers do not pay. */
+const WORKER_STARTUP_MS = 1500;
+
+const infeasible = (layer: number, r: { constraint: string; message: string }): HplbError =>
+  hplbError('infeasible', [issue(`$.constraints.${r.constraint}`, `a satisfiable constraint set (layer ${layer}: ${r.message})`)]);
+
+type Job = { layer: number; problem: LayerProblem; solver: SolverName; options: SolveOptions };
+
+/** Solve jobs on a small pool of worker threads; resolves in job order. */
+const solveInWorkers = async (jobs: ReadonlyArray<Job>, workers: number, onDone: () => void): Promise<LayerResult[]> => {
+  const url = new URL('./worker.ts', import.meta.url);
+  const pool: Worker[] = Array.from({ length: Math.max(1, Math.min(workers, jobs.length)) }, () => spawnTsWorker(url));
+  const results: LayerResult[] = Array(jobs.length);
+  let next = 0;
+  try {
+    await Promise.all(pool.map((w) => new Promise<void>((resolve, reject) => {
+      const feed = () => {
+        if (next >= jobs.length) return resolve();
+        const id = next++;
+        const j = jobs[id]!;
+        w.once('message', (msg: { id: number; result?: LayerResult; error?: string }) => {
+          if (msg.error !== undefined || !msg.result) return reject(new Error(msg.error ?? 'worker returned nothing'));
+          results[id] = msg.result;
+          onDone();
+          feed();
+        });
+        w.postMessage({ id, problem: j.problem, solver: j.solver, options: j.options });
+      };
+      w.once('error', reject);
+      feed();
+    })));
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
+  return results;
+};
+
+const countCuts = (splits: ReadonlyArray<Split>) => splits.reduce((a, s) => a + s.parts.length - 1, 0);
+
+export const planModel = async (input: PlanInput): Promise<E.Either<HplbError, PlanResult>> => {
+  const t0 = performance.now();
+  const { model, devices } = input;
+  const L = model.layers;
+  if (devices.length === 0) return E.left(hplbError('argument', [issue('$.devices', 'at least one GPU', 0)]));
+  if (!(input.timeLimitMs > 0)) return E.left(hplbError('argument', [issue('$.timeLimitMs', 'a time limit > 0', input.timeLimitMs)]));
+  const checked = checkBudgets(model, { contextLength: input.contextLength, budgets: input.budgets });
+  if (E.isLeft(checked)) return checked;
+  const problems = Array.from({ length: L }, (_, l) => layerProblemOf(input, l));
+  const seed = input.seed ?? 1;
+  const limit = input.timeLimitMs;
+  const solver = input.solver;
+  const anytime = solver === 'auto' || solver === 'exact';
+  const results: LayerResult[] = Array(L);
+  let done = 0;
+  const tick = () => input.onProgress?.(++done, L);
+
+  // 1. First pass in this thread.
+  const quick = anytime ? Math.min(limit, QUICK_MS) : limit;
+  for (let l = 0; l < L; l++) {
+    results[l] = await solveLayer(problems[l]!, solver, { timeLimitMs: quick, seed: seed + l });
+    const r = results[l]!;
+    if (r.status === 'infeasible') return E.left(infeasible(l, r));
+    if (!anytime || r.status === 'optimal' || quick >= limit) tick();
+  }
+
+  // 2. Open layers get the full budget, in workers where it pays.
+  if (anytime && quick < limit) {
+    const open = results.flatMap((r, l) => (r.status !== 'optimal' ? [l] : []));
+    const jobs: Job[] = open.map((l) => ({
+      layer: l, problem: problems[l]!, solver,
+      options: { timeLimitMs: limit, seed: seed + l, warmStart: (results[l] as { assignment: ReadonlyArray<number> }).assignment },
+    }));
+    const cores = Math.max(1, availableParallelism() - 1);
+    const want = input.workers ?? (open.length >= 2 && open.length * limit > 2 * WORKER_STARTUP_MS ? Math.min(cores, 4) : 0);
+    let second: LayerResult[];
+    if (want > 0 && jobs.length > 0) {
+      try {
+        second = await solveInWorkers(jobs, want, tick);
+      } catch {
+        second = [];
+        for (const j of jobs) { second.push(await solveLayer(j.problem, j.solver, j.options)); tick(); }
+      }
+    } else {
+      second = [];
+      for (const j of jobs) { second.push(await solveLayer(j.problem, j.solver, j.options)); tick(); }
+    }
+    open.forEach((l, k) => {
+      const a = results[l]!;
+      const b = second[k]!;
+      if (b.status === 'infeasible') return;
+      if (a.status === 'infeasible' || b.makespan <= a.makespan) results[l] = b;
+    });
+  }
+
+  // 3. Prices of the constraints.
+  const priceLimit = Math.min(limit, 200);
+  const eqPrice: Array<number | undefined> = Array(L).fill(undefined);
+  const grPrice: Array<number | undefined> = Array(L).fill(undefined);
+  const priceOf = async (p: LayerProblem, r: LayerResult, l: number) => {
+    if (r.status === 'infeasible') return undefined;
+    const free = await solveLayer(p, solver === 'ilp-glpk' || solver === 'ilp-highs' ? 'auto' : solver, { timeLimitMs: priceLimit, seed: seed + l });
+    return free.status === 'infeasible' || free.makespan === 0 ? undefined : r.makespan / Math.min(free.makespan, r.makespan);
+  };
+  for (let l = 0; l < L; l++) {
+    const p = problems[l]!;
+    const r = results[l]!;
+    if (p.equalHeadsPerDevice) eqPrice[l] = await priceOf({ ...p, equalHeadsPerDevice: false }, r, l);
+    if (p.groups) {
+      const { groups: _g, ...rest } = p;
+      grPrice[l] = await priceOf(rest, r, l);
+    }
+  }
+
+  // 4. Split heads.
+  const placements: number[][] = results.map((r) => [...(r as { assignment: ReadonlyArray<number> }).assignment]);
+  const splitsOf: Split[][] = Array.from({ length: L }, () => []);
+  if (input.splitHeads) {
+    for (let l = 0; l < L; l++) {
+      try {
+        const s = splitLayer({
+          layer: l, contextLength: input.contextLength, budgets: input.budgets[l]!, speeds: devices.map((d) => d.speed),
+          costModel: input.costModel, assignment: placements[l]!, model,
+          ...(input.splitHeads.maxSplits !== undefined ? { maxSplits: input.splitHeads.maxSplits } : {}),
+          ...(input.splitHeads.minRows !== undefined ? { minRows: input.splitHeads.minRows } : {}),
+          ...(input.kvBytesPerElement !== undefined ? { kvBytesPerElement: input.kvBytesPerElement } : {}),
+        });
+        placements[l] = s.placement;
+        splitsOf[l] = s.splits;
+      } catch (e) {
+        return E.left(hplbError('internal', [issue('$.splitHeads', `split heads to run on layer ${l}`, e instanceof Error ? e.message : String(e))]));
+      }
+    }
+  }
+
+  // 5. Assemble and validate.
+  const seconds = (performance.now() - t0) / 1000;
+  const plan = assemblePlan({
+    model, contextLength: input.contextLength, budgets: input.budgets, devices, constraints: input.constraints,
+    costModel: input.costModel, solverName: solver + (input.splitHeads ? '+split-heads' : ''),
+    layers: results.map((r, l) => {
+      const ok = r as Exclude<LayerResult, { status: 'infeasible' }>;
+      return { placement: placements[l]!, splits: splitsOf[l]!, status: ok.status, lowerBound: ok.lowerBound, seconds: ok.seconds };
+    }),
+    ...(input.kvBytesPerElement !== undefined ? { kvBytesPerElement: input.kvBytesPerElement } : {}),
+    ...(input.kvReplicationCapBytes !== undefined ? { kvReplicationCapBytes: input.kvReplicationCapBytes } : {}),
+    ...(input.previous ? { previous: input.previous } : {}),
+    seconds,
+  });
+  return E.map((p: Plan): PlanResult => ({
+    plan: p,
+    layers: (p.solver.layers ?? []).map((li, l) => ({
+      layer: l, status: li.status, gap: li.gap, seconds: (results[l] as { seconds: number }).seconds,
+      ...(eqPrice[l] !== undefined ? { priceOfEqualHeads: eqPrice[l] } : {}),
+      ...(grPrice[l] !== undefined ? { priceOfGroups: grPrice[l] } : {}),
+      ...(input.splitHeads ? { splits: countCuts(splitsOf[l]!) } : {}),
+    })),
+  }))(plan);
+};

@@ -1,0 +1,60 @@
+/**
+ * From model-level input to one layer's `LayerProblem`: head costs through the cost model (a time matrix when a
+ * fixed term makes time non-proportional to 1/speed), GQA groups (kv "group"), KV bookkeeping for kv "replicate"
+ * (memory per device and the replication cap, both split evenly over the layers; per-copy cost terms), and the
+ * previous placement of a stable re-plan. Used by the multi-layer driver and `assemblePlan`'s bounds.
+ */
+import { headCost, kvCopyCost, kvHeadBytes, kvHeadOf, queryHeadsOfGroup, type CostModel, type Device, type ModelShape, type Plan } from '@hplb/core';
+import type { LayerProblem } from './types.ts';
+
+export interface LayerSource {
+  readonly model: ModelShape;
+  readonly contextLength: number;
+  readonly budgets: ReadonlyArray<ReadonlyArray<number>>;
+  readonly devices: ReadonlyArray<Device>;
+  readonly constraints: { readonly equalHeadsPerDevice: boolean; readonly kv: 'group' | 'replicate' };
+  readonly costModel: CostModel;
+  readonly kvBytesPerElement?: number;
+  readonly kvReplicationCapBytes?: number | null;
+  readonly previous?: Plan;
+  readonly migrationWeight?: number;
+}
+
+/** KV head copies each device may hold per layer: ⌊memory / (layers · bytes per copy)⌋ (null = unconstrained). */
+export const kvCopiesPerLayer = (src: LayerSource): Array<number | null> => {
+  const one = kvHeadBytes(src.model, src.contextLength, src.kvBytesPerElement ?? 2);
+  return src.devices.map((d) => (d.memoryBytes === null ? null : Math.floor(d.memoryBytes / (src.model.layers * one))));
+};
+
+export const layerProblemOf = (src: LayerSource, layer: number, opts: { withKv?: boolean } = {}): LayerProblem => {
+  const { model: m, contextLength: n, costModel: cm, devices } = src;
+  const row = src.budgets[layer] ?? [];
+  const speeds = devices.map((d) => d.speed);
+  const costs = row.map((b) => headCost(cm, b, n, 1));
+  const mixed = speeds.some((s) => s !== speeds[0]);
+  const timeMatrix = mixed && cm.fixed > 0 ? row.map((b) => speeds.map((s) => headCost(cm, b, n, s))) : undefined;
+  const groups = src.constraints.kv === 'group' ? Array.from({ length: m.kvHeads }, (_, g) => queryHeadsOfGroup(m, g)) : undefined;
+  const withKv = opts.withKv ?? true;
+  const one = kvHeadBytes(m, n, src.kvBytesPerElement ?? 2);
+  const caps = kvCopiesPerLayer(src);
+  const hasMemory = caps.some((c) => c !== null);
+  const copyCost = devices.map((d) => kvCopyCost(cm, one, n, d.speed));
+  const hasCopyCost = src.constraints.kv === 'replicate' && copyCost.some((c) => c > 0);
+  const cap = src.kvReplicationCapBytes;
+  const hasCap = src.constraints.kv === 'replicate' && cap !== undefined && cap !== null;
+  const prevRow = src.previous?.placement[layer];
+  const previous = prevRow && prevRow.length === row.length && src.previous!.devices.length === devices.length ? [...prevRow] : undefined;
+  return {
+    layer,
+    costs,
+    speeds,
+    ...(timeMatrix ? { timeMatrix } : {}),
+    ...(groups ? { groups } : {}),
+    equalHeadsPerDevice: src.constraints.equalHeadsPerDevice,
+    ...(withKv && (hasMemory || hasCopyCost || hasCap) ? { kvGroupOf: row.map((_, q) => kvHeadOf(m, q)) } : {}),
+    ...(withKv && hasMemory ? { maxKvPerDevice: caps } : {}),
+    ...(withKv && hasCap ? { maxExtraKvCopies: Math.floor(cap! / (m.layers * one)) } : {}),
+    ...(withKv && hasCopyCost ? { kvCopyCost: copyCost } : {}),
+    ...(previous ? { previous, migrationWeight: src.migrationWeight ?? 0 } : {}),
+  };
+};
