@@ -85,11 +85,13 @@ export const contextPath = (context: t.Context, root = '$'): string => {
   return path;
 };
 
-/** io-ts validation errors to issues; keeps the first few distinct paths (a bad file often has thousands). */
+/** io-ts validation errors to issues, deepest path first; keeps the first few distinct paths (a bad file often has thousands). */
 export const ioTsIssues = (errors: t.Errors, max = 5): Issue[] => {
   const out: Issue[] = [];
   const seen = new Set<string>();
-  for (const err of errors) {
+  // Deepest first: when a union fails, the member that got furthest into the value explains the problem best.
+  const ordered = [...errors].sort((a, b) => b.context.length - a.context.length);
+  for (const err of ordered) {
     const path = contextPath(err.context);
     if (seen.has(path)) continue;
     seen.add(path);
