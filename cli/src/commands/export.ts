@@ -1,0 +1,85 @@
+/**
+ * `hplb export plan.json --engine vllm|sglang|trtllm --out layout.json`: turn an `hplb.plan/1` plan into an
+ * `hplb.engine-layout/1` layout (per layer qSource / kvSource / budgets in the new order / per-rank lists, the TP
+ * size, K/V duplication factor, geometry and config changes), plus a MInference budget config re-indexed to the new
+ * head order so MInference's own vLLM integration runs on the rewritten checkpoint unchanged. The plan must satisfy
+ * the engines' rule (equal heads per rank; every query head with its KV slot); split heads become tier-3 virtual
+ * heads. Next step: `hplb apply layout.json --checkpoint DIR --out DIR`.
+ */
+import { existsSync } from 'node:fs';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import { decodePlan, validatePlan, type Plan } from '@hplb/core';
+import { ENGINES, type EngineName } from '@hplb/core/engineLayout.ts';
+import { writeJsonAtomic } from '@hplb/core/node/atomic.ts';
+import { parseArgs } from '../args.ts';
+import { buildEngineLayout, reindexMinference } from '../engine/layout.ts';
+import { argumentError, orFail, readJson, type Io } from '../io.ts';
+
+export const summary = 'turn a plan into an engine layout (hplb.engine-layout/1) for vLLM, SGLang or TensorRT-LLM, plus a re-indexed MInference config';
+
+const USAGE = `Usage: hplb export <plan.json> --engine ${ENGINES.join('|')} --out layout.json
+                   [--minference CONFIG.json] [--minference-out FILE] [--json]
+
+  <plan.json>        an hplb.plan/1 plan (best: from hplb plan --engine-layout)
+  --engine           the serving engine the layout is for
+  --out              where to write the layout (atomically)
+  --minference F     the MInference best-pattern config the plan's budgets came from (default: the plan's source
+                     file when its format is minference); a copy re-indexed to the new head order is written
+  --minference-out F where to write that copy (default: <out>.minference.json)
+  --json             print the layout instead of a summary
+`;
+
+export const run = async (argv: string[], io: Io): Promise<number> => {
+  const args = parseArgs(argv, { values: ['engine', 'out', 'minference', 'minference-out'], booleans: ['json', 'help'] });
+  if (args.flag('help')) {
+    io.out(USAGE);
+    return 0;
+  }
+  if (args.positionals.length !== 1) throw argumentError('<plan.json>', 'exactly one plan file (hplb export plan.json --engine vllm --out layout.json)', args.positionals.join(' ') || undefined);
+  const planFile = args.positionals[0]!;
+  const engineArg = args.string('engine');
+  if (engineArg === undefined) throw argumentError('--engine', `one of ${ENGINES.join('|')}`);
+  const engine = args.oneOf('engine', ENGINES, 'vllm') as EngineName;
+  const out = args.string('out');
+  if (out === undefined && !args.flag('json')) throw argumentError('--out', 'a layout file to write (or --json to print it)');
+
+  const plan: Plan = orFail(E.chain((u: unknown) => E.chain((p: Plan) => validatePlan(p, planFile))(decodePlan(u, planFile)))(readJson(planFile)));
+  const layout = orFail(buildEngineLayout(plan, { engine, planFile }));
+
+  // MInference budgets in the new order.
+  let mfFile = args.string('minference');
+  const explicit = mfFile !== undefined;
+  const src = plan.source as { file?: unknown; format?: unknown } | undefined;
+  if (mfFile === undefined && src?.format === 'minference' && typeof src.file === 'string') {
+    const candidates = isAbsolute(src.file) ? [src.file] : [resolve(io.cwd, src.file), resolve(dirname(planFile), src.file)];
+    mfFile = candidates.find((f) => existsSync(f));
+  }
+  const notes: string[] = [];
+  if (mfFile !== undefined && out !== undefined) {
+    if (layout.tier !== 1 && !explicit) notes.push('no MInference config written: virtual heads (tier 3) have no MInference pattern of their own');
+    else {
+      const config = orFail(readJson(mfFile));
+      const re = orFail(reindexMinference(layout, config, mfFile));
+      const mfOut = args.string('minference-out') ?? out.replace(/\.json$/i, '') + '.minference.json';
+      orFail(writeJsonAtomic(mfOut, re));
+      (layout as { minferenceConfig?: string }).minferenceConfig = dirname(resolve(mfOut)) === dirname(resolve(out)) ? basename(mfOut) : resolve(mfOut);
+      notes.push(`wrote ${mfOut} (MInference config re-indexed from ${mfFile})`);
+    }
+  }
+  if (out !== undefined) orFail(writeJsonAtomic(out, layout));
+  if (args.flag('json')) {
+    io.out(`${JSON.stringify(layout)}\n`);
+    return 0;
+  }
+  const g = layout.geometry;
+  const lines = [
+    `${layout.model.name} → ${engine} layout, tier ${layout.tier}${layout.tier === 3 ? ' (virtual heads: needs a row-range-aware attention backend; no engine ships one today)' : ' (runs in the stock engine after hplb apply)'}`,
+    `TP ${layout.tpSize}: ${g.queryHeads} query heads (${g.queryHeads / layout.tpSize} per rank), ${g.kvSlots} KV slots (${g.slotsPerRank} per rank${g.ranksPerSlot > 1 ? `, shared by ${g.ranksPerSlot} ranks` : ''}), K/V duplication ×${layout.kvCopies}`,
+    `config changes: ${Object.entries(layout.configChanges).map(([k, v]) => `${k} = ${v}`).join(', ')}`,
+    ...notes,
+    ...(out !== undefined ? [`wrote ${out}; next: hplb apply ${out} --checkpoint <hf-dir> --out <new-dir>`] : []),
+  ];
+  io.out(lines.join('\n') + '\n');
+  return 0;
+};

@@ -1,0 +1,47 @@
+/**
+ * The byte-level rewrite of attention weights for an engine layout, dtype-agnostic (rows and columns are moved, never
+ * converted): q_proj / k_proj / v_proj rows (and biases) are permuted and duplicated in head blocks, o_proj columns
+ * are permuted in head blocks. Used by `hplb apply` and by the identity tests (which run attention on the result).
+ *
+ * Row-major [rows, cols] tensors, as Hugging Face stores Linear weights ([out_features, in_features]).
+ */
+
+/** out block i = in block src[i] (each block `blockBytes` bytes); a null source is a zero block (padding head). */
+export const permuteRowBlocks = (data: Uint8Array, blockBytes: number, src: ReadonlyArray<number | null>): Buffer => {
+  const out = Buffer.alloc(src.length * blockBytes);
+  const inBlocks = data.byteLength / blockBytes;
+  src.forEach((s, i) => {
+    if (s === null) return;
+    if (!(s >= 0 && s < inBlocks)) throw new RangeError(`row block ${s} outside the tensor's ${inBlocks} blocks`);
+    out.set(data.subarray(s * blockBytes, (s + 1) * blockBytes), i * blockBytes);
+  });
+  return out;
+};
+
+/**
+ * For every row of a row-major matrix with `colsIn` columns of `elemBytes` bytes: out column block i = in column
+ * block src[i] (blocks of `blockCols` columns); a null source is a zero block.
+ */
+export const permuteColumnBlocks = (
+  data: Uint8Array,
+  rows: number,
+  colsIn: number,
+  elemBytes: number,
+  blockCols: number,
+  src: ReadonlyArray<number | null>,
+): Buffer => {
+  const blockBytes = blockCols * elemBytes;
+  const rowIn = colsIn * elemBytes;
+  const rowOut = src.length * blockBytes;
+  const inBlocks = colsIn / blockCols;
+  const out = Buffer.alloc(rows * rowOut);
+  for (let r = 0; r < rows; r++) {
+    const base = r * rowIn;
+    src.forEach((s, i) => {
+      if (s === null) return;
+      if (!(s >= 0 && s < inBlocks)) throw new RangeError(`column block ${s} outside the tensor's ${inBlocks} blocks`);
+      out.set(data.subarray(base + s * blockBytes, base + (s + 1) * blockBytes), r * rowOut + i * blockBytes);
+    });
+  }
+  return out;
+};
