@@ -134,3 +134,15 @@ test('resolveBackend: priority order, capability checks, every reason collected 
   assert.match(text, /backends\.missing.*Cannot find module/);
   assert.equal(none.left.issues.length, 4);
 });
+
+test('budgetLayout without scores: exactly round(b/B) blocks per late query block (sink block + local window)', () => {
+  const p = P(1024, 64);
+  for (const b of [10, 64, 100, 128, 300, 640]) {
+    const k = Math.max(1, Math.round(b / 64));
+    const l = rightOf(budgetLayout(p, b));
+    const ls = lists(l);
+    assert.equal(ls[15]!.length, k, `b=${b}`);
+    if (k >= 2) assert.deepEqual(ls[15], [0, ...Array.from({ length: k - 1 }, (_, i) => 15 - (k - 2) + i)]);
+    for (let qb = 0; qb < 16; qb++) assert.equal(ls[qb]!.length, Math.min(qb + 1, k));
+  }
+});

@@ -71,12 +71,17 @@ export const verticalSlashLayout = (
   return E.right(layoutFromLists(B, blocks, lists));
 };
 
+/** Whole blocks per query block for a token budget: round(b / B), at least 1 (the diagonal). */
+export const budgetBlocks = (p: AttentionParams, budget: number): number => Math.max(1, Math.min(p.blocks, Math.round(budget / p.blockSize)));
+
 /**
- * The vertical+slash pattern for a per-query budget of `budget` tokens without scores: the first
- * `round(budget · verticalShare)` tokens (attention sinks) as vertical columns and the `budget − vertical` most
- * recent offsets (local window) as slashes. With `verticalScores` (per key) / `slashScores` (per offset), the
- * highest-scoring columns / diagonals are taken instead (MInference's estimation from the last queries).
- * This is the layout the executor and calibration use for a head with token budget b.
+ * The vertical+slash pattern for a per-query budget of `budget` tokens.
+ * Without scores (what the executor, calibration and benchmarks run): k = `budgetBlocks` whole key blocks per
+ * query block, the first block as attention sinks (vertical columns 0..B−1) and the k − 1 most recent blocks as
+ * the local window (slash offsets 0..(k−2)·B), so a late query block computes exactly k·B² pairs and the head's
+ * computed work tracks W(k·B, N) (core/src/work.ts). Callers that price work should use k·B as the budget.
+ * With `verticalScores` (per key) and/or `slashScores` (per offset), the highest-scoring `round(b·verticalShare)`
+ * columns and `b − that` diagonals are taken instead (MInference's estimate from the last queries).
  */
 export const budgetLayout = (
   p: AttentionParams,
@@ -84,6 +89,14 @@ export const budgetLayout = (
   opts: { readonly verticalShare?: number; readonly verticalScores?: Float32Array; readonly slashScores?: Float32Array } = {},
 ): E.Either<HplbError, BlockLayout> => {
   if (!Number.isFinite(budget) || budget < 1) return fail('argument', '$.budget', 'a token budget ≥ 1', budget);
+  if (opts.verticalScores === undefined && opts.slashScores === undefined) {
+    const k = budgetBlocks(p, budget);
+    const B = p.blockSize;
+    return verticalSlashLayout(p, {
+      vertical: k >= 2 ? Array.from({ length: Math.min(B, p.tokens) }, (_, i) => i) : [],
+      slash: Array.from({ length: Math.min(p.tokens, Math.max(0, k - 2) * B + 1) }, (_, i) => i),
+    });
+  }
   const b = Math.min(Math.round(budget), p.tokens);
   const share = opts.verticalShare ?? 1 / 8;
   if (!(share >= 0 && share <= 1)) return fail('argument', '$.verticalShare', 'a fraction in [0, 1]', share);
