@@ -1,0 +1,215 @@
+/**
+ * `hplb export` + `hplb apply` end to end on tiny safetensors checkpoints written here (Llama in two shards with an
+ * index, Qwen2 with q/k/v biases): the rewritten tensors, loaded the way a TP engine loads them, reproduce the
+ * original layers (the identity of engine-identity.test.ts); untouched tensors are byte-identical; config.json
+ * gets the new num_key_value_heads. Then every bad input of the issue exits ≠ 0 with a one-line reason.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import { WORK_COST_MODEL, makeDevices, type ModelShape } from '@hplb/core';
+import { planEngineLayout } from '@hplb/solvers/engine/index.ts';
+import { main } from '../src/main.ts';
+import type { Io } from '../src/io.ts';
+import { closeSafetensors, openSafetensors, readTensor, writeSafetensors } from '../src/safetensors/index.ts';
+import { TOLERANCE, layerOutput, maxRelError, randomInput, randomWeights, rng, shardedOutput, type LayerWeights } from './engine-reference.ts';
+
+const capture = () => {
+  let out = '';
+  let err = '';
+  const io: Io = { out: (s) => void (out += s), err: (s) => void (err += s), tty: false, cwd: process.cwd() };
+  return { io, get out() { return out; }, get err() { return err; } };
+};
+
+const M: ModelShape = { name: 'tiny-llama', layers: 2, queryHeads: 8, kvHeads: 2, headDim: 4 };
+const HIDDEN = 12;
+const N = 6;
+const TP = 4;
+
+const bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+const f32 = (b: Buffer) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+
+interface Ckpt {
+  readonly dir: string;
+  readonly weights: LayerWeights[];
+}
+
+/** Write a tiny HF checkpoint: config.json, tokenizer.json, shards (+ index when sharded). */
+const writeCheckpoint = (root: string, name: string, arch: string, biases: boolean, sharded: boolean, seed: number): Ckpt => {
+  const dir = join(root, name);
+  const weights = Array.from({ length: M.layers }, (_, l) => randomWeights(seed + l, HIDDEN, M.queryHeads, M.kvHeads, M.headDim, biases));
+  const r = rng(seed + 99);
+  const embed = Float32Array.from({ length: 10 * HIDDEN }, () => r());
+  const shards: { name: string; dtype: string; shape: number[]; data: Uint8Array }[][] = [[], []];
+  shards[0]!.push({ name: 'model.embed_tokens.weight', dtype: 'F32', shape: [10, HIDDEN], data: bytes(embed) });
+  weights.forEach((w, l) => {
+    const p = `model.layers.${l}.self_attn`;
+    const s = shards[sharded ? l % 2 : 0]!;
+    s.push(
+      { name: `${p}.q_proj.weight`, dtype: 'F32', shape: [M.queryHeads * M.headDim, HIDDEN], data: bytes(w.wq) },
+      { name: `${p}.k_proj.weight`, dtype: 'F32', shape: [M.kvHeads * M.headDim, HIDDEN], data: bytes(w.wk) },
+      { name: `${p}.v_proj.weight`, dtype: 'F32', shape: [M.kvHeads * M.headDim, HIDDEN], data: bytes(w.wv) },
+      { name: `${p}.o_proj.weight`, dtype: 'F32', shape: [HIDDEN, M.queryHeads * M.headDim], data: bytes(w.wo) },
+      { name: `model.layers.${l}.input_layernorm.weight`, dtype: 'F32', shape: [HIDDEN], data: bytes(Float32Array.from({ length: HIDDEN }, () => r())) },
+    );
+    if (biases)
+      s.push(
+        { name: `${p}.q_proj.bias`, dtype: 'F32', shape: [M.queryHeads * M.headDim], data: bytes(w.bq!) },
+        { name: `${p}.k_proj.bias`, dtype: 'F32', shape: [M.kvHeads * M.headDim], data: bytes(w.bk!) },
+        { name: `${p}.v_proj.bias`, dtype: 'F32', shape: [M.kvHeads * M.headDim], data: bytes(w.bv!) },
+      );
+  });
+  mkdirSync(dir, { recursive: true });
+  const files = sharded ? ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'] : ['model.safetensors'];
+  files.forEach((f, i) => writeSafetensors(join(dir, f), shards[i]!, { format: 'pt' }));
+  if (sharded) {
+    const weight_map: Record<string, string> = {};
+    files.forEach((f, i) => shards[i]!.forEach((t) => (weight_map[t.name] = f)));
+    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: 0 }, weight_map }));
+  }
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify({ architectures: [arch], model_type: arch.startsWith('Qwen2') ? 'qwen2' : 'llama', hidden_size: HIDDEN, num_attention_heads: M.queryHeads, num_key_value_heads: M.kvHeads, num_hidden_layers: M.layers, head_dim: M.headDim, torch_dtype: 'float32' }),
+  );
+  writeFileSync(join(dir, 'tokenizer.json'), '{"tiny": true}');
+  return { dir, weights };
+};
+
+/** Load every tensor of a checkpoint directory by name. */
+const loadAll = (dir: string): Map<string, { shape: number[]; data: Buffer }> => {
+  const out = new Map<string, { shape: number[]; data: Buffer }>();
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.safetensors'))) {
+    const st = openSafetensors(join(dir, f));
+    assert.ok(E.isRight(st));
+    for (const t of st.right.tensors) out.set(t.name, { shape: t.shape, data: readTensor(st.right, t) });
+    closeSafetensors(st.right);
+  }
+  return out;
+};
+
+const weightsFrom = (all: Map<string, { shape: number[]; data: Buffer }>, l: number, H: number, S: number): LayerWeights => {
+  const p = `model.layers.${l}.self_attn`;
+  const g = (n: string) => f32(all.get(`${p}.${n}`)!.data);
+  return {
+    hidden: HIDDEN, headDim: M.headDim, queryHeads: H, kvHeads: S,
+    wq: g('q_proj.weight'), wk: g('k_proj.weight'), wv: g('v_proj.weight'), wo: g('o_proj.weight'),
+    ...(all.has(`${p}.q_proj.bias`) ? { bq: g('q_proj.bias'), bk: g('k_proj.bias'), bv: g('v_proj.bias') } : {}),
+  };
+};
+
+const root = mkdtempSync(join(tmpdir(), 'hplb-apply-'));
+process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+
+/** Plan (engine layout, TP 4, r = 2) and export it; returns the layout path. */
+const planAndExport = async (seed: number): Promise<string> => {
+  const r = rng(seed);
+  const budgets = Array.from({ length: M.layers }, () => Array.from({ length: M.queryHeads }, () => 1 + Math.floor(r() * N)));
+  const res = planEngineLayout({ model: M, devices: makeDevices(TP), lengths: [{ contextLength: N, weight: 1, budgets }], costModel: WORK_COST_MODEL, kvCopies: 2, timeLimitMs: 200, projection: { perTokenPerSlot: 0, source: 'test' } });
+  assert.ok(E.isRight(res));
+  const planFile = join(root, `plan-${seed}.json`);
+  writeFileSync(planFile, JSON.stringify(res.right.plan));
+  const layoutFile = join(root, `layout-${seed}.json`);
+  const c = capture();
+  assert.equal(await main(['export', planFile, '--engine', 'vllm', '--out', layoutFile], c.io), 0, c.err);
+  return layoutFile;
+};
+
+for (const [arch, biases, sharded] of [['LlamaForCausalLM', false, true], ['Qwen2ForCausalLM', true, false], ['MistralForCausalLM', false, false]] as const) {
+  test(`hplb apply on a tiny ${arch} checkpoint${sharded ? ' (2 shards + index)' : ''}: engine-sharded output equals the original`, async () => {
+    const seed = arch.length * 31 + (biases ? 1 : 0);
+    const ck = writeCheckpoint(root, `ck-${arch}`, arch, biases, sharded, seed);
+    const layoutFile = await planAndExport(seed);
+    const layout = JSON.parse(readFileSync(layoutFile, 'utf8'));
+    const outDir = join(root, `out-${arch}`);
+    const c = capture();
+    assert.equal(await main(['apply', layoutFile, '--checkpoint', ck.dir, '--out', outDir], c.io), 0, c.err);
+    const cfg = JSON.parse(readFileSync(join(outDir, 'config.json'), 'utf8'));
+    assert.equal(cfg.num_key_value_heads, M.kvHeads * 2);
+    assert.equal(cfg.num_attention_heads, M.queryHeads);
+    assert.equal(readFileSync(join(outDir, 'tokenizer.json'), 'utf8'), '{"tiny": true}');
+    assert.equal(existsSync(join(outDir, 'model.safetensors.index.json')), sharded);
+    const before = loadAll(ck.dir);
+    const after = loadAll(outDir);
+    assert.deepEqual([...after.keys()].sort(), [...before.keys()].sort());
+    for (const [name, t] of before) if (!name.includes('self_attn')) assert.ok(t.data.equals(after.get(name)!.data), `${name} must be copied unchanged`);
+    assert.deepEqual(after.get('model.layers.0.self_attn.k_proj.weight')!.shape, [M.kvHeads * 2 * M.headDim, HIDDEN]);
+    const S = cfg.num_key_value_heads as number;
+    for (let l = 0; l < M.layers; l++) {
+      const x = randomInput(seed + l, N, HIDDEN);
+      const want = layerOutput(x, N, ck.weights[l]!);
+      const w2 = weightsFrom(after, l, M.queryHeads, S);
+      for (const tp of [1, TP]) {
+        const { err, at } = maxRelError(shardedOutput(x, N, w2, tp), want);
+        assert.ok(err <= TOLERANCE.f32WeightsF64Math, `seed ${seed} layer ${l} TP ${tp}: error ${err} at ${at}`);
+      }
+    }
+    assert.equal(layout.geometry.kvSlots, S);
+  });
+}
+
+// ---------------------------------------------------------------- bad inputs
+
+const expectFail = async (argv: string[], pattern: RegExp) => {
+  const c = capture();
+  const code = await main(argv, c.io);
+  assert.notEqual(code, 0, `expected failure for ${argv.join(' ')}`);
+  assert.match(c.err, pattern);
+  assert.doesNotMatch(c.err, /\n\s+at /, 'no stack trace');
+};
+
+test('hplb apply refuses a checkpoint missing a tensor, naming it', async () => {
+  const ck = writeCheckpoint(root, 'ck-missing', 'LlamaForCausalLM', false, false, 3);
+  const layoutFile = await planAndExport(3);
+  const st = openSafetensors(join(ck.dir, 'model.safetensors'));
+  assert.ok(E.isRight(st));
+  const keep = st.right.tensors.filter((t) => t.name !== 'model.layers.1.self_attn.v_proj.weight').map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, data: readTensor(st.right, t) }));
+  closeSafetensors(st.right);
+  writeSafetensors(join(ck.dir, 'model.safetensors'), keep);
+  await expectFail(['apply', layoutFile, '--checkpoint', ck.dir, '--out', join(root, 'o1')], /model\.layers\.1\.self_attn\.v_proj\.weight.*missing/);
+  assert.equal(existsSync(join(root, 'o1')), false, 'no partial output');
+});
+
+test('hplb apply refuses a tensor with the wrong shape, naming the shape expected', async () => {
+  const ck = writeCheckpoint(root, 'ck-shape', 'LlamaForCausalLM', false, false, 4);
+  const layoutFile = await planAndExport(4);
+  const st = openSafetensors(join(ck.dir, 'model.safetensors'));
+  assert.ok(E.isRight(st));
+  const ts = st.right.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.name === 'model.layers.0.self_attn.o_proj.weight' ? [M.queryHeads * M.headDim, HIDDEN] : t.shape, data: readTensor(st.right, t) }));
+  closeSafetensors(st.right);
+  writeSafetensors(join(ck.dir, 'model.safetensors'), ts);
+  await expectFail(['apply', layoutFile, '--checkpoint', ck.dir, '--out', join(root, 'o2')], /o_proj\.weight.*shape.*\[12, 32\]/);
+});
+
+test('hplb apply refuses unknown and fused-QKV architectures, naming what is missing', async () => {
+  const layoutFile = await planAndExport(5);
+  const ck = writeCheckpoint(root, 'ck-gemma', 'GemmaForCausalLM', false, false, 5);
+  await expectFail(['apply', layoutFile, '--checkpoint', ck.dir, '--out', join(root, 'o3')], /GemmaForCausalLM is unknown to hplb apply/);
+  const ck2 = writeCheckpoint(root, 'ck-phi', 'Phi3ForCausalLM', false, false, 5);
+  await expectFail(['apply', layoutFile, '--checkpoint', ck2.dir, '--out', join(root, 'o3')], /fused QKV projection \(qkv_proj\)/);
+  const ck3 = writeCheckpoint(root, 'ck-bloom', 'BloomForCausalLM', false, false, 5);
+  await expectFail(['apply', layoutFile, '--checkpoint', ck3.dir, '--out', join(root, 'o3')], /ALiBi/);
+});
+
+test('hplb apply refuses a config that does not match the layout, an existing --out, and a layout whose q head lost its KV slot', async () => {
+  const layoutFile = await planAndExport(6);
+  const ck = writeCheckpoint(root, 'ck-cfg', 'LlamaForCausalLM', false, false, 6);
+  const cfg = JSON.parse(readFileSync(join(ck.dir, 'config.json'), 'utf8'));
+  writeFileSync(join(ck.dir, 'config.json'), JSON.stringify({ ...cfg, num_attention_heads: 16 }));
+  await expectFail(['apply', layoutFile, '--checkpoint', ck.dir, '--out', join(root, 'o4')], /num_attention_heads: expected 8/);
+  writeFileSync(join(ck.dir, 'config.json'), JSON.stringify(cfg));
+  mkdirSync(join(root, 'exists'), { recursive: true });
+  await expectFail(['apply', layoutFile, '--checkpoint', ck.dir, '--out', join(root, 'exists')], /does not exist yet/);
+  const lay = JSON.parse(readFileSync(layoutFile, 'utf8'));
+  const L = lay.layers[0];
+  const gs = M.queryHeads / M.kvHeads;
+  // Swap two positions that read different KV groups.
+  const p0 = 0;
+  const p1 = L.qSource.findIndex((q: number) => Math.floor(q / gs) !== Math.floor(L.qSource[0] / gs));
+  [L.qSource[p0], L.qSource[p1]] = [L.qSource[p1], L.qSource[p0]];
+  const bad = join(root, 'bad-layout.json');
+  writeFileSync(bad, JSON.stringify(lay));
+  await expectFail(['apply', bad, '--checkpoint', ck.dir, '--out', join(root, 'o5')], /lost its KV slot/);
+});
