@@ -1,0 +1,199 @@
+/**
+ * Kernel-time benchmark of the CUDA backend on the shapes of issue [cuda]: N = 8K/32K/64K/128K, d = 128, bf16,
+ * B = 64, causal, densities of 1–20 % of the dense causal work (MInference vertical+slash layouts from
+ * `budgetLayout`) plus the dense layout, many heads per launch (H·N ≈ 256K rows). It times the kernels with CUDA events
+ * (`lastTiming().kernelMs`, uploads excluded) and reports the first (warm-up) call apart from the median of the
+ * steady ones; blockMass is timed on one head. It writes every layout it ran as CSR JSON plus a manifest, so
+ * scripts/torch_reference.py runs the IDENTICAL block masks through FlexAttention and the dense shapes through
+ * SDPA-FLASH. Run by scripts/device-check.sh on a GPU; `--dry-run` builds the layouts and the manifest only
+ * (no GPU), which is how the dry run checks this script here.
+ *
+ *   node --import tsx backends/cuda/scripts/bench-cuda.ts --out DIR [--tokens 8192,32768] [--densities 1,2,5,10,20]
+ *        [--reps 5] [--rows-per-launch 262144] [--precision bf16] [--dry-run]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import { formatError } from '@hplb/core/errors.ts';
+import { makeAttentionParams } from '@hplb/core/kernel/params.ts';
+import { budgetLayout, fullLayout, layoutBlocks, layoutTokenPairs } from '@hplb/core/kernel/layout.ts';
+import { gaussian, rng } from '@hplb/core/kernel/synthetic.ts';
+import type { AttentionParams, BlockLayout, HeadInput, Precision } from '@hplb/core/kernel/types.ts';
+import { createBackend } from '../src/index.ts';
+
+// ---------------------------------------------------------------- arguments
+
+interface Args {
+  readonly out: string;
+  readonly tokens: number[];
+  readonly densities: number[];
+  readonly reps: number;
+  readonly rowsPerLaunch: number;
+  readonly precision: Precision;
+  readonly headDim: number;
+  readonly blockSize: number;
+  readonly dryRun: boolean;
+}
+
+const usage = 'usage: bench-cuda.ts --out DIR [--tokens 8192,32768,65536,131072] [--densities 1,2,5,10,20] [--reps 5] [--rows-per-launch 262144] [--precision bf16] [--head-dim 128] [--block-size 64] [--dry-run]';
+
+const parseArgs = (argv: string[]): Args => {
+  const get = (flag: string): string | undefined => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const ints = (flag: string, dflt: number[]): number[] => {
+    const v = get(flag);
+    if (v === undefined) return dflt;
+    const xs = v.split(',').map(Number);
+    if (xs.some((x) => !Number.isFinite(x) || x <= 0)) throw new Error(`${flag}: expected a comma-separated list of positive numbers, got ${v}\n${usage}`);
+    return xs;
+  };
+  const out = get('--out');
+  if (out === undefined) throw new Error(`--out DIR is required\n${usage}`);
+  const precision = (get('--precision') ?? 'bf16') as Precision;
+  if (!['fp32', 'fp16', 'bf16'].includes(precision)) throw new Error(`--precision: expected fp32|fp16|bf16, got ${precision}`);
+  return {
+    out,
+    tokens: ints('--tokens', [8192, 32768, 65536, 131072]),
+    densities: ints('--densities', [1, 2, 5, 10, 20]),
+    reps: ints('--reps', [5])[0]!,
+    rowsPerLaunch: ints('--rows-per-launch', [262144])[0]!,
+    precision,
+    headDim: ints('--head-dim', [128])[0]!,
+    blockSize: ints('--block-size', [64])[0]!,
+    dryRun: argv.includes('--dry-run'),
+  };
+};
+
+// ---------------------------------------------------------------- cases
+
+export interface BenchCase {
+  readonly id: string;
+  readonly tokens: number;
+  readonly heads: number;
+  /** Requested per-query budget as % of N; 100 = the dense (full causal) layout. */
+  readonly targetDensityPct: number;
+  /** Computed key blocks ÷ blocks of the dense causal layout. */
+  readonly blockDensity: number;
+  /** Computed (query, key) pairs ÷ dense causal pairs. */
+  readonly pairDensity: number;
+  readonly tokenPairs: number;
+  readonly layoutFile: string;
+}
+
+const must = <A>(what: string, e: E.Either<import('@hplb/core/errors.ts').HplbError, A>): A => {
+  if (E.isLeft(e)) throw new Error(`${what}: ${formatError(e.left)}`);
+  return e.right;
+};
+
+/**
+ * The layout for a target density (% of the dense causal work): a per-query budget of pct % of the N/2 keys an
+ * average causal row sees. Block granularity (sinks, diagonal blocks) makes the actual density differ a little,
+ * most at small N; the actual block and pair densities are what every report uses.
+ */
+const layoutFor = (p: AttentionParams, pct: number): BlockLayout =>
+  pct >= 100 ? fullLayout(p) : must('budgetLayout', budgetLayout(p, Math.max(1, (pct / 100) * (p.tokens / 2))));
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** Least-squares fit y = a + b·x and its R². */
+export const linearFit = (xs: number[], ys: number[]): { intercept: number; slope: number; r2: number } => {
+  const n = xs.length;
+  const mx = xs.reduce((s, x) => s + x, 0) / n;
+  const my = ys.reduce((s, y) => s + y, 0) / n;
+  let sxy = 0, sxx = 0, syy = 0;
+  for (let i = 0; i < n; i++) { sxy += (xs[i]! - mx) * (ys[i]! - my); sxx += (xs[i]! - mx) ** 2; syy += (ys[i]! - my) ** 2; }
+  const slope = sxx > 0 ? sxy / sxx : 0;
+  const r2 = syy > 0 && sxx > 0 ? (sxy * sxy) / (sxx * syy) : 1;
+  return { intercept: my - slope * mx, slope, r2 };
+};
+
+const randn = (n: number, seed: number): Float32Array => {
+  const g = gaussian(rng(seed));
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = g();
+  return x;
+};
+
+// ---------------------------------------------------------------- main
+
+const main = async (): Promise<void> => {
+  const a = parseArgs(process.argv.slice(2));
+  const layoutDir = join(a.out, 'layouts');
+  mkdirSync(layoutDir, { recursive: true });
+  const cases: BenchCase[] = [];
+  const layouts = new Map<string, BlockLayout>();
+  for (const N of a.tokens) {
+    const p = must('params', makeAttentionParams({ tokens: N, headDim: a.headDim, blockSize: a.blockSize, causal: true, precision: a.precision }));
+    const heads = Math.max(1, Math.floor(a.rowsPerLaunch / N));
+    const full = fullLayout(p);
+    const densePairs = layoutTokenPairs(full, p);
+    for (const pct of [...a.densities, 100]) {
+      const L = pct >= 100 ? full : layoutFor(p, pct);
+      const id = `N${N}-D${pct}`;
+      const file = join(layoutDir, `${id}.json`);
+      writeFileSync(file, JSON.stringify({ tokens: N, blockSize: L.blockSize, blocks: L.blocks, causal: true, offsets: [...L.offsets], indices: [...L.indices] }));
+      const pairs = layoutTokenPairs(L, p);
+      cases.push({ id, tokens: N, heads, targetDensityPct: pct, blockDensity: layoutBlocks(L) / layoutBlocks(full), pairDensity: pairs / densePairs, tokenPairs: pairs, layoutFile: `layouts/${id}.json` });
+      layouts.set(id, L);
+    }
+  }
+  const manifest = { headDim: a.headDim, blockSize: a.blockSize, causal: true, precision: a.precision, reps: a.reps, cases };
+  writeFileSync(join(a.out, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  console.log(`bench-cuda: ${cases.length} cases, layouts and manifest in ${a.out}`);
+  if (a.dryRun) return;
+
+  const backend = createBackend();
+  const info = await backend.init();
+  if (E.isLeft(info)) throw new Error(`cuda backend cannot start: ${formatError(info.left)}`);
+  console.log(`device: ${info.right.device}; ${JSON.stringify(info.right.details)}`);
+  const results: object[] = [];
+  const massResults: object[] = [];
+  for (const N of a.tokens) {
+    const p = must('params', makeAttentionParams({ tokens: N, headDim: a.headDim, blockSize: a.blockSize, causal: true, precision: a.precision }));
+    const n = N * a.headDim;
+    const q = randn(n, 1), k = randn(n, 2), v = randn(n, 3);
+    for (const c of cases.filter((x) => x.tokens === N)) {
+      const L = layouts.get(c.id)!;
+      const heads: HeadInput[] = Array.from({ length: c.heads }, () => ({ q, k, v, layout: L }));
+      const times: number[] = [];
+      const totals: number[] = [];
+      let first = NaN;
+      for (let r = 0; r <= a.reps; r++) {
+        must(`sparseAttentionHeads ${c.id}`, await backend.sparseAttentionHeads(heads, p));
+        const t = backend.lastTiming()!;
+        if (r === 0) first = t.kernelMs;
+        else { times.push(t.kernelMs); totals.push(t.totalMs); }
+      }
+      const ms = median(times);
+      const tflops = (4 * c.tokenPairs * a.headDim * c.heads) / (ms * 1e-3) / 1e12;
+      const row = { ...c, precision: a.precision, firstKernelMs: first, kernelMs: ms, minKernelMs: Math.min(...times), totalMs: median(totals), tflops };
+      results.push(row);
+      console.log(`${c.id.padEnd(14)} H=${String(c.heads).padStart(3)} blockDensity=${(100 * c.blockDensity).toFixed(2).padStart(6)}% kernel ${ms.toFixed(3)} ms (first ${first.toFixed(3)}) ${tflops.toFixed(1)} TFLOP/s; call ${median(totals).toFixed(1)} ms`);
+    }
+    const massTimes: number[] = [];
+    for (let r = 0; r <= Math.min(a.reps, 3); r++) {
+      must(`blockMass N=${N}`, await backend.blockMass(q, k, p));
+      if (r > 0) massTimes.push(backend.lastTiming()!.kernelMs);
+    }
+    massResults.push({ tokens: N, heads: 1, kernelMs: median(massTimes) });
+    console.log(`blockMass N=${N}: ${median(massTimes).toFixed(3)} ms (1 head)`);
+  }
+  const fits = a.tokens.map((N) => {
+    const rows = results.filter((r) => (r as BenchCase).tokens === N) as Array<BenchCase & { kernelMs: number }>;
+    return { tokens: N, ...linearFit(rows.map((r) => r.blockDensity), rows.map((r) => r.kernelMs)) };
+  });
+  await backend.dispose();
+  writeFileSync(join(a.out, 'cuda-bench.json'), JSON.stringify({ device: info.right, manifest: { ...manifest, cases: undefined }, results, blockMass: massResults, linearity: fits }, null, 2));
+  console.log(`bench-cuda: wrote ${join(a.out, 'cuda-bench.json')}`);
+};
+
+main().catch((e: unknown) => {
+  console.error(`bench-cuda: ${e instanceof Error ? e.message : String(e)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# The CUDA backend's GPU check, in ONE device call (issue [cuda] / [gpu-verify]). Three modes:
+#
+#   bash backends/cuda/scripts/device-check.sh --prepare   # HERE: build the addon, pack Node + runtime packages
+#   bash backends/cuda/scripts/device-check.sh --dry-run   # HERE: --prepare, then every step that needs no GPU
+#   bash backends/cuda/scripts/device-check.sh             # ON THE GPU MACHINE, from the repo root, $OUT set
+#
+# The device call (device tool `run`), after --prepare here:
+#   command: bash backends/cuda/scripts/device-check.sh      carry: [".device", "backends/cuda/build"]   timeout_s: 600
+#
+# On the GPU it: unpacks Node (packed by ../shared/tools/pack-node-for-device.sh) and the runtime node_modules;
+# records the device (nvidia-smi: name, driver, date); runs the cuda conformance suite at fp32/bf16/fp16 with init
+# required; runs scripts/bench-cuda.ts (kernel times, CUDA events; N = 8K/32K/128K, d 128, bf16, B 64, densities
+# 1–20 % and dense, blockMass) and examples/bench-kernels.ts --backend cuda on the same shapes; runs
+# scripts/torch_reference.py (SDPA forced to FLASH = FA2, and FlexAttention with the identical block masks);
+# runs `hplb calibrate --backend cuda` and `hplb execute --backend cuda` of a plan made here from a real shared
+# profile; and writes $OUT/summary.md (device, driver, date, tables, every issue target with pass/fail) for the
+# lead to paste into backends/cuda/RESULTS.md. Each step's status is in summary.md; the script exits non-zero if
+# any step failed, after writing everything it could. $OUT holds at most 8 files (the device tool's limit):
+# summary.md log.txt conformance.tap cuda-bench.json torch.json bench-kernels.txt calibration.json execute.txt
+#
+# Environment: HPLB_TOKENS (default 8192,32768,131072), HPLB_DENSITIES (default 1,2,5,10,20), HPLB_REPS (5),
+# HPLB_SKIP (comma list of steps to skip: conformance,bench,bench-kernels,torch,calibrate,execute).
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+cd "$root"
+stage=.device/hplb-cuda
+tokens=${HPLB_TOKENS:-8192,32768,131072}
+densities=${HPLB_DENSITIES:-1,2,5,10,20}
+reps=${HPLB_REPS:-5}
+skip=",${HPLB_SKIP:-},"
+mode=device
+case "${1:-}" in
+  --prepare) mode=prepare ;;
+  --dry-run) mode=dry-run ;;
+  "") ;;
+  -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+  *) echo "device-check: unknown argument $1 (use --prepare, --dry-run or nothing)" >&2; exit 2 ;;
+esac
+
+failures=()
+status_lines=()
+step() { # step NAME COMMAND...: run, record ok/FAILED with the time it took
+  local name=$1; shift
+  if [[ "$skip" == *",$name,"* ]]; then status_lines+=("| $name | skipped (HPLB_SKIP) | |"); echo "== $name: skipped"; return 0; fi
+  echo "== $name: $*"
+  local t0=$SECONDS
+  if "$@"; then status_lines+=("| $name | ok | $((SECONDS - t0)) s |"); echo "== $name: ok ($((SECONDS - t0)) s)"
+  else local rc=$?; status_lines+=("| $name | FAILED (exit $rc) | $((SECONDS - t0)) s |"); failures+=("$name"); echo "== $name: FAILED (exit $rc)"; fi
+}
+
+# ------------------------------------------------------------------------------------------------ here: prepare
+
+# Runtime packages only (no dev tools, no webgpu/gpu.js natives): the dependency closure of the workspaces the
+# check runs, resolved in node_modules, plus the @hplb workspace links. One tar.xz under $stage.
+stage_node_modules() {
+  local list
+  list=$(node -e '
+    const fs = require("fs"), path = require("path");
+    const read = (d) => { try { return JSON.parse(fs.readFileSync(path.join(d, "package.json"), "utf8")); } catch { return undefined; } };
+    const roots = ["core", "solvers", "spec", "backends/cpu", "backends/cuda", "cli", "examples"];
+    const skip = new Set(["node-addon-api", "node-gyp"]);
+    const want = ["tsx"]; const seen = new Set();
+    for (const r of roots) for (const d of Object.keys((read(r) || {}).dependencies || {})) want.push(d);
+    while (want.length) {
+      const name = want.pop();
+      if (seen.has(name) || name.startsWith("@hplb/") || skip.has(name)) continue;
+      const dir = path.join("node_modules", name); const pj = read(dir);
+      if (!pj) continue; // optional dependency not installed for this platform
+      seen.add(name);
+      for (const k of ["dependencies", "optionalDependencies", "peerDependencies"]) for (const d of Object.keys(pj[k] || {})) want.push(d);
+    }
+    console.log([...seen].sort().join("\n"));')
+  mkdir -p "$stage"
+  # shellcheck disable=SC2086
+  tar -C node_modules -cJf "$stage/node_modules.tar.xz" @hplb $list
+  echo "staged $(echo "$list" | wc -l) packages + @hplb links: $(du -h "$stage/node_modules.tar.xz" | cut -f1)"
+}
+
+# A plan for `hplb execute`, made here from a real shared profile (../shared/data does not travel).
+stage_plan() {
+  local data="${HPLB_SHARED_DATA:-$root/../shared/data}"
+  local profile="$data/minference/Llama_3.1_8B_Instruct_128k_kv_out_v32_fit_o_best_pattern.json"
+  if [ ! -f "$profile" ]; then echo "shared profile not found: $profile (set HPLB_SHARED_DATA)" >&2; return 1; fi
+  mkdir -p "$stage"
+  cp "$profile" "$stage/profile.json"
+  node cli/bin/hplb.mjs plan --profile "$stage/profile.json" --model llama-3.1-8b --gpus 2 --context 32768 --out "$stage/plan.json"
+}
+
+prepare() {
+  step build bash backends/cuda/scripts/build.sh
+  [ -f backends/cuda/build/Release/hplb_cuda.node ] || { echo "device-check: the addon was not built (nvcc missing?)" >&2; failures+=(addon); }
+  step pack-node bash "$root/../shared/tools/pack-node-for-device.sh"
+  step stage-node-modules stage_node_modules
+  step stage-plan stage_plan
+  grep -qx '/.device/' .git/info/exclude 2>/dev/null || echo '/.device/' >> .git/info/exclude
+}
+
+# What the device call will carry, measured: tracked + untracked-not-ignored files + the carried paths < 64 MiB.
+check_transfer_size() {
+  local tree carried total
+  tree=$( (git ls-files -z; git ls-files -z --others --exclude-standard) | xargs -0 du -cb 2>/dev/null | awk 'END{print $1}')
+  carried=$(du -cb .device backends/cuda/build/Release/hplb_cuda.node 2>/dev/null | awk 'END{print $1}')
+  total=$((tree + carried))
+  echo "transfer: tree $((tree / 1048576)) MiB + carried $((carried / 1048576)) MiB = $((total / 1048576)) MiB (limit 64)"
+  [ "$total" -lt $((64 * 1048576)) ]
+}
+
+# Rebuild the device's view in a temp dir (the tree as git sees it, the carried paths, nothing else) and run the
+# device-side unpacking and the non-GPU parts of every step from there: proves the carry plan is complete.
+simulate_device_tree() {
+  local sim
+  sim=$(mktemp -d /tmp/hplb-device-sim.XXXXXX)
+  (git ls-files -z; git ls-files -z --others --exclude-standard) | xargs -0 -I{} cp --parents -P {} "$sim/" 2>/dev/null
+  cp -r --parents .device/hplb-cuda .device/node.* backends/cuda/build/Release/hplb_cuda.node "$sim/"
+  (
+    cd "$sim" || exit 1
+    unpack_runtime || exit 1
+    export PATH=/tmp/hplb-node-sim:$PATH
+    node --version
+    node --import tsx -e 'const m = await import("@hplb/backend-cuda"); const b = m.createBackend(); const i = await b.init(); console.log("init here (expected Left):", JSON.stringify(i.left?.issues?.[0]?.actual ?? i.right?.device)); await b.dispose();' || exit 1
+    node --import tsx --test backends/cuda/test/conformance.test.ts 2>&1 | grep -E '^# (pass|fail|skip)|SKIP' || exit 1
+    node cli/bin/hplb.mjs calibrate --help >/dev/null || exit 1
+  ) ; local rc=$?
+  rm -rf "$sim" /tmp/hplb-node-sim
+  return $rc
+}
+
+# ------------------------------------------------------------------------------------------------ device side
+
+unpack_runtime() {
+  local bin=/tmp/hplb-node; [ "$mode" = device ] || bin=/tmp/hplb-node-sim
+  mkdir -p "$bin"
+  if [ ! -x "$bin/node" ]; then
+    { xz -dc .device/node.xz > "$bin/node" 2>/dev/null || gzip -dc .device/node.gz > "$bin/node"; } || { echo "no packed node in .device/" >&2; return 1; }
+    chmod +x "$bin/node"
+  fi
+  if [ ! -d node_modules/tsx ]; then
+    mkdir -p node_modules && tar -C node_modules -xJf "$stage/node_modules.tar.xz" || return 1
+  fi
+  export PATH="$bin:$PATH"
+}
+
+record_device() {
+  {
+    echo "date: $(date -u +'%Y-%m-%d %H:%M UTC')"
+    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader 2>&1 | sed 's/^/gpu: /'
+    echo "node: $(node --version); nvcc used for the addon: $(node -e 'console.log(require("./backends/cuda/build/Release/hplb_cuda.node").build.cudaRuntime)')"
+    python3 -c 'import torch; print("torch:", torch.__version__, "cuda", torch.version.cuda)' 2>&1
+  } | tee "$work/device.txt"
+}
+
+run_conformance() {
+  HPLB_CUDA_REQUIRE_INIT=1 node --import tsx --test --test-reporter=tap backends/cuda/test/conformance.test.ts backends/cuda/test/addon.test.ts > "$OUT/conformance.tap" 2>&1
+  local rc=$?
+  grep -E '^# (tests|pass|fail|skipped)' "$OUT/conformance.tap"
+  return $rc
+}
+
+run_bench() {
+  node --import tsx backends/cuda/scripts/bench-cuda.ts --out "$work" --tokens "$tokens" --densities "$densities" --reps "$reps" \
+    && cp "$work/cuda-bench.json" "$OUT/cuda-bench.json"
+}
+
+run_bench_kernels() {
+  node --import tsx examples/bench-kernels.ts --backend cuda --precision bf16 --head-dim 128 --block 64 --tokens "$tokens" \
+    --densities "$(echo "$densities" | awk -F, '{for(i=1;i<=NF;i++) printf "%s%s", (i>1?",":""), $i/100}')" > "$OUT/bench-kernels.txt" 2>&1
+  local rc=$?; tail -n 30 "$OUT/bench-kernels.txt"; return $rc
+}
+
+run_torch() {
+  PYTHONUNBUFFERED=1 python3 backends/cuda/scripts/torch_reference.py --manifest "$work/manifest.json" --out "$OUT/torch.json" --reps "$reps"
+}
+
+run_calibrate() {
+  node cli/bin/hplb.mjs calibrate --backend cuda --precision bf16 --head-dim 128 --block 64 --out "$OUT/calibration.json"
+}
+
+run_execute() {
+  node cli/bin/hplb.mjs execute --backend cuda --plan "$stage/plan.json" --profile "$stage/profile.json" \
+    --calibration "$OUT/calibration.json" --precision bf16 > "$OUT/execute.txt" 2>&1
+  local rc=$?; tail -n 30 "$OUT/execute.txt"; return $rc
+}
+
+summarize() {
+  node --import tsx backends/cuda/scripts/summarize.ts --dir "$OUT" --work "$work" --status "$1" > "$OUT/summary.md"
+}
+
+# ------------------------------------------------------------------------------------------------ modes
+
+if [ "$mode" = prepare ] || [ "$mode" = dry-run ]; then
+  prepare
+  if [ "$mode" = dry-run ]; then
+    work=$(mktemp -d /tmp/hplb-device-dry.XXXXXX)
+    step typecheck npx tsc -b backends/cuda
+    step bench-layouts node --import tsx backends/cuda/scripts/bench-cuda.ts --out "$work" --tokens "$tokens" --densities "$densities" --dry-run
+    step torch-args sh -c "python3 -c \"import py_compile,sys; py_compile.compile(sys.argv[1], cfile='$work/t.pyc', doraise=True)\" backends/cuda/scripts/torch_reference.py && python3 backends/cuda/scripts/torch_reference.py --manifest '$work/manifest.json' --out '$work/torch.json' --dry-run"
+    step script-syntax bash -n backends/cuda/scripts/device-check.sh
+    step summary-format sh -c "node --import tsx backends/cuda/scripts/summarize.ts --dir '$work' --work '$work' --status '| dry-run | ok | |' > '$work/summary.md' && grep -q '^# CUDA backend' '$work/summary.md'"
+    step transfer-size check_transfer_size
+    step device-tree simulate_device_tree
+    rm -rf "$work"
+  fi
+  printf '%s\n' "${status_lines[@]}"
+  if [ ${#failures[@]} -gt 0 ]; then echo "device-check ($mode): FAILED: ${failures[*]}"; exit 1; fi
+  echo "device-check ($mode): ok. Device call: command 'bash backends/cuda/scripts/device-check.sh', carry [\".device\", \"backends/cuda/build\"], timeout_s 600"
+  exit 0
+fi
+
+# device mode
+if [ -z "${OUT:-}" ]; then echo "device-check: \$OUT is not set (run it through the device tool, or use --dry-run here)" >&2; exit 2; fi
+work=/tmp/hplb-device-work
+mkdir -p "$work"
+exec > >(tee "$OUT/log.txt") 2>&1
+unpack_runtime || { echo "device-check: cannot unpack Node / node_modules from .device (run --prepare here first)"; exit 1; }
+step device record_device
+step conformance run_conformance
+step bench run_bench
+step bench-kernels run_bench_kernels
+step torch run_torch
+step calibrate run_calibrate
+step execute run_execute
+summarize "$(printf '%s\n' "${status_lines[@]}")"
+echo "device-check: summary in \$OUT/summary.md; failed steps: ${failures[*]:-none}"
+[ ${#failures[@]} -eq 0 ]
