@@ -104,7 +104,7 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
         bins.push(Int32Array.from(counts));
         return true;
       }
-      const key = `${binsLeft}|${counts.join(',')}`;
+      const key = String.fromCharCode(binsLeft, ...counts);
       if (memo.has(key)) return false;
       let t0 = 0;
       while (counts[t0] === 0) t0++;
@@ -113,6 +113,10 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
       counts[t0]!--;
       remainingItems--;
       let found = false;
+      // suffix[t] = Σ_{t' ≥ t} counts·vals: the most the rest of this bin could still add.
+      const suffix = new Float64Array(T + 1);
+      for (let t = T - 1; t >= 0; t--) suffix[t] = suffix[t + 1]! + counts[t]! * vals[t]!;
+      const minSum = C - wasteLeft;
 
       // DFS over types t ≥ t0 choosing how many of each to add, largest counts of large types first.
       const dfs = (t: number, s: number, k: number): boolean => {
@@ -125,6 +129,8 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
         if (v > 0) maxTake = Math.min(maxTake, Math.floor(room / v));
         if (perBin !== undefined) maxTake = Math.min(maxTake, perBin - k);
         for (let x = maxTake; x >= 0; x--) {
+          // Waste window: even taking everything after type t cannot reach C − wasteLeft.
+          if (s + x * v + suffix[t + 1]! < minSum) break;
           take[t]! += x;
           counts[t]! -= x;
           remainingItems -= x;
@@ -176,24 +182,31 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
     return out;
   };
 
-  let tryLo = lo;
-  while (tryLo < hi) {
+  // Probe capacities below the incumbent: C = hi − δ, δ doubling after each success (feasible capacities near the
+  // incumbent are found fast), shrinking after a timeout; an exhausted probe proves a bound (lo = C + 1).
+  let delta = 1;
+  let stalled = 0;
+  while (lo < hi) {
     const nowT = performance.now();
     if (nowT >= deadline) break;
-    const C = tryLo + Math.floor((hi - tryLo) / 2);
-    const r = probe(C, nowT + Math.max(1, (deadline - nowT) / 2));
+    const C = Math.max(lo, hi - delta);
+    const r = probe(C, nowT + Math.max(1, (deadline - nowT) / 3));
     if (r === 'timeout') {
-      // Unknown at C: keep looking for better plans above it; the proven bound stays.
-      tryLo = C + 1;
+      if (delta === 1 || C === lo) {
+        if (++stalled >= 2) break;
+      }
+      delta = Math.max(1, Math.floor(delta / 4));
       continue;
     }
+    stalled = 0;
     if (r === null) {
       lo = Math.max(lo, C + 1); // infeasible at C ⇒ infeasible below C
-      tryLo = C + 1;
+      delta = Math.max(1, Math.floor(delta / 2));
       continue;
     }
     best = r;
     hi = intMakespan(r);
+    delta *= 2;
   }
   const complete = lo >= hi;
   const lbReal = Math.max(lowerBound, lo / scale / speed);

@@ -1,0 +1,7 @@
+/**
+ * @hplb/spec: what every hplb package is checked against: fast-check arbitraries derived from the core codecs (and
+ * valid profiles / plans built on them), the bad-input corpus (spec/bad-inputs) and the attention conformance suite.
+ * Other modules may append their exports below.
+ */
+export * from './arbitraries.ts';
+export * from './laws.ts';
