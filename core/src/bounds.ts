@@ -2,7 +2,9 @@
  * Lower bounds on one layer's makespan (P||Cmax and its constrained variants). A plan's `layerLowerBound`
  * comes from here, every solver's gap is measured against it, and the laws in `spec/` check makespan ≥ bound.
  *
- * All bounds take item costs in load units (already divided by speed for identical devices).
+ * All bounds take item costs in load units (already divided by speed for identical devices). With `devices` as
+ * speeds, costs are at speed 1 and each is divided by the speed of the device it lands on: a cost term that does not
+ * scale with speed (a cost model's `fixed`) must be left out of the costs, or the bound can exceed the optimum.
  */
 
 export interface BoundOptions {
