@@ -148,13 +148,13 @@ test('bubble-fill fills: an idle device next to a busy one gets its heads raised
   assert.ok(r.right.budgets[0]![2]! > 512, `head 2 stayed at ${r.right.budgets[0]![2]}`);
 });
 
-test('joint reports a trajectory and never ends worse than its first round', () => {
+test('joint reports a trajectory and never ends worse than its first round', async () => {
   const n = 8192;
   const curves = [0, 1].map((l) => Array.from({ length: 6 }, (_, h) => sampleCurve(archetypeRecovery({ archetype: 'vertical', m: 0.9, tau: 50 + 300 * ((h * 7 + l) % 6), gamma: 0.5 }, n), n)));
   const p: BudgetProblem = { contextLength: n, blockSize: 64, curves };
   const base = { model: { name: 't', layers: 2, queryHeads: 6, kvHeads: 1, headDim: 64 }, contextLength: n, devices: makeDevices(3) };
-  const place = (b: ReadonlyArray<ReadonlyArray<number>>) => E.right({ placement: lptLayout(p, b.map((r) => [...r]), 3).placement });
-  const j = jointPolicy(p, { kind: 'tokens', value: 0.1 * n * 12 }, base, place);
+  const place = async (b: ReadonlyArray<ReadonlyArray<number>>) => E.right({ placement: lptLayout(p, b.map((r) => [...r]), 3).placement });
+  const j = await jointPolicy(p, { kind: 'tokens', value: 0.1 * n * 12 }, base, place);
   assert.ok(E.isRight(j));
   const t = j.right.trajectory;
   assert.ok(t.length >= 1 && t[0]!.accepted);

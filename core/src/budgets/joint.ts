@@ -7,7 +7,7 @@
  * raise the minimum), placed again, bubble-filled again. A round is accepted when its latency stays within T0
  * (1e-9 relative) and it raises the minimum recovery (or keeps it and raises the mean); the first round that does not
  * ends the search. The best accepted round is the answer. Placement is injected (`place`), so this module stays in core
- * and any solver (or a test's own placement) can drive it.
+ * and any solver (or a test's own placement) can drive it; it is asynchronous because solvers run in workers.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { HplbError } from '../errors.ts';
@@ -23,7 +23,7 @@ export interface Placed {
 }
 
 /** A placement engine: budgets in, placement out (for the same model, devices and cost model as `base`). */
-export type Placer = (budgets: ReadonlyArray<ReadonlyArray<number>>) => E.Either<HplbError, Placed>;
+export type Placer = (budgets: ReadonlyArray<ReadonlyArray<number>>) => Promise<E.Either<HplbError, Placed>>;
 
 export interface JointStep {
   readonly round: number;
@@ -40,13 +40,13 @@ export interface JointResult {
   readonly trajectory: ReadonlyArray<JointStep>;
 }
 
-export const jointPolicy = (
+export const jointPolicy = async (
   p: BudgetProblem,
   total: BudgetTotal,
   base: Omit<Layout, 'placement' | 'splits'>,
   place: Placer,
   opts: { maxRounds?: number } = {},
-): E.Either<HplbError, JointResult> => {
+): Promise<E.Either<HplbError, JointResult>> => {
   const maxRounds = opts.maxRounds ?? 6;
   const trajectory: JointStep[] = [];
   let best: { result: BudgetResult; placed: Placed; latency: number } | undefined;
@@ -55,7 +55,7 @@ export const jointPolicy = (
   for (let round = 0; round < maxRounds; round++) {
     const mm = maxMinPolicy(p, roundTotal);
     if (E.isLeft(mm)) return mm;
-    const placed = place(mm.right.budgets);
+    const placed = await place(mm.right.budgets);
     if (E.isLeft(placed)) return placed;
     const layout: Layout = { ...base, placement: placed.right.placement, splits: placed.right.splits ?? [] };
     const filled = bubbleFillPolicy(p, layout, mm.right.budgets);

@@ -1,0 +1,73 @@
+/**
+ * Text and files for `hplb plan`: the comparison table (latency, speed-up over contiguous, balance efficiency, bubble
+ * fraction, makespan over the lower bound, min/mean recovery, solve time), the plan.svg timeline, and atomic writes.
+ */
+import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '@hplb/core/node/atomic.ts';
+import { renderTimeline } from '../svg/timeline.ts';
+import { displayUnit } from '../svg/xml.ts';
+import { orFail } from '../io.ts';
+import type { PipelineRun, PlanContext } from './run.ts';
+
+const pad = (s: string, w: number, right = false) => (right ? s.padStart(w) : s.padEnd(w));
+
+export const latencyText = (v: number, unit: 'token-pairs' | 'seconds', ref = v): string => {
+  const { factor, label } = displayUnit(unit, ref);
+  return `${(v * factor).toFixed(3)} ${label}`;
+};
+
+/** The comparison table. `written` is the index of the run whose plan is written. */
+export const comparisonTable = (runs: ReadonlyArray<PipelineRun | { name: string; error: string }>, written: number): string => {
+  const ok = runs.filter((r): r is PipelineRun => 'plan' in r);
+  const unit = ok[0]?.sim.unit ?? 'token-pairs';
+  const ref = ok.reduce((a, r) => Math.max(a, r.sim.latency), 0);
+  const { factor, label } = displayUnit(unit, ref);
+  const base = ok.find((r) => r.spec.solver === 'contiguous');
+  const head = ['pipeline', `latency (${label})`, 'speed-up', 'balance eff.', 'bubble', 'makespan/LB', 'min rec.', 'mean rec.', 'solve s'];
+  const rows: string[][] = runs.map((r, i) => {
+    const mark = i === written ? ' *' : '';
+    if (!('plan' in r)) return [r.name + mark, `failed: ${r.error}`, '', '', '', '', '', '', ''];
+    const lb = r.plan.predicted.lowerBoundTotal;
+    return [
+      r.spec.name + mark,
+      (r.sim.latency * factor).toFixed(3),
+      base ? `${(base.sim.latency / r.sim.latency).toFixed(3)}x` : '-',
+      r.sim.balanceEfficiency.toFixed(4),
+      `${(r.sim.bubbleFraction * 100).toFixed(2)}%`,
+      lb > 0 ? (r.sim.latency / lb).toFixed(4) : '-',
+      r.recovery ? r.recovery.min.toFixed(4) : 'n/a',
+      r.recovery ? r.recovery.mean.toFixed(4) : 'n/a',
+      r.seconds.toFixed(2),
+    ];
+  });
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (cells: string[]) => cells.map((x, c) => pad(x, widths[c]!, c > 0)).join('  ').trimEnd();
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n') + '\n';
+};
+
+export const svgFor = (ctx: PlanContext, run: PipelineRun, profileLabel: string, synthetic: boolean): string => {
+  const d = ctx.devices.length;
+  const rec = run.recovery ? ` · recovery min ${run.recovery.min.toFixed(4)}, mean ${run.recovery.mean.toFixed(4)}` : '';
+  return renderTimeline(run.sim, {
+    title: `hplb plan: ${run.spec.name}`,
+    subtitle: `${profileLabel} · N = ${ctx.contextLength} · ${d} GPU${d === 1 ? '' : 's'} · policy ${run.spec.policy} · solver ${run.plan.solver.name}`,
+    summary: `latency ${latencyText(run.sim.latency, run.sim.unit)} · balance efficiency ${run.sim.balanceEfficiency.toFixed(4)} · bubble ${(run.sim.bubbleFraction * 100).toFixed(2)}%${rec}`,
+    synthetic,
+  });
+};
+
+/** Where plan.json and plan.svg go: --out F (svg next to it), else --out-dir D (or the current directory). */
+export const outputPaths = (cwd: string, out: string | undefined, outDir: string | undefined): { plan: string; svg: string } => {
+  if (out !== undefined) {
+    const plan = out.startsWith('/') ? out : join(cwd, out);
+    return { plan, svg: plan.replace(/\.json$/i, '') + '.svg' };
+  }
+  const dir = outDir === undefined ? cwd : outDir.startsWith('/') ? outDir : join(cwd, outDir);
+  return { plan: join(dir, 'plan.json'), svg: join(dir, 'plan.svg') };
+};
+
+export const writeOutputs = (paths: { plan: string; svg: string }, planJson: string, svg: string): void => {
+  orFail(writeFileAtomic(paths.plan, planJson));
+  orFail(writeFileAtomic(paths.svg, svg));
+  void dirname;
+};

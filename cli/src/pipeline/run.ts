@@ -1,0 +1,252 @@
+/**
+ * The budgets + placement pipelines behind `hplb plan` and `hplb pareto`: choose per-head budgets with a policy, place
+ * heads with a solver (the [solvers] multi-layer driver), optionally fill bubbles, and simulate the result.
+ *
+ *   uniform / top-p / max-min   budgets first, then placement;
+ *   bubble-fill                 max-min, placement, then extra blocks for heads on non-critical GPUs (no makespan grows),
+ *                               and the plan is re-assembled (and re-validated) with the new budgets;
+ *   joint                       max-min and placement alternated (core `jointPolicy`), trajectory reported;
+ *   profile                     the budgets the profile states at N (no curves needed).
+ *
+ * Written plans carry no wall-clock times (`solver.seconds` = 0; times are printed instead), so the same inputs and
+ * seed give byte-identical plan files.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { hplbError, issue, type HplbError } from '@hplb/core/errors.ts';
+import type { CostModel } from '@hplb/core/cost.ts';
+import type { Device, ModelShape } from '@hplb/core/model.ts';
+import type { Plan } from '@hplb/core/plan.ts';
+import { simulate, type Simulation } from '@hplb/core/simulate.ts';
+import { recoveriesOf, recoveryStats, sampleCurve, type CurveSet } from '@hplb/core/recovery.ts';
+import {
+  bubbleFillPolicy, densityTotal, jointPolicy, maxMinPolicy, topPPolicy, uniformPolicy,
+  type BudgetProblem, type BudgetResult, type BudgetTotal, type JointStep, type PolicyName,
+} from '@hplb/core/budgets/index.ts';
+import { planModel } from '@hplb/solvers/driver.ts';
+import { assemblePlan } from '@hplb/solvers/assemble.ts';
+import type { SolverName } from '@hplb/solvers/types.ts';
+
+// ---------------------------------------------------------------- model
+
+export type BudgetPolicy = PolicyName | 'profile';
+
+/** Everything about the run that does not change between pipelines. */
+export interface PlanContext {
+  readonly model: ModelShape;
+  readonly contextLength: number;
+  readonly devices: ReadonlyArray<Device>;
+  readonly constraints: { readonly equalHeadsPerDevice: boolean; readonly kv: 'group' | 'replicate' };
+  readonly costModel: CostModel;
+  readonly timeLimitMs: number;
+  readonly seed: number;
+  readonly blockSize: number;
+  readonly kvBytesPerElement?: number;
+  readonly kvReplicationCapBytes?: number | null;
+  readonly splitOptions?: { readonly maxSplits?: number; readonly minRows?: number };
+  /** Stable re-plan: the previous plan and the migration weight (passed to the driver). */
+  readonly previous?: Plan;
+  readonly migrationWeight?: number;
+  /** Recovery curves at N, when the profile has them (directly or through a named curve model). */
+  readonly curves?: CurveSet;
+  /** Why there are no curves (names the missing information). */
+  readonly curvesError?: HplbError;
+  /** Budgets the profile states at N (for the `profile` policy). */
+  readonly profileBudgets?: ReadonlyArray<ReadonlyArray<number>>;
+  /** Provenance written into plans. */
+  readonly source: Record<string, unknown>;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** How much a budget policy may spend, or what it must reach. */
+export interface BudgetChoice {
+  readonly density?: number;
+  readonly totalTokens?: number;
+  readonly p?: number;
+}
+
+export interface PipelineSpec {
+  readonly name: string;
+  readonly solver: SolverName;
+  readonly splitHeads: boolean;
+  readonly policy: BudgetPolicy;
+}
+
+export interface PipelineRun {
+  readonly spec: PipelineSpec;
+  readonly plan: Plan;
+  readonly sim: Simulation;
+  readonly budgets?: BudgetResult;
+  /** Recovery of the final budgets (undefined without curves). */
+  readonly recovery?: { readonly min: number; readonly mean: number };
+  readonly seconds: number;
+  readonly trajectory?: ReadonlyArray<JointStep>;
+}
+
+export const DEFAULT_DENSITY = 0.05;
+export const DEFAULT_P = 0.95;
+
+// ---------------------------------------------------------------- operations
+
+const problemOf = (ctx: PlanContext): E.Either<HplbError, BudgetProblem> => {
+  if (ctx.curves) return E.right({ curves: ctx.curves, contextLength: ctx.contextLength, blockSize: ctx.blockSize });
+  return E.left(ctx.curvesError ?? hplbError('argument', [issue('--profile', 'a profile with recovery curves (or recall) for this budget policy')]));
+};
+
+/** The total a density or an explicit token total stands for. */
+export const totalOf = (p: BudgetProblem, choice: BudgetChoice): E.Either<HplbError, BudgetTotal> =>
+  choice.totalTokens !== undefined ? E.right({ kind: 'tokens', value: choice.totalTokens }) : densityTotal(choice.density ?? DEFAULT_DENSITY, p);
+
+/** Budgets for a policy that does not need a placement. `uniform` runs without curves (recovery then unknown). */
+export const chooseBudgets = (ctx: PlanContext, policy: 'uniform' | 'top-p' | 'max-min', choice: BudgetChoice): E.Either<HplbError, BudgetResult> => {
+  if (policy === 'uniform' && !ctx.curves) {
+    const n = ctx.contextLength;
+    const flat = sampleCurve((b) => b / n, n, 2);
+    const shadow: BudgetProblem = { curves: Array.from({ length: ctx.model.layers }, () => Array.from({ length: ctx.model.queryHeads }, () => flat)), contextLength: n, blockSize: ctx.blockSize };
+    return E.chain((t: BudgetTotal) => uniformPolicy(shadow, t))(totalOf(shadow, choice));
+  }
+  return E.chain((p: BudgetProblem) => {
+    if (policy === 'top-p') return topPPolicy(p, choice.p ?? DEFAULT_P);
+    return E.chain((t: BudgetTotal) => (policy === 'uniform' ? uniformPolicy(p, t) : maxMinPolicy(p, t)))(totalOf(p, choice));
+  })(problemOf(ctx));
+};
+
+const place = async (ctx: PlanContext, spec: PipelineSpec, budgets: ReadonlyArray<ReadonlyArray<number>>) =>
+  planModel({
+    model: ctx.model,
+    contextLength: ctx.contextLength,
+    budgets,
+    devices: ctx.devices,
+    constraints: ctx.constraints,
+    costModel: ctx.costModel,
+    solver: spec.solver,
+    timeLimitMs: ctx.timeLimitMs,
+    seed: ctx.seed,
+    ...(spec.splitHeads ? { splitHeads: ctx.splitOptions ?? {} } : {}),
+    ...(ctx.kvBytesPerElement !== undefined ? { kvBytesPerElement: ctx.kvBytesPerElement } : {}),
+    ...(ctx.kvReplicationCapBytes !== undefined ? { kvReplicationCapBytes: ctx.kvReplicationCapBytes } : {}),
+    ...(ctx.previous ? { previous: ctx.previous } : {}),
+    ...(ctx.migrationWeight !== undefined ? { migrationWeight: ctx.migrationWeight } : {}),
+    ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
+  });
+
+/** Re-assemble (and re-validate) a plan with new budgets on the same placement and splits. */
+const rebudget = (ctx: PlanContext, plan: Plan, budgets: ReadonlyArray<ReadonlyArray<number>>): E.Either<HplbError, Plan> =>
+  assemblePlan({
+    model: ctx.model,
+    contextLength: ctx.contextLength,
+    budgets,
+    devices: ctx.devices,
+    constraints: ctx.constraints,
+    costModel: ctx.costModel,
+    solverName: plan.solver.name,
+    layers: plan.placement.map((row, l) => ({
+      placement: row,
+      splits: (plan.splits ?? []).filter((s) => s.layer === l),
+      status: plan.solver.layers?.[l]?.status ?? plan.solver.status,
+    })),
+    ...(ctx.kvBytesPerElement !== undefined ? { kvBytesPerElement: ctx.kvBytesPerElement } : {}),
+    ...(ctx.kvReplicationCapBytes !== undefined ? { kvReplicationCapBytes: ctx.kvReplicationCapBytes } : {}),
+  });
+
+const layoutOf = (ctx: PlanContext, plan: Plan) => ({
+  model: ctx.model, contextLength: ctx.contextLength, devices: ctx.devices, placement: plan.placement, splits: plan.splits ?? [],
+  costModel: ctx.costModel, ...(ctx.kvBytesPerElement !== undefined ? { kvBytesPerElement: ctx.kvBytesPerElement } : {}),
+});
+
+/** The plan as written: recovery, budget policy and source added; wall-clock seconds dropped (deterministic bytes). */
+const finish = (ctx: PlanContext, spec: PipelineSpec, plan: Plan, budgets: BudgetResult | undefined, choice: BudgetChoice, extra: Record<string, unknown>): Plan => {
+  const recovery = ctx.curves ? recoveryStats(recoveriesOf(ctx.curves, plan.budgets)) : undefined;
+  const budgetPolicy: Record<string, unknown> = {
+    name: spec.policy,
+    blockSize: ctx.blockSize,
+    ...(spec.policy === 'profile' ? {} : choice.totalTokens !== undefined ? { totalTokens: choice.totalTokens } : spec.policy === 'top-p' ? { p: choice.p ?? DEFAULT_P } : { density: choice.density ?? DEFAULT_DENSITY }),
+    ...(budgets ? { details: budgets.details } : {}),
+    ...extra,
+  };
+  const { layers: _layers, ...solverRest } = plan.solver;
+  return {
+    ...plan,
+    solver: { ...solverRest, seconds: 0 as Plan['solver']['seconds'], ...(plan.solver.layers ? { layers: plan.solver.layers } : {}) },
+    ...(recovery ? { recovery: recovery as Plan['recovery'] & object } : {}),
+    budgetPolicy,
+    source: { ...ctx.source, pipeline: spec.name, timing: 'wall-clock times are printed, not written, so plans are byte-identical for the same inputs and seed' },
+  } as Plan;
+};
+
+const runOf = (ctx: PlanContext, spec: PipelineSpec, plan: Plan, budgets: BudgetResult | undefined, seconds: number, trajectory?: ReadonlyArray<JointStep>): PipelineRun => {
+  const sim = simulate(layoutOf(ctx, plan), plan.budgets, ctx.curves);
+  return {
+    spec, plan, sim, seconds,
+    ...(budgets ? { budgets } : {}),
+    ...(sim.recovery ? { recovery: { min: sim.recovery.min, mean: sim.recovery.mean } } : {}),
+    ...(trajectory ? { trajectory } : {}),
+  };
+};
+
+/** Run one pipeline end to end. */
+export const runPipeline = async (ctx: PlanContext, spec: PipelineSpec, choice: BudgetChoice): Promise<E.Either<HplbError, PipelineRun>> => {
+  const t0 = performance.now();
+  const secs = () => (performance.now() - t0) / 1000;
+  if (spec.policy === 'profile') {
+    if (!ctx.profileBudgets) return E.left(hplbError('argument', [issue('--policy', 'a budget policy (the profile states no budgets at this context length)')]));
+    const placed = await place(ctx, spec, ctx.profileBudgets);
+    return E.map((r: { plan: Plan }) => runOf(ctx, spec, finish(ctx, spec, r.plan, undefined, choice, {}), undefined, secs()))(placed);
+  }
+  if (spec.policy === 'joint') {
+    const prob = problemOf(ctx);
+    if (E.isLeft(prob)) return prob;
+    const total = totalOf(prob.right, choice);
+    if (E.isLeft(total)) return total;
+    let last: Plan | undefined;
+    const plans = new Map<string, Plan>();
+    const j = await jointPolicy(prob.right, total.right, { model: ctx.model, contextLength: ctx.contextLength, devices: ctx.devices, costModel: ctx.costModel, ...(ctx.kvBytesPerElement !== undefined ? { kvBytesPerElement: ctx.kvBytesPerElement } : {}) }, async (b) => {
+      const r = await place(ctx, spec, b);
+      return E.map((res: { plan: Plan }) => {
+        last = res.plan;
+        plans.set(JSON.stringify(res.plan.placement), res.plan);
+        return { placement: res.plan.placement, splits: res.plan.splits ?? [] };
+      })(r);
+    });
+    if (E.isLeft(j)) return j;
+    const base = plans.get(JSON.stringify(j.right.placed.placement)) ?? last!;
+    const plan = rebudget(ctx, base, j.right.result.budgets);
+    if (E.isLeft(plan)) return plan;
+    return E.right(runOf(ctx, spec, finish(ctx, spec, plan.right, j.right.result, choice, { trajectory: j.right.trajectory }), j.right.result, secs(), j.right.trajectory));
+  }
+  const first = chooseBudgets(ctx, spec.policy === 'bubble-fill' ? 'max-min' : spec.policy, choice);
+  if (E.isLeft(first)) return first;
+  const placed = await place(ctx, spec, first.right.budgets);
+  if (E.isLeft(placed)) return placed;
+  if (spec.policy !== 'bubble-fill') return E.right(runOf(ctx, spec, finish(ctx, spec, placed.right.plan, first.right, choice, {}), first.right, secs()));
+  const prob = problemOf(ctx);
+  if (E.isLeft(prob)) return prob;
+  const filled = bubbleFillPolicy(prob.right, layoutOf(ctx, placed.right.plan), placed.right.plan.budgets);
+  if (E.isLeft(filled)) return filled;
+  const plan = rebudget(ctx, placed.right.plan, filled.right.budgets);
+  if (E.isLeft(plan)) return plan;
+  const { layerMakespan: _lm, ...details } = filled.right.details as Record<string, unknown>;
+  const result = { ...filled.right, details: { base: 'max-min', maxMin: first.right.details, ...details } };
+  return E.right(runOf(ctx, spec, finish(ctx, spec, plan.right, result, choice, {}), result, secs()));
+};
+
+/**
+ * hplb's whole-head stage is LPT, not the anytime `auto` portfolio: `auto` stops at a wall-clock limit, so its
+ * placement (and the plan's bytes) would depend on machine load, while split heads then close the gap either way
+ * (LPT + split heads reaches the same latency as auto + split heads on the default profile). `--solver auto` uses it.
+ *
+ * The reference pipelines of the comparison table (with curves): today's engines (contiguous split, uniform budgets),
+ * what head-adaptive budgets do to that split, the paper (LPT + max-min), and hplb.
+ */
+export const REFERENCE_PIPELINES: ReadonlyArray<PipelineSpec> = [
+  { name: 'contiguous + uniform', solver: 'contiguous', splitHeads: false, policy: 'uniform' },
+  { name: 'contiguous + max-min', solver: 'contiguous', splitHeads: false, policy: 'max-min' },
+  { name: 'LPT + max-min (paper)', solver: 'lpt', splitHeads: false, policy: 'max-min' },
+  { name: 'hplb (split heads + max-min + bubble-fill)', solver: 'lpt', splitHeads: true, policy: 'bubble-fill' },
+];
+
+/** Without curves every pipeline uses the profile's budgets; only the placement differs. */
+export const PROFILE_PIPELINES: ReadonlyArray<PipelineSpec> = [
+  { name: 'contiguous', solver: 'contiguous', splitHeads: false, policy: 'profile' },
+  { name: 'LPT (paper)', solver: 'lpt', splitHeads: false, policy: 'profile' },
+  { name: 'hplb (split heads)', solver: 'lpt', splitHeads: true, policy: 'profile' },
+];

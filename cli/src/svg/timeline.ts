@@ -1,0 +1,97 @@
+/**
+ * plan.svg: the per-layer timeline of a plan. One row group per layer, one horizontal bar per GPU inside it: the busy
+ * part (computing its heads) and the idle part up to the layer's makespan (the bubble, hatched). GPUs that set the
+ * layer's makespan (critical) are drawn in a distinct colour and marked with a triangle. A shared time axis in display
+ * units (10⁹ token pairs, or ms with a seconds cost model) runs along the top and bottom; the right column gives each
+ * layer's makespan and bubble. The title says which profile (SYNTHETIC when it is) and the summary line gives the
+ * latency, balance efficiency, bubble fraction and recovery. Output is deterministic text (fixed decimals).
+ */
+import type { Simulation } from '@hplb/core/simulate.ts';
+import { displayUnit, el, esc, niceTicks, num, text, tickLabel } from './xml.ts';
+
+export interface TimelineOptions {
+  readonly title: string;
+  /** Second title line: profile, context, devices, policy, solver. */
+  readonly subtitle: string;
+  /** One line of headline numbers. */
+  readonly summary: string;
+  readonly synthetic: boolean;
+}
+
+const COLORS = { busy: '#3b7dd8', critical: '#e0662b', idle: '#d9d9d9', idleStroke: '#b0b0b0', axis: '#444', grid: '#e6e6e6', text: '#222', muted: '#666' };
+
+export const renderTimeline = (sim: Simulation, opts: TimelineOptions): string => {
+  const L = sim.layers.length;
+  const G = sim.layers.reduce((a, l) => Math.max(a, l.busy.length), 0);
+  const maxSpan = sim.layers.reduce((a, l) => Math.max(a, l.makespan), 0);
+  const { factor, label: unitLabel } = displayUnit(sim.unit, maxSpan);
+  const ticks = niceTicks(maxSpan * factor, 6);
+  const axisMax = Math.max(ticks[ticks.length - 1]!, 1e-300) / factor;
+
+  const barH = Math.max(1.5, Math.min(6, 30 / Math.max(G, 1)));
+  const barGap = barH >= 3 ? 1 : 0.5;
+  const groupH = G * (barH + barGap);
+  const groupGap = 7;
+  const left = 64;
+  const plotW = 760;
+  const right = 190;
+  const width = left + plotW + right;
+  const top = 150;
+  const plotH = L * (groupH + groupGap) - groupGap;
+  const height = top + plotH + 58;
+  const xOf = (v: number) => left + (plotW * v) / axisMax;
+
+  const out: string[] = [];
+  out.push(`<?xml version="1.0" encoding="UTF-8"?>`);
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${num(height)}" viewBox="0 0 ${width} ${num(height)}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`);
+  out.push(`<title>${esc(opts.title + (opts.synthetic ? ' (SYNTHETIC profile)' : ''))}</title>`);
+  out.push('<defs><pattern id="idle" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+    + el('rect', { width: 6, height: 6, fill: COLORS.idle }) + el('line', { x1: 0, y1: 0, x2: 0, y2: 6, stroke: COLORS.idleStroke, 'stroke-width': 2 }) + '</pattern></defs>');
+  out.push(el('rect', { x: 0, y: 0, width, height, fill: '#ffffff' }));
+
+  // Titles, summary, legend.
+  out.push(text(left, 28, opts.title, { 'font-size': 18, 'font-weight': 'bold', fill: COLORS.text }));
+  if (opts.synthetic) out.push(text(width - 16, 28, 'SYNTHETIC PROFILE', { 'font-size': 13, 'font-weight': 'bold', fill: '#b00020', 'text-anchor': 'end' }));
+  out.push(text(left, 50, opts.subtitle, { 'font-size': 12, fill: COLORS.muted }));
+  out.push(text(left, 70, opts.summary, { 'font-size': 12.5, fill: COLORS.text }));
+  const ly = 92;
+  const legend: Array<[string, string]> = [['busy (computing)', COLORS.busy], ['critical GPU (sets the layer makespan)', COLORS.critical], ['idle (bubble)', 'url(#idle)']];
+  let lx = left;
+  for (const [name, fill] of legend) {
+    out.push(el('rect', { x: lx, y: ly - 10, width: 22, height: 11, fill, stroke: fill.startsWith('url') ? COLORS.idleStroke : 'none' }));
+    out.push(text(lx + 28, ly, name, { 'font-size': 12, fill: COLORS.text }));
+    lx += 40 + name.length * 6.6;
+  }
+  out.push(text(left, ly + 22, `Each layer: one bar per GPU (gpu0 at the top, gpu${G - 1} at the bottom); layers run one after another, GPUs in parallel.`, { 'font-size': 11, fill: COLORS.muted }));
+
+  // Grid and axes.
+  for (const t of ticks) {
+    const x = xOf(t / factor);
+    out.push(el('line', { x1: x, y1: top - 6, x2: x, y2: top + plotH + 4, stroke: COLORS.grid, 'stroke-width': 1 }));
+    out.push(text(x, top - 10, tickLabel(t), { 'font-size': 10.5, fill: COLORS.axis, 'text-anchor': 'middle' }));
+    out.push(text(x, top + plotH + 18, tickLabel(t), { 'font-size': 10.5, fill: COLORS.axis, 'text-anchor': 'middle' }));
+  }
+  out.push(el('line', { x1: left, y1: top + plotH + 4, x2: left + plotW, y2: top + plotH + 4, stroke: COLORS.axis, 'stroke-width': 1 }));
+  out.push(text(left + plotW / 2, top + plotH + 40, `time within the layer (${unitLabel})`, { 'font-size': 12.5, fill: COLORS.text, 'text-anchor': 'middle' }));
+  out.push(text(left + plotW + 12, top - 10, 'makespan · bubble', { 'font-size': 10.5, fill: COLORS.axis }));
+
+  // Bars.
+  sim.layers.forEach((lt, l) => {
+    const y0 = top + l * (groupH + groupGap);
+    const crit = new Set(lt.critical);
+    out.push(text(left - 8, y0 + groupH / 2 + 4, `L${l}`, { 'font-size': 11, fill: COLORS.text, 'text-anchor': 'end' }));
+    lt.busy.forEach((busy, d) => {
+      const y = y0 + d * (barH + barGap);
+      const xb = xOf(busy);
+      const xm = xOf(lt.makespan);
+      out.push(el('rect', { x: left, y, width: Math.max(0, xb - left), height: barH, fill: crit.has(d) ? COLORS.critical : COLORS.busy }));
+      if (xm - xb > 0.05) out.push(el('rect', { x: xb, y, width: xm - xb, height: barH, fill: 'url(#idle)' }));
+      if (crit.has(d)) out.push(el('path', { d: `M${num(xm + 2)} ${num(y + barH / 2)} l5 -3 l0 6 z`, fill: COLORS.critical }));
+    });
+    const idle = lt.idle.reduce((a, b) => a + b, 0);
+    const bubble = lt.makespan > 0 ? idle / (lt.makespan * lt.busy.length) : 0;
+    out.push(text(left + plotW + 12, y0 + groupH / 2 + 4, `${tickLabel(lt.makespan * factor)} · ${(bubble * 100).toFixed(1)}%`, { 'font-size': 10.5, fill: COLORS.muted }));
+  });
+  out.push('</svg>');
+  return out.join('\n') + '\n';
+};
