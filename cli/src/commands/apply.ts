@@ -106,7 +106,11 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
   const outArg = args.string('out');
   if (ckpt === undefined) throw argumentError('--checkpoint', 'the checkpoint directory to rewrite');
   if (outArg === undefined) throw argumentError('--out', 'the directory to write the rewritten checkpoint to');
-  const layout = orFail(E.chain((u: unknown) => E.chain((l: EngineLayout) => validateEngineLayout(l, layoutFile))(decodeEngineLayout(u, layoutFile)))(readJson(layoutFile)));
+  const layout = orFail(
+    E.mapLeft((e: HplbError) => ({ ...e, issues: e.issues.slice(0, 1) }))(
+      E.chain((u: unknown) => E.chain((l: EngineLayout) => validateEngineLayout(l, layoutFile))(decodeEngineLayout(u, layoutFile)))(readJson(layoutFile)),
+    ),
+  );
   if (layout.tier !== 1 || layout.virtualHeads)
     throw failure('argument', '$.tier', `a tier-1 layout: this one has virtual heads (split heads), which no engine can run from a rewritten checkpoint (${layout.virtualHeads?.requirement ?? 'tier 3'})`, layout.tier, layoutFile);
   const dir = resolve(io.cwd, ckpt);

@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodePlan, validatePlan, type Plan } from '@hplb/core';
+import { decodePlan, validatePlan, type HplbError, type Plan } from '@hplb/core';
 import { ENGINES, type EngineName } from '@hplb/core/engineLayout.ts';
 import { writeJsonAtomic } from '@hplb/core/node/atomic.ts';
 import { parseArgs } from '../args.ts';
@@ -44,7 +44,11 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
   const out = args.string('out');
   if (out === undefined && !args.flag('json')) throw argumentError('--out', 'a layout file to write (or --json to print it)');
 
-  const plan: Plan = orFail(E.chain((u: unknown) => E.chain((p: Plan) => validatePlan(p, planFile))(decodePlan(u, planFile)))(readJson(planFile)));
+  const plan: Plan = orFail(
+    E.mapLeft((e: HplbError) => ({ ...e, issues: e.issues.slice(0, 1) }))(
+      E.chain((u: unknown) => E.chain((p: Plan) => validatePlan(p, planFile))(decodePlan(u, planFile)))(readJson(planFile)),
+    ),
+  );
   const layout = orFail(buildEngineLayout(plan, { engine, planFile }));
 
   // MInference budgets in the new order.

@@ -79,7 +79,8 @@ const rankSlots = (plan: Plan, ext: PlanEngineExt | undefined): E.Either<HplbErr
   const gs = m.queryHeads / m.kvHeads;
   const issues: Issue[] = [];
   const add = (path: string, expected: string, actual?: unknown) => {
-    if (issues.length < 10) issues.push(issue(path, expected, actual));
+    // The first violation is the message (the CLI prints one line); the rest usually follow from it.
+    if (issues.length < 1) issues.push(issue(path, expected, actual));
   };
   const splits = plan.splits ?? [];
   if (ext && splits.length === 0) {
@@ -240,7 +241,7 @@ export const buildEngineLayout = (plan: Plan, opts: BuildOptions): E.Either<Hplb
     summary,
   } as unknown as EngineLayout;
   const v = validateEngineLayout(layout);
-  return E.isLeft(v) ? E.left(withFile({ ...v.left, code: 'invalid-plan' })) : E.right(layout);
+  return E.isLeft(v) ? E.left(withFile({ ...v.left, code: 'invalid-plan', issues: v.left.issues.slice(0, 1) })) : E.right(layout);
 };
 
 /**
