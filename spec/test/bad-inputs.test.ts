@@ -61,7 +61,7 @@ test('every bad input fails through the CLI with one message naming the file, th
 });
 
 test('a sample of bad inputs as real `hplb` subprocesses: same single line, exit code, no stack trace', async () => {
-  const sample = ['malformed-json', 'empty-file', 'unknown-format', 'duo-ragged-rows', 'hplb-curve-over-n'];
+  const sample = ['malformed-json', 'unknown-format', 'hplb-curve-over-n'];
   await Promise.all(
     sample.map(
       (name) =>

@@ -18,7 +18,7 @@ import { importMinference, type MinferenceOptions } from './minference.ts';
 import { importMoa } from './moa.ts';
 import { importXattention, type XattentionOptions } from './xattention.ts';
 
-export * from './common.ts';
+export { DEFAULT_CONTEXT_LENGTH, resolveModel, type ImportOptions } from './common.ts';
 export * from './minference.ts';
 export * from './duo.ts';
 export * from './moa.ts';
