@@ -1,0 +1,123 @@
+/**
+ * `hplb plan`, the main job: with no arguments it writes a valid hplb.plan/1 (recovery, budgetPolicy) and plan.svg,
+ * prints the comparison table labelled SYNTHETIC, and writes byte-identical files on a second run; bad input fails with
+ * one clear line and exit ≠ 0; engine flags are delegated to the engine planner.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import { decodePlan } from '@hplb/core/plan.ts';
+import { validatePlan } from '@hplb/core/validate.ts';
+import { main } from '../src/main.ts';
+import type { Io } from '../src/io.ts';
+
+const capture = (cwd: string) => {
+  let out = '';
+  let err = '';
+  const io: Io = { out: (s) => (out += s), err: (s) => (err += s), tty: false, cwd };
+  return { io, get out() { return out; }, get err() { return err; } };
+};
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'hplb-plan-'));
+
+test('hplb plan with no arguments: table, valid plan.json with recovery and budgetPolicy, plan.svg; byte-identical rerun', { timeout: 180_000 }, async () => {
+  const a = tmp();
+  const b = tmp();
+  try {
+    const c = capture(a);
+    const code = await main([], c.io);
+    assert.equal(code, 0, c.err);
+    for (const row of ['contiguous + uniform', 'LPT + max-min (paper)', 'hplb (split heads + max-min + bubble-fill)', 'SYNTHETIC', 'balance eff.', 'min rec.']) assert.ok(c.out.includes(row), `table lacks "${row}":\n${c.out}`);
+    const text = readFileSync(join(a, 'plan.json'), 'utf8');
+    const plan = decodePlan(JSON.parse(text));
+    assert.ok(E.isRight(plan));
+    assert.ok(E.isRight(validatePlan(plan.right)), 'the written plan passes the independent validator');
+    assert.equal(plan.right.format, 'hplb.plan/1');
+    assert.ok(plan.right.recovery && plan.right.recovery.min > 0.5 && plan.right.recovery.mean >= plan.right.recovery.min);
+    assert.equal((plan.right.budgetPolicy as { name: string }).name, 'bubble-fill');
+    assert.equal(plan.right.devices.length, 8);
+    assert.equal((plan.right.source as { synthetic: boolean }).synthetic, true);
+    const block = 64;
+    plan.right.budgets.forEach((row) => row.forEach((x) => assert.ok(x >= block && x <= plan.right.contextLength && (x % block === 0 || x === plan.right.contextLength))));
+    assert.ok(readFileSync(join(a, 'plan.svg'), 'utf8').includes('<svg'));
+    // Same inputs and seed: the same bytes, through --out-dir this time.
+    const c2 = capture(tmp());
+    assert.equal(await main(['plan', '--out-dir', b], c2.io), 0, c2.err);
+    assert.equal(readFileSync(join(b, 'plan.json'), 'utf8'), text, 'plan.json differs between two identical runs');
+    assert.equal(readFileSync(join(b, 'plan.svg'), 'utf8'), readFileSync(join(a, 'plan.svg'), 'utf8'), 'plan.svg differs between two identical runs');
+  } finally {
+    rmSync(a, { recursive: true, force: true });
+    rmSync(b, { recursive: true, force: true });
+  }
+});
+
+const failsWith = async (argv: string[], pattern: RegExp, cwd = tmp()) => {
+  const c = capture(cwd);
+  const code = await main(['plan', ...argv], c.io);
+  assert.notEqual(code, 0, `${argv.join(' ')} succeeded`);
+  assert.match(c.err, pattern);
+  assert.equal(c.err.trim().split('\n').length, 1, `more than one line: ${c.err}`);
+  assert.ok(!/\n\s+at /.test(c.err), 'no stack trace');
+  assert.ok(!existsSync(join(cwd, 'plan.json')), 'nothing written on failure');
+};
+
+test('bad input: density and p outside (0, 1], total below one block per head', async () => {
+  await failsWith(['--density', '0'], /--density: expected a density in \(0, 1\]/);
+  await failsWith(['--density', '1.5'], /--density: expected a density in \(0, 1\]/);
+  await failsWith(['--policy', 'top-p', '--p', '0'], /--p: expected a recovery target p in \(0, 1\]/);
+  await failsWith(['--policy', 'top-p', '--p', '1.2'], /--p: expected a recovery target p in \(0, 1\]/);
+  await failsWith(['--total-tokens', '1000'], /--total-tokens: expected a total of at least one block per head: 1024 heads × 64 tokens = 65536/);
+  await failsWith(['--policy', 'nope'], /--policy: expected one of uniform\|top-p\|max-min\|bubble-fill\|joint\|profile/);
+});
+
+test('a policy that needs curves, on a profile without them, names the missing information', async () => {
+  const dir = tmp();
+  const file = join(dir, 'budgets-only.json');
+  writeFileSync(file, JSON.stringify({
+    format: 'hplb.profile/1', kind: 'required', model: { name: 'tiny', layers: 2, queryHeads: 4, kvHeads: 2, headDim: 64 }, contextLength: 4096,
+    budgets: [[512, 1024, 256, 2048], [128, 4096, 640, 900]],
+  }));
+  await failsWith(['--profile', file, '--policy', 'max-min', '--gpus', '2'], /budgets-only\.json: at \$\.recall: expected per-head recall .*--policy max-min needs recovery curves/);
+  // The profile's own budgets still plan (policy "profile"), with recovery n/a.
+  const c = capture(dir);
+  assert.equal(await main(['plan', '--profile', file, '--gpus', '2', '--out-dir', dir], c.io), 0, c.err);
+  assert.match(c.out, /recovery: n\/a/);
+  const plan = JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8'));
+  assert.deepEqual(plan.budgets, [[512, 1024, 256, 2048], [128, 4096, 640, 900]]);
+  assert.equal(plan.budgetPolicy.name, 'profile');
+});
+
+test('policies run on a small curve profile: uniform, top-p, max-min, joint (with trajectory), --json', { timeout: 120_000 }, async () => {
+  const dir = tmp();
+  const file = join(dir, 'curves.json');
+  const n = 8192;
+  const grid = [0, 64, 256, 1024, 4096, 8192];
+  const curve = (k: number) => ({ tokens: grid, mass: grid.map((t) => (t === 0 ? 0 : t >= n ? 1 : Math.min(0.999, 1 - Math.exp(-t / (100 + 700 * k))))) });
+  writeFileSync(file, JSON.stringify({
+    format: 'hplb.profile/1', kind: 'curve', model: { name: 'tiny', layers: 3, queryHeads: 4, kvHeads: 2, headDim: 64 }, contextLength: n,
+    curves: [0, 1, 2].map((l) => [0, 1, 2, 3].map((h) => curve((l + 2 * h) % 5))),
+  }));
+  for (const policy of ['uniform', 'top-p', 'max-min', 'joint']) {
+    const c = capture(dir);
+    assert.equal(await main(['plan', '--profile', file, '--gpus', '2', '--policy', policy, '--density', '0.1', '--out-dir', join(dir, policy)], c.io), 0, `${policy}: ${c.err}`);
+    const plan = JSON.parse(readFileSync(join(dir, policy, 'plan.json'), 'utf8'));
+    assert.equal(plan.budgetPolicy.name, policy);
+    assert.ok(plan.recovery.min > 0);
+    if (policy === 'joint') assert.match(c.out, /joint trajectory: round 0/);
+  }
+  const j = capture(dir);
+  assert.equal(await main(['plan', '--profile', file, '--gpus', '2', '--json'], j.io), 0, j.err);
+  assert.equal(JSON.parse(j.out).format, 'hplb.plan/1');
+  assert.ok(!existsSync(join(dir, 'plan.json')), '--json alone writes no files');
+});
+
+test('engine flags are delegated to the engine planner', async () => {
+  const c = capture(tmp());
+  const code = await main(['plan', '--engine-layout', '--help'], c.io);
+  assert.equal(code, 0, c.err);
+  assert.match(c.out, /--engine-layout/);
+  assert.match(c.out, /--kv-copies/);
+});
