@@ -68,8 +68,7 @@ export const instanceLowerBound = (inst: Instance, ub = Infinity): number => {
     }
     lb = Math.max(lb, sumMin / m);
   } else {
-    const groups = undefined;
-    lb = layerLowerBound(cost, { devices: kind === 'identical' ? m : speeds, equalHeadsPerDevice: false, groups });
+    lb = layerLowerBound(cost, { devices: speeds, equalHeadsPerDevice: false });
     if (inst.quota !== undefined && kind === 'identical') {
       // Equal counts in items (all items weigh the same under a quota).
       const c = n / m;
@@ -85,6 +84,12 @@ export const instanceLowerBound = (inst: Instance, ub = Infinity): number => {
       const hiInt = Math.ceil(ub * s);
       if (hiInt > Math.ceil(lb * s)) lb = Math.max(lb, binPackingBound(desc, m, Math.ceil(lb * s - 1e-9), hiInt) / s);
     }
+  }
+  // No extra KV copies allowed: every KV group is atomic, so the bounds hold over group sums too.
+  if (inst.kv && inst.kv.maxExtra === 0 && kind !== 'matrix') {
+    const sums = Array<number>(inst.kv.groups).fill(0);
+    for (let i = 0; i < n; i++) sums[inst.kv.kvOf[i]!]! += cost[i]!;
+    lb = Math.max(lb, layerLowerBound(sums, { devices: speeds }));
   }
   // Pinned items alone.
   const pinLoad = new Float64Array(m);

@@ -9,7 +9,7 @@
  *     remaining item still fits (dominance);
  *   - failed states (remaining multiset, bins left) are cached.
  * Costs are converted once to integers: exactly when they already are (and their sum < 2^52), otherwise as
- * ⌊cost · scale⌋ with scale = 2^30 / max cost (resolution reported). Makespans are always recomputed from the
+ * ⌊cost · scale⌋ with scale = 2^50 / Σ costs (resolution reported; a proof then holds to ~n·2^-50 relative). Makespans are always recomputed from the
  * original values, and a proof at the integer resolution yields a valid real lower bound (⌊·⌋ never raises a load).
  * Returns the best assignment found, the proven lower bound, and whether the search completed (optimal).
  */
@@ -41,7 +41,7 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
   const total = cost.reduce((a, b) => a + b, 0);
   const maxCost = Math.max(0, ...cost);
   const integral = cost.every((c) => Number.isInteger(c)) && total < 2 ** 52;
-  const scale = integral || maxCost === 0 ? 1 : 2 ** 30 / maxCost;
+  const scale = integral || maxCost === 0 ? 1 : 2 ** 50 / Math.max(total, maxCost);
   const ic = cost.map((c) => Math.floor(c * scale));
   const perBin = inst.quota === undefined ? undefined : n / m;
 

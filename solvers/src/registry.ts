@@ -66,12 +66,26 @@ const finish = (
   let assign = best.assign;
   let makespan = best.makespan;
   if (inst.previous) {
+    // Lexicographic: the best makespan (up to the migration tolerance), then the fewest moves. Candidates: the plan
+    // with moves undone greedily, the previous placement itself, and local search started from it.
     const limit = makespan * (1 + Math.max(0, inst.migrationWeight));
-    const r = reduceMoves(inst, assign, limit);
-    const e = evaluate(inst, r);
-    if (e.feasible && e.makespan <= limit * (1 + 1e-12)) {
-      assign = r;
-      makespan = e.makespan;
+    const prev = inst.previous;
+    const candidates: Int32Array[] = [reduceMoves(inst, assign, limit)];
+    if (prev.every((d) => d >= 0)) {
+      candidates.push(Int32Array.from(prev));
+      candidates.push(reduceMoves(inst, localSearch(inst, prev, ms() + 20, { maxKicks: 0 }), limit));
+    }
+    let bestMoves = new LoadState(inst, assign).moves();
+    for (const c of candidates) {
+      const st = new LoadState(inst, c);
+      const mk = st.makespan();
+      if (!st.feasible() || mk > limit * (1 + 1e-12)) continue;
+      const mv = st.moves();
+      if (mv < bestMoves || (mv === bestMoves && mk < makespan)) {
+        bestMoves = mv;
+        assign = c;
+        makespan = mk;
+      }
     }
   }
   const lb = Math.min(lowerBound, makespan);

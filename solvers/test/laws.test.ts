@@ -21,7 +21,7 @@ const holds = (v: Verdict, what: string) => {
   if (v !== true) assert.fail(`${what}: ${v}`);
 };
 
-type Kind = 'plain' | 'speeds' | 'matrix' | 'equal' | 'groups' | 'pinned';
+type Kind = 'plain' | 'fast' | 'speeds' | 'matrix' | 'equal' | 'groups' | 'pinned';
 
 const arbProblem = (kinds: ReadonlyArray<Kind>) =>
   fc.record({
@@ -37,6 +37,7 @@ const arbProblem = (kinds: ReadonlyArray<Kind>) =>
     const speeds = Array<number>(m).fill(1);
     const p: LayerProblem = { layer: 0, costs, speeds };
     switch (kind) {
+      case 'fast': return { ...p, speeds: speeds.map(() => 2.5) };
       case 'speeds': return { ...p, speeds: speeds.map((_, d) => 0.5 + raw[(20 + d) % 32]!) };
       case 'matrix': return { ...p, timeMatrix: costs.map((c, i) => speeds.map((_, d) => c * (0.5 + raw[(i + 7 * d) % 32]!))) };
       case 'equal': return { ...p, equalHeadsPerDevice: true };
@@ -46,7 +47,7 @@ const arbProblem = (kinds: ReadonlyArray<Kind>) =>
     }
   });
 
-const ALL_KINDS: Kind[] = ['plain', 'speeds', 'matrix', 'equal', 'groups', 'pinned'];
+const ALL_KINDS: Kind[] = ['plain', 'fast', 'speeds', 'matrix', 'equal', 'groups', 'pinned'];
 const isPlainIdentical = (p: LayerProblem) => !p.timeMatrix && !p.groups && !p.equalHeadsPerDevice && !p.pinned && p.speeds.every((s) => s === 1);
 
 /** Laws every solver must satisfy on every instance. */
