@@ -98,7 +98,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const solver = readSolverName(args);
   const timeLimitMs = readTimeLimitMs(args, 10_000);
   const seed = args.int('seed');
-  const inst = orFail(E.chain((u: unknown) => readInstance(u, file, args.string('name')))(readJson(file)));
+  const picked = E.chain((u: unknown) => readInstance(u, file, args.string('name')))(readJson(file));
+  const inst = orFail(picked, E.isLeft(picked) && picked.left.code === 'argument' ? 2 : 1);
   const problem = problemOf(inst, file);
   const r = await solveLayer(problem, solver, { timeLimitMs, ...(seed !== undefined ? { seed } : {}) });
   if (r.status === 'infeasible') throw new CliFailure(hplbError('infeasible', [issue(`$.constraints.${r.constraint}`, `a satisfiable constraint set: ${r.message}`)], file), 1);
