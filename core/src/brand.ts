@@ -35,4 +35,15 @@ export const brandWords: Record<string, string> = {
   NonNegative: 'a finite number ≥ 0',
   Positive: 'a finite number > 0',
   Fraction: 'a number in [0, 1]',
+  // Named codecs of model.ts / plan.ts / cost.ts, so a missing or mistyped record reads as words too.
+  ModelShape: 'a model {name, layers, queryHeads, kvHeads, headDim}',
+  Device: 'a device {id, speed, memoryBytes}',
+  CostModel: 'a cost model {name, unit, workModel, fixed, perTokenPair}',
+  Split: 'a split {layer, head, parts}',
+  SplitPart: 'a split part {device, rowStart, rowEnd}',
+  Predicted: 'a predicted block {unit, deviceLoad, layerMakespan, layerLowerBound, total, lowerBoundTotal, balanceEfficiency, bubbleFraction}',
+  SolverStatus: '"optimal", "feasible" or "timedout"',
+  string: 'a string',
+  number: 'a number',
+  boolean: 'true or false',
 };

@@ -85,6 +85,14 @@ export const contextPath = (context: t.Context, root = '$'): string => {
   return path;
 };
 
+/** Words for an io-ts type name: brands and named codecs from `brandWords`, `Array<X>` as a list of X. */
+export const describeType = (name: string): string => {
+  const known = brandWords[name];
+  if (known !== undefined) return known;
+  const m = /^(?:Readonly)?Array<(.*)>$/.exec(name);
+  return m ? `a list of (${describeType(m[1]!)})` : name;
+};
+
 /** io-ts validation errors to issues, deepest path first; keeps the first few distinct paths (a bad file often has thousands). */
 export const ioTsIssues = (errors: t.Errors, max = 5): Issue[] => {
   const out: Issue[] = [];
@@ -100,7 +108,7 @@ export const ioTsIssues = (errors: t.Errors, max = 5): Issue[] => {
     while (at > 0 && (err.context[at - 1]!.type as { _tag?: string })._tag === 'UnionType') at--;
     const last = err.context[at];
     const name = last ? last.type.name : 'a valid value';
-    const expected = err.message ?? brandWords[name] ?? name;
+    const expected = err.message ?? describeType(name);
     out.push(err.value === undefined ? issueText(path, expected, 'nothing') : issue(path, expected, err.value));
     if (out.length >= max) break;
   }

@@ -20,11 +20,14 @@ import { decode, hplbError, issue, words, type HplbError } from './errors.ts';
 export const PROFILE_FORMAT = 'hplb.profile/1' as const;
 
 /** One head's recovery curve: tokens ascending, mass non-decreasing in [0,1]. */
-export const HeadCurveC = t.type({ tokens: t.array(NonNegative), mass: t.array(Fraction) }, 'HeadCurve');
+export const HeadCurveC = t.type(
+  { tokens: t.array(NonNegative, 'a list of token counts (finite numbers ≥ 0)'), mass: t.array(Fraction, 'a list of mass fractions in [0, 1]') },
+  'a recovery curve {tokens, mass}',
+);
 export type HeadCurve = t.TypeOf<typeof HeadCurveC>;
 
 /** The rounding a runtime applies to elastic spans (MoA: clamp to N, round up to 64, at least 128). */
-export const SpanRuleC = t.type({ multiple: PositiveInt, minimum: NonNegative }, 'SpanRule');
+export const SpanRuleC = t.type({ multiple: PositiveInt, minimum: NonNegative }, 'a span rule {multiple, minimum}');
 
 const common = {
   format: t.literal(PROFILE_FORMAT),
@@ -38,24 +41,24 @@ const commonOptional = {
 };
 
 export const CurveProfileC = t.intersection([
-  t.type({ ...common, kind: t.literal('curve'), contextLength: PositiveInt, curves: t.array(t.array(HeadCurveC)) }),
+  t.type({ ...common, kind: t.literal('curve'), contextLength: PositiveInt, curves: t.array(t.array(HeadCurveC, 'a list of per-head curves'), 'a [layer][head] table of {tokens, mass} curves') }),
   t.partial(commonOptional),
 ], 'CurveProfile');
 
 export const RequiredProfileC = t.intersection([
-  t.type({ ...common, kind: t.literal('required'), contextLength: PositiveInt, budgets: t.array(t.array(NonNegative)) }),
+  t.type({ ...common, kind: t.literal('required'), contextLength: PositiveInt, budgets: t.array(t.array(NonNegative, 'a list of per-head budgets (finite numbers ≥ 0)'), 'a [layer][head] table of budgets (tokens)') }),
   t.partial({
     ...commonOptional,
     /** recall[l][h]: share of dense attention mass kept at that budget (null where unknown). */
-    recall: t.array(t.array(t.union([Fraction, t.null]))),
+    recall: t.array(t.array(t.union([Fraction, t.null], 'a recall in [0, 1] or null'), 'a list of per-head recalls'), 'a [layer][head] table of recalls'),
     /** topP[l][h]: a per-head mass target (XAttention thresholds). A target, not a token count. */
-    topP: t.array(t.array(Fraction)),
+    topP: t.array(t.array(Fraction, 'a list of per-head top-p targets in [0, 1]'), 'a [layer][head] table of top-p targets'),
   }),
 ], 'RequiredProfile');
 
 export const ElasticProfileC = t.intersection([
-  t.type({ ...common, kind: t.literal('elastic'), alpha: t.array(t.array(t.number)), beta: t.array(t.array(t.number)) }),
-  t.partial({ ...commonOptional, spanRule: SpanRuleC, gate: t.array(t.array(t.number)) }),
+  t.type({ ...common, kind: t.literal('elastic'), alpha: t.array(t.array(t.number, 'a list of per-head alphas'), 'a [layer][head] table of alphas'), beta: t.array(t.array(t.number, 'a list of per-head betas'), 'a [layer][head] table of betas') }),
+  t.partial({ ...commonOptional, spanRule: SpanRuleC, gate: t.array(t.array(t.number, 'a list of per-head gates'), 'a [layer][head] table of gates') }),
 ], 'ElasticProfile');
 
 export const ProfileC = t.union([CurveProfileC, RequiredProfileC, ElasticProfileC], 'Profile');
@@ -76,9 +79,9 @@ export const decodeProfile = (u: unknown, file?: string): E.Either<HplbError, Pr
   const err = (code: 'decode' | 'format', path: string, expected: string, actual?: unknown) => E.left(hplbError(code, [issue(path, expected, actual)], file));
   if (typeof u !== 'object' || u === null || Array.isArray(u)) return err('decode', '$', `an ${PROFILE_FORMAT} object`, u);
   const o = u as Record<string, unknown>;
-  if (o['format'] !== PROFILE_FORMAT) return err('format', '$.format', `"${PROFILE_FORMAT}"`, o['format']);
+  if (o['format'] !== PROFILE_FORMAT) return err('format', '$.format', `"${PROFILE_FORMAT}"`, o['format'] === undefined ? words('nothing') : o['format']);
   const codec = o['kind'] === 'curve' ? CurveProfileC : o['kind'] === 'required' ? RequiredProfileC : o['kind'] === 'elastic' ? ElasticProfileC : undefined;
-  if (codec === undefined) return err('decode', '$.kind', '"curve", "required" or "elastic"', o['kind']);
+  if (codec === undefined) return err('decode', '$.kind', '"curve", "required" or "elastic"', o['kind'] === undefined ? words('nothing') : o['kind']);
   return E.chain((p: Profile) => checkProfile(p, file))(decode(codec as t.Type<Profile, unknown, unknown>, u, file, 1));
 };
 

@@ -14,7 +14,7 @@ import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { Fraction } from '../brand.ts';
-import { decode, hplbError, issue, parseJson, type HplbError } from '../errors.ts';
+import { decode, hplbError, issue, parseJson, words, type HplbError } from '../errors.ts';
 import { PROFILE_FORMAT, type RequiredProfile } from '../profile.ts';
 import { DEFAULT_CONTEXT_LENGTH, checkTable, positiveIntOption, resolveModel, withFileOf, type ImportOptions } from './common.ts';
 
@@ -44,7 +44,7 @@ export const xattentionProfile = (u: unknown, opts: XattentionOptions = {}): E.E
     file,
     pipe(
       decode(t.UnknownRecord, u, file, 1),
-      E.mapLeft((e) => ({ ...e, issues: [issue('$', 'an object of named threshold tables (e.g. "max")', e.issues[0]?.actual)] })),
+      E.mapLeft((e) => ({ ...e, issues: [issue('$', 'an object of named threshold tables (e.g. "max")', words(e.issues[0]?.actual ?? 'nothing'))] })),
       E.chain((obj) => {
         const tables = Object.keys(obj).filter((k) => !k.startsWith('_'));
         if (!(key in obj)) return E.left(hplbError('decode', [issue(keyPath(key), `a threshold table "${key}" (tables in the file: ${tables.join(', ') || 'none'})`)], file));
