@@ -57,6 +57,9 @@ step() { # step NAME COMMAND...: run, record ok/FAILED with the time it took
 # check runs, resolved in node_modules, plus the @hplb workspace links. One tar.xz under $stage.
 stage_node_modules() {
   local list
+  if [ -s "$stage/node_modules.tar.xz" ] && [ "$stage/node_modules.tar.xz" -nt package-lock.json ]; then
+    echo "runtime packages already staged ($(du -h "$stage/node_modules.tar.xz" | cut -f1), newer than package-lock.json)"; return 0
+  fi
   list=$(node -e '
     const fs = require("fs"), path = require("path");
     const read = (d) => { try { return JSON.parse(fs.readFileSync(path.join(d, "package.json"), "utf8")); } catch { return undefined; } };
@@ -85,8 +88,8 @@ stage_plan() {
   local profile="$data/minference/Llama_3.1_8B_Instruct_128k_kv_out_v32_fit_o_best_pattern.json"
   if [ ! -f "$profile" ]; then echo "shared profile not found: $profile (set HPLB_SHARED_DATA)" >&2; return 1; fi
   mkdir -p "$stage"
-  cp "$profile" "$stage/profile.json"
-  node cli/bin/hplb.mjs plan --profile "$stage/profile.json" --model llama-3.1-8b --gpus 2 --context 32768 --out "$stage/plan.json"
+  cp "$profile" "$stage/"  # keeps its name: the CLI reads the model from it
+  node cli/bin/hplb.mjs plan --profile "$stage/$(basename "$profile")" --gpus 2 --context 32768 --out "$stage/plan.json"
 }
 
 prepare() {
@@ -179,7 +182,7 @@ run_calibrate() {
 }
 
 run_execute() {
-  node cli/bin/hplb.mjs execute --backend cuda --plan "$stage/plan.json" --profile "$stage/profile.json" \
+  node cli/bin/hplb.mjs execute --backend cuda --plan "$stage/plan.json" --profile "$stage"/*_pattern*.json \
     --calibration "$OUT/calibration.json" --precision bf16 > "$OUT/execute.txt" 2>&1
   local rc=$?; tail -n 30 "$OUT/execute.txt"; return $rc
 }
