@@ -5,7 +5,7 @@
  * @hplb/solvers' ILP worker loads it with a dynamic `import('@hplb/solver-glpk')` when `--solver ilp-glpk` is asked
  * for, and reports a clear error when it is not installed. GLPK has no warm start: the caller's upper bound on T
  * (the warm start's value) is already in the model's bounds. Presolve stays on (`presol: false` breaks integer
- * solves in glpk.js), relative gap 0.
+ * solves in glpk.js; it is off for pure LP relaxations), relative gap 0.
  */
 import GLPK from 'glpk.js/node';
 import type { LP } from 'glpk.js/node';
@@ -43,7 +43,10 @@ export const glpkLpText = async (model: LinearModel): Promise<string> => {
 export const runGlpk = async (req: EngineRequest): Promise<EngineAnswer> => {
   const g = await loadGlpk();
   const t0 = performance.now();
-  const out = g.solve(toGlpkLp(g, req.model), { msglev: g.GLP_MSG_OFF, mipgap: 0, presol: true, tmlim: Math.max(0.01, req.timeLimitSec) });
+  // Integer models need the presolver in glpk.js; pure LPs (relaxations) skip it, so that an infeasible LP is
+  // reported as such (with presolve, glp_simplex leaves the status undefined).
+  const integer = req.model.generals.length + req.model.binaries.length > 0;
+  const out = g.solve(toGlpkLp(g, req.model), { msglev: g.GLP_MSG_OFF, mipgap: 0, presol: integer, tmlim: Math.max(0.01, req.timeLimitSec) });
   const seconds = (performance.now() - t0) / 1000;
   const r = out.result;
   if (r.status === g.GLP_OPT) return { claim: 'optimal', values: r.vars, objective: r.z, seconds };

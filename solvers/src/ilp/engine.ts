@@ -15,6 +15,11 @@ export interface EngineRequest {
   readonly start: ReadonlyArray<number> | null;
   /** The engine's own time limit, seconds (the caller also enforces a hard limit by terminating the worker). */
   readonly timeLimitSec: number;
+  /**
+   * Let the engine presolve (default true). The tiny configuration models solve faster without it in HiGHS;
+   * GLPK always presolves (glpk.js's integer solves need it).
+   */
+  readonly presolve?: boolean;
 }
 
 export type EngineClaim = 'optimal' | 'feasible' | 'infeasible' | 'nosolution' | 'error';

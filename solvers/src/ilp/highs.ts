@@ -26,6 +26,7 @@ export const runHighs = async (req: EngineRequest): Promise<EngineAnswer> => {
       mip_abs_gap: 1 - 1e-6,
       time_limit: Math.max(0.01, req.timeLimitSec),
       random_seed: 1,
+      presolve: req.presolve === false ? 'off' : 'choose',
     });
     const names: string[] = [];
     const numCols = model.getDimensions().numCols;

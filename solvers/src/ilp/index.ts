@@ -19,9 +19,10 @@ import { spawnTsWorker } from '@hplb/core/node/tsWorker.ts';
 import type { Worker } from 'node:worker_threads';
 import type { LayerProblem, LayerResult } from '../types.ts';
 import type { EngineAnswer, EngineRequest } from './engine.ts';
+import { decodePatterns, enumeratePatterns, feasibilityModel } from './configuration.ts';
 import {
-  assignmentLoads, buildModel, decodeAssignment, integerMakespan, itemTime, lpText, unitsOf, violatedConstraint,
-  type BuiltModel, type IlpProblem,
+  assignmentLoads, buildModel, columnOrder, decodeAssignment, integerMakespan, itemTime, lpText, unitsOf, violatedConstraint,
+  type BuiltModel, type IlpProblem, type LinearModel,
 } from './model.ts';
 
 export type IlpEngine = 'glpk' | 'highs';
@@ -175,6 +176,106 @@ const proofHolds = (pr: IlpProblem, built: BuiltModel, ans: EngineAnswer, a: Rea
   return true;
 };
 
+type ConfigOutcome =
+  | { readonly kind: 'proven'; readonly assignment: number[] }
+  | { readonly kind: 'partial'; readonly assignment: number[] | null; readonly ranOut: boolean }
+  | { readonly kind: 'skip' };
+
+/**
+ * Configuration-ILP bisection (see configuration.ts) for aggregated models on identical devices. Candidates below
+ * our own integer bound are never tried; the lowest candidate is tried first, so a plan meeting the bound is proven
+ * by the bound itself.
+ */
+const configurationSolve = async (pr: IlpProblem, built: BuiltModel, engine: IlpEngine, deadline: number): Promise<ConfigOutcome> => {
+  if (!built.classes || !built.symmetryBroken || built.tUpper === null) return { kind: 'skip' };
+  const m = built.devices;
+  const n = pr.costs.length;
+  const classes = built.classes;
+  const counts = classes.map((cl) => cl.length);
+  const costs = classes.map((cl) => built.p[cl[0]!]![0]!);
+  const sizes = classes.map((cl) => built.units[cl[0]!]!.length);
+  const set = enumeratePatterns(counts, costs, sizes, built.tUpper, pr.equalHeadsPerDevice ? n / m : null);
+  if (!set) return { kind: 'skip' };
+  const cands = [...new Set(set.loads.filter((l) => l >= built.tLower && l <= built.tUpper!))].sort((a, b) => a - b);
+  if (cands.length === 0 || cands[cands.length - 1]! < built.tUpper) cands.push(built.tUpper);
+  let lo = 0;
+  let hi = cands.length - 1; // cands[hi] is feasible (the warm start)
+  let best: number[] | null = null;
+  const toAssignment = (perDevice: number[][]): number[] => {
+    const a = Array<number>(n).fill(-1);
+    const next = classes.map(() => 0);
+    perDevice.forEach((c, d) => c.forEach((cnt, k) => {
+      for (let t = 0; t < cnt; t++) for (const i of built.units[classes[k]![next[k]!++]!]!) a[i] = d;
+    }));
+    return a;
+  };
+  const ask = async (model: LinearModel): Promise<CallOutcome | null> => {
+    const remaining = deadline - performance.now();
+    if (remaining <= 0) return null;
+    return callEngine(engine, { model, lp: lpText(model), columns: columnOrder(model), start: null, timeLimitSec: Math.max(0.01, (remaining * 0.9 - 30) / 1000), presolve: false }, remaining);
+  };
+  /** The LP relaxation: infeasible ⇒ the ILP is infeasible (cheap; the configuration LP bound is strong). */
+  const relaxationFeasible = async (T: number): Promise<boolean | null> => {
+    const fm = feasibilityModel(set, counts, m, T, `layer${pr.layer}_T${T}_lp`);
+    if (!fm) return false;
+    const call = await ask({ ...fm.model, generals: [], binaries: [] });
+    if (!call || call.kind !== 'answer') return null;
+    if (call.answer.claim === 'infeasible') return false;
+    return call.answer.claim === 'optimal' ? true : null;
+  };
+  const feasible = async (T: number): Promise<number[] | false | null> => {
+    const fm = feasibilityModel(set, counts, m, T, `layer${pr.layer}_T${T}`);
+    if (!fm) return false;
+    const call = await ask(fm.model);
+    if (!call) return null;
+    if (call.kind !== 'answer') {
+      if (call.kind === 'crashed') throw new IlpEngineError(engine, call.message);
+      return null;
+    }
+    const ans = call.answer;
+    if (ans.claim === 'error') throw new IlpEngineError(engine, ans.message ?? 'engine error');
+    if (ans.claim === 'infeasible') return false;
+    if (ans.values) {
+      const per = decodePatterns(set, fm.used, new Map(Object.entries(ans.values)), counts, m);
+      if (per) {
+        const a = toAssignment(per);
+        if (a.every((d) => d >= 0) && violatedConstraint(pr, a) === null && integerMakespan(built, pr, a) <= T) return a;
+      }
+    }
+    return null; // no usable answer: unknown
+  };
+  // Phase 1: the smallest candidate whose LP relaxation is feasible (every lower one is infeasible).
+  {
+    let a = lo;
+    let b = hi;
+    while (a < b) {
+      const mid = Math.floor((a + b) / 2);
+      const r = await relaxationFeasible(cands[mid]!);
+      if (r === null) return { kind: 'partial', assignment: best, ranOut: performance.now() >= deadline - 1 };
+      if (r) b = mid;
+      else a = mid + 1;
+    }
+    lo = a;
+  }
+  // Phase 2: the ILP at the lowest remaining candidate first (usually the optimum), then bisection.
+  let probe = lo;
+  while (lo < hi) {
+    const r = await feasible(cands[probe]!);
+    if (r === null) return { kind: 'partial', assignment: best, ranOut: performance.now() >= deadline - 1 };
+    if (r === false) lo = probe + 1;
+    else {
+      best = r;
+      hi = Math.min(hi, cands.findIndex((c) => c >= integerMakespan(built, pr, r)));
+    }
+    probe = Math.floor((lo + hi) / 2);
+  }
+  if (!best) {
+    // cands[hi] is the warm start's own value: it is optimal.
+    return { kind: 'proven', assignment: [] };
+  }
+  return { kind: 'proven', assignment: best };
+};
+
 /**
  * Solve one layer with an ILP engine. `warmStart` (e.g. the best heuristic's assignment) seeds HiGHS and bounds
  * T for both engines; without one, a constraint-aware LPT is used. `timeLimitMs` is a hard wall-clock limit.
@@ -194,6 +295,24 @@ export async function solveIlp(
   const n = pr.costs.length;
 
   if (n === 0) return { status: 'optimal', assignment: [], makespan: 0, lowerBound: 0, gap: 0, seconds: seconds() };
+
+  const deadline = t0 + options.timeLimitMs;
+  const cfg = await configurationSolve(pr, built, options.engine, deadline);
+  if (cfg.kind === 'proven') {
+    const a = cfg.assignment.length === n ? cfg.assignment : warm!;
+    const bestA = warm && makespanOf(pr, warm) <= makespanOf(pr, a) ? warm : a;
+    const makespan = makespanOf(pr, bestA);
+    // Integer optimum T* (proven: every lower candidate infeasible, or T* is our own integer bound).
+    const lowerBound = Math.min(makespan, Math.max(floatLb, integerMakespan(built, pr, a) / built.scale));
+    return { status: 'optimal', assignment: bestA, makespan, lowerBound, gap: gapOf(makespan, lowerBound), seconds: seconds() };
+  }
+  if (cfg.kind === 'partial') {
+    const cand = [warm, cfg.assignment].filter((a): a is number[] => !!a);
+    const bestA = cand.sort((a, b) => makespanOf(pr, a) - makespanOf(pr, b))[0]!;
+    const makespan = makespanOf(pr, bestA);
+    const lowerBound = Math.min(floatLb, makespan);
+    return { status: cfg.ranOut ? 'timedout' : 'feasible', assignment: bestA, makespan, lowerBound, gap: gapOf(makespan, lowerBound), seconds: seconds() };
+  }
 
   const remainingMs = options.timeLimitMs - (performance.now() - t0);
   let call: CallOutcome = { kind: 'killed' };
