@@ -136,6 +136,34 @@ test('property: any layer → valid plan, never worse than whole heads, ≤ G−
   );
 });
 
+test('property: mixed speeds, seconds with fixed and KV-copy costs, GQA → valid plan, never worse (fast-check)', () => {
+  const seed = Number(process.env['FC_SEED'] ?? (Date.now() + 1) % 1e9);
+  console.log(`fast-check seed ${seed}`);
+  const cm: CostModel = { name: 's', unit: 'seconds', workModel: 'pairs', fixed: 2e-5, perTokenPair: 1e-9, kvCopySecondsPerByte: 1e-11, kvProjectionPerToken: 1e-8 };
+  fc.assert(
+    fc.property(
+      fc.array(fc.double({ min: 0.5, max: 2, noNaN: true }), { minLength: 2, maxLength: 6 }),
+      fc.integer({ min: 1, max: 4 }),
+      fc.array(fc.integer({ min: 1, max: 32768 }), { minLength: 4, maxLength: 4 }),
+      (speeds, kvHeads, pattern) => {
+        const n = 32768;
+        const H = kvHeads * 4;
+        const budgets = Array.from({ length: H }, (_, h) => pattern[h % 4]!);
+        const model: ModelShape = { name: 'p', layers: 1, queryHeads: H, kvHeads, headDim: 128 };
+        const assignment = lpt(budgets.map((b) => headWork(b, n)), speeds.length);
+        const inp: SplitLayerInput = { layer: 0, contextLength: n, budgets, speeds, costModel: cm, assignment, model };
+        const whole = Math.max(...layerDeviceLoads(inp, assignment, []));
+        const r = splitLayer(inp);
+        assert.ok(r.makespan <= whole * (1 + 1e-12));
+        assert.ok(cuts(r.splits) <= speeds.length - 1);
+        const plan = assemble(model, n, speeds.length, [budgets], [r], cm);
+        mustValidate({ ...plan, devices: speeds.map((sp, i) => ({ id: `gpu${i}`, speed: sp, memoryBytes: null })) } as Plan);
+      },
+    ),
+    { seed, numRuns: 100 },
+  );
+});
+
 test('real MInference Llama-3.1-8B at N=131072, HP 2/4/8: efficiency ≥ 0.999 with ≤ G−1 cuts per layer', (t) => {
   const dir = sharedDataDir();
   if (!dir) return t.skip(SHARED_DATA_MISSING);
