@@ -4,7 +4,8 @@
  *   - kernel level:  seconds = fixedSeconds + secondsPerBlock · computed blocks          (fit.r2)
  *   - cost model:    seconds = fixed + perTokenPair · W(b, N)    (core/src/cost.ts, workModel "pairs", seconds)
  * The result is an `hplb.calibration/1` document that `hplb plan --calibration F` and `hplb execute` use.
- * Each grid point runs once to warm up (JIT, caches), then `repeats` times; the median is kept.
+ * Each grid point runs once to warm up (JIT, caches), then `repeats` times; the fastest is kept (best of R: on a
+ * machine shared with other jobs, interference only ever adds time). The executor uses the same statistic.
  * Used by `hplb calibrate`, `hplb execute` (when no calibration file is given) and examples/bench-kernels.ts.
  */
 import * as E from 'fp-ts/lib/Either.js';
@@ -123,7 +124,7 @@ export const runCalibration = async (backend: AttentionBackend, info: BackendInf
         if (E.isLeft(out)) return out;
         if (r > 0) times.push(dt);
       }
-      samples.push({ contextLength: n, budget, blocks: layoutBlocks(layout.right), tokenPairs: headWork(budget, n), seconds: median(times) });
+      samples.push({ contextLength: n, budget, blocks: layoutBlocks(layout.right), tokenPairs: headWork(budget, n), seconds: Math.min(...times) });
       opts.onProgress?.(++done, total);
     }
   }

@@ -1,0 +1,124 @@
+/** The executor: split-head parts equal the unsplit head, per-layer results, scaling rule, CLI JSON and errors. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import { makeDevices, recomputeLoads, summarizeLoads, validatePlan, type CostModel, type Plan } from '@hplb/core';
+import { makeAttentionParams } from '@hplb/core/kernel/params.ts';
+import { budgetLayout } from '@hplb/core/kernel/layout.ts';
+import { createBackend } from '@hplb/backend-cpu';
+import { executePlan, scaleBudget, scalePlan } from '../src/runtime/executor.ts';
+import { headInputs } from '../src/runtime/inputs.ts';
+import { run as execute } from '../src/commands/execute.ts';
+import { run as calibrate } from '../src/commands/calibrate.ts';
+import type { Io } from '../src/io.ts';
+
+const capture = () => {
+  let out = '', err = '';
+  const io: Io = { out: (s) => { out += s; }, err: (s) => { err += s; }, tty: false, cwd: process.cwd() };
+  return { io, get out() { return out; }, get err() { return err; } };
+};
+
+const N = 512;
+const tinyPlan = (): Plan => {
+  const base = {
+    format: 'hplb.plan/1', model: { name: 'tiny', layers: 2, queryHeads: 4, kvHeads: 2, headDim: 32 }, contextLength: N,
+    devices: makeDevices(2), constraints: { equalHeadsPerDevice: false, kv: 'replicate' },
+    budgets: [[128, 256, 512, 64], [64, 64, 128, 256]], placement: [[0, 0, 1, 1], [1, 0, 0, 1]],
+    splits: [{ layer: 0, head: 2, parts: [{ device: 1, rowStart: 0, rowEnd: 300 }, { device: 0, rowStart: 300, rowEnd: N }] }],
+    solver: { name: 'hand', status: 'feasible', gap: 0, seconds: 0 },
+  } as unknown as Plan;
+  const loads = recomputeLoads(base);
+  const plan = { ...base, predicted: summarizeLoads('token-pairs', loads, loads.map(() => 0)) } as Plan;
+  const v = validatePlan(plan);
+  assert.ok(E.isRight(v), JSON.stringify(v));
+  return plan;
+};
+const costModel: CostModel = { name: 'test', unit: 'seconds', workModel: 'pairs', fixed: 1e-4, perTokenPair: 2e-9 };
+
+test('a split head\'s parts, put together, equal the unsplit head\'s output', async () => {
+  const r = await executePlan(tinyPlan(), { backend: 'cpu', contextLength: N, costModel, clock: 'wall', keepOutputs: true });
+  assert.ok(E.isRight(r), E.isLeft(r) ? JSON.stringify(r.left) : '');
+  const parts = r.right.outputs!.filter((o) => o.layer === 0 && o.head === 2).sort((a, b) => a.start - b.start);
+  assert.deepEqual(parts.map((p) => [p.device, p.start, p.end]), [[1, 0, 300], [0, 300, N]]);
+  const d = 32;
+  const joined = new Float32Array(N * d);
+  const lse = new Float32Array(N);
+  for (const p of parts) { joined.set(p.out, p.start * d); lse.set(p.lse, p.start); }
+  const params = makeAttentionParams({ tokens: N, headDim: d, blockSize: 64 });
+  assert.ok(E.isRight(params));
+  const layout = budgetLayout(params.right, 512);
+  assert.ok(E.isRight(layout));
+  const x = headInputs(1, 0, 2, 1, N, d);
+  const cpu = createBackend();
+  const whole = await cpu.sparseAttention(x.q, x.k, x.v, layout.right, params.right);
+  assert.ok(E.isRight(whole));
+  assert.deepEqual(joined, whole.right.out);
+  assert.deepEqual(lse, whole.right.lse);
+  // per-layer results: every device did work, predictions from the cost model, bubble fractions in [0, 1)
+  assert.equal(r.right.layers.length, 2);
+  for (const l of r.right.layers) {
+    assert.ok(l.measuredDeviceBusy.every((b) => b > 0));
+    assert.equal(l.measured, Math.max(...l.measuredDeviceBusy));
+    assert.ok(l.predicted > 0);
+  }
+  assert.ok(r.right.measuredBubbleFraction >= 0 && r.right.measuredBubbleFraction < 1);
+});
+
+test('scaling rule: budgets b·N\'/N in whole blocks, split rows scaled, empty parts dropped', () => {
+  assert.equal(scaleBudget(6554, 131072, 1024, 64), 64);
+  assert.equal(scaleBudget(40000, 131072, 2048, 64), 640);
+  assert.equal(scaleBudget(131072, 131072, 1024, 64), 1024);
+  const s = scalePlan(tinyPlan(), 128, 1, 64);
+  assert.equal(s.model.layers, 1);
+  assert.deepEqual(s.budgets, [[64, 64, 128, 64]]);
+  assert.deepEqual(s.splits![0]!.parts.map((p) => [p.rowStart, p.rowEnd]), [[0, 75], [75, 128]]);
+});
+
+test('hplb calibrate --json then hplb execute --calibration --json: {backend, layers: [{layer, predicted, measured}]}', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hplb-exec-'));
+  try {
+    const cal = join(dir, 'cal.json');
+    const c1 = capture();
+    assert.equal(await calibrate(['--backend', 'cpu', '--contexts', '256,512', '--fractions', '0.25,1', '--head-dim', '32', '--repeats', '1', '--out', cal, '--json'], c1.io), 0, c1.err);
+    const fit = JSON.parse(c1.out);
+    assert.equal(fit.format, 'hplb.calibration/1');
+    assert.ok(typeof fit.r2 === 'number' && fit.r2 <= 1);
+    assert.equal(fit.samples.length, 4);
+    assert.equal(fit.costModel.unit, 'seconds');
+    const planFile = join(dir, 'plan.json');
+    writeFileSync(planFile, JSON.stringify(tinyPlan()));
+    const c2 = capture();
+    assert.equal(await execute([planFile, '--backend', 'cpu', '--calibration', cal, '--context', '256', '--layers', '1', '--repeats', '1', '--json'], c2.io), 0, c2.err);
+    const out = JSON.parse(c2.out);
+    assert.equal(out.backend, 'cpu');
+    assert.equal(out.contextLength, 256);
+    assert.equal(out.layers.length, 1);
+    assert.deepEqual(Object.keys(out.layers[0]).slice(0, 3), ['layer', 'predicted', 'measured']);
+    assert.ok(out.layers[0].measured > 0 && out.layers[0].predicted > 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bad inputs: an invalid plan names the field; an unknown backend lists the registered ones', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hplb-exec-'));
+  try {
+    const bad = tinyPlan() as unknown as { budgets: number[][] };
+    bad.budgets[1]![3] = 9999;
+    const f = join(dir, 'bad.json');
+    writeFileSync(f, JSON.stringify(bad));
+    await assert.rejects(execute([f, '--backend', 'cpu'], capture().io), (e: { error: { issues: { path: string }[] } }) => {
+      assert.ok(e.error.issues.some((i) => i.path === '$.budgets[1][3]'), JSON.stringify(e.error.issues));
+      return true;
+    });
+    await assert.rejects(execute([f, '--backend', 'tpu'], capture().io), (e: { error: { issues: { expected: string }[] } }) => {
+      assert.match(e.error.issues[0]!.expected, /cuda\|webgpu\|gpujs\|cpu/);
+      return true;
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
