@@ -96,6 +96,22 @@ test('hplb profiles inspect (curve kind uses the recovery target); XAttention co
   assert.equal(JSON.parse(noCurves.out).unit, 'top-p');
 });
 
+test('DuoAttention: the streaming window comes from config.json next to the TSV; --sink/--recent override it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hplb-duo-'));
+  const tsv = join(dir, 'full_attention_heads.tsv');
+  // Llama-3.2-1B-Instruct: 16 layers × 8 KV heads.
+  writeFileSync(tsv, Array.from({ length: 16 }, (_, l) => Array.from({ length: 8 }, (_, k) => ((l * 8 + k) % 10) / 10).join('\t')).join('\n'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ sink_size: 64, recent_size: 192, deploy_sink_size: null, deploy_recent_size: null }));
+  const a = JSON.parse((await run(dir, '--format', 'duo', '--model', 'Llama-3.2-1B-Instruct', '--threshold', '0.5', '--json')).out);
+  assert.equal(a.summary.budgetMin, 256);
+  const b = JSON.parse((await run(tsv, '--format', 'duo', '--model', 'Llama-3.2-1B-Instruct', '--threshold', '0.5', '--sink', '10', '--recent', '20', '--json')).out);
+  assert.equal(b.summary.budgetMin, 30);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ sink_size: -1, recent_size: 192 }));
+  const bad = await run(dir, '--format', 'duo', '--model', 'Llama-3.2-1B-Instruct', '--threshold', '0.5');
+  assert.equal(bad.code, 1);
+  assert.equal(bad.err, `hplb: ${join(dir, 'config.json')}: at $.sink_size: expected a non-negative integer, got -1\n`);
+});
+
 test('errors: one line naming the file, the path and what was expected', async () => {
   const r = await run('/nonexistent/profile.json', '--format', 'hplb');
   assert.equal(r.code, 1);

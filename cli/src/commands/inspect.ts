@@ -9,14 +9,15 @@
  * top-p mass targets, reported as they are with `unit: "top-p"` (budget* then hold thresholds, never tokens).
  * `maxOverMin` is null when a layer's minimum is 0.
  */
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import {
   DEFAULT_CONTEXT_LENGTH,
   PROFILE_FORMATS,
   budgetsAt,
   detectFormat,
+  duoWindowFromConfig,
   hplbError,
   importHplbProfile,
   importProfile,
@@ -27,7 +28,7 @@ import {
   type Profile,
 } from '@hplb/core';
 import { parseArgs } from '../args.ts';
-import { CliFailure, argumentError, orFail, readText, type Io } from '../io.ts';
+import { CliFailure, argumentError, orFail, readJson, readText, type Io } from '../io.ts';
 
 export const summary = 'per-layer head budgets (min/mean/max, max/min) of a MInference, DuoAttention, MoA, XAttention or hplb profile';
 
@@ -41,6 +42,7 @@ const USAGE = `Usage: hplb inspect <file> [--format ${PROFILE_FORMATS.join('|')}
   --model NAME   model shape from the registry (default: found from the file or folder name)
   --sparsity s   DuoAttention: share of KV heads made streaming (lowest gates), in [0, 1]
   --threshold t  DuoAttention: gates below t stream
+  --sink, --recent  DuoAttention streaming window (default: config.json next to the TSV, else 128 + 256)
   --table NAME   XAttention: threshold table (default max)
   --curves FILE  an hplb curve profile of the same model: turns XAttention top-p targets into tokens
   --recovery r   curve profiles: attention mass each head keeps (default 0.95)
@@ -98,6 +100,14 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
     throw new CliFailure(hplbError('format', [issue('--format', `a format (${PROFILE_FORMATS.join('|')}): none given and the file's content names none`)], file), 2);
   if (!isProfileFormat(format)) throw new CliFailure(hplbError('format', [issue('--format', `one of ${PROFILE_FORMATS.join('|')}`, format)], file), 2);
 
+  // DuoAttention: the streaming window of the training config.json next to the TSV, unless --sink / --recent say.
+  let window: { sinkTokens: number; recentTokens: number } | undefined;
+  const config = join(dirname(file), 'config.json');
+  if (format === 'duo' && (sink === undefined || recent === undefined) && existsSync(config))
+    window = orExit(E.chain((u: unknown) => duoWindowFromConfig(u, config))(readJson(config)));
+  const sinkTokens = sink ?? window?.sinkTokens;
+  const recentTokens = recent ?? window?.recentTokens;
+
   const model = args.string('model');
   const table = args.string('table');
   const profile: Profile = orExit(
@@ -108,8 +118,8 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
       ...(sparsity !== undefined ? { sparsity } : {}),
       ...(threshold !== undefined ? { threshold } : {}),
       ...(table !== undefined ? { table } : {}),
-      ...(sink !== undefined ? { sinkTokens: sink } : {}),
-      ...(recent !== undefined ? { recentTokens: recent } : {}),
+      ...(sinkTokens !== undefined ? { sinkTokens } : {}),
+      ...(recentTokens !== undefined ? { recentTokens } : {}),
     }),
   );
   const n = context ?? ('contextLength' in profile ? profile.contextLength : DEFAULT_CONTEXT_LENGTH);

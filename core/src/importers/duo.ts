@@ -4,16 +4,22 @@
  * Input: a tab-separated float matrix, rows = layers, columns = KV heads; each value is a learned gate alpha, clipped
  * to [0, 1]. High = retrieval head (full attention), low = streaming head (sink + recent tokens only). The gates alone
  * do not say which heads stream: deployment picks either
- *   - a sparsity s ∈ [0, 1]: the round(s · L · Hkv) KV heads with the lowest gates stream (ties by layer, then head), or
+ *   - a sparsity s ∈ [0, 1]: the round(s · L · Hkv) KV heads with the lowest gates stream, or
  *   - a threshold τ: KV heads whose gate is below τ stream.
+ * (Upstream `sparsify_attention_heads` adds uniform noise below 1e-6 to break ties, then keeps gates above the
+ * s-quantile or τ as retrieval heads; here ties break reproducibly by layer, then head, with the same counts.)
+ * The streaming window comes from the training `config.json` next to the TSV when the caller passes it
+ * (`duoWindowFromConfig`: deploy_sink_size / deploy_recent_size when set, else sink_size / recent_size).
  * Mapping (GQA: every query head of a KV group inherits its group's gate and class):
  *   streaming: alpha = sink + recent (128 + 256 = 384 by default), beta = 0  → span 384 at any N;
  *   retrieval: alpha = 0, beta = 1                                           → span N (dense).
  * The clipped gates are kept, expanded to query heads, in the profile's `gate`.
  * Used by `hplb inspect --format duo` and by planners reading DuoAttention data.
  */
+import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
-import { hplbError, issue, issueText, words, type HplbError } from '../errors.ts';
+import { NonNegativeInt } from '../brand.ts';
+import { decode, hplbError, issue, issueText, words, type HplbError } from '../errors.ts';
 import { kvHeadOf, type ModelShape } from '../model.ts';
 import { PROFILE_FORMAT, type ElasticProfile } from '../profile.ts';
 import { resolveModel, type ImportOptions } from './common.ts';
@@ -33,7 +39,19 @@ export interface DuoOptions extends ImportOptions {
   readonly recentTokens?: number;
 }
 
+const OptionalSize = t.union([t.null, t.undefined, NonNegativeInt]);
+export const DuoConfigC = t.type(
+  { sink_size: NonNegativeInt, recent_size: NonNegativeInt, deploy_sink_size: OptionalSize, deploy_recent_size: OptionalSize },
+  'a DuoAttention config {sink_size, recent_size, deploy_sink_size?, deploy_recent_size?}',
+);
+
 // ---------------------------------------------------------------- operations
+
+/** The deployed streaming window of a DuoAttention training `config.json` (already parsed). */
+export const duoWindowFromConfig = (u: unknown, file?: string): E.Either<HplbError, { sinkTokens: number; recentTokens: number }> =>
+  E.map((c: t.TypeOf<typeof DuoConfigC>) => ({ sinkTokens: c.deploy_sink_size ?? c.sink_size, recentTokens: c.deploy_recent_size ?? c.recent_size }))(
+    decode(DuoConfigC, u, file, 1),
+  );
 
 /** Parse the gate TSV: a rectangular matrix of finite numbers (not yet clipped). Paths are `$[row][column]`, 0-based. */
 export const parseGateTsv = (text: string, file?: string): E.Either<HplbError, number[][]> => {
