@@ -9,41 +9,37 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  BUDGET_COST_MODEL,
-  CalibrationC,
   DEFAULT_CONTEXT_LENGTH,
   PROFILE_FORMATS,
-  WORK_COST_MODEL,
   budgetsAt,
-  decode,
   detectFormat,
   hplbError,
   importProfile,
   isProfileFormat,
   issue,
-  makeDevices,
   type CostModel,
   type Profile,
 } from '@hplb/core';
 import { writeJsonAtomic } from '@hplb/core/node/atomic.ts';
 import { planEngineLayout, planFreeLengths, type KvCopiesCandidate, type LengthPoint } from '@hplb/solvers/engine/index.ts';
 import { parseArgs } from '../args.ts';
-import { CliFailure, argumentError, orFail, readJson, readText, type Io } from '../io.ts';
+import { CliFailure, argumentError, orFail, readText, type Io } from '../io.ts';
+import { SOLVER_FLAG_SPEC, readCostModel, readDevices, readTimeLimitMs } from '../solverFlags.ts';
 import { progressBar } from '../progress.ts';
 
 const USAGE = `Usage: hplb plan --profile F [--format ${PROFILE_FORMATS.join('|')}] --gpus T
                  (--engine-layout [--kv-copies r|auto] | --context 8192:0.3,32768:0.5,131072:0.2)
-                 [--context N | N1:w1,N2:w2,...] [--cost work|budget] [--calibration F] [--memory-gb X]
+                 [--context N | N1:w1,N2:w2,...] [--cost work|budget] [--calibration F] [--memory-gb X[,Y,…]]
                  [--kv-projection-cost X] [--hidden-size D] [--kv-bytes B] [--time-limit S] [--out plan.json] [--json]
 
   --engine-layout    place heads the way vLLM / SGLang / TensorRT-LLM can run them after a checkpoint rewrite:
                      equal query heads and KV slots per rank, every query head with its KV slot
   --kv-copies r|auto K/V duplication factor (copies of every KV head; default auto: chosen by cost)
   --context          one length N, or a distribution N:weight,... (expected latency is minimised; weights sum to 1)
-  --gpus T           TP size (alias --tp)
+  --gpus T           TP size
   --cost             work: token pairs W(b,N) (default); budget: the paper's time ∝ N·b
   --calibration F    an hplb.calibration/1 file: costs in seconds
-  --memory-gb X      KV memory per rank; a duplication factor whose KV cache does not fit is ruled out
+  --memory-gb X      KV memory per rank in GB (1e9 bytes); a duplication factor whose KV cache does not fit is ruled out
   --kv-projection-cost X  price of one KV slot's K/V projection per context token, in cost units
                      (default: hidden size = heads·headDim token-pair equivalents)
   --hidden-size D    the model's hidden size, for the default projection price
@@ -74,8 +70,8 @@ const gb = (b: number) => (b / 2 ** 30).toFixed(2);
 
 export async function runEnginePlan(argv: string[], io: Io): Promise<number> {
   const args = parseArgs(argv, {
-    values: ['profile', 'format', 'context', 'gpus', 'tp', 'kv-copies', 'cost', 'calibration', 'memory-gb', 'kv-projection-cost', 'hidden-size', 'kv-bytes', 'time-limit', 'out', 'model', 'recovery', 'sparsity', 'threshold', 'table', 'solver', 'kv', 'speeds'],
-    booleans: ['engine-layout', 'json', 'help', 'equal-heads', 'split-heads'],
+    values: [...new Set([...SOLVER_FLAG_SPEC.values, 'profile', 'format', 'context', 'kv-copies', 'kv-projection-cost', 'hidden-size', 'kv-bytes', 'out', 'model', 'recovery', 'sparsity', 'threshold', 'table'])],
+    booleans: [...new Set([...SOLVER_FLAG_SPEC.booleans, 'engine-layout', 'json', 'help'])],
   });
   if (args.flag('help')) {
     io.out(USAGE);
@@ -114,17 +110,12 @@ export async function runEnginePlan(argv: string[], io: Io): Promise<number> {
     budgets: orFail(budgetsAt(profile, c.contextLength, { file, ...(recovery !== undefined ? { recoveryTarget: recovery } : {}) })),
   }));
 
-  const tp = args.int('gpus', (n) => n > 0, 'a positive integer TP size') ?? args.int('tp', (n) => n > 0, 'a positive integer TP size');
-  if (tp === undefined) throw argumentError('--gpus', 'the TP size (number of GPUs)');
-  const speeds = args.numberList('speeds', (n) => n > 0, 'a comma-separated list of positive speeds');
-  if (speeds && speeds.length !== tp) throw argumentError('--speeds', `${tp} speeds (one per GPU)`, speeds.length);
-  const memGb = args.number('memory-gb', (n) => n > 0, 'a positive number of GiB');
-  const devices = makeDevices(tp, speeds, memGb === undefined ? null : memGb * 2 ** 30);
-
-  let cm: CostModel = args.oneOf('cost', ['work', 'budget'], 'work') === 'budget' ? BUDGET_COST_MODEL : WORK_COST_MODEL;
-  const cal = args.string('calibration');
-  if (cal !== undefined) cm = orFail(E.chain((u: unknown) => decode(CalibrationC, u, cal))(readJson(cal))).costModel;
-  const timeLimit = args.number('time-limit', (n) => n > 0, 'a time limit in seconds > 0') ?? 0.5;
+  // Shared device / cost / time flags (cli/src/solverFlags.ts): --gpus, --speeds, --memory-gb (GB, one or per GPU).
+  const devices = readDevices(args);
+  const cm: CostModel = readCostModel(args);
+  const timeLimitMs = readTimeLimitMs(args, 500);
+  for (const f of ['previous', 'migration-weight', 'kv-cap-gb', 'max-splits', 'min-rows', 'seed'])
+    if (args.has(f)) throw argumentError(`--${f}`, 'no such flag with --engine-layout or a length distribution (not supported by the engine-layout planner)', args.string(f));
   const kvBytes = args.int('kv-bytes', (n) => n > 0, 'a positive integer') ?? 2;
   const hidden = args.int('hidden-size', (n) => n > 0, 'a positive integer') ?? model.queryHeads * model.headDim;
   const projArg = args.number('kv-projection-cost', (n) => n >= 0, 'a cost ≥ 0 per context token per KV slot');
@@ -148,7 +139,7 @@ export async function runEnginePlan(argv: string[], io: Io): Promise<number> {
   const source = { file, format, ...(profile.source ? { profile: profile.source } : {}), ...(profile.synthetic ? { synthetic: true } : {}) };
   const budgetPolicy = { kind: 'profile', lengths: ctx, ...(recovery !== undefined ? { recoveryTarget: recovery } : {}) };
   const bar = progressBar(io, engine ? 'engine layout' : 'plan');
-  const common = { model, devices, lengths, costModel: cm, timeLimitMs: timeLimit * 1000, kvBytesPerElement: kvBytes, source, budgetPolicy, onProgress: (d: number, t: number, label: string) => bar.update(d, t, label) };
+  const common = { model, devices, lengths, costModel: cm, timeLimitMs, kvBytesPerElement: kvBytes, source, budgetPolicy, onProgress: (d: number, t: number, label: string) => bar.update(d, t, label) };
 
   if (!engine) {
     const kv = args.oneOf('kv', ['group', 'replicate'], 'replicate');
@@ -201,9 +192,19 @@ const engineTable = (plan: EnginePlanOut): string => {
   return L.join('\n') + '\n';
 };
 
-const freeTable = (plan: { model: { name: string }; devices: unknown[]; lengthDistribution: { lengths: { contextLength: number; weight: number; balanceEfficiency: number; contiguousEfficiency: number }[] } }): string => {
+const freeTable = (plan: {
+  model: { name: string };
+  devices: unknown[];
+  predicted: { unit: string };
+  lengthDistribution: { lengths: { contextLength: number; weight: number; balanceEfficiency: number; contiguousEfficiency: number; attentionTotal: number; contiguousTotal: number }[] };
+}): string => {
   const L: string[] = [];
-  L.push(`${plan.model.name} on ${plan.devices.length} GPUs, one placement for every length (expected latency minimised)`);
-  for (const p of plan.lengthDistribution.lengths) L.push(`  N=${String(p.contextLength).padStart(7)} w ${p.weight.toFixed(2)}: balance ${p.balanceEfficiency.toFixed(3)} (contiguous ${p.contiguousEfficiency.toFixed(3)})`);
+  const ls = plan.lengthDistribution.lengths;
+  L.push(`${plan.model.name} on ${plan.devices.length} GPUs, one placement for every length (expected latency minimised, ${plan.predicted.unit})`);
+  for (const p of ls)
+    L.push(`  N=${String(p.contextLength).padStart(7)} w ${p.weight.toFixed(2)}: balance ${p.balanceEfficiency.toFixed(3)} (contiguous ${p.contiguousEfficiency.toFixed(3)}), latency ${p.attentionTotal.toPrecision(4)} (contiguous ${p.contiguousTotal.toPrecision(4)})`);
+  const e = ls.reduce((s, p) => s + p.weight * p.attentionTotal, 0);
+  const c = ls.reduce((s, p) => s + p.weight * p.contiguousTotal, 0);
+  L.push(`  expected latency ${e.toPrecision(4)} vs contiguous ${c.toPrecision(4)} (${((1 - e / c) * 100).toFixed(1)}% less)`);
   return L.join('\n') + '\n';
 };

@@ -111,6 +111,8 @@ export interface EngineLayoutExtension {
     contiguousEfficiency: number;
     freeBoundEfficiency: number;
     attentionTotal: number;
+    /** Σ_l makespan of the engines' contiguous split at this length (same unit). */
+    contiguousTotal: number;
     projectionTotal: number;
   }[];
   readonly pricing: { readonly projectionPerTokenPerSlot: number; readonly unit: string; readonly source: string };
@@ -234,7 +236,8 @@ export const planEngineLayout = (inp: EnginePlanInput): E.Either<HplbError, Engi
   }
   const nMax = Math.max(...inp.lengths.map((p) => p.contextLength));
   const oneKv = kvHeadBytes(m, nMax, inp.kvBytesPerElement ?? 2);
-  const memory = inp.devices[0]!.memoryBytes;
+  const mems = inp.devices.map((d) => d.memoryBytes).filter((b): b is number => b !== null);
+  const memory = mems.length > 0 ? Math.min(...mems) : null;
   const total = rs.length * m.layers;
   let done = 0;
   const solved: SolvedR[] = [];
@@ -305,6 +308,7 @@ const assemble = (inp: EnginePlanInput, s: SolvedR, candidates: KvCopiesCandidat
       contiguousEfficiency: efficiency(contiguous),
       freeBoundEfficiency: meanTotal / Math.max(free.reduce((a, b) => a + b, 0), 1e-300),
       attentionTotal,
+      contiguousTotal: contiguous.reduce((acc, row) => acc + Math.max(...row), 0),
       projectionTotal: m.layers * geo.slotsPerRank * inp.projection.perTokenPerSlot * p.contextLength,
     };
   });
@@ -372,7 +376,7 @@ export interface FreeLengthsInput {
 /** The `lengthDistribution` extension of a plan placed for several context lengths at once. */
 export interface LengthDistributionExtension {
   readonly objective: 'expected-latency';
-  readonly lengths: { contextLength: number; weight: number; balanceEfficiency: number; contiguousEfficiency: number; attentionTotal: number }[];
+  readonly lengths: { contextLength: number; weight: number; balanceEfficiency: number; contiguousEfficiency: number; attentionTotal: number; contiguousTotal: number }[];
 }
 
 /**
@@ -457,6 +461,7 @@ export const planFreeLengths = (inp: FreeLengthsInput): E.Either<HplbError, { pl
       balanceEfficiency: efficiency(layers.map((r) => r.loads[k]!)),
       contiguousEfficiency: efficiency(contiguous),
       attentionTotal: layers.reduce((acc, r) => acc + r.makespan[k]!, 0),
+      contiguousTotal: contiguous.reduce((acc, row) => acc + Math.max(...row), 0),
     };
   });
   const status: LayerStatus = layers.every((r) => r.status === 'optimal') ? 'optimal' : layers.some((r) => r.status === 'timedout') ? 'timedout' : 'feasible';
