@@ -44,6 +44,10 @@ test('done-when: MInference Llama-3.1-8B at N=131072 --json gives per-layer stat
     assert.ok(Math.abs(row.budgetMean - b.reduce((x, y) => x + y, 0) / 32) < 1e-9);
     assert.equal(row.maxOverMin, Math.max(...b) / Math.min(...b));
   });
+  // Recall per layer (MInference scores), absent for the integer-scored files.
+  assert.ok(j.layers.every((l: { recallMean: number }) => l.recallMean > 0 && l.recallMean <= 1));
+  const yi = JSON.parse((await run(join(D!, 'minference/Yi_9B_200k_kv_out_v32_fit_o_best_pattern.json'), '--json')).out);
+  assert.ok(yi.layers.every((l: object) => !('recallMean' in l)), 'integer scores are not recall');
   // The same file at N = 4096: budgets clamp to N.
   const small = JSON.parse((await run(file, '--format', 'minference', '--context', '4096', '--json')).out);
   assert.equal(Math.max(...small.layers.map((l: { budgetMax: number }) => l.budgetMax)), 4096);

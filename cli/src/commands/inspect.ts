@@ -4,7 +4,8 @@
  * context N (tokens per query). The first thing to run on a new profile: it shows how unbalanced the heads are.
  *
  * `--json` prints `{format, kind, contextLength, unit, model:{name,layers,queryHeads,kvHeads,headDim},
- * layers:[{layer, heads, budgetMin, budgetMean, budgetMax, maxOverMin, distinct}], summary, source}`.
+ * layers:[{layer, heads, budgetMin, budgetMean, budgetMax, maxOverMin, distinct, recallMin?, recallMean?}], summary, source}`
+ * (recall fields only where the source gives recall: MInference).
  * `unit` is "tokens" (budgets per query) for every format except XAttention without `--curves`: its thresholds are
  * top-p mass targets, reported as they are with `unit: "top-p"` (budget* then hold thresholds, never tokens).
  * `maxOverMin` is null when a layer's minimum is 0.
@@ -138,7 +139,13 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
     ? (profile as { topP: number[][] }).topP.map((r) => [...r])
     : orExit(budgetsAt(profile, n, { file, ...(recovery !== undefined ? { recoveryTarget: recovery } : {}), ...(curves ? { curves } : {}) }));
 
-  const layers = layerStats(values);
+  // MInference recall (share of dense attention mass the pattern keeps), per layer, where the source has it.
+  const recall = profile.kind === 'required' && profile.recall?.some((r) => r.some((x) => x !== null)) ? profile.recall : undefined;
+  const layers = layerStats(values).map((st) => {
+    if (!recall) return st;
+    const rs = (recall[st.layer] ?? []).filter((x): x is NonNullable<typeof x> => x !== null);
+    return { ...st, recallMin: rs.length > 0 ? Math.min(...rs) : null, recallMean: rs.length > 0 ? rs.reduce((a, b) => a + b, 0) / rs.length : null };
+  });
   const flat = values.flat();
   const means = layers.map((l) => l.budgetMean);
   const m = profile.model;
