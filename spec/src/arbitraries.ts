@@ -302,3 +302,34 @@ export const mutationArb = (
     options.push(fc.constantFrom(...rows).map((r) => ({ path: `$.${r.table}[${r.l}]`, kind: 'short-row' as const, apply: (u: unknown) => setAt(u, [r.table, r.l], (p, k) => (p[k] as unknown[]).pop()) })));
   return fc.oneof(...options);
 };
+
+// ---------------------------------------------------------------- published formats (importer inputs)
+
+/** A MInference best-pattern file for `m`: per layer, `"q_head": [pattern, vertical, slash, recall]`. */
+export const minferenceFileArb = (m: ModelShape): fc.Arbitrary<Record<string, [string, number, number, number]>[]> =>
+  fc.array(
+    fc
+      .array(
+        fc.tuple(
+          fc.constantFrom('vertical_and_slash', 'vertical_and_slash', 'stream_llm'),
+          fc.integer({ min: 0, max: 4000 }),
+          fc.integer({ min: 0, max: 8000 }),
+          fc.double({ min: 0, max: 1, noNaN: true }),
+        ),
+        { minLength: m.queryHeads, maxLength: m.queryHeads },
+      )
+      .map((heads) => Object.fromEntries(heads.map((e, h) => [String(h), e]))),
+    { minLength: m.layers, maxLength: m.layers },
+  );
+
+/** A DuoAttention gate matrix for `m` (rows = layers, columns = KV heads), with values a little outside [0, 1]. */
+export const duoGatesArb = (m: ModelShape): fc.Arbitrary<number[][]> =>
+  fc.array(fc.array(fc.double({ min: -0.1, max: 1.1, noNaN: true }), { minLength: m.kvHeads, maxLength: m.kvHeads }), { minLength: m.layers, maxLength: m.layers });
+
+/** A MoA alpha/beta file for `m`. */
+export const moaFileArb = (m: ModelShape): fc.Arbitrary<{ alphas: number[][]; betas: number[][] }> =>
+  fc.record({ alphas: table(m, fc.constantFrom(-1024, 0, 512, 1024, 3072)), betas: table(m, fc.constantFrom(0, 0.125, 0.25, 0.5, 1)) });
+
+/** An XAttention threshold file for `m` with a `max` table (as `{values}`) and a bare `other` table. */
+export const xattentionFileArb = (m: ModelShape): fc.Arbitrary<Record<string, unknown>> =>
+  fc.record({ max: table(m, fc.double({ min: 0, max: 1, noNaN: true })).map((values) => ({ values })), other: table(m, fc.double({ min: 0, max: 1, noNaN: true })) });

@@ -2,7 +2,8 @@
  * Decoders agree with the generators derived from the same codecs: every value `arbitraryOf(codec)` generates is
  * accepted by `codec.decode` and `codec.is` (and survives a JSON round trip); profiles of each kind pass
  * `decodeProfile`; plans built from random placements pass `decodePlan` and `validatePlan`; and mutations of those
- * values (a wrong type at a leaf, a missing key, a short row) are rejected at the mutated JSON path.
+ * values (a wrong type at a leaf, a missing key, a short row) are rejected at the mutated JSON path. The importers
+ * get the same treatment with generated MInference, DuoAttention, MoA and XAttention files.
  * Seeds: FC_SEED (default: time-based), printed so a failure can be replayed.
  */
 import { test } from 'node:test';
@@ -27,9 +28,28 @@ import {
   decodePlan,
   decodeProfile,
   formatError,
+  importDuo,
+  importMinference,
+  importMoa,
+  importXattention,
   validatePlan,
+  type HplbError,
 } from '@hplb/core';
-import { arbitraryOf, curveProfileArb, elasticProfileArb, mutationArb, planArb, profileArb, requiredProfileArb, topPProfileArb } from '../src/arbitraries.ts';
+import {
+  arbitraryOf,
+  curveProfileArb,
+  duoGatesArb,
+  elasticProfileArb,
+  minferenceFileArb,
+  modelShapeArb,
+  moaFileArb,
+  mutationArb,
+  planArb,
+  profileArb,
+  requiredProfileArb,
+  topPProfileArb,
+  xattentionFileArb,
+} from '../src/arbitraries.ts';
 
 const seed = Number(process.env['FC_SEED'] ?? Date.now() % 2 ** 31);
 console.log(`decoders.test.ts: fast-check seed ${seed} (replay with FC_SEED=${seed})`);
@@ -146,5 +166,58 @@ test('mutated plans are rejected by the decoder or the validator at the mutated 
       },
     ),
     params(300),
+  );
+});
+
+test('importers accept generated files of each published format and reject their mutations at the mutated path', () => {
+  const check = (name: string, r: E.Either<HplbError, unknown>, mutPath: string, kind: string) => {
+    assert.ok(E.isLeft(r), `${name}: ${kind} at ${mutPath} was accepted`);
+    if (E.isLeft(r)) {
+      const got = r.left.issues[0]!.path;
+      assert.ok(got === mutPath || (mutPath.startsWith(got) && got !== '$') || (kind === 'short-row' && got.length > 0 && mutPath.startsWith(got)), `${name}: ${kind} at ${mutPath} reported at ${got}`);
+    }
+  };
+  fc.assert(
+    fc.property(modelShapeArb.chain((m) => fc.tuple(fc.constant(m), minferenceFileArb(m))).chain(([m, f]) => fc.tuple(fc.constant(m), fc.constant(f), mutationArb(f, { requiredKeys: [] }))), ([m, f, mut]) => {
+      const ok = importMinference(JSON.stringify(f), { model: m });
+      if (E.isLeft(ok)) assert.fail(formatError(ok.left));
+      const b = budgetsAt(ok.right, 131072);
+      assert.ok(E.isRight(b));
+      if (E.isRight(b)) f.forEach((layer, l) => Object.entries(layer).forEach(([h, [p, v, s]]) => assert.equal(b.right[l]![Number(h)], Math.max(1, p === 'stream_llm' ? v + s : Math.max(v, 30) + Math.max(s, 50)))));
+      check('minference', importMinference(JSON.stringify(mut.apply(f)), { model: m }), mut.path, mut.kind);
+    }),
+    params(150),
+  );
+  fc.assert(
+    fc.property(modelShapeArb.chain((m) => fc.tuple(fc.constant(m), moaFileArb(m))).chain(([m, f]) => fc.tuple(fc.constant(m), fc.constant(f), mutationArb(f, { requiredKeys: ['alphas', 'betas'], tables: ['alphas', 'betas'] }))), ([m, f, mut]) => {
+      const ok = importMoa(JSON.stringify(f), { model: m });
+      if (E.isLeft(ok)) assert.fail(formatError(ok.left));
+      check('moa', importMoa(JSON.stringify(mut.apply(f)), { model: m }), mut.path, mut.kind);
+    }),
+    params(150),
+  );
+  fc.assert(
+    fc.property(modelShapeArb.chain((m) => fc.tuple(fc.constant(m), xattentionFileArb(m))).chain(([m, f]) => fc.tuple(fc.constant(m), fc.constant(f), mutationArb(f, { requiredKeys: ['max'], tables: ['other'] }))), ([m, f, mut]) => {
+      const table = mut.path.startsWith('$.other') ? 'other' : 'max';
+      const ok = importXattention(JSON.stringify(f), { model: m, table });
+      if (E.isLeft(ok)) assert.fail(formatError(ok.left));
+      check('xattention', importXattention(JSON.stringify(mut.apply(f)), { model: m, table }), mut.path, mut.kind);
+    }),
+    params(150),
+  );
+  fc.assert(
+    fc.property(modelShapeArb.chain((m) => fc.tuple(fc.constant(m), duoGatesArb(m), fc.double({ min: 0, max: 1, noNaN: true }))), ([m, g, s]) => {
+      const text = g.map((r) => r.join('\t')).join('\n') + '\n';
+      const ok = importDuo(text, { model: m, sparsity: s });
+      if (E.isLeft(ok)) assert.fail(formatError(ok.left));
+      const b = budgetsAt(ok.right, 131072);
+      assert.ok(E.isRight(b));
+      if (E.isRight(b)) assert.equal(b.right.flat().filter((x) => x === 384).length, Math.round(s * m.layers * m.kvHeads) * (m.queryHeads / m.kvHeads));
+      // A non-number in a random cell is reported at that cell.
+      const l = Math.floor(s * (m.layers - 1));
+      const bad = g.map((r, i) => (i === l ? ['x', ...r.slice(1)] : r)).map((r) => r.join('\t')).join('\n');
+      check('duo', importDuo(bad, { model: m, sparsity: s }), `$[${l}][0]`, 'wrong-type');
+    }),
+    params(150),
   );
 });
