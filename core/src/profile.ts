@@ -10,6 +10,8 @@
  *   - `elastic`:  per head, span(N) = alpha + beta·N tokens (MoA; DuoAttention's streaming/retrieval split maps to
  *                 alpha = sink+recent, beta = 0 vs alpha = 0, beta = 1).
  * Importers (`core/src/importers/`) produce these; `hplb.profile/1` is hplb's own JSON serialization of them.
+ * Read one with `decodeProfile` (format, then kind, then codec, then `checkProfile` for what codecs cannot say);
+ * turn one into token budgets at a context length with `budgetsAt` (core/src/budgetsAt.ts).
  */
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
