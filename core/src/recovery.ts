@@ -11,7 +11,8 @@
  * One-point sources do not publish curves, so each gets an explicit, named curve model (`CURVE_MODELS`) whose
  * assumption is stated here and in docs/budgets.md:
  *   - `power-through-point` (MInference budget + recall; MoA span at an assumed recovery): r(b) = (b/N)^γ with γ
- *     chosen so that r(b0) = r0. Concave, r(0) = 0, r(N) = 1; assumes mass over ranked keys follows a power law.
+ *     chosen so that r(b0) = r0, capped at 1 (concave: a point below the diagonal r = b/N is lifted onto it).
+ *     r(0) = 0, r(N) = 1; assumes mass over ranked keys follows a power law.
  *   - `duo-gate` (DuoAttention): a streaming head (sink 128 + recent 256 = 384 tokens) keeps 1 − α of the mass at 384
  *     tokens, where α is its learned gate clipped to [0.01, 0.99]; then the power law through that point.
  * Sources with no recall information (MInference scores from the older integer metric, XAttention's top-p targets,
@@ -182,7 +183,7 @@ export const CURVE_MODELS: ReadonlyArray<CurveModelInfo> = [
   {
     name: 'power-through-point',
     sources: 'MInference (budget + recall score); MoA (span at an assumed recovery)',
-    assumption: 'mass over ranked keys follows a power law: r(b) = (b/N)^γ with γ = ln r0 / ln(b0/N), through the one published point (b0, r0) and (N, 1)',
+    assumption: 'mass over ranked keys follows a power law: r(b) = (b/N)^γ with γ = ln r0 / ln(b0/N), through the one published point (b0, r0) and (N, 1); γ ≤ 1 (ranked-key mass is concave), so a point below the diagonal is lifted to r = b/N',
   },
   {
     name: 'duo-gate',
@@ -199,7 +200,9 @@ export const powerCurveThrough = (b0: number, r0: number, n: number, points = 24
     // Full recovery already at b0 (or b0 = N): linear to (b0, r0), flat after.
     return sampleCurve((b) => Math.min(1, (rr * b) / bb), n);
   }
-  const gamma = Math.log(rr) / Math.log(bb / n);
+  // Mass over keys ranked by weight is concave in the keys kept, so γ ≤ 1: a point below the diagonal (r0 < b0/N, e.g.
+  // an assumed recovery at a span close to N) is lifted to the diagonal r(b) = b/N (uniform attention).
+  const gamma = Math.min(1, Math.log(rr) / Math.log(bb / n));
   return sampleCurve((b) => Math.pow(b / n, gamma), n);
 };
 
@@ -257,7 +260,7 @@ const requiredProfileCurves = (p: RequiredProfile, n: number): E.Either<HplbErro
     const row: RecoveryCurve[] = [];
     for (let h = 0; h < p.budgets[l]!.length; h++) {
       const r0 = p.recall[l]?.[h];
-      if (r0 === null || r0 === undefined) return fail('argument', `$.recall[${l}][${h}]`, 'a recall value for every head (null means unknown) to build recovery curves');
+      if (r0 === null || r0 === undefined) return fail('argument', `$.recall[${l}][${h}]`, 'a recall value for every head to build recovery curves (it is unknown here, e.g. MInference scores from the older integer metric are not recall)');
       const b0 = (p.budgets[l]![h]! * n) / p.contextLength;
       row.push(powerCurveThrough(b0, r0, n));
     }

@@ -44,6 +44,12 @@ test('power-through-point passes through its point and is concave-ish (below the
   assert.ok(recoveryAt(c, 1024) < 0.9 && recoveryAt(c, 1024) > 0.5);
 });
 
+test('power-through-point stays concave: a point below the diagonal gives r = b/N', () => {
+  const c = powerCurveThrough(130048, 0.95, 131072);
+  assert.ok(Math.abs(recoveryAt(c, 65536) - 0.5) < 0.01, `r(N/2) = ${recoveryAt(c, 65536)}`);
+  assert.ok(recoveryAt(c, 1024) >= 1024 / 131072 - 1e-9);
+});
+
 test('roundBudget stays in [block, N] on block multiples', () => {
   assert.equal(roundBudget(0, 64, 1000), 64);
   assert.equal(roundBudget(65, 64, 1000), 128);
