@@ -9,7 +9,8 @@
  * It registers one node:test test with a subtest per case: the golden files of spec/golden/ (CPU reference
  * outputs) and the analytic checks (full layout = dense attention, uniform V, key permutation inside a block,
  * causal masking, ±1e4 logits, d = 64 and 128, N not a multiple of B, row ranges, blockMass, batched heads, bad
- * inputs). Tolerances come from the declared precision (`TOLERANCES`). Cases the backend's declared capabilities
+ * inputs). Tolerances come from the declared precision (`TOLERANCES`); analytic references are computed on the
+ * inputs rounded to that precision, as the backend sees them. Cases the backend's declared capabilities
  * exclude (a head dim over its maximum, a block size it lacks) are skipped with that reason, never filtered by name.
  * When `init()` fails the suite fails with the reason if `requireInit`, else it is skipped with the reason.
  */
@@ -23,10 +24,12 @@ import type { AttentionBackend, AttentionOutput, AttentionParams, BackendCapabil
 import { goldenFiles, readGolden } from './conformance/golden.ts';
 import { referenceAttention, referenceBlockMass } from './conformance/reference.ts';
 import { compareArrays, TOLERANCES, type Tolerance } from './conformance/tolerance.ts';
+import { roundToPrecision } from './conformance/precision.ts';
 
 export { TOLERANCES, compareArrays } from './conformance/tolerance.ts';
 export { referenceAttention, referenceBlockMass } from './conformance/reference.ts';
 export { GOLDEN_CASES, GOLDEN_DIR, goldenFiles, readGolden } from './conformance/golden.ts';
+export { roundToPrecision } from './conformance/precision.ts';
 
 export interface ConformanceOptions {
   /** Shown in test names, e.g. "cpu", "webgpu (fallback adapter)". */
@@ -83,6 +86,10 @@ const pickBlock = (caps: BackendCapabilities): number => (caps.blockSizes.includ
 export const attentionConformance = (opts: ConformanceOptions): void => {
   const precision = opts.precision ?? 'fp32';
   const tol = TOLERANCES[precision];
+  /** Reference results on the inputs as the backend sees them (rounded to the declared precision). */
+  const r = (x: Float32Array) => roundToPrecision(x, precision);
+  const refAttention = (q: Float32Array, k: Float32Array, v: Float32Array, p: AttentionParams, layout?: BlockLayout, rows?: RowRange) =>
+    referenceAttention(r(q), r(k), r(v), p, layout, rows);
   test(`${opts.name}: attention conformance (${precision})`, { timeout: opts.timeoutMs ?? 120_000 }, async (t: TestContext) => {
     let backend: AttentionBackend;
     try {
@@ -119,7 +126,7 @@ export const attentionConformance = (opts: ConformanceOptions): void => {
       const k = randn(p.tokens * p.headDim, seed + 1, inputScale);
       const v = randn(p.tokens * p.headDim, seed + 2);
       const got = await attend(q, k, v, layout, p, rows);
-      const ref = referenceAttention(q, k, v, p, layout, rows);
+      const ref = refAttention(q, k, v, p, layout, rows);
       expectClose('out', got.out, ref.out, tol, p.headDim);
       expectClose('lse', got.lse, ref.lse, tol);
     };
@@ -202,7 +209,7 @@ export const attentionConformance = (opts: ConformanceOptions): void => {
           const rows = (cut + 1) * p.headDim;
           expectClose(`out rows 0..${cut}`, b.out.subarray(0, rows), a.out.subarray(0, rows), tol, p.headDim);
           expectClose(`lse rows 0..${cut}`, b.lse.subarray(0, cut + 1), a.lse.subarray(0, cut + 1), tol);
-          const ref = referenceAttention(q, k, v, p);
+          const ref = refAttention(q, k, v, p);
           expectClose('out', a.out, ref.out, tol, p.headDim);
         });
       }
@@ -223,7 +230,7 @@ export const attentionConformance = (opts: ConformanceOptions): void => {
           const got = await attend(q, k, v, fullLayout(p), p);
           allFinite('out', got.out);
           allFinite('lse', got.lse);
-          const ref = referenceAttention(q, k, v, p);
+          const ref = refAttention(q, k, v, p);
           expectClose('out', got.out, ref.out, tol, p.headDim);
           expectClose('lse', got.lse, ref.lse, tol);
         });
@@ -252,7 +259,7 @@ export const attentionConformance = (opts: ConformanceOptions): void => {
           const sums = new Float64Array(p.blocks);
           for (let qb = 0; qb < p.blocks; qb++) for (let kb = 0; kb < p.blocks; kb++) sums[qb]! += mass[qb * p.blocks + kb]!;
           expectClose('row sums', sums, new Float64Array(p.blocks).fill(1), tol);
-          expectClose('mass', mass, referenceBlockMass(q, k, p), tol, p.blocks);
+          expectClose('mass', mass, referenceBlockMass(r(q), r(k), p), tol, p.blocks);
         });
       }
       {
