@@ -78,15 +78,16 @@ export const kvCopyCost = (cm: CostModel, kvBytes: number, n: number, speed = 1)
  *   - a token pair costs 4·d flops (QKᵀ and PV, a multiply-add each) = 512 flops;
  *   - `cuda-h100`: block-sparse FlashAttention-class kernels sustain about 40% of the H100 SXM's 989 TFLOP/s dense
  *     bf16 peak on 64-token blocks, so perTokenPair ≈ 512 / (0.4 · 989e12) ≈ 1.3e-12 s; fixed ≈ 5 µs per head
- *     (launch and tile set-up amortised over a head's blocks); KV copies over NVLink 4 at about 450 GB/s one way;
- *   - `cpu`: the reference CPU backend at about 5 GFLOP/s per core on one core, perTokenPair ≈ 1e-10 s, fixed 20 µs;
- *     copies priced as a memcpy at about 10 GB/s.
+ *     (launch and tile set-up amortised over a head's blocks);
+ *   - `cpu`: the reference CPU backend at about 5 GFLOP/s per core on one core, perTokenPair ≈ 1e-10 s, fixed 20 µs.
+ * The KV-copy communication term is off by default (in head-parallel prefill every GPU can project its own K/V from
+ * the hidden states it already holds); `withLinkBandwidth` adds it, e.g. NVLink 4 at about 450 GB/s one way.
  * These are order-of-magnitude settings for planning, labelled with their source; placement only depends on the ratio
  * fixed / perTokenPair, and on the KV-copy term once split heads replicate KV.
  */
 export const DEFAULT_COST_MODELS: Readonly<Record<string, CostModel>> = {
-  'cuda-h100': { name: 'cuda-h100', unit: 'seconds', workModel: 'pairs', fixed: 5e-6, perTokenPair: 1.3e-12, kvCopySecondsPerByte: 1 / 450e9, source: 'documented default (docs/budgets.md); not measured' },
-  cpu: { name: 'cpu', unit: 'seconds', workModel: 'pairs', fixed: 2e-5, perTokenPair: 1e-10, kvCopySecondsPerByte: 1 / 10e9, source: 'documented default (docs/budgets.md); not measured' },
+  'cuda-h100': { name: 'cuda-h100', unit: 'seconds', workModel: 'pairs', fixed: 5e-6, perTokenPair: 1.3e-12, source: 'documented default (docs/budgets.md); not measured' },
+  cpu: { name: 'cpu', unit: 'seconds', workModel: 'pairs', fixed: 2e-5, perTokenPair: 1e-10, source: 'documented default (docs/budgets.md); not measured' },
 };
 
 /** Every named cost setting: `work` (token pairs), `paper-budget` (time ∝ budget), and the documented defaults. */

@@ -20,6 +20,7 @@ test('a = fixed + c·W/speed per backend default, and the KV-copy term is bytes 
   const t2 = headCost(cm, 4096, 131072, 2);
   assert.ok(Math.abs(t1 - (cm.fixed + cm.perTokenPair * headWork(4096, 131072))) < 1e-15);
   assert.ok(Math.abs((t1 - cm.fixed) / 2 - (t2 - cm.fixed)) < 1e-15);
+  assert.equal(kvCopyCost(cm, 1e9, 131072), 0, 'no link term unless asked for');
   const link = withLinkBandwidth(cm, 100e9);
   assert.ok(Math.abs(kvCopyCost(link, 1e9, 131072) - 0.01) < 1e-12);
 });

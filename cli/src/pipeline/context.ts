@@ -12,6 +12,7 @@ import { budgetsAt } from '@hplb/core/budgetsAt.ts';
 import { loadDefaultProfile } from '@hplb/core/defaultProfile.ts';
 import { profileCurves, CURVE_MODELS, type CurveModelName } from '@hplb/core/recovery.ts';
 import { DEFAULT_BLOCK_SIZE } from '@hplb/core/budgets/types.ts';
+import { COST_MODEL_NAMES, namedCostModel, withLinkBandwidth, type CostModel } from '@hplb/core/cost.ts';
 import type { Args } from '../args.ts';
 import { CliFailure, argumentError, orFail, readText } from '../io.ts';
 import { readSolverFlags, SOLVER_FLAG_SPEC, SOLVER_FLAG_HELP, type SolverFlags } from '../solverFlags.ts';
@@ -19,7 +20,7 @@ import type { PlanContext } from './run.ts';
 
 /** Flags the profile side reads (besides the [solvers] flags). */
 export const PROFILE_FLAG_SPEC = {
-  values: ['profile', 'format', 'context', 'model', 'sparsity', 'threshold', 'table', 'span-recovery', 'block', 'kv-bytes'],
+  values: ['profile', 'format', 'context', 'model', 'sparsity', 'threshold', 'table', 'span-recovery', 'block', 'kv-bytes', 'cost-model', 'link-gbps'],
   booleans: [] as string[],
 };
 
@@ -32,6 +33,9 @@ export const PROFILE_FLAG_HELP = `  --profile F              a profile (default:
   --span-recovery R        MoA: the recovery assumed at each head's span (MoA publishes none)
   --block B                budget block size in tokens (default ${DEFAULT_BLOCK_SIZE})
   --kv-bytes B             bytes per KV element (default 2)
+  --cost-model NAME        a named cost setting: ${COST_MODEL_NAMES.join('|')} (seconds for the device defaults,
+                           documented in docs/budgets.md; not with --cost or --calibration)
+  --link-gbps X            KV-copy communication term: replicated KV bytes / (X GB/s), charged per layer (seconds models)
 `;
 
 export const ALL_FLAG_SPEC = (own: { values: string[]; booleans: string[] }) => ({
@@ -84,7 +88,17 @@ export const readPlanContext = (args: Args, loaded: LoadedProfile, defaults: { t
   if (block > n) throw argumentError('--block', `a block size at most the context length ${n}`, block);
   const kvBytes = args.int('kv-bytes', (x) => x >= 1, 'bytes per KV element ≥ 1');
   const spanRecovery = args.number('span-recovery', (x) => x > 0 && x <= 1, 'a recovery in (0, 1]');
-  const flags = readSolverFlags(args, profile.model, n, defaults);
+  const named = args.string('cost-model');
+  if (named !== undefined && (args.has('cost') || args.has('calibration'))) throw argumentError('--cost-model', 'either --cost-model or --cost/--calibration, not both', named);
+  if (named !== undefined && !namedCostModel(named)) throw argumentError('--cost-model', `one of ${COST_MODEL_NAMES.join('|')}`, named);
+  const linkGbps = args.number('link-gbps', (x) => x > 0, 'a link bandwidth in GB/s > 0');
+  const solverFlags = readSolverFlags(args, profile.model, n, defaults);
+  let costModel: CostModel = named !== undefined ? namedCostModel(named)! : solverFlags.costModel;
+  if (linkGbps !== undefined) {
+    if (costModel.unit !== 'seconds') throw argumentError('--link-gbps', 'a cost model in seconds (--cost-model cuda-h100|cpu or --calibration F): token-pair costs have no link time', costModel.name);
+    costModel = withLinkBandwidth(costModel, linkGbps * 1e9);
+  }
+  const flags: SolverFlags = { ...solverFlags, costModel };
   const curves = profileCurves(profile, n, spanRecovery !== undefined ? { spanRecovery } : {});
   const curvesError: HplbError | undefined = E.isLeft(curves) ? (loaded.file ? withFile(loaded.file)(curves.left) : curves.left) : undefined;
   const budgets = budgetsAt(profile, n, loaded.file ? { file: loaded.file } : {});
