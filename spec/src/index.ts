@@ -5,3 +5,4 @@
  */
 export * from './arbitraries.ts';
 export * from './laws.ts';
+export { attentionConformance, compareArrays, referenceAttention, referenceBlockMass, roundToPrecision, TOLERANCES, type ConformanceOptions } from './conformance.ts';
