@@ -149,3 +149,29 @@ test('split heads: virtual heads with row ranges on different ranks sum to the o
     assert.ok(stock.err > 1e-3, `seed ${seed}: a stock engine must not reproduce the layer with virtual heads (error ${stock.err})`);
   }
 });
+
+test('plans without engine slots (free equal-heads placement) export to a layout that passes the same identity', async () => {
+  const { planFreeLengths } = await import('@hplb/solvers/engine/index.ts');
+  for (const [tp, kv] of [[2, 'replicate'], [4, 'replicate'], [2, 'group']] as const) {
+    const seed = 300 + tp + (kv === 'group' ? 1 : 0);
+    const res = planFreeLengths({
+      model: tiny,
+      devices: makeDevices(tp),
+      lengths: [{ contextLength: N, weight: 1, budgets: randomBudgets(seed, tiny, N) }],
+      costModel: WORK_COST_MODEL,
+      timeLimitMs: 100,
+      equalHeadsPerDevice: true,
+      kv,
+    });
+    assert.ok(E.isRight(res));
+    const layout = buildEngineLayout(res.right.plan, { engine: 'trtllm' });
+    assert.ok(E.isRight(layout), `seed ${seed}: ${JSON.stringify(E.isLeft(layout) ? layout.left : '')}`);
+    assert.equal(layout.right.tier, 1);
+    for (let l = 0; l < tiny.layers; l++) {
+      const w = randomWeights(seed + l, HIDDEN, tiny.queryHeads, tiny.kvHeads, tiny.headDim, true);
+      const x = randomInput(seed, N, HIDDEN);
+      const { err, at } = maxRelError(shardedOutput(x, N, rewrite(w, layout.right.layers[l]!), tp), layerOutput(x, N, w));
+      assert.ok(err <= TOLERANCE.f32WeightsF64Math, `seed ${seed} TP ${tp} ${kv} layer ${l}: error ${err} at ${at}`);
+    }
+  }
+});
