@@ -148,10 +148,14 @@ const main = async (): Promise<void> => {
   console.log(`bench-cuda: ${cases.length} cases, layouts and manifest in ${a.out}`);
   if (a.dryRun) return;
 
-  const backend = createBackend();
+  const backend = createBackend({ kernel: 'pipelined' });
   const info = await backend.init();
   if (E.isLeft(info)) throw new Error(`cuda backend cannot start: ${formatError(info.left)}`);
   console.log(`device: ${info.right.device}; ${JSON.stringify(info.right.details)}`);
+  // The simple kernel on the dense and 10 % cases, to show what the pipelining buys (and as a fallback's cost).
+  const simple = createBackend({ kernel: 'simple' });
+  if (E.isLeft(await simple.init())) throw new Error('cuda backend (simple kernel) cannot start');
+  const simpleResults: object[] = [];
   const results: object[] = [];
   const massResults: object[] = [];
   for (const N of a.tokens) {
@@ -175,6 +179,15 @@ const main = async (): Promise<void> => {
       const row = { ...c, precision: a.precision, firstKernelMs: first, kernelMs: ms, minKernelMs: Math.min(...times), totalMs: median(totals), tflops };
       results.push(row);
       console.log(`${c.id.padEnd(14)} H=${String(c.heads).padStart(3)} blockDensity=${(100 * c.blockDensity).toFixed(2).padStart(6)}% kernel ${ms.toFixed(3)} ms (first ${first.toFixed(3)}) ${tflops.toFixed(1)} TFLOP/s; call ${median(totals).toFixed(1)} ms`);
+      if (c.targetDensityPct === 10 || c.targetDensityPct >= 100) {
+        const st: number[] = [];
+        for (let r = 0; r <= 3; r++) {
+          must(`simple kernel ${c.id}`, await simple.sparseAttentionHeads(heads, p));
+          if (r > 0) st.push(simple.lastTiming()!.kernelMs);
+        }
+        simpleResults.push({ id: c.id, kernelMs: median(st), pipelinedKernelMs: ms });
+        console.log(`${c.id.padEnd(14)} simple kernel ${median(st).toFixed(3)} ms (pipelined ${ms.toFixed(3)} ms)`);
+      }
     }
     const massTimes: number[] = [];
     for (let r = 0; r <= Math.min(a.reps, 3); r++) {
@@ -189,7 +202,8 @@ const main = async (): Promise<void> => {
     return { tokens: N, ...linearFit(rows.map((r) => r.blockDensity), rows.map((r) => r.kernelMs)) };
   });
   await backend.dispose();
-  writeFileSync(join(a.out, 'cuda-bench.json'), JSON.stringify({ device: info.right, manifest: { ...manifest, cases: undefined }, results, blockMass: massResults, linearity: fits }, null, 2));
+  await simple.dispose();
+  writeFileSync(join(a.out, 'cuda-bench.json'), JSON.stringify({ device: info.right, manifest: { ...manifest, cases: undefined }, results, simpleKernel: simpleResults, blockMass: massResults, linearity: fits }, null, 2));
   console.log(`bench-cuda: wrote ${join(a.out, 'cuda-bench.json')}`);
 };
 

@@ -40,7 +40,11 @@ node_prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
 nodedir_arg=()
 if [ -f "$node_prefix/include/node/node_api.h" ]; then nodedir_arg=(--nodedir="$node_prefix"); fi
 
-gyp=(npx --no-install node-gyp)
+# node-gyp: the workspace's (installed today through gpu.js → gl), else the copy npm bundles with itself.
+npm_gyp="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"
+if npx --no-install node-gyp --version >/dev/null 2>&1; then gyp=(npx --no-install node-gyp)
+elif [ -f "$npm_gyp" ]; then gyp=(node "$npm_gyp")
+else echo "backend-cuda: node-gyp not found (neither in node_modules nor bundled with npm)" >&2; exit 1; fi
 if [ ! -f build/Makefile ] || [ binding.gyp -nt build/Makefile ]; then
   "${gyp[@]}" configure "${nodedir_arg[@]}" --loglevel=warn
 fi

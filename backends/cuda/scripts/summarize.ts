@@ -135,6 +135,12 @@ export const renderSummary = (x: SummaryInputs): string => {
       lines.push(`| ${r.id} | ${r.heads} | ${f(100 * r.blockDensity, 2)} % | ${f(r.kernelMs)} | ${f(r.firstKernelMs)} | ${f(r.tflops, 1)} | ${f(fx?.ms)} | ${fx ? f(r.kernelMs / fx.ms, 2) : '–'} | ${f(retention, 2)} |`);
     }
     lines.push('');
+    const simple = (cuda as { simpleKernel?: Array<{ id: string; kernelMs: number; pipelinedKernelMs: number }> }).simpleKernel ?? [];
+    if (simple.length > 0) {
+      lines.push('Simple (unpipelined) kernel on the same cases:', '', '| case | simple ms | pipelined ms | speed-up |', '| --- | --- | --- | --- |');
+      for (const x of simple) lines.push(`| ${x.id} | ${f(x.kernelMs)} | ${f(x.pipelinedKernelMs)} | ${f(x.kernelMs / x.pipelinedKernelMs, 2)}× |`);
+      lines.push('');
+    }
     if (torch !== undefined) {
       lines.push(`SDPA-FLASH (FA2), torch ${torch.torch}:`, '', '| N | heads | ms | first ms |', '| --- | --- | --- | --- |');
       for (const t of torch.flash) lines.push(`| ${k(t.tokens)} | ${t.heads} | ${f(t.ms)} | ${f(t.firstMs, 1)} |`);

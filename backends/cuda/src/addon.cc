@@ -317,7 +317,7 @@ class Context : public Napi::ObjectWrap<Context> {
 
   // req: { heads: H, q, k, v: Float32Array[N·d][H], offsets: Int32Array[H·(Qb+1)] (rebased into indices),
   //        indices: Int32Array, rowStart, rowEnd: Int32Array[H], tokens, headDim, blockSize, blocks, causal,
-  //        scale, precision }
+  //        scale, precision, kernel?: "pipelined" | "simple" }
   // -> { out: Float32Array[Σ rows · d], lse: Float32Array[Σ rows], kernelMs, totalMs, items }
   Napi::Value SparseAttention(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -327,6 +327,13 @@ class Context : public Napi::ObjectWrap<Context> {
     Napi::Object req = info[0].As<Napi::Object>();
     const Common c = readCommon(env, req);
     const int H = intField(env, req, "heads", 1, 1 << 20);
+    hplb::Variant variant = hplb::Variant::pipelined;
+    Napi::Value kernel = req.Get("kernel");
+    if (!kernel.IsUndefined()) {
+      const std::string k = kernel.IsString() ? kernel.As<Napi::String>().Utf8Value() : "";
+      if (k == "simple") variant = hplb::Variant::simple;
+      else if (k != "pipelined") throw argError(env, "$.kernel", "pipelined or simple");
+    }
     const size_t nd = (size_t)c.tokens * c.headDim;
     std::vector<Napi::Float32Array> qs, ks, vs;
     for (const char* name : {"q", "k", "v"}) {
@@ -417,6 +424,7 @@ class Context : public Napi::ObjectWrap<Context> {
     l.causal = c.causal;
     l.scale = c.scale;
     l.precision = c.precision;
+    l.variant = variant;
     check(env, cudaEventRecord(start_, stream_), "cudaEventRecord");
     check(env, hplb::launchSparseAttention(l, stream_), "sparseAttention kernel launch");
     check(env, cudaEventRecord(stop_, stream_), "cudaEventRecord");

@@ -14,7 +14,7 @@ import { validateLayout } from '@hplb/core/kernel/layout.ts';
 import type {
   AttentionBackend, AttentionOutput, AttentionParams, BackendCapabilities, BackendInfo, BlockLayout, HeadInput, RowRange,
 } from '@hplb/core/kernel/types.ts';
-import { loadCudaBinding, type CudaAttentionRequest, type CudaBinding, type CudaCallError, type CudaContext, type CudaDeviceInfo, type CudaTiming } from './binding.ts';
+import { CUDA_KERNEL_VARIANTS, loadCudaBinding, type CudaAttentionRequest, type CudaKernelVariant, type CudaBinding, type CudaCallError, type CudaContext, type CudaDeviceInfo, type CudaTiming } from './binding.ts';
 
 // ---------------------------------------------------------------- model
 
@@ -41,6 +41,8 @@ export interface CudaBackendOptions {
   readonly addonPath?: string;
   /** CUDA device index, default 0. */
   readonly device?: number;
+  /** Tensor-core kernel variant, default $HPLB_CUDA_KERNEL, else `pipelined`. */
+  readonly kernel?: CudaKernelVariant;
 }
 
 /** The AttentionBackend plus what a benchmark wants to know about the last native call. */
@@ -95,7 +97,9 @@ const checkHead = (h: HeadInput, p: AttentionParams, index: number | undefined):
  * One native request for many heads: layouts concatenated with offsets rebased into the shared index array, row
  * ranges as two Int32Arrays. Pure; exported for tests.
  */
-export const packHeads = (heads: ReadonlyArray<HeadInput>, p: AttentionParams, ranges: ReadonlyArray<RowRange>): CudaAttentionRequest => {
+export const packHeads = (
+  heads: ReadonlyArray<HeadInput>, p: AttentionParams, ranges: ReadonlyArray<RowRange>, kernel: CudaKernelVariant = 'pipelined',
+): CudaAttentionRequest => {
   const H = heads.length;
   const Qb = p.blocks;
   const nnz = heads.reduce((s, h) => s + h.layout.indices.length, 0);
@@ -113,7 +117,7 @@ export const packHeads = (heads: ReadonlyArray<HeadInput>, p: AttentionParams, r
     rowEnd[i] = ranges[i]!.end;
   });
   return {
-    heads: H, q: heads.map((h) => h.q), k: heads.map((h) => h.k), v: heads.map((h) => h.v),
+    heads: H, kernel, q: heads.map((h) => h.q), k: heads.map((h) => h.k), v: heads.map((h) => h.v),
     offsets, indices, rowStart, rowEnd,
     tokens: p.tokens, headDim: p.headDim, blockSize: p.blockSize, blocks: p.blocks, causal: p.causal, scale: p.scale, precision: p.precision,
   };
@@ -142,8 +146,12 @@ const decodeOptions = (raw: Record<string, unknown> | undefined): E.Either<HplbE
   if (path !== undefined && typeof path !== 'string') out.push(issue('$.addonPath', 'a path to hplb_cuda.node', path));
   const device = o['device'];
   if (device !== undefined && !(typeof device === 'number' && Number.isInteger(device) && device >= 0)) out.push(issue('$.device', 'a CUDA device index ≥ 0', device));
+  const kernel = o['kernel'] ?? process.env['HPLB_CUDA_KERNEL'];
+  if (kernel !== undefined && !CUDA_KERNEL_VARIANTS.includes(kernel as CudaKernelVariant))
+    out.push(issue(o['kernel'] !== undefined ? '$.kernel' : 'HPLB_CUDA_KERNEL', `a kernel variant (${CUDA_KERNEL_VARIANTS.join('|')})`, kernel));
   if (out.length > 0) return E.left(hplbError('argument', out));
   return E.right({
+    ...(kernel !== undefined ? { kernel: kernel as CudaKernelVariant } : {}),
     ...(b !== undefined ? { binding: b as CudaBinding } : {}),
     ...(typeof path === 'string' ? { addonPath: path } : {}),
     ...(typeof device === 'number' ? { device } : {}),
@@ -159,14 +167,14 @@ const version = (v: number): string => `${Math.floor(v / 1000)}.${Math.floor((v 
 
 type State =
   | { readonly tag: 'new' }
-  | { readonly tag: 'ready'; readonly ctx: CudaContext; readonly info: BackendInfo }
+  | { readonly tag: 'ready'; readonly ctx: CudaContext; readonly info: BackendInfo; readonly kernel: CudaKernelVariant }
   | { readonly tag: 'disposed' };
 
 export const createCudaBackend = (rawOptions?: Record<string, unknown>): CudaBackend => {
   let state: State = { tag: 'new' };
   let timing: CudaTiming | undefined;
 
-  const start = (): E.Either<HplbError, { ctx: CudaContext; info: BackendInfo }> => {
+  const start = (): E.Either<HplbError, { ctx: CudaContext; info: BackendInfo; kernel: CudaKernelVariant }> => {
     const opts = decodeOptions(rawOptions);
     if (E.isLeft(opts)) return opts;
     const o = opts.right;
@@ -199,10 +207,11 @@ export const createCudaBackend = (rawOptions?: Record<string, unknown>): CudaBac
       ctx.close();
       return E.left(backendError('cuda', `a GPU of compute capability ≥ ${MIN_COMPUTE_CAPABILITY} (mma.sync bf16)`, `${dev.name}, compute capability ${dev.computeCapability}`));
     }
+    const kernel = o.kernel ?? 'pipelined';
     const info: BackendInfo = {
       name: 'cuda',
       device: describeDevice(dev),
-      mode: 'mma.sync m16n8k16 tensor cores (fp16/bf16, fp32 accumulation); fp32 CUDA-core path',
+      mode: `mma.sync m16n8k16 tensor cores, ${kernel} kernel (fp16/bf16, fp32 accumulation); fp32 CUDA-core path`,
       details: {
         computeCapability: dev.computeCapability,
         multiProcessors: dev.multiProcessors,
@@ -211,9 +220,10 @@ export const createCudaBackend = (rawOptions?: Record<string, unknown>): CudaBac
         runtime: version(dev.runtimeVersion),
         addonRuntime: version(binding.build.cudaRuntime),
         archs: binding.build.archs,
+        kernel,
       },
     };
-    return E.right({ ctx, info });
+    return E.right({ ctx, info, kernel });
   };
 
   const ready = (): E.Either<HplbError, CudaContext> => {
@@ -243,7 +253,8 @@ export const createCudaBackend = (rawOptions?: Record<string, unknown>): CudaBac
       else ranges.push(r.right);
     });
     if (issues.length > 0) return E.left(hplbError('argument', issues));
-    const result = run('sparseAttention', () => ctx.right.sparseAttention(packHeads(heads, p, ranges)));
+    const kernel = state.tag === 'ready' ? state.kernel : 'pipelined';
+    const result = run('sparseAttention', () => ctx.right.sparseAttention(packHeads(heads, p, ranges, kernel)));
     if (E.isLeft(result)) return result;
     const outs = splitOutputs(result.right.out, result.right.lse, ranges, p.headDim);
     for (const o of outs) {
@@ -261,7 +272,7 @@ export const createCudaBackend = (rawOptions?: Record<string, unknown>): CudaBac
       if (state.tag === 'disposed') return E.left(backendError('cuda', 'a backend that was not disposed'));
       const s = start();
       if (E.isLeft(s)) return s;
-      state = { tag: 'ready', ctx: s.right.ctx, info: s.right.info };
+      state = { tag: 'ready', ...s.right };
       return E.right(s.right.info);
     },
     async blockMass(q, k, p) {

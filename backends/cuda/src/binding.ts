@@ -36,8 +36,13 @@ export interface CudaBlockMassRequest extends CudaCallParams {
  * (already rebased: the head's first offset is where its indices begin), its rows are [rowStart[h], rowEnd[h]),
  * and its output rows follow the previous head's in `out` / `lse`.
  */
+/** Tensor-core kernel variant (fp16/bf16): see src/kernels.h. `pipelined` falls back to `simple` when d ∉ {32, 64, 128}. */
+export type CudaKernelVariant = 'pipelined' | 'simple';
+export const CUDA_KERNEL_VARIANTS: ReadonlyArray<CudaKernelVariant> = ['pipelined', 'simple'];
+
 export interface CudaAttentionRequest extends CudaCallParams {
   readonly heads: number;
+  readonly kernel?: CudaKernelVariant;
   readonly q: ReadonlyArray<Float32Array>;
   readonly k: ReadonlyArray<Float32Array>;
   readonly v: ReadonlyArray<Float32Array>;

@@ -7,6 +7,8 @@
 //    in shared memory and runs mma.sync.m16n8k16 (fp32 accumulation) for S = Q·Kᵀ and O += P·V, with an online
 //    softmax kept in registers (row max / row sum per thread quad). Q fragments stay in registers for the whole
 //    CTA. The head dim is padded with zeros up to 32/64/128 (template D).
+//    The `pipelined` variant (default) double-buffers the K/V chunks with cp.async and reads K / V fragments with
+//    ldmatrix (V transposed on the fly); it needs d = 32/64/128 and falls back to the simple kernel otherwise.
 //  - fp32 (conformance): one warp per query row, lanes across keys for the scores and across the head dim for
 //    the output; exact fp32 arithmetic with the same online softmax.
 // Many heads, each with its own layout and row range, run in one launch: the grid is a list of WorkItems.
@@ -309,6 +311,227 @@ __global__ void __launch_bounds__(128) sparseAttentionMma(AttentionLaunch p) {
   }
 }
 
+// ------------------------------------------------------------------------------------------------ pipelined variant
+
+// cp.async (sm_80+): 16 bytes global -> shared, or 16 zero bytes when !valid (nothing is read then).
+__device__ __forceinline__ void cpAsync16(void* smem, const void* gmem, bool valid) {
+  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  const int bytes = valid ? 16 : 0;
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(bytes));
+}
+__device__ __forceinline__ void cpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cpAsyncWait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+
+// ldmatrix: four 8x8 b16 matrices; lane l gives the address of row (l % 8) of matrix (l / 8).
+__device__ __forceinline__ void ldmatrixX4(uint32_t (&r)[4], const void* smem) {
+  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(s));
+}
+__device__ __forceinline__ void ldmatrixX4Trans(uint32_t (&r)[4], const void* smem) {
+  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(s));
+}
+
+// Issue the cp.async copies of `rows` rows of a [N][D] matrix (d == D) into shared memory, zero rows past nRows.
+template <typename T, int D>
+__device__ __forceinline__ void loadTileAsync(T* s, const T* g, int rowBegin, int nRows, int rows) {
+  constexpr int LD = strideOf<D>();
+  constexpr int VPR = D / 8;
+  for (int idx = threadIdx.x; idx < rows * VPR; idx += blockDim.x) {
+    const int r = idx / VPR, cv = idx - r * VPR;
+    const bool valid = r < nRows;
+    cpAsync16(s + r * LD + cv * 8, g + (size_t)(valid ? rowBegin + r : rowBegin) * D + cv * 8, valid);
+  }
+}
+
+// Position (e, k0) on the next chunk to compute, at or after (e, k0); k0 = -1 means "start of entry e's block".
+// Key blocks are sorted ascending (validated by the backend), so once one lies beyond the causal limit, all do.
+__device__ __forceinline__ bool seekChunk(const int32_t* __restrict__ indices, int e1, int B, int N, bool causal, int qb,
+                                          int rowLast, int& e, int& k0) {
+  for (; e < e1; ++e, k0 = -1) {
+    const int kb = indices[e];
+    if (causal && kb > qb) return false;
+    const int kbStart = kb * B, kbEnd = min(kbStart + B, N);
+    if (k0 < kbStart) k0 = kbStart;
+    if (causal && k0 > rowLast) return false;
+    if (k0 < kbEnd) return true;
+  }
+  return false;
+}
+
+// The same computation as sparseAttentionMma (same tiles, same online softmax, same results up to summation order)
+// with K/V chunks double-buffered through cp.async (the next chunk loads while this one computes) and K / V
+// fragments read with ldmatrix (V transposed on the fly). Needs d == D (16-byte rows).
+template <typename T, int D>
+__global__ void __launch_bounds__(128) sparseAttentionMmaPipelined(AttentionLaunch p) {
+  constexpr int LD = strideOf<D>();
+  extern __shared__ uint4 smemRaw[];
+  T* sQ = reinterpret_cast<T*>(smemRaw);
+  T* sKV = sQ + kTileMax * LD;  // [2 buffers][K, V][kTileMax][LD]
+  auto sK = [&](int buf) { return sKV + (size_t)buf * 2 * kTileMax * LD; };
+  auto sV = [&](int buf) { return sKV + (size_t)buf * 2 * kTileMax * LD + kTileMax * LD; };
+
+  const WorkItem item = p.items[blockIdx.x];
+  const int N = p.tokens, B = p.blockSize;
+  const int r0 = item.rowStart, r1 = item.rowEnd, rows = r1 - r0;
+  const int qb = r0 / B;
+  const size_t headBase = (size_t)item.head * N * D;
+  const T* Q = static_cast<const T*>(p.q) + headBase;
+  const T* K = static_cast<const T*>(p.k) + headBase;
+  const T* V = static_cast<const T*>(p.v) + headBase;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
+  const int tileRows = blockDim.x / 2;
+  const int chunk = B < kTileMax ? B : kTileMax;
+  const int nTiles = chunk / 8;
+  const float scaleLog2 = p.scale * kLog2e;
+  const int32_t* off = p.offsets + (size_t)item.head * (p.blocks + 1);
+  const int e1 = off[qb + 1];
+
+  int e = off[qb], k0 = -1;
+  bool have = seekChunk(p.indices, e1, B, N, p.causal, qb, r1 - 1, e, k0);
+  loadTileAsync<T, D>(sQ, Q, r0, rows, tileRows);
+  if (have) {
+    loadTileAsync<T, D>(sK(0), K, k0, min(chunk, min(k0 + chunk, N) - k0), chunk);
+    loadTileAsync<T, D>(sV(0), V, k0, min(chunk, min(k0 + chunk, N) - k0), chunk);
+  }
+  cpAsyncCommit();
+
+  const int wr0 = warp * 16;
+  const bool active = wr0 < rows;
+  const int rowA = r0 + wr0 + g, rowB = rowA + 8;
+  uint32_t qf[D / 16][4];
+  float o[D / 8][4];
+#pragma unroll
+  for (int n = 0; n < D / 8; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
+  float mA = -INFINITY, mB = -INFINITY, lA = 0.f, lB = 0.f;
+  bool qLoaded = false;
+  // ldmatrix row addresses: lane l reads row (l & 7) of matrix (l >> 3).
+  const int lmRow = lane & 7, lmMat = lane >> 3;
+
+  for (int buf = 0; have; buf ^= 1) {
+    // The chunk after this one goes into the other buffer, which every warp finished with last iteration.
+    int ne = e, nk0 = k0 + chunk;
+    if (nk0 >= min((p.indices[e] + 1) * B, N)) { ++ne; nk0 = -1; }
+    const bool haveNext = seekChunk(p.indices, e1, B, N, p.causal, qb, r1 - 1, ne, nk0);
+    __syncthreads();
+    if (haveNext) {
+      const int kn = min(chunk, min(nk0 + chunk, min((p.indices[ne] + 1) * B, N)) - nk0);
+      loadTileAsync<T, D>(sK(buf ^ 1), K, nk0, kn, chunk);
+      loadTileAsync<T, D>(sV(buf ^ 1), V, nk0, kn, chunk);
+      cpAsyncCommit();
+      cpAsyncWait<1>();
+    } else {
+      cpAsyncWait<0>();
+    }
+    __syncthreads();
+    if (!qLoaded) {
+      loadQFragments<T, D>(qf, sQ, wr0, g, c);
+      qLoaded = true;
+    }
+    const int kbEnd = min((p.indices[e] + 1) * B, N);
+    const int kn = min(chunk, kbEnd - k0);
+    if (active) {
+      const T* kTile = sK(buf);
+      const T* vTile = sV(buf);
+      float s[8][4];
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.f;
+        if (j < nTiles) {
+#pragma unroll
+          for (int ks = 0; ks < D / 16; ks += 2) {
+            uint32_t b[4];  // b0, b1 of k-step ks, then of ks + 1
+            ldmatrixX4(b, kTile + (j * 8 + lmRow) * LD + ks * 16 + lmMat * 8);
+            Half16<T>::mma(s[j], qf[ks], b[0], b[1]);
+            Half16<T>::mma(s[j], qf[ks + 1], b[2], b[3]);
+          }
+        }
+      }
+      scaleMask(s, nTiles, k0, k0 + kn, rowA, rowB, p.causal, scaleLog2, c);
+      float mxA = -INFINITY, mxB = -INFINITY;
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        mxA = fmaxf(mxA, fmaxf(s[j][0], s[j][1]));
+        mxB = fmaxf(mxB, fmaxf(s[j][2], s[j][3]));
+      }
+      mxA = quadMax(mxA);
+      mxB = quadMax(mxB);
+      const float newA = fmaxf(mA, mxA), newB = fmaxf(mB, mxB);
+      const float useA = newA == -INFINITY ? 0.f : newA, useB = newB == -INFINITY ? 0.f : newB;
+      const float alphaA = exp2f(mA - useA), alphaB = exp2f(mB - useB);
+      mA = newA;
+      mB = newB;
+      float sumA = 0.f, sumB = 0.f;
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        s[j][0] = exp2f(s[j][0] - useA);
+        s[j][1] = exp2f(s[j][1] - useA);
+        s[j][2] = exp2f(s[j][2] - useB);
+        s[j][3] = exp2f(s[j][3] - useB);
+        sumA += s[j][0] + s[j][1];
+        sumB += s[j][2] + s[j][3];
+      }
+      lA = lA * alphaA + sumA;
+      lB = lB * alphaB + sumB;
+#pragma unroll
+      for (int n = 0; n < D / 8; ++n) {
+        o[n][0] *= alphaA;
+        o[n][1] *= alphaA;
+        o[n][2] *= alphaB;
+        o[n][3] *= alphaB;
+      }
+#pragma unroll
+      for (int kk = 0; kk < 4; ++kk) {
+        if (2 * kk < nTiles) {
+          uint32_t a[4];
+          a[0] = Half16<T>::packFloats(s[2 * kk][0], s[2 * kk][1]);
+          a[1] = Half16<T>::packFloats(s[2 * kk][2], s[2 * kk][3]);
+          a[2] = Half16<T>::packFloats(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+          a[3] = Half16<T>::packFloats(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+          // matrices: (keys 0-7 | 8-15 of this k-step) x (dims of n-tile n | n + 1), transposed into B fragments
+          const T* vRow = vTile + (kk * 16 + (lmMat & 1) * 8 + lmRow) * LD + (lmMat >> 1) * 8;
+#pragma unroll
+          for (int n = 0; n < D / 8; n += 2) {
+            uint32_t b[4];  // b0, b1 of n-tile n, then of n + 1
+            ldmatrixX4Trans(b, vRow + n * 8);
+            Half16<T>::mma(o[n], a, b[0], b[1]);
+            Half16<T>::mma(o[n + 1], a, b[2], b[3]);
+          }
+        }
+      }
+    }
+    e = ne;
+    k0 = nk0;
+    have = haveNext;
+  }
+  if (!qLoaded) {  // no chunk at all: rows attend to nothing
+    cpAsyncWait<0>();
+  }
+  if (!active) return;
+  lA = quadSum(lA);
+  lB = quadSum(lB);
+  const float invA = lA > 0.f ? 1.f / lA : 0.f, invB = lB > 0.f ? 1.f / lB : 0.f;
+  const int outA = item.outRow + wr0 + g, outB = outA + 8;
+  const bool validA = rowA < r1, validB = rowB < r1;
+#pragma unroll
+  for (int n = 0; n < D / 8; ++n) {
+    const int col = n * 8 + 2 * c;
+    if (validA) *reinterpret_cast<float2*>(p.out + (size_t)outA * D + col) = make_float2(o[n][0] * invA, o[n][1] * invA);
+    if (validB) *reinterpret_cast<float2*>(p.out + (size_t)outB * D + col) = make_float2(o[n][2] * invB, o[n][3] * invB);
+  }
+  if (c == 0) {
+    if (validA) p.lse[outA] = lA > 0.f ? (mA + log2f(lA)) * kLn2 : -INFINITY;
+    if (validB) p.lse[outB] = lB > 0.f ? (mB + log2f(lB)) * kLn2 : -INFINITY;
+  }
+}
+
 // blockMass on tensor cores, two passes over every (causal) key: MASS=false writes each row's log2-sum-exp,
 // MASS=true sums exp2(s - lse2) per key block and adds mean-over-rows shares into mass[qb][kb].
 template <typename T, int D, bool MASS>
@@ -532,10 +755,17 @@ size_t mmaSmemBytes(int buffers) {
 
 template <typename T, int D>
 cudaError_t launchAttentionMma(const AttentionLaunch& a, cudaStream_t stream) {
+  const int threads = tileRows(a.blockSize) / 16 * 32;
+  if (a.variant == Variant::pipelined && a.headDim == D) {
+    const size_t smem = mmaSmemBytes<T, D>(5);  // Q + two (K, V) buffers
+    cudaError_t err = cudaFuncSetAttribute(sparseAttentionMmaPipelined<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+    if (err != cudaSuccess) return err;
+    sparseAttentionMmaPipelined<T, D><<<a.itemCount, threads, smem, stream>>>(a);
+    return cudaGetLastError();
+  }
   const size_t smem = mmaSmemBytes<T, D>(3);
   cudaError_t err = cudaFuncSetAttribute(sparseAttentionMma<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
   if (err != cudaSuccess) return err;
-  const int threads = tileRows(a.blockSize) / 16 * 32;
   sparseAttentionMma<T, D><<<a.itemCount, threads, smem, stream>>>(a);
   return cudaGetLastError();
 }

@@ -11,6 +11,10 @@ namespace hplb {
 
 enum class Precision : int { fp32 = 0, fp16 = 1, bf16 = 2 };
 
+// Tensor-core attention kernel: `pipelined` (cp.async double-buffered K/V, ldmatrix fragments; needs d = 32/64/128)
+// or `simple` (synchronous loads, scalar fragment loads; any d ≤ 128). Same tiles, same results up to rounding order.
+enum class Variant : int { pipelined = 0, simple = 1 };
+
 // Largest head dim per path: the tensor-core path pads d up to 32/64/128; the fp32 path keeps d/32 values per lane.
 constexpr int kMaxHeadDimMma = 128;
 constexpr int kMaxHeadDimF32 = 256;
@@ -45,6 +49,7 @@ struct AttentionLaunch {
   bool causal;
   float scale;
   Precision precision;
+  Variant variant;
 };
 
 struct BlockMassLaunch {

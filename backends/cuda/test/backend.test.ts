@@ -74,6 +74,7 @@ test('many heads with their own layouts and row ranges go to ONE native call and
   // query block 1 of head 2 attends to nothing: zero output, lse −∞
   assert.equal(out.right[2]!.lse[20], -Infinity);
   assert.deepEqual(backend.lastTiming(), { kernelMs: 0.5, totalMs: 1.5 });
+  assert.equal(fake.requests[0]!.kernel, 'pipelined');
   await backend.dispose();
   assert.deepEqual(fake.events, ['open 0', 'close 0']);
 });
@@ -119,6 +120,15 @@ test('init: zero devices, an old GPU, a device index out of range and bad option
   assert.match(leftText(await createBackend({ binding: fakeBinding({ devices: 1 }), device: 2 }).init()), /\$\.device.*below 1/);
   assert.match(leftText(await createBackend({ binding: fakeBinding(), device: -1 }).init()), /\$\.device/);
   assert.match(leftText(await createBackend({ binding: 42 }).init()), /\$\.binding/);
+  assert.match(leftText(await createBackend({ binding: fakeBinding(), kernel: 'fastest' }).init()), /\$\.kernel.*pipelined\|simple/);
+  const simple = fakeBinding();
+  const sb = createBackend({ binding: simple, kernel: 'simple' });
+  const si = await sb.init();
+  assert.ok(E.isRight(si) && si.right.details?.['kernel'] === 'simple');
+  const p = params({ tokens: 16, headDim: 8, blockSize: 16 });
+  const z = new Float32Array(16 * 8);
+  assert.ok(E.isRight(await sb.sparseAttention(z, z, z, fullLayout(p), p)));
+  assert.equal(simple.requests[0]!.kernel, 'simple');
   assert.match(leftText(await createBackend({ addonPath: '/nonexistent/hplb_cuda.node' }).init()), /not built.*\/nonexistent\/hplb_cuda\.node/);
 });
 
