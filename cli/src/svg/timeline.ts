@@ -73,7 +73,8 @@ export const renderTimeline = (sim: Simulation, opts: TimelineOptions): string =
   }
   out.push(el('line', { x1: left, y1: top + plotH + 4, x2: left + plotW, y2: top + plotH + 4, stroke: COLORS.axis, 'stroke-width': 1 }));
   out.push(text(left + plotW / 2, top + plotH + 40, `time within the layer (${unitLabel})`, { 'font-size': 12.5, fill: COLORS.text, 'text-anchor': 'middle' }));
-  out.push(text(left + plotW + 12, top - 10, 'makespan · bubble', { 'font-size': 10.5, fill: COLORS.axis }));
+  out.push(text(left + plotW + 12, top - 22, 'makespan · bubble', { 'font-size': 10.5, fill: COLORS.axis }));
+  out.push(text(left + plotW + 12, top - 10, `(${unitLabel} · % idle)`, { 'font-size': 10, fill: COLORS.axis }));
 
   // Bars.
   sim.layers.forEach((lt, l) => {
