@@ -83,12 +83,12 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
   let nodes = 0;
   let best: Int32Array | null = null;
   const counts = new Int32Array(T);
-  const memo = new Set<string>();
+  // Failed states → the largest capacity at which they failed (a state that fails at C fails below C too).
+  const memo = new Map<string, number>();
 
   /** Decide whether the items fit in m bins of capacity C; fills `bins` with per-bin type counts on success. */
   const probe = (C: number, probeDeadline: number): Int32Array | null | 'timeout' => {
     for (let t = 0; t < T; t++) counts[t] = typeItems[t]!.length;
-    memo.clear();
     const slack = m * C - itotal;
     if (slack < 0 || (desc[0] ?? 0) > C) return null;
     const bins: Int32Array[] = [];
@@ -105,7 +105,7 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
         return true;
       }
       const key = String.fromCharCode(binsLeft, ...counts);
-      if (memo.has(key)) return false;
+      if ((memo.get(key) ?? -1) >= C) return false;
       let t0 = 0;
       while (counts[t0] === 0) t0++;
       const take = new Int32Array(T);
@@ -163,7 +163,7 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
         counts[t0]!++;
         remainingItems++;
       }
-      if (!found && memo.size < 2_000_000) memo.add(key);
+      if (!found && (memo.size < 2_000_000 || memo.has(key))) memo.set(key, Math.max(C, memo.get(key) ?? -1));
       return found;
     };
 
@@ -186,12 +186,46 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
   // incumbent are found fast), shrinking after a timeout; an exhausted probe proves a bound (lo = C + 1).
   let delta = 1;
   let stalled = 0;
+  let fewTypes = T * 2 <= n;
+  // With few types, every makespan is one of a small set of subset sums: probe only those (and round lo up to one).
+  let sums: Float64Array | null = null;
+  let states = 1;
+  for (let t = 0; t < T && states <= 200_000; t++) states *= typeItems[t]!.length + 1;
+  if (fewTypes && states <= 200_000) {
+    let acc = new Set<number>([0]);
+    for (let t = 0; t < T; t++) {
+      const next = new Set<number>();
+      for (const a of acc) for (let x = 0; x <= typeItems[t]!.length; x++) if (a + x * vals[t]! <= hi) next.add(a + x * vals[t]!);
+      acc = next;
+    }
+    sums = Float64Array.from([...acc].filter((x) => x >= lo).sort((a, b) => a - b));
+    if (sums.length > 0) lo = Math.max(lo, sums[0]!);
+  }
+  const nextSum = (c: number): number => {
+    // Largest achievable sum ≤ c (a probe at c is the same as at that sum).
+    if (!sums) return c;
+    let a = 0;
+    let b = sums.length - 1;
+    if (sums[0]! > c) return c;
+    while (a < b) {
+      const mid = (a + b + 1) >> 1;
+      if (sums[mid]! <= c) a = mid;
+      else b = mid - 1;
+    }
+    return sums[a]!;
+  };
   while (lo < hi) {
     const nowT = performance.now();
     if (nowT >= deadline) break;
-    const C = Math.max(lo, hi - delta);
+    // Few distinct costs (real budgets come in a handful of classes): probes are cheap, so bisect; otherwise
+    // descend from the incumbent.
+    const C = Math.max(lo, nextSum(fewTypes ? lo + Math.floor((hi - lo) / 2) : hi - delta));
     const r = probe(C, nowT + Math.max(1, (deadline - nowT) / 3));
     if (r === 'timeout') {
+      if (fewTypes) {
+        fewTypes = false; // bisection stalled: descend from the incumbent instead
+        continue;
+      }
       if (delta === 1 || C === lo) {
         if (++stalled >= 2) break;
       }
@@ -201,6 +235,10 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
     stalled = 0;
     if (r === null) {
       lo = Math.max(lo, C + 1); // infeasible at C ⇒ infeasible below C
+      if (sums) {
+        const k = sums.findIndex((x) => x > C);
+        lo = k < 0 ? hi : Math.max(lo, Math.min(hi, sums[k]!));
+      }
       delta = Math.max(1, Math.floor(delta / 2));
       continue;
     }

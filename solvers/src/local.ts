@@ -143,6 +143,8 @@ const improveDevice = (st: LoadState, a: number, pairwise: boolean): boolean => 
     for (let j = 0; j < n; j++) if (st.assign[j] === b && pinned[j]! < 0) onB.push(j);
     for (const i of onA) for (const j of onB) {
       if (quota !== undefined && inst.weight[i] !== inst.weight[j]) continue;
+      // A swap can only help a if j is cheaper there than i (equal costs: a no-op).
+      if (time[j * m + a]! >= time[i * m + a]! && !(kv && kv.hasCopyCost)) continue;
       if (!kv) {
         const na = la - time[i * m + a]! + time[j * m + a]!;
         const nb = st.load[b]! - time[j * m + b]! + time[i * m + b]!;

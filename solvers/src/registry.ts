@@ -105,6 +105,9 @@ const localPhase = (inst: Instance, deadline: number, seed: number, lb: number, 
   return keepBest(inst, best, a);
 };
 
+/** At most half as many distinct costs as items (e.g. real budgets: 5–6 classes per layer). */
+const fewTypes = (inst: Instance): boolean => new Set(inst.cost).size * 2 <= inst.n;
+
 /** Synchronous solve for every solver except the ILP engines. */
 export const solveLayerSync = (problem: LayerProblem, solver: SolverName, options: SolveOptions): LayerResult => {
   const t0 = ms();
@@ -140,9 +143,27 @@ export const solveLayerSync = (problem: LayerProblem, solver: SolverName, option
   }
 
   // exact / auto (and the ILP engines' warm start).
-  let best = localPhase(inst, t0 + Math.min(limit * 0.2, 50 + limit * 0.05), seed, lb0, 64, warm);
+  let best: Best | null = null;
+  let lb = lb0;
+  if (exactApplies(inst) && fewTypes(inst)) {
+    // Real budgets come in a handful of classes: the capacity search over item types is then the fastest way to a
+    // proof, so it runs first, from the best builder, with half the budget.
+    for (const b of portfolio(inst)) best = keepBest(inst, best, BUILDERS[b](inst));
+    if (warm) best = keepBest(inst, best, warm);
+    if (best) {
+      lb = instanceLowerBound(inst, best.makespan);
+      if (best.makespan <= lb * (1 + EPS)) return finish(inst, best, lb, 'optimal', t0);
+      const r = exactSearch(inst, best.assign, lb, t0 + limit * 0.5);
+      best = keepBest(inst, best, r.assign) ?? best;
+      lb = Math.max(lb, r.lowerBound);
+      if (best.makespan <= lb * (1 + EPS) || (r.complete && r.resolution === 1))
+        return finish(inst, best, r.complete && r.resolution === 1 ? best.makespan : lb, 'optimal', t0);
+    }
+  }
+  const polished = localPhase(inst, ms() + Math.min(limit * 0.2, 50 + limit * 0.05), seed, lb, 64, best ? best.assign : warm);
+  if (polished && (!best || polished.makespan < best.makespan)) best = polished;
   if (!best) return infeasibleFor(inst);
-  let lb = instanceLowerBound(inst, best.makespan);
+  lb = Math.max(lb, instanceLowerBound(inst, best.makespan));
   if (best.makespan <= lb * (1 + EPS)) return finish(inst, best, lb, 'optimal', t0);
   let status: LayerStatus = 'feasible';
   if (exactApplies(inst)) {
