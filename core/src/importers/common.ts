@@ -19,7 +19,8 @@ export interface ImportOptions {
   readonly contextLength?: number;
 }
 
-const shapeOf = (m: ModelShape): ModelShape => ({ name: m.name, layers: m.layers, queryHeads: m.queryHeads, kvHeads: m.kvHeads, headDim: m.headDim });
+/** A plain shape (registry entries carry aliases and notes). */
+export const shapeOf = (m: ModelShape): ModelShape => ({ name: m.name, layers: m.layers, queryHeads: m.queryHeads, kvHeads: m.kvHeads, headDim: m.headDim });
 
 const knownNames = (): string => MODEL_REGISTRY.map((m) => m.name).join(', ');
 
@@ -49,10 +50,6 @@ export const resolveModel = (opts: ImportOptions, hint?: string): E.Either<HplbE
   );
 };
 
-/** A finite number check with a path-precise error. */
-export const checkFinite = (path: string, v: number, expected: string, ok: (x: number) => boolean, file?: string): E.Either<HplbError, number> =>
-  Number.isFinite(v) && ok(v) ? E.right(v) : E.left(hplbError('decode', [issue(path, expected, v)], file));
-
 /** `rows` must be `m.layers` rows of `width` entries each (a per-layer table), else an error at the first bad path. */
 export const checkTable = (
   path: string,
@@ -74,4 +71,3 @@ export const withFileOf = <A>(file: string | undefined, e: E.Either<HplbError, A
 export const positiveIntOption = (name: string, v: number | undefined, dflt: number, file?: string): E.Either<HplbError, number> =>
   v === undefined ? E.right(dflt) : Number.isInteger(v) && v > 0 ? E.right(v) : withFileOf(file, fail<number>('argument', name, 'a positive integer', v));
 
-export { shapeOf };
