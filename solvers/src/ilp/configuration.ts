@@ -5,7 +5,7 @@
  *
  * A pattern is a count vector c (c_k heads of class k on one device) with load p·c ≤ U, U = the warm start's
  * integer makespan. For a candidate makespan T, feasibility is the ILP
- *   min Σ_j w_j   s.t.  Σ_j c_jk·w_j = n_k  ∀k,   Σ_j w_j ≤ m,   w_j ∈ Z≥0  (patterns with load ≤ T only),
+ *   find w  s.t.  Σ_j c_jk·w_j = n_k  ∀k,   Σ_j w_j ≤ m,   w_j ∈ Z≥0  (patterns with load ≤ T only),
  * and the optimum T* is the smallest feasible candidate load, found by bisection over the distinct pattern loads
  * (starting at our own lower bound, so a plan that meets it needs no engine proof at all). Used by `index.ts`
  * on identical devices without pins, KV bookkeeping or a previous placement. Same integer costs as `model.ts`.
@@ -79,7 +79,9 @@ export const feasibilityModel = (set: PatternSet, counts: ReadonlyArray<number>,
   rows.push({ name: 'm', vars: used.map((j) => ({ name: w(j), coef: 1 })), type: BOUND.up, lb: 0, ub: devices });
   const model: LinearModel = {
     name,
-    objective: used.map((j) => ({ name: w(j), coef: 1 })),
+    // Pure feasibility (zero objective): the first integer solution ends the search. Minimising Σ w instead made
+    // HiGHS spend seconds proving a device count that does not matter here.
+    objective: [{ name: w(used[0]!), coef: 0 }],
     rows: rows.filter((r) => r.vars.length > 0),
     bounds: used.map((j) => ({ name: w(j), lb: 0, ub: devices })),
     binaries: [],
@@ -98,5 +100,44 @@ export const decodePatterns = (set: PatternSet, used: ReadonlyArray<number>, val
   if (perDevice.length > devices) return null;
   while (perDevice.length < devices) perDevice.push(Array<number>(counts.length).fill(0));
   for (let k = 0; k < counts.length; k++) if (perDevice.reduce((a, c) => a + c[k]!, 0) !== counts[k]) return null;
+  return perDevice;
+};
+
+/**
+ * Primal heuristic for the feasibility ILP: a depth-first search for m patterns (non-decreasing pattern order, so
+ * device permutations are not revisited) with load ≤ T that use exactly the class counts, heaviest patterns first.
+ * Returns the device patterns, or null when none was found within `nodeLimit` nodes (the ILP decides then). It never
+ * proves infeasibility: that stays with the engine.
+ */
+export const searchPacking = (set: PatternSet, counts: ReadonlyArray<number>, costs: ReadonlyArray<number>, devices: number, T: number, nodeLimit = 50_000): number[][] | null => {
+  const K = counts.length;
+  const order = set.loads.map((l, j) => j).filter((j) => set.loads[j]! <= T).sort((a, b) => set.loads[b]! - set.loads[a]! || a - b);
+  const rem = [...counts];
+  let remLoad = counts.reduce((a, c, k) => a + c * costs[k]!, 0);
+  const chosen: number[] = [];
+  let nodes = 0;
+  const rec = (dev: number, from: number): boolean => {
+    if (rem.every((r) => r === 0)) return true;
+    if (dev === devices || remLoad > (devices - dev) * T || ++nodes > nodeLimit) return false;
+    for (let q = from; q < order.length; q++) {
+      const j = order[q]!;
+      const pat = set.patterns[j]!;
+      let fits = true;
+      for (let k = 0; k < K; k++) if (pat[k]! > rem[k]!) { fits = false; break; }
+      if (!fits) continue;
+      for (let k = 0; k < K; k++) rem[k]! -= pat[k]!;
+      remLoad -= set.loads[j]!;
+      chosen.push(j);
+      if (rec(dev + 1, q)) return true;
+      chosen.pop();
+      remLoad += set.loads[j]!;
+      for (let k = 0; k < K; k++) rem[k]! += pat[k]!;
+      if (nodes > nodeLimit) return false;
+    }
+    return false;
+  };
+  if (!rec(0, 0)) return null;
+  const perDevice = chosen.map((j) => [...set.patterns[j]!]);
+  while (perDevice.length < devices) perDevice.push(Array<number>(K).fill(0));
   return perDevice;
 };

@@ -19,7 +19,7 @@ import { spawnTsWorker } from '@hplb/core/node/tsWorker.ts';
 import type { Worker } from 'node:worker_threads';
 import type { LayerProblem, LayerResult } from '../types.ts';
 import type { EngineAnswer, EngineRequest } from './engine.ts';
-import { decodePatterns, enumeratePatterns, feasibilityModel } from './configuration.ts';
+import { decodePatterns, enumeratePatterns, feasibilityModel, searchPacking } from './configuration.ts';
 import {
   assignmentLoads, buildModel, columnOrder, decodeAssignment, integerMakespan, itemTime, lpText, unitsOf, violatedConstraint,
   type BuiltModel, type IlpProblem, type LinearModel,
@@ -223,7 +223,15 @@ const configurationSolve = async (pr: IlpProblem, built: BuiltModel, engine: Ilp
     if (call.answer.claim === 'infeasible') return false;
     return call.answer.claim === 'optimal' ? true : null;
   };
+  const accept = (per: number[][] | null, T: number): number[] | null => {
+    if (!per) return null;
+    const a = toAssignment(per);
+    return a.every((d) => d >= 0) && violatedConstraint(pr, a) === null && integerMakespan(built, pr, a) <= T ? a : null;
+  };
   const feasible = async (T: number): Promise<number[] | false | null> => {
+    // A bounded search for a packing first (cheap when one exists); the ILP decides otherwise.
+    const found = accept(searchPacking(set, counts, costs, m, T), T);
+    if (found) return found;
     const fm = feasibilityModel(set, counts, m, T, `layer${pr.layer}_T${T}`);
     if (!fm) return false;
     const call = await ask(fm.model);
@@ -236,14 +244,16 @@ const configurationSolve = async (pr: IlpProblem, built: BuiltModel, engine: Ilp
     if (ans.claim === 'error') throw new IlpEngineError(engine, ans.message ?? 'engine error');
     if (ans.claim === 'infeasible') return false;
     if (ans.values) {
-      const per = decodePatterns(set, fm.used, new Map(Object.entries(ans.values)), counts, m);
-      if (per) {
-        const a = toAssignment(per);
-        if (a.every((d) => d >= 0) && violatedConstraint(pr, a) === null && integerMakespan(built, pr, a) <= T) return a;
-      }
+      const a = accept(decodePatterns(set, fm.used, new Map(Object.entries(ans.values)), counts, m), T);
+      if (a) return a;
     }
     return null; // no usable answer: unknown
   };
+  // Phase 0: a packing at the lowest candidate meets our own bound: optimal without asking the engine.
+  if (lo < hi) {
+    const direct = accept(searchPacking(set, counts, costs, m, cands[lo]!), cands[lo]!);
+    if (direct) return { kind: 'proven', assignment: direct };
+  }
   // Phase 1: the smallest candidate whose LP relaxation is feasible (every lower one is infeasible).
   {
     let a = lo;
