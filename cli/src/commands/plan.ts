@@ -81,15 +81,18 @@ export async function run(argv: string[], io: Io): Promise<number> {
 
   const replicate = base.constraints.kv === 'replicate';
   const split = flags.splitHeads !== undefined || (!args.flag('whole-heads') && !args.has('solver') && replicate && !base.constraints.equalHeadsPerDevice);
-  // Without --solver the whole-head stage is LPT (deterministic; split heads close the rest): see REFERENCE_PIPELINES.
-  const solver = args.has('solver') ? flags.solver : split ? 'lpt' : flags.solver;
+  // Without --solver the whole-head stage is LPT (deterministic; split heads or bubble-fill use what it leaves idle).
+  const solver = args.has('solver') ? flags.solver : 'lpt';
   const chosen: PipelineSpec = {
     name: `chosen: ${solver}${split ? ' + split' : ''} + ${policy}`,
     solver,
     splitHeads: split,
     policy,
   };
-  const refs = (base.curves && policy !== 'profile' ? REFERENCE_PIPELINES : PROFILE_PIPELINES).map((r) => ({ ...r, splitHeads: r.splitHeads && replicate && !base.constraints.equalHeadsPerDevice }));
+  // Split heads need replicated KV and free head counts; without them hplb's row keeps whole heads (and says so).
+  const canSplit = replicate && !base.constraints.equalHeadsPerDevice;
+  const refs = (base.curves && policy !== 'profile' ? REFERENCE_PIPELINES : PROFILE_PIPELINES).map((r) =>
+    r.splitHeads && !canSplit ? { ...r, splitHeads: false, name: r.name.replace('split heads', 'whole heads') } : r);
   const same = (a: PipelineSpec, b: PipelineSpec) => a.solver === b.solver && a.splitHeads === b.splitHeads && a.policy === b.policy;
   const specs: PipelineSpec[] = [...refs];
   let written = specs.findIndex((s) => same(s, chosen));
