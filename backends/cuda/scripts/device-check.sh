@@ -11,10 +11,9 @@
 # On the GPU it: unpacks Node (packed by ../shared/tools/pack-node-for-device.sh) and the runtime node_modules;
 # records the device (nvidia-smi: name, driver, date); runs the cuda conformance suite at fp32/bf16/fp16 with init
 # required; runs scripts/bench-cuda.ts (kernel times, CUDA events; N = 8K/32K/128K, d 128, bf16, B 64, densities
-# 1–20 % and dense, blockMass) and examples/bench-kernels.ts --backend cuda on the same shapes; runs
-# scripts/torch_reference.py (SDPA forced to FLASH = FA2, and FlexAttention with the identical block masks);
-# runs `hplb calibrate --backend cuda` and `hplb execute --backend cuda` of a plan made here from a real shared
-# profile; and writes $OUT/summary.md (device, driver, date, tables, every issue target with pass/fail) for the
+# 1–20 % and dense, blockMass); runs scripts/torch_reference.py (SDPA forced to FLASH = FA2, and FlexAttention
+# with the identical block masks); runs `hplb calibrate --backend cuda` and `hplb execute --backend cuda` of a plan
+# made here from a real shared profile; runs examples/bench-kernels.ts --backend cuda (N = 8K, fp32); and writes $OUT/summary.md (device, driver, date, tables, every issue target with pass/fail) for the
 # lead to paste into backends/cuda/RESULTS.md. Each step's status is in summary.md; the script exits non-zero if
 # any step failed, after writing everything it could. $OUT holds at most 8 files (the device tool's limit):
 # summary.md log.txt conformance.tap cuda-bench.json torch.json bench-kernels.txt calibration.json execute.txt
@@ -167,10 +166,12 @@ run_bench() {
     && cp "$work/cuda-bench.json" "$OUT/cuda-bench.json"
 }
 
+# examples/bench-kernels.ts takes one context and runs at fp32 (on this backend: the fp32 CUDA-core path); its table 3
+# times a TypeScript GEMM of the kernel's FLOPs on the CPU, which grows as N², so it runs at N = 8K only (about a
+# minute); the issue's N = 8K/32K/128K bf16 shapes are bench-cuda.ts's. It runs last: the least needed step.
 run_bench_kernels() {
   if [ ! -f examples/bench-kernels.ts ]; then echo "examples/bench-kernels.ts is not in this tree" > "$OUT/bench-kernels.txt"; cat "$OUT/bench-kernels.txt"; return 1; fi
-  node --import tsx examples/bench-kernels.ts --backend cuda --precision bf16 --head-dim 128 --block 64 --tokens "$tokens" \
-    --densities "$(echo "$densities" | awk -F, '{for(i=1;i<=NF;i++) printf "%s%s", (i>1?",":""), $i/100}')" > "$OUT/bench-kernels.txt" 2>&1
+  node --import tsx examples/bench-kernels.ts --backend cuda --context 8192 --head-dim 128 --block 64 --repeats 3 > "$OUT/bench-kernels.txt" 2>&1
   local rc=$?; tail -n 30 "$OUT/bench-kernels.txt"; return $rc
 }
 
@@ -206,7 +207,8 @@ if [ "$mode" = prepare ] || [ "$mode" = dry-run ]; then
     step torch-args sh -c "python3 -c \"import py_compile,sys; py_compile.compile(sys.argv[1], cfile='$work/t.pyc', doraise=True)\" backends/cuda/scripts/torch_reference.py && python3 backends/cuda/scripts/torch_reference.py --manifest '$work/manifest.json' --out '$work/torch.json' --dry-run"
     step script-syntax bash -n backends/cuda/scripts/device-check.sh
     step cli-commands sh -c 'node cli/bin/hplb.mjs calibrate --help >/dev/null && node cli/bin/hplb.mjs execute --help >/dev/null'
-    if [ -f examples/bench-kernels.ts ]; then step bench-kernels-args node --import tsx examples/bench-kernels.ts --help
+    # bench-kernels has no --help: its flags parse, then it stops at the backend's init (no GPU here) with that reason.
+    if [ -f examples/bench-kernels.ts ]; then step bench-kernels-args sh -c 'node --import tsx examples/bench-kernels.ts --backend cuda --context 8192 --head-dim 128 --block 64 --repeats 3 2>&1 | grep -q "no CUDA device"'
     else echo "device-check: WARNING: examples/bench-kernels.ts is not in this tree yet; its device step will fail and be reported"; status_lines+=("| bench-kernels-args | missing: examples/bench-kernels.ts | |"); fi
     step summary-format sh -c "node --import tsx backends/cuda/scripts/summarize.ts --dir '$work' --work '$work' --status '| dry-run | ok | |' > '$work/summary.md' && grep -q '^# CUDA backend' '$work/summary.md'"
     step transfer-size check_transfer_size
@@ -228,10 +230,10 @@ unpack_runtime || { echo "device-check: cannot unpack Node / node_modules from .
 step device record_device
 step conformance run_conformance
 step bench run_bench
-step bench-kernels run_bench_kernels
 step torch run_torch
 step calibrate run_calibrate
 step execute run_execute
+step bench-kernels run_bench_kernels
 summarize "$(printf '%s\n' "${status_lines[@]}")"
 echo "device-check: summary in \$OUT/summary.md; failed steps: ${failures[*]:-none}"
 [ ${#failures[@]} -eq 0 ]
