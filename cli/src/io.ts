@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
-import { formatError, hplbError, issue, parseJson, type HplbError } from '@hplb/core';
+import { formatError, hplbError, issue, issueText, parseJson, type HplbError } from '@hplb/core';
 
 export interface Io {
   readonly out: (s: string) => void;
@@ -41,7 +41,7 @@ export const readText = (file: string): E.Either<HplbError, string> => {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const what = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : e instanceof Error ? e.message : String(e);
-    return E.left(hplbError('io', [issue('$', 'a readable file', what)], file));
+    return E.left(hplbError('io', [issueText('$', 'a readable file', what)], file));
   }
 };
 

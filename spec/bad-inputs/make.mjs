@@ -80,7 +80,7 @@ add('xattention-threshold-over-one', 'input.json', JSON.stringify({ max: { value
 add('xattention-wrong-head-count', 'input.json', JSON.stringify({ max: { values: [...table(L - 1, H), Array(H + 1).fill(0.5)] } }), ['--format', 'xattention', ...M1B], `$.max.values[${L - 1}]`, `expected ${H} query heads for Llama-3.2-1B-Instruct, got ${H + 1} entries`);
 add('xattention-root-array', 'input.json', JSON.stringify(table(L, H)), ['--format', 'xattention', ...M1B], '$', 'expected an object of named threshold tables');
 // Files
-add('missing-file', 'README.txt', 'This case names a file that does not exist: $CASE/absent.json.\n', ['--format', 'hplb'], '$', 'expected a readable file, got "no such file"');
+add('missing-file', 'README.txt', 'This case names a file that does not exist: $CASE/absent.json.\n', ['--format', 'hplb'], '$', 'expected a readable file, got no such file');
 
 for (const c of cases) {
   const dir = join(here, c.name);
