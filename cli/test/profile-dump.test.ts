@@ -125,3 +125,20 @@ test('synthetic profile with samples and context lengths writes a stability repo
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('profile --backend cpu (blockMass) gives the same curves as the exact sampled rows', async () => {
+  const { createBackend } = await import('@hplb/backend-cpu');
+  const { makeAttentionParams } = await import('@hplb/core/kernel/params.ts');
+  const { profileHead, profileHeadWithBackend } = await import('@hplb/core/kernel/profiler.ts');
+  const p = makeAttentionParams({ tokens: 320, headDim: 32, blockSize: 64 });
+  assert.ok(E.isRight(p));
+  const cpu = createBackend();
+  for (const a of ['vertical', 'slash'] as const) {
+    const t = syntheticHead(syntheticHeadSpec(a, 5), { tokens: 320, headDim: 32 }, 9);
+    const exact = profileHead(t.q, t.k, p.right);
+    const viaBackend = await profileHeadWithBackend(cpu, t.q, t.k, p.right);
+    assert.ok(E.isRight(exact) && E.isRight(viaBackend));
+    assert.deepEqual(viaBackend.right.tokens, exact.right.tokens);
+    viaBackend.right.mass.forEach((m, i) => assert.ok(Math.abs(m - exact.right.mass[i]!) < 1e-5, `${a} point ${i}: ${m} vs ${exact.right.mass[i]}`));
+  }
+});
