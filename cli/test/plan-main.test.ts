@@ -70,6 +70,9 @@ test('bad input: density and p outside (0, 1], total below one block per head', 
   await failsWith(['--policy', 'top-p', '--p', '0'], /--p: expected a recovery target p in \(0, 1\]/);
   await failsWith(['--policy', 'top-p', '--p', '1.2'], /--p: expected a recovery target p in \(0, 1\]/);
   await failsWith(['--total-tokens', '1000'], /--total-tokens: expected a total of at least one block per head: 1024 heads × 64 tokens = 65536/);
+  await failsWith(['--cost-model', 'tpu'], /--cost-model: expected one of work\|paper-budget\|cuda-h100\|cpu/);
+  await failsWith(['--cost-model', 'cpu', '--cost', 'work'], /--cost-model: expected either --cost-model or --cost\/--calibration/);
+  await failsWith(['--link-gbps', '450'], /--link-gbps: expected a cost model in seconds/);
   await failsWith(['--policy', 'nope'], /--policy: expected one of uniform\|top-p\|max-min\|bubble-fill\|joint\|profile/);
 });
 

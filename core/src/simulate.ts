@@ -119,3 +119,7 @@ export const simulateLoads = (unit: 'token-pairs' | 'seconds', loads: ReadonlyAr
 /** Simulate a layout with budgets (and, optionally, recovery curves for the statistics). */
 export const simulate = (layout: Layout, budgets: ReadonlyArray<ReadonlyArray<number>>, curves?: CurveSet): Simulation =>
   simulateLoads((layout.costModel ?? WORK_COST_MODEL).unit, deviceLoads(layout, budgets), curves ? recoveriesOf(curves, budgets) : undefined);
+
+/** Simulate a plan as written (its own budgets, placement, splits and cost model; another cost model may be given). */
+export const simulatePlan = (plan: Layout & { readonly budgets: ReadonlyArray<ReadonlyArray<number>> }, curves?: CurveSet, costModel?: CostModel): Simulation =>
+  simulate(costModel ? { ...plan, costModel } : plan, plan.budgets, curves);

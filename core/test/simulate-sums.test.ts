@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { simulate, deviceLoads, type Layout } from '../src/simulate.ts';
+import { simulate, simulatePlan, deviceLoads, type Layout } from '../src/simulate.ts';
 import { recomputeLoads } from '../src/validate.ts';
 import { makeDevices } from '../src/model.ts';
 import { DEFAULT_COST_MODELS, WORK_COST_MODEL } from '../src/cost.ts';
@@ -54,6 +54,7 @@ test('Σ busy + Σ idle = G · latency; latency = Σ makespans; loads = validato
       assert.ok(close(sim.bubbleFraction + sim.balanceEfficiency, 1));
       const plan = { model, contextLength: n, devices: layout.devices, placement, splits, budgets, costModel: cm } as unknown as Plan;
       const want = recomputeLoads(plan);
+      assert.equal(simulatePlan(plan).latency, sim.latency);
       const got = deviceLoads(layout, budgets);
       want.forEach((row, l) => row.forEach((w, d) => assert.ok(close(w, got[l]![d]!), `load[${l}][${d}] ${got[l]![d]} vs validator ${w}`)));
     }),
