@@ -70,6 +70,8 @@ test('bad input: density and p outside (0, 1], total below one block per head', 
   await failsWith(['--policy', 'top-p', '--p', '0'], /--p: expected a recovery target p in \(0, 1\]/);
   await failsWith(['--policy', 'top-p', '--p', '1.2'], /--p: expected a recovery target p in \(0, 1\]/);
   await failsWith(['--total-tokens', '1000'], /--total-tokens: expected a total of at least one block per head: 1024 heads × 64 tokens = 65536/);
+  await failsWith(['--total-work', '1e6'], /--total-work: expected a total of at least one block per head: 1024 heads × W\(64, 131072\) token pairs/);
+  await failsWith(['--density', '0.1', '--total-tokens', '1e9'], /expected one of --density, --total-tokens or --total-work/);
   await failsWith(['--cost-model', 'tpu'], /--cost-model: expected one of work\|paper-budget\|cuda-h100\|cpu/);
   await failsWith(['--cost-model', 'cpu', '--cost', 'work'], /--cost-model: expected either --cost-model or --cost\/--calibration/);
   await failsWith(['--link-gbps', '450'], /--link-gbps: expected a cost model in seconds/);

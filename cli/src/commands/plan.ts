@@ -19,7 +19,7 @@ import { comparisonTable, outputPaths, svgFor, writeOutputs } from '../pipeline/
 
 export const summary = 'plan budgets and head placement (no arguments: the default synthetic model on 8 GPUs, with charts)';
 
-const USAGE = `Usage: hplb plan [--policy ${[...POLICY_NAMES, 'profile'].join('|')}] [--density D | --total-tokens B] [--p P]
+const USAGE = `Usage: hplb plan [--policy ${[...POLICY_NAMES, 'profile'].join('|')}] [--density D | --total-tokens B | --total-work W] [--p P]
                  [--profile F --format NAME] [--context N] [--gpus G] [solver flags] [--out plan.json | --out-dir D] [--json]
 
 With no arguments: the built-in SYNTHETIC profile, 8 GPUs, max-min budgets at density ${DEFAULT_DENSITY}, LPT then split heads, then
@@ -31,6 +31,7 @@ anytime portfolio; it stops at a wall-clock limit, so its plans can differ from 
                            joint (alternate max-min and placement), profile (the budgets the profile states; default with --profile)
   --density D              mean budget as a share of N, in (0, 1] (default ${DEFAULT_DENSITY})
   --total-tokens B         total tokens over all heads instead of a density (at least one block per head)
+  --total-work W           total causal-prefill work Σ W(b,N) in token pairs instead (at least one block per head)
   --p P                    top-p target in (0, 1] (default ${DEFAULT_P})
   --whole-heads            do not split heads in the written plan (default: split unless --solver, --kv group or --equal-heads)
   --out F | --out-dir D    where plan.json and plan.svg go (default: the current directory)
@@ -62,7 +63,7 @@ const withDefaultGpus = (argv: string[]): string[] => (argv.some((a) => a === '-
 
 export async function run(argv: string[], io: Io): Promise<number> {
   if (wantsEngine(argv)) return delegateToEngine(argv, io);
-  const args = parseArgs(withDefaultGpus(argv), ALL_FLAG_SPEC({ values: ['policy', 'density', 'total-tokens', 'p', 'out', 'out-dir'], booleans: ['json', 'help', 'whole-heads'] }));
+  const args = parseArgs(withDefaultGpus(argv), ALL_FLAG_SPEC({ values: ['policy', 'density', 'total-tokens', 'total-work', 'p', 'out', 'out-dir'], booleans: ['json', 'help', 'whole-heads'] }));
   if (args.flag('help')) {
     io.out(USAGE);
     return 0;
@@ -70,14 +71,15 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (args.positionals.length > 0) throw argumentError(args.positionals[0]!, 'flags only (hplb plan --help)');
   const density = args.number('density', (x) => x > 0 && x <= 1, 'a density in (0, 1] (the mean budget as a share of the context length)');
   const totalTokens = args.number('total-tokens', (x) => x > 0, 'a total number of tokens > 0');
-  if (density !== undefined && totalTokens !== undefined) throw argumentError('--total-tokens', 'either --density or --total-tokens, not both', totalTokens);
+  const totalWork = args.number('total-work', (x) => x > 0, 'a total work in token pairs > 0');
+  if ([density, totalTokens, totalWork].filter((x) => x !== undefined).length > 1) throw argumentError('--total-tokens', 'one of --density, --total-tokens or --total-work, not several');
   const p = args.number('p', (x) => x > 0 && x <= 1, 'a recovery target p in (0, 1]');
   const loaded = loadProfile(args);
   const policy: BudgetPolicy = args.oneOf('policy', [...POLICY_NAMES, 'profile'] as const, loaded.file === undefined ? 'bubble-fill' : 'profile');
   const { ctx: base, flags } = readPlanContext(args, loaded, { timeLimitMs: DEFAULT_TIME_LIMIT_MS });
   if ((POLICIES_NEEDING_CURVES as ReadonlyArray<string>).includes(policy) && !base.curves) throw noCurvesFailure(base, policy, loaded.file);
   if (policy === 'profile' && !base.profileBudgets) throw argumentError('--policy', 'a budget policy: the profile states no budgets at this context length (e.g. top-p thresholds); use --policy with a curve profile');
-  const choice: BudgetChoice = { ...(density !== undefined ? { density } : {}), ...(totalTokens !== undefined ? { totalTokens } : {}), ...(p !== undefined ? { p } : {}) };
+  const choice: BudgetChoice = { ...(density !== undefined ? { density } : {}), ...(totalTokens !== undefined ? { totalTokens } : {}), ...(totalWork !== undefined ? { totalWork } : {}), ...(p !== undefined ? { p } : {}) };
 
   const replicate = base.constraints.kv === 'replicate';
   const split = flags.splitHeads !== undefined || (!args.flag('whole-heads') && !args.has('solver') && replicate && !base.constraints.equalHeadsPerDevice);
@@ -130,7 +132,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const d = base.devices.length;
   io.out(`hplb plan — ${loaded.label}\n`);
   if (loaded.synthetic) io.out('NOTE: SYNTHETIC profile (generated from head archetypes, not measured on a real model).\n');
-  const budgetText = policy === 'profile' ? 'budgets as stated by the profile' : policy === 'top-p' ? `policy ${policy}, p = ${choice.p ?? DEFAULT_P}` : `policy ${policy}, ${totalTokens !== undefined ? `total ${totalTokens} tokens` : `density ${density ?? DEFAULT_DENSITY}`}`;
+  const budgetText = policy === 'profile' ? 'budgets as stated by the profile' : policy === 'top-p' ? `policy ${policy}, p = ${choice.p ?? DEFAULT_P}` : `policy ${policy}, ${totalTokens !== undefined ? `total ${totalTokens} tokens` : totalWork !== undefined ? `total work ${totalWork} token pairs` : `density ${density ?? DEFAULT_DENSITY}`}`;
   io.out(`N = ${base.contextLength}, ${d} GPU${d === 1 ? '' : 's'}, ${budgetText}, block ${base.blockSize}, cost ${base.costModel.name} (${base.costModel.unit})\n`);
   if (!base.curves) io.out(`recovery: n/a (${base.curvesError?.issues[0]?.expected ?? 'no curves'})\n`);
   io.out('\n' + comparisonTable(runs, written));

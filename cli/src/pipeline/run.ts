@@ -61,6 +61,8 @@ export interface PlanContext {
 export interface BudgetChoice {
   readonly density?: number;
   readonly totalTokens?: number;
+  /** Total causal-prefill work Σ W(b, N) in token pairs. */
+  readonly totalWork?: number;
   readonly p?: number;
 }
 
@@ -94,7 +96,9 @@ const problemOf = (ctx: PlanContext): E.Either<HplbError, BudgetProblem> => {
 
 /** The total a density or an explicit token total stands for. */
 export const totalOf = (p: BudgetProblem, choice: BudgetChoice): E.Either<HplbError, BudgetTotal> =>
-  choice.totalTokens !== undefined ? E.right({ kind: 'tokens', value: choice.totalTokens }) : densityTotal(choice.density ?? DEFAULT_DENSITY, p);
+  choice.totalTokens !== undefined ? E.right({ kind: 'tokens', value: choice.totalTokens })
+    : choice.totalWork !== undefined ? E.right({ kind: 'work', value: choice.totalWork })
+    : densityTotal(choice.density ?? DEFAULT_DENSITY, p);
 
 /** Budgets for a policy that does not need a placement. `uniform` runs without curves (recovery then unknown). */
 export const chooseBudgets = (ctx: PlanContext, policy: 'uniform' | 'top-p' | 'max-min', choice: BudgetChoice): E.Either<HplbError, BudgetResult> => {
@@ -159,7 +163,7 @@ const finish = (ctx: PlanContext, spec: PipelineSpec, plan: Plan, budgets: Budge
   const budgetPolicy: Record<string, unknown> = {
     name: spec.policy,
     blockSize: ctx.blockSize,
-    ...(spec.policy === 'profile' ? {} : choice.totalTokens !== undefined ? { totalTokens: choice.totalTokens } : spec.policy === 'top-p' ? { p: choice.p ?? DEFAULT_P } : { density: choice.density ?? DEFAULT_DENSITY }),
+    ...(spec.policy === 'profile' ? {} : choice.totalTokens !== undefined ? { totalTokens: choice.totalTokens } : choice.totalWork !== undefined ? { totalWork: choice.totalWork } : spec.policy === 'top-p' ? { p: choice.p ?? DEFAULT_P } : { density: choice.density ?? DEFAULT_DENSITY }),
     ...(budgets ? { details: budgets.details } : {}),
     ...extra,
   };
