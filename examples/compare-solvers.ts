@@ -33,6 +33,11 @@ const instanceMs = Number(value('instance-ms', '50'));
 const layerMs = Number(value('layer-ms', '200'));
 const N = 131072;
 const log = (s: string) => { if (!json) console.log(s); };
+/** CPU seconds of this process (all threads) since `c0`: wall time on a shared machine overstates solver work. */
+const cpuSince = (c0: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(c0);
+  return (d.user + d.system) / 1e6;
+};
 const pct = (x: number) => `${(100 * x).toFixed(4)}%`;
 const out: Record<string, unknown> = { machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version, note: 'shared with other jobs while measured' }, instanceMs, layerMs };
 
@@ -46,14 +51,16 @@ const instances = () => {
   const bench = JSON.parse(readFileSync(join(dir, 'partition-instances.json'), 'utf8')) as { instances: BenchInstance[] };
   const rows: Array<Record<string, unknown>> = [];
   log(`\n## 29 shared instances (auto, ${instanceMs} ms limit each; % above the file's lower bound)\n`);
-  log('| instance | ours | status | ms | vs best-known | best peer | peer | ours ≤ every peer |');
+  log('| instance | ours | status | ms (cpu) | vs best-known | best peer | peer | ours ≤ every peer |');
   log('|---|---|---|---|---|---|---|---|');
   for (const inst of bench.instances) {
     const p = { layer: 0, costs: inst.costs, speeds: Array<number>(inst.gpus).fill(1) };
     solveLayerSync(p, 'lpt', { timeLimitMs: 1 }); // warm-up (JIT) apart from the measured run
     const t = performance.now();
+    const c0 = process.cpuUsage();
     const r = solveLayerSync(p, 'auto', { timeLimitMs: instanceMs });
     const ms = performance.now() - t;
+    const cpuMs = cpuSince(c0) * 1000;
     if (r.status === 'infeasible') throw new Error(`${inst.name}: ${r.message}`);
     const above = r.makespan / inst.lowerBound - 1;
     const aboveBest = r.makespan / inst.bestKnown - 1;
@@ -61,8 +68,8 @@ const instances = () => {
     const [peerName, peerPct] = peers.reduce((a, b) => (b[1] < a[1] ? b : a));
     // Peer makespans are integers: rebuild each from its rounded percentage and compare with a half-unit margin.
     const beatsAll = peers.every(([, pc]) => r.makespan <= Math.round(inst.lowerBound * (1 + pc / 100)) + 0.5 + inst.lowerBound * 5e-6);
-    rows.push({ name: inst.name, makespan: r.makespan, lowerBound: inst.lowerBound, ourLowerBound: r.lowerBound, bestKnown: inst.bestKnown, status: r.status, ms, percentAboveLowerBound: 100 * above, percentAboveBestKnown: 100 * aboveBest, bestPeer: peerName, bestPeerPercent: peerPct, noWorseThanEveryPeer: beatsAll });
-    log(`| ${inst.name} | ${pct(above)} | ${r.status} | ${ms.toFixed(1)} | ${(100 * aboveBest).toFixed(4)}% | ${peerPct.toFixed(3)}% | ${peerName} | ${beatsAll ? 'yes' : 'NO'} |`);
+    rows.push({ name: inst.name, makespan: r.makespan, lowerBound: inst.lowerBound, ourLowerBound: r.lowerBound, bestKnown: inst.bestKnown, status: r.status, ms, cpuMs, percentAboveLowerBound: 100 * above, percentAboveBestKnown: 100 * aboveBest, bestPeer: peerName, bestPeerPercent: peerPct, noWorseThanEveryPeer: beatsAll });
+    log(`| ${inst.name} | ${pct(above)} | ${r.status} | ${ms.toFixed(1)} (${cpuMs.toFixed(1)}) | ${(100 * aboveBest).toFixed(4)}% | ${peerPct.toFixed(3)}% | ${peerName} | ${beatsAll ? 'yes' : 'NO'} |`);
   }
   const mean = rows.reduce((a, r) => a + (r['percentAboveBestKnown'] as number), 0) / rows.length;
   const times = rows.map((r) => r['ms'] as number).sort((a, b) => a - b);
@@ -107,7 +114,7 @@ const profiles = async () => {
   const { profiles: list, skipped } = loadProfiles(dir);
   const rows: Array<Record<string, unknown>> = [];
   log(`\n## Real profiles at N=${N} (auto, ${layerMs} ms per layer; efficiency = Σ mean load / Σ max load, work units)\n`);
-  log('| profile | G | variant | contiguous | LPT | auto | auto total / LB | layers optimal | worst gap | s | splits/layer (max) |');
+  log('| profile | G | variant | contiguous | LPT | auto | auto total / LB | layers optimal | worst gap | s (cpu) | splits/layer (max) |');
   log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const { name, profile } of list) {
     const b = budgetsAt(profile, N);
@@ -118,8 +125,9 @@ const profiles = async () => {
         const constraints: PlanInput['constraints'] = { equalHeadsPerDevice: variant === 'equal', kv: variant === 'group' ? 'group' : 'replicate' };
         const run = async (solver: SolverName) => {
           const t = performance.now();
+          const c0 = process.cpuUsage();
           const r = await planModel({ ...base, constraints, solver, ...(variant === 'split' ? { splitHeads: {} } : {}) });
-          return { r, s: (performance.now() - t) / 1000 };
+          return { r, s: (performance.now() - t) / 1000, cpu: cpuSince(c0) };
         };
         const auto = await run('auto');
         if (E.isLeft(auto.r)) {
@@ -136,13 +144,13 @@ const profiles = async () => {
         const splits = layers.map((l) => l.splits ?? 0);
         const row = {
           profile: name, model: profile.model.name, gpus: G, variant, effContiguous: eff(baseline?.c), effLpt: eff(baseline?.l), effAuto: plan.predicted.balanceEfficiency,
-          totalOverLowerBound: plan.predicted.total / plan.predicted.lowerBoundTotal, layersOptimal: optimal, layers: layers.length, worstLayerGap: worst, seconds: auto.s,
+          totalOverLowerBound: plan.predicted.total / plan.predicted.lowerBoundTotal, layersOptimal: optimal, layers: layers.length, worstLayerGap: worst, seconds: auto.s, cpuSeconds: auto.cpu,
           ...(variant === 'split' ? { meanSplitsPerLayer: splits.reduce((a, x) => a + x, 0) / splits.length, maxSplitsInLayer: Math.max(...splits), layersUnsplit: splits.filter((x) => x === 0).length } : {}),
           kvReplicationBytes: plan.kvReplication?.bytes ?? 0,
         };
         rows.push(row);
         const f = (x: number) => (Number.isNaN(x) ? '—' : x.toFixed(4));
-        log(`| ${name} | ${G} | ${variant} | ${f(row.effContiguous)} | ${f(row.effLpt)} | ${f(row.effAuto)} | ${row.totalOverLowerBound.toFixed(5)} | ${optimal}/${layers.length} | ${pct(worst)} | ${auto.s.toFixed(2)} | ${variant === 'split' ? `${(row as { meanSplitsPerLayer: number }).meanSplitsPerLayer.toFixed(2)} (${(row as { maxSplitsInLayer: number }).maxSplitsInLayer})` : ''} |`);
+        log(`| ${name} | ${G} | ${variant} | ${f(row.effContiguous)} | ${f(row.effLpt)} | ${f(row.effAuto)} | ${row.totalOverLowerBound.toFixed(5)} | ${optimal}/${layers.length} | ${pct(worst)} | ${auto.s.toFixed(2)} (${auto.cpu.toFixed(2)}) | ${variant === 'split' ? `${(row as { meanSplitsPerLayer: number }).meanSplitsPerLayer.toFixed(2)} (${(row as { maxSplitsInLayer: number }).maxSplitsInLayer})` : ''} |`);
       }
     }
   }
@@ -158,7 +166,7 @@ const wholeModel = async () => {
   const files = ['Llama_3_70B_Instruct_262k_kv_out_v32_fit_o_best_pattern.json', 'Llama_3.1_70B_Instruct_128k_kv_out_v32_fit_o_best_pattern_v2.json', 'Qwen2.5_72B_Instruct_128k_kv_out_v32_fit_o_best_pattern.json'];
   const rows: Array<Record<string, unknown>> = [];
   log(`\n## Whole 80-layer × 64-head models on 8 GPUs (N=${N}, kv replicate; default 1 s per-layer limit)\n`);
-  log('| model | solver | seconds | efficiency | total / LB | layers optimal |');
+  log('| model | solver | seconds (cpu) | efficiency | total / LB | layers optimal |');
   log('|---|---|---|---|---|---|');
   for (const f of files) {
     const file = join(dir, 'minference', f);
@@ -169,13 +177,15 @@ const wholeModel = async () => {
     if (E.isLeft(b)) continue;
     for (const solver of ['lpt', 'auto'] as SolverName[]) {
       const t = performance.now();
+      const c0 = process.cpuUsage();
       const r = await planModel({ model: p.right.model, contextLength: N, budgets: b.right, devices: makeDevices(8), constraints: { equalHeadsPerDevice: false, kv: 'replicate' }, costModel: WORK_COST_MODEL, solver, timeLimitMs: 1000 });
       const s = (performance.now() - t) / 1000;
+      const cpu = cpuSince(c0);
       if (E.isLeft(r)) continue;
       const pr = r.right.plan.predicted;
       const opt = r.right.layers.filter((l) => l.status === 'optimal').length;
-      rows.push({ model: p.right.model.name, layers: p.right.model.layers, heads: p.right.model.queryHeads, solver, seconds: s, efficiency: pr.balanceEfficiency, totalOverLowerBound: pr.total / pr.lowerBoundTotal, layersOptimal: opt });
-      log(`| ${p.right.model.name} (${f.includes('_v2') ? 'v2' : 'v1'}) | ${solver} | ${s.toFixed(3)} | ${pr.balanceEfficiency.toFixed(4)} | ${(pr.total / pr.lowerBoundTotal).toFixed(5)} | ${opt}/${r.right.layers.length} |`);
+      rows.push({ model: p.right.model.name, layers: p.right.model.layers, heads: p.right.model.queryHeads, solver, seconds: s, cpuSeconds: cpu, efficiency: pr.balanceEfficiency, totalOverLowerBound: pr.total / pr.lowerBoundTotal, layersOptimal: opt });
+      log(`| ${p.right.model.name} (${f.includes('_v2') ? 'v2' : 'v1'}) | ${solver} | ${s.toFixed(3)} (${cpu.toFixed(3)}) | ${pr.balanceEfficiency.toFixed(4)} | ${(pr.total / pr.lowerBoundTotal).toFixed(5)} | ${opt}/${r.right.layers.length} |`);
     }
   }
   out['wholeModel'] = rows;
