@@ -9,8 +9,9 @@
 //    CTA. The head dim is padded with zeros up to 32/64/128 (template D).
 //    The `pipelined` variant (default) double-buffers the K/V chunks with cp.async and reads K / V fragments with
 //    ldmatrix (V transposed on the fly); it needs d = 32/64/128 and falls back to the simple kernel otherwise.
-//  - fp32 (conformance): one warp per query row, lanes across keys for the scores and across the head dim for
-//    the output; exact fp32 arithmetic with the same online softmax.
+//  - fp32 (conformance, and what `hplb execute` runs): the same CTA tiling on CUDA cores: Q tile and 32-key K/V
+//    chunks in shared memory, lanes across keys for the scores and across the head dim for the output, exact fp32
+//    arithmetic with the same online softmax. blockMass at fp32 is one warp per query row.
 // Many heads, each with its own layout and row range, run in one launch: the grid is a list of WorkItems.
 // Scores are kept in the log2 domain (scale · log2 e folded in); lse is returned in natural log.
 #include "kernels.h"
@@ -634,67 +635,136 @@ __device__ __forceinline__ float dotRow(const float* q, const float* k, int d) {
   return acc;
 }
 
-__global__ void __launch_bounds__(kF32Warps * 32) sparseAttentionF32(AttentionLaunch p) {
-  constexpr int V_PER_LANE = kMaxHeadDimF32 / 32;
-  extern __shared__ float sq[];
+// fp32 attention, tiled: a CTA owns up to 64 query rows of one query block (16 per warp, Q pre-scaled in shared
+// memory); K and V chunks of 32 keys are staged in shared memory (K rows padded to d + 1 floats: lane j reads key
+// j's row conflict-free). Lane j computes the 16 rows' scores against key j; the online softmax reduces across the
+// warp per row; P goes through shared memory and lanes own output dims (t = lane + 32·i) for O += P·V.
+constexpr int kF32Keys = 32;
+
+template <int DV>  // head dim d ≤ 32·DV
+__global__ void __launch_bounds__(128) sparseAttentionF32(AttentionLaunch p) {
+  extern __shared__ float smemF[];
   const WorkItem item = p.items[blockIdx.x];
   const int N = p.tokens, d = p.headDim, B = p.blockSize;
+  const int r0 = item.rowStart, r1 = item.rowEnd, rows = r1 - r0;
+  const int qb = r0 / B;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int tileRows = blockDim.x / 2;
+  const int LDK = d + 1;
+  float* sQ = smemF;                           // [tileRows][d], scaled into the log2 domain
+  float* sK = sQ + tileRows * d;               // [kF32Keys][d + 1]
+  float* sV = sK + kF32Keys * LDK;             // [kF32Keys][d]
+  float* sP = sV + kF32Keys * d + warp * 16 * kF32Keys;  // this warp's [16][kF32Keys]
   const size_t headBase = (size_t)item.head * N * d;
   const float* Q = static_cast<const float*>(p.q) + headBase;
   const float* K = static_cast<const float*>(p.k) + headBase;
   const float* V = static_cast<const float*>(p.v) + headBase;
-  float* q = sq + warp * d;
-  const int qb = item.rowStart / B;
-  const int32_t* off = p.offsets + (size_t)item.head * (p.blocks + 1);
-  const int e0 = off[qb], e1 = off[qb + 1];
   const float scaleLog2 = p.scale * kLog2e;
 
-  for (int row = item.rowStart + warp; row < item.rowEnd; row += kF32Warps) {
-    __syncwarp();
-    for (int t = lane; t < d; t += 32) q[t] = Q[(size_t)row * d + t] * scaleLog2;
-    __syncwarp();
-    float m = -INFINITY, l = 0.f;
-    float acc[V_PER_LANE];
+  for (int idx = threadIdx.x; idx < tileRows * d; idx += blockDim.x) {
+    const int r = idx / d;
+    sQ[idx] = r < rows ? Q[(size_t)r0 * d + idx] * scaleLog2 : 0.f;
+  }
+  const int wr0 = warp * 16;
+  const bool active = wr0 < rows;
+  float acc[16][DV];
+  float m[16], l[16];
 #pragma unroll
-    for (int i = 0; i < V_PER_LANE; ++i) acc[i] = 0.f;
-    for (int e = e0; e < e1; ++e) {
-      const int kb = p.indices[e];
-      if (p.causal && kb > qb) continue;
-      const int kStart = kb * B;
-      int kEnd = min(kStart + B, N);
-      if (p.causal) kEnd = min(kEnd, row + 1);
-      for (int base = kStart; base < kEnd; base += 32) {
-        const int key = base + lane;
-        const float s = key < kEnd ? dotRow(q, K + (size_t)key * d, d) : -INFINITY;
-        const float mNew = fmaxf(m, warpMax(s));  // finite: lane 0's key is always valid
-        const float alpha = exp2f(m - mNew);
-        const float pr = exp2f(s - mNew);
-        l = l * alpha + warpSum(pr);
-        m = mNew;
-        const int cnt = min(32, kEnd - base);
+  for (int r = 0; r < 16; ++r) {
+    m[r] = -INFINITY;
+    l[r] = 0.f;
 #pragma unroll
-        for (int i = 0; i < V_PER_LANE; ++i) acc[i] *= alpha;
-        for (int j = 0; j < cnt; ++j) {
-          const float pj = __shfl_sync(0xffffffffu, pr, j);
-          const float* vr = V + (size_t)(base + j) * d;
+    for (int i = 0; i < DV; ++i) acc[r][i] = 0.f;
+  }
+  const int32_t* off = p.offsets + (size_t)item.head * (p.blocks + 1);
+  const int e0 = off[qb], e1 = off[qb + 1];
+  for (int e = e0; e < e1; ++e) {
+    const int kb = p.indices[e];
+    if (p.causal && kb > qb) continue;
+    const int kbStart = kb * B;
+    const int kbEnd = min(kbStart + B, N);
+    for (int k0 = kbStart; k0 < kbEnd; k0 += kF32Keys) {
+      if (p.causal && k0 > r1 - 1) break;
+      const int kn = min(kF32Keys, kbEnd - k0);
+      __syncthreads();  // every warp is done with the previous chunk (and, the first time, sQ is written)
+      for (int idx = threadIdx.x; idx < kF32Keys * d; idx += blockDim.x) {
+        const int j = idx / d, t = idx - j * d;
+        const bool valid = j < kn;
+        sK[j * LDK + t] = valid ? K[(size_t)(k0 + j) * d + t] : 0.f;
+        sV[idx] = valid ? V[(size_t)(k0 + j) * d + t] : 0.f;
+      }
+      __syncthreads();
+      if (!active) continue;
+      float s[16];
 #pragma unroll
-          for (int i = 0; i < V_PER_LANE; ++i) {
-            const int t = lane + 32 * i;
-            if (t < d) acc[i] = fmaf(pj, vr[t], acc[i]);
-          }
+      for (int r = 0; r < 16; ++r) s[r] = 0.f;
+      const float* kr = sK + lane * LDK;
+      const float* qw = sQ + wr0 * d;
+      for (int t = 0; t < d; ++t) {
+        const float kv = kr[t];
+#pragma unroll
+        for (int r = 0; r < 16; ++r) s[r] = fmaf(qw[r * d + t], kv, s[r]);
+      }
+      const int key = k0 + lane;
+#pragma unroll
+      for (int r = 0; r < 16; ++r) {
+        const int row = r0 + wr0 + r;
+        const float x = (lane < kn && (!p.causal || key <= row)) ? s[r] : -INFINITY;
+        const float mNew = fmaxf(m[r], warpMax(x));
+        const float mUse = mNew == -INFINITY ? 0.f : mNew;
+        const float alpha = exp2f(m[r] - mUse);
+        const float pr = exp2f(x - mUse);
+        l[r] = l[r] * alpha + pr;  // per-lane partial; the warp sums it once at the end
+        m[r] = mNew;
+#pragma unroll
+        for (int i = 0; i < DV; ++i) acc[r][i] *= alpha;
+        sP[r * kF32Keys + lane] = pr;
+      }
+      __syncwarp();
+      for (int j = 0; j < kn; ++j) {
+        float vv[DV];
+#pragma unroll
+        for (int i = 0; i < DV; ++i) {
+          const int t = lane + 32 * i;
+          vv[i] = t < d ? sV[j * d + t] : 0.f;
+        }
+#pragma unroll
+        for (int r = 0; r < 16; ++r) {
+          const float pj = sP[r * kF32Keys + j];
+#pragma unroll
+          for (int i = 0; i < DV; ++i) acc[r][i] = fmaf(pj, vv[i], acc[r][i]);
         }
       }
+      __syncwarp();
     }
-    const size_t outRow = (size_t)item.outRow + (row - item.rowStart);
-    const float inv = l > 0.f ? 1.f / l : 0.f;
-#pragma unroll
-    for (int i = 0; i < V_PER_LANE; ++i) {
-      const int t = lane + 32 * i;
-      if (t < d) p.out[outRow * d + t] = acc[i] * inv;
-    }
-    if (lane == 0) p.lse[outRow] = l > 0.f ? (m + log2f(l)) * kLn2 : -INFINITY;
   }
+  if (!active) return;
+#pragma unroll
+  for (int r = 0; r < 16; ++r) {
+    if (wr0 + r >= rows) break;  // uniform across the warp
+    const float lsum = warpSum(l[r]);
+    const float inv = lsum > 0.f ? 1.f / lsum : 0.f;
+    const size_t outRow = (size_t)item.outRow + wr0 + r;
+#pragma unroll
+    for (int i = 0; i < DV; ++i) {
+      const int t = lane + 32 * i;
+      if (t < d) p.out[outRow * d + t] = acc[r][i] * inv;
+    }
+    if (lane == 0) p.lse[outRow] = lsum > 0.f ? (m[r] + log2f(lsum)) * kLn2 : -INFINITY;
+  }
+}
+
+template <int DV>
+cudaError_t launchAttentionF32(const AttentionLaunch& a, cudaStream_t stream) {
+  const int rows = tileRows(a.blockSize);
+  const int threads = (rows + 15) / 16 * 32;
+  const int tile = threads / 2;
+  const size_t smem = sizeof(float) * ((size_t)tile * a.headDim + (size_t)kF32Keys * (a.headDim + 1) +
+                                       (size_t)kF32Keys * a.headDim + (size_t)(threads / 32) * 16 * kF32Keys);
+  cudaError_t err = cudaFuncSetAttribute(sparseAttentionF32<DV>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+  if (err != cudaSuccess) return err;
+  sparseAttentionF32<DV><<<a.itemCount, threads, smem, stream>>>(a);
+  return cudaGetLastError();
 }
 
 __global__ void __launch_bounds__(kF32Warps * 32) blockMassF32(BlockMassLaunch p) {
@@ -825,9 +895,11 @@ cudaError_t launchSparseAttention(const AttentionLaunch& a, cudaStream_t stream)
     case Precision::bf16:
       return attentionForType<__nv_bfloat16>(a, stream);
     case Precision::fp32: {
-      if (a.headDim > kMaxHeadDimF32) return cudaErrorInvalidValue;
-      sparseAttentionF32<<<a.itemCount, kF32Warps * 32, kF32Warps * a.headDim * sizeof(float), stream>>>(a);
-      return cudaGetLastError();
+      if (a.headDim <= 32) return launchAttentionF32<1>(a, stream);
+      if (a.headDim <= 64) return launchAttentionF32<2>(a, stream);
+      if (a.headDim <= 128) return launchAttentionF32<4>(a, stream);
+      if (a.headDim <= kMaxHeadDimF32) return launchAttentionF32<8>(a, stream);
+      return cudaErrorInvalidValue;
     }
   }
   return cudaErrorInvalidValue;
