@@ -399,7 +399,7 @@ export function splitLayer(input: SplitLayerInput): SplitLayerResult {
       || (ok === best.ok && !ok && makespan < best.r.makespan * (1 - 1e-12));
     if (better) best = { r, cuts, ok, rank };
   };
-  for (const s of [0.9, 0.75, 0.5, 0.25, 0]) {
+  for (const s of [0.97, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0]) {
     const T = mean * (1 + s * slack);
     consider(shed(c, T), 0);
     consider(pack(c, T), 1);
