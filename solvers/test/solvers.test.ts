@@ -164,3 +164,17 @@ test('real data: MInference Llama-3.1-8B at N=131072, HP8, kv replicate: every l
   assert.ok(auto.right.plan.predicted.balanceEfficiency >= lpt.right.plan.predicted.balanceEfficiency);
   assert.ok(Math.abs(auto.right.plan.predicted.balanceEfficiency - 0.924) < 0.002, `efficiency ${auto.right.plan.predicted.balanceEfficiency}`);
 });
+
+test('planModel with a calibrated cost model (seconds, fixed term → time matrix, KV copy terms), mixed speeds, memory and a replication cap validates', async () => {
+  const cm = { name: 'cal', unit: 'seconds' as const, workModel: 'pairs' as const, fixed: 1e-4, perTokenPair: 1e-9, kvCopySecondsPerByte: 1e-10, kvProjectionPerToken: 1e-8 };
+  const model: ModelShape = { name: 'tiny-gqa-2', layers: 3, queryHeads: 8, kvHeads: 2, headDim: 64 };
+  const b = budgets.slice(0, 3);
+  for (const kv of ['replicate', 'group'] as const) {
+    const r = await planModel({ model, contextLength: N, budgets: b, devices: makeDevices(4, [1, 1, 0.5, 0.5], 2e9), constraints: { equalHeadsPerDevice: false, kv }, costModel: cm, solver: 'auto', timeLimitMs: 150, kvReplicationCapBytes: 1e7, workers: 0 });
+    if (E.isLeft(r)) assert.fail(formatError(r.left));
+    assert.ok(E.isRight(validatePlan(r.right.plan)));
+    assert.equal(r.right.plan.predicted.unit, 'seconds');
+    assert.ok((r.right.plan.kvReplication?.bytes ?? 0) <= 1e7, `replicated ${r.right.plan.kvReplication?.bytes}`);
+    if (kv === 'group') assert.equal(r.right.plan.kvReplication?.copies, 0);
+  }
+});
