@@ -135,12 +135,15 @@ simulate_device_tree() {
 unpack_runtime() {
   local bin=/tmp/hplb-node; [ "$mode" = device ] || bin=/tmp/hplb-node-sim
   mkdir -p "$bin"
+  # xz -dc, else Python's lzma (the GPU image has python3; xz is not guaranteed)
+  unxz_to() { if command -v xz >/dev/null; then xz -dc "$1"; else python3 -c 'import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi; }
   if [ ! -x "$bin/node" ]; then
-    { xz -dc .device/node.xz > "$bin/node" 2>/dev/null || gzip -dc .device/node.gz > "$bin/node"; } || { echo "no packed node in .device/" >&2; return 1; }
+    if [ -f .device/node.xz ]; then unxz_to .device/node.xz > "$bin/node"; else gzip -dc .device/node.gz > "$bin/node"; fi \
+      || { echo "no packed node in .device/" >&2; return 1; }
     chmod +x "$bin/node"
   fi
   if [ ! -d node_modules/tsx ]; then
-    mkdir -p node_modules && tar -C node_modules -xJf "$stage/node_modules.tar.xz" || return 1
+    mkdir -p node_modules && unxz_to "$stage/node_modules.tar.xz" | tar -C node_modules -x || return 1
   fi
   export PATH="$bin:$PATH"
 }
