@@ -67,6 +67,24 @@ export const instanceLowerBound = (inst: Instance, ub = Infinity): number => {
       lb = Math.max(lb, mn);
     }
     lb = Math.max(lb, sumMin / m);
+    // Relative efficiency: device d needs at least t*_i / r_d for item i, with r_d = max_i t*_i / t_id ≤ 1, so
+    // Σ t*_i ≤ Σ_d r_d · load_d ≤ T · Σ_d r_d (exact for uniform speeds: Σ c / Σ s).
+    const best = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let mn = Infinity;
+      for (let d = 0; d < m; d++) mn = Math.min(mn, time[i * m + d]!);
+      best[i] = mn;
+    }
+    let rSum = 0;
+    for (let d = 0; d < m; d++) {
+      let r = 0;
+      for (let i = 0; i < n; i++) {
+        const t = time[i * m + d]!;
+        r = Math.max(r, t > 0 ? best[i]! / t : 1);
+      }
+      rSum += r;
+    }
+    if (rSum > 0) lb = Math.max(lb, sumMin / rSum);
   } else {
     lb = layerLowerBound(cost, { devices: speeds, equalHeadsPerDevice: false });
     if (inst.quota !== undefined && kind === 'identical') {
