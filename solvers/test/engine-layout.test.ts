@@ -94,6 +94,7 @@ for (const T of [2, 4]) {
           assert.ok(obj <= contiguous + 1e-9, `r=${r}: worse than contiguous`);
           if (T === 2) assert.ok(Math.abs(obj - opt) <= 1e-9 * opt, `r=${r}: TP 2 pair re-split is exact: ${obj} vs ${opt}`);
           if (res.status === 'optimal') assert.ok(Math.abs(obj - opt) <= 1e-9 * opt);
+          if (lengths === 1) assert.equal(res.status, 'optimal', `r=${r}: the class DP proves single-length layers this small`);
         }
       }),
       { seed: SEED, numRuns: T === 2 ? 60 : 25 },
@@ -176,7 +177,7 @@ const readMinference = (file: string, n: number) => {
   return { model: p.right.model, budgets: b.right };
 };
 
-test('real MInference budgets, Llama-3.1-8B TP 8 (time ∝ budget): contiguous 0.511; r=1 0.511, r=2 ≥ 0.742, r=4 ≥ 0.833', { skip: data ? false : SHARED_DATA_MISSING }, () => {
+test('real MInference budgets, Llama-3.1-8B TP 8 (time ∝ budget): contiguous 0.511; r=1 0.511, r=2 ≥ 0.742, r=4 ≥ 0.833, all proven optimal', { skip: data ? false : SHARED_DATA_MISSING }, () => {
   const { model, budgets } = readMinference(join(data!, 'minference/Llama_3.1_8B_Instruct_128k_kv_out_v32_fit_o_best_pattern.json'), 131072);
   const eff: Record<number, number> = {};
   for (const r of [1, 2, 4]) {
@@ -185,6 +186,7 @@ test('real MInference budgets, Llama-3.1-8B TP 8 (time ∝ budget): contiguous 0
     assert.ok(E.isRight(validatePlan(res.right.plan)));
     const L = res.right.plan.engineLayout.lengths[0]!;
     eff[r] = L.balanceEfficiency;
+    assert.equal(res.right.plan.solver.status, 'optimal', `r=${r}: every layer proven optimal for the engine rule`);
     assert.ok(Math.abs(L.contiguousEfficiency - 0.511) < 0.0005, `contiguous ${L.contiguousEfficiency}`);
   }
   console.log(`Llama-3.1-8B TP8 engine layout efficiency: r=1 ${eff[1]!.toFixed(3)}, r=2 ${eff[2]!.toFixed(3)}, r=4 ${eff[4]!.toFixed(3)}`);

@@ -17,6 +17,7 @@
 import { layerLowerBound } from '@hplb/core';
 import type { LayerStatus } from '../types.ts';
 import type { EngineGeometry } from './geometry.ts';
+import { exactEngineLayer } from './exact.ts';
 
 export interface EngineLayerProblem {
   readonly layer: number;
@@ -31,6 +32,8 @@ export interface EngineLayerProblem {
    * distribution (`planFreeLengths`): counts are free, chunks (c = 1: heads; c = g: whole GQA groups) still hold.
    */
   readonly equalCount?: boolean;
+  /** States the exact class DP may visit (single length only; default 60 000). */
+  readonly exactStateCap?: number;
   /** Enumeration nodes per rank pair before settling for the best split found (default 200 000). */
   readonly pairNodeCap?: number;
 }
@@ -389,22 +392,36 @@ export const solveEngineLayer = (p: EngineLayerProblem): EngineLayerResult => {
       }
     }
   }
+  // One length, equal counts: the class DP proves the incumbent optimal or finds better (bounded by the deadline).
+  let proven = false;
+  if (K === 1 && eq && objectiveOf(st!.loads, w) > lb * (1 + 1e-9) && performance.now() < deadline) {
+    // The DP gets a quarter of the layer's budget (at least 50 ms, never past the deadline): it either proves the
+    // local optimum quickly or is not worth the wait.
+    const exactDeadline = Math.min(deadline, performance.now() + Math.max(50, p.timeLimitMs / 4));
+    const ex = exactEngineLayer(costs[0]!, geo, objectiveOf(st!.loads, w) / Math.max(w[0]!, 1e-300), exactDeadline, p.exactStateCap);
+    if (ex.assignment) {
+      st = { assign: ex.assignment, loads: loadsOf(ex.assignment, costs, T) };
+      improvements++;
+    }
+    proven = ex.proven;
+  }
   const assignment = relabelForSharedSlots(st!.assign, geo);
   const loadsDK = loadsOf(assignment, costs, T);
   const loads = Array.from({ length: K }, (_, k) => loadsDK.map((row) => row[k]!));
   const makespan = loads.map((row) => Math.max(0, ...row));
   const objective = makespan.reduce((s, v, k) => s + w[k]! * v, 0);
-  const gap = lb > 0 ? Math.max(0, objective / lb - 1) : 0;
+  const lbFinal = proven ? objective : lb;
+  const gap = lbFinal > 0 ? Math.max(0, objective / lbFinal - 1) : 0;
   const status: LayerStatus = gap <= 1e-9 ? 'optimal' : performance.now() >= deadline ? 'timedout' : 'feasible';
   return {
     layer: p.layer,
     status,
     assignment,
     objective,
-    lowerBound: Math.min(lb, objective),
+    lowerBound: Math.min(lbFinal, objective),
     gap,
     makespan,
-    lowerBounds: lowerBounds.map((v, k) => Math.min(v, makespan[k]!)),
+    lowerBounds: proven ? [...makespan] : lowerBounds.map((v, k) => Math.min(v, makespan[k]!)),
     loads,
     seconds: (performance.now() - t0) / 1000,
     start: bestName,
