@@ -14,7 +14,9 @@
  *       the GPUs with room (best fit first, so usually one cut per critical GPU);
  *   (b) pack: first-fit-decreasing of whole heads into capacity T, the heads that fit nowhere are wrapped across
  *       the largest gaps;
- *   (c) McNaughton's wrap-around rule generalised to causal-row work (≤ G − 1 cuts, reaches T = mean in work units).
+ *   (c) McNaughton's wrap-around rule generalised to causal-row work (≤ G − 1 cuts, reaches T = mean in work units);
+ *   (d) fill: the first G − k GPUs get the heaviest subsets of whole heads that fit in T, the last k GPUs take the
+ *       rest by the wrap-around rule (≤ k − 1 cuts); the smallest k that reaches the target.
  * Cut rows are aligned to `rowAlign` and every part has at least `minRows` rows. Among the candidates that reach
  * the target efficiency within `maxSplits` cuts, the one with the fewest cuts wins (ties: lower makespan, then (a));
  * when none does, the lowest makespan wins. A layer whose whole-head placement already reaches the target is
@@ -328,6 +330,71 @@ const mcnaughton = (c: Ctx, T: number): Candidate => {
   return { name: 'mcnaughton', pieces };
 };
 
+/** Heaviest subset of `items` (times) with sum ≤ cap: bounded depth-first search, equal items deduplicated. */
+const heaviestSubset = (items: ReadonlyArray<number>, cap: number, nodeLimit = 4000): number[] => {
+  const suffix = Array<number>(items.length + 1).fill(0);
+  for (let i = items.length - 1; i >= 0; i--) suffix[i] = suffix[i + 1]! + items[i]!;
+  let best: number[] = [];
+  let bestSum = 0;
+  const cur: number[] = [];
+  let nodes = 0;
+  const rec = (i: number, sum: number) => {
+    if (sum > bestSum) {
+      bestSum = sum;
+      best = [...cur];
+    }
+    if (i === items.length || bestSum >= cap * (1 - 1e-12) || sum + suffix[i]! <= bestSum || ++nodes > nodeLimit) return;
+    if (sum + items[i]! <= cap) {
+      cur.push(i);
+      rec(i + 1, sum + items[i]!);
+      cur.pop();
+    }
+    let j = i + 1;
+    while (j < items.length && items[j] === items[i]) j++; // skipping item i skips its equal copies too
+    rec(j, sum);
+  };
+  rec(0, 0);
+  return best;
+};
+
+/**
+ * (d) Fill: the first G − k devices each get the heaviest subset of the remaining whole heads that fits in T (so
+ * they end nearly full and need no part); the last k devices take the rest by the wrap-around rule: ≤ k − 1 cuts.
+ * Identical devices only (the subset search uses one time per head).
+ */
+const fill = (c: Ctx, T: number, k: number): Candidate | null => {
+  if (c.input.speeds.some((sp) => sp !== c.input.speeds[0])) return null;
+  const H = c.b.length;
+  const time = (h: number) => pieceTime(c, h, 0, c.n, 0);
+  let remaining = Array.from({ length: H }, (_, h) => h).sort((a, b) => time(b) - time(a) || a - b);
+  const pieces: Part[][] = Array.from({ length: H }, () => []);
+  for (let d = 0; d < c.G - k; d++) {
+    const chosen = new Set(heaviestSubset(remaining.map(time), T).map((i) => remaining[i]!));
+    for (const h of chosen) pieces[h]!.push({ device: d, rowStart: 0, rowEnd: c.n });
+    remaining = remaining.filter((h) => !chosen.has(h));
+  }
+  // Wrap-around over the last k devices.
+  const gsz = groupSize(c.input.model);
+  const load = Array<number>(c.G).fill(0);
+  const holds = Array.from({ length: c.G }, () => new Set<number>());
+  let d = c.G - k;
+  for (const h of remaining) {
+    let rs = 0;
+    while (rs < c.n) {
+      const last = d === c.G - 1;
+      const r = last ? c.n : fitRowsFrom(c, h, rs, T - load[d]! - kvCharge(c, holds, h, d), d);
+      if (r > rs) {
+        load[d]! += pieceTime(c, h, rs, r, d) + kvCharge(c, holds, h, d);
+        holds[d]!.add(Math.floor(h / gsz));
+        pieces[h]!.push({ device: d, rowStart: rs, rowEnd: r });
+        rs = r;
+      }
+      if (rs < c.n && d < c.G - 1) d++;
+    }
+  }
+  return { name: 'fill', pieces };
+};
+
 /** Turn per-head pieces into (placement, splits); merges adjacent pieces on one device and drops empty ones. */
 const toPlan = (layer: number, pieces: ReadonlyArray<ReadonlyArray<Part>>): { placement: number[]; splits: Split[] } => {
   const placement: number[] = [];
@@ -382,7 +449,8 @@ export function splitLayer(input: SplitLayerInput): SplitLayerResult {
 
   const mean = wholeLoads.reduce((a, b) => a + b, 0) / G;
   const slack = 1 / target - 1;
-  let best: { r: SplitLayerResult; cuts: number; ok: boolean; rank: number } | null = null;
+  type Best = { r: SplitLayerResult; cuts: number; ok: boolean; rank: number };
+  let best = null as Best | null;
   const consider = (cand: Candidate, rank: number) => {
     if (!wellFormed(c, cand.pieces)) return;
     const cuts = cutsOf(cand.pieces);
@@ -405,6 +473,13 @@ export function splitLayer(input: SplitLayerInput): SplitLayerResult {
     consider(pack(c, T), 1);
     consider(mcnaughton(c, T), 2);
   }
-  const chosen = best as { r: SplitLayerResult } | null;
-  return chosen ? chosen.r : whole;
+  // (d) fill: nearly full devices first, the rest wrapped over the last k; the smallest k that reaches the target.
+  const reachedWith = (): number => (best && best.ok ? best.cuts : Infinity);
+  for (let k = 1; k < G && reachedWith() > k - 1; k++) {
+    for (const s of [0.97, 0.9, 0.75, 0.5, 0.25, 0]) {
+      const cand = fill(c, mean * (1 + s * slack), k);
+      if (cand) consider(cand, 3);
+    }
+  }
+  return best ? best.r : whole;
 }
