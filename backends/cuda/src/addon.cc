@@ -82,6 +82,15 @@ Precision precisionField(Napi::Env env, const Napi::Object& o) {
   throw argError(env, "$.precision", "one of fp32|fp16|bf16");
 }
 
+hplb::Variant variantField(Napi::Env env, const Napi::Object& o) {
+  Napi::Value v = o.Get("kernel");
+  if (v.IsUndefined()) return hplb::Variant::pipelined;
+  const std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (s == "pipelined") return hplb::Variant::pipelined;
+  if (s == "simple") return hplb::Variant::simple;
+  throw argError(env, "$.kernel", "pipelined or simple");
+}
+
 template <typename A>
 A typedField(Napi::Env env, const Napi::Value& v, const std::string& path, napi_typedarray_type type, size_t length,
              const char* what) {
@@ -263,7 +272,7 @@ class Context : public Napi::ObjectWrap<Context> {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
   }
 
-  // req: { q, k: Float32Array[N·d], tokens, headDim, blockSize, blocks, causal, scale, precision }
+  // req: { q, k: Float32Array[N·d], tokens, headDim, blockSize, blocks, causal, scale, precision, kernel? }
   // -> { mass: Float32Array[Qb·Kb], kernelMs, totalMs }
   Napi::Value BlockMass(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -303,6 +312,7 @@ class Context : public Napi::ObjectWrap<Context> {
     l.causal = c.causal;
     l.scale = c.scale;
     l.precision = c.precision;
+    l.variant = variantField(env, req);
     check(env, cudaEventRecord(start_, stream_), "cudaEventRecord");
     check(env, hplb::launchBlockMass(l, stream_), "blockMass kernel launch");
     check(env, cudaEventRecord(stop_, stream_), "cudaEventRecord");
@@ -327,13 +337,7 @@ class Context : public Napi::ObjectWrap<Context> {
     Napi::Object req = info[0].As<Napi::Object>();
     const Common c = readCommon(env, req);
     const int H = intField(env, req, "heads", 1, 1 << 20);
-    hplb::Variant variant = hplb::Variant::pipelined;
-    Napi::Value kernel = req.Get("kernel");
-    if (!kernel.IsUndefined()) {
-      const std::string k = kernel.IsString() ? kernel.As<Napi::String>().Utf8Value() : "";
-      if (k == "simple") variant = hplb::Variant::simple;
-      else if (k != "pipelined") throw argError(env, "$.kernel", "pipelined or simple");
-    }
+    const hplb::Variant variant = variantField(env, req);
     const size_t nd = (size_t)c.tokens * c.headDim;
     std::vector<Napi::Float32Array> qs, ks, vs;
     for (const char* name : {"q", "k", "v"}) {

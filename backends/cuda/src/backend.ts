@@ -280,8 +280,9 @@ export const createCudaBackend = (rawOptions?: Record<string, unknown>): CudaBac
       if (E.isLeft(ctx)) return ctx;
       const checked = checkAttentionInputs(CUDA_CAPABILITIES, p, { q, k }, 'cuda');
       if (E.isLeft(checked)) return checked;
+      const kernel = state.tag === 'ready' ? state.kernel : 'pipelined';
       const r = run('blockMass', () => ctx.right.blockMass({
-        q, k, tokens: p.tokens, headDim: p.headDim, blockSize: p.blockSize, blocks: p.blocks, causal: p.causal, scale: p.scale, precision: p.precision,
+        q, k, kernel, tokens: p.tokens, headDim: p.headDim, blockSize: p.blockSize, blocks: p.blocks, causal: p.causal, scale: p.scale, precision: p.precision,
       }));
       if (E.isLeft(r)) return r;
       return checkOutputFinite('mass', r.right.mass, p.blocks, 'cuda');

@@ -26,6 +26,7 @@ export interface CudaCallParams {
 }
 
 export interface CudaBlockMassRequest extends CudaCallParams {
+  readonly kernel?: CudaKernelVariant;
   /** [N × d] */
   readonly q: Float32Array;
   readonly k: Float32Array;

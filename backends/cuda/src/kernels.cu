@@ -626,6 +626,117 @@ __global__ void __launch_bounds__(128) blockMassMma(BlockMassLaunch p) {
   }
 }
 
+// blockMass with the pipelined variant's loads: K chunks double-buffered through cp.async, K fragments by ldmatrix.
+// Same passes and results as blockMassMma; needs d == D. Keys are walked in chunks of min(B, 64) from 0 to the
+// causal limit (a chunk never crosses a key block: the chunk size divides B).
+template <typename T, int D, bool MASS>
+__global__ void __launch_bounds__(128) blockMassMmaPipelined(BlockMassLaunch p) {
+  constexpr int LD = strideOf<D>();
+  extern __shared__ uint4 smemRaw[];
+  T* sQ = reinterpret_cast<T*>(smemRaw);
+  auto sK = [&](int buf) { return sQ + (size_t)(1 + buf) * kTileMax * LD; };
+
+  const WorkItem item = p.items[blockIdx.x];
+  const int N = p.tokens, B = p.blockSize;
+  const int r0 = item.rowStart, r1 = item.rowEnd, rows = r1 - r0;
+  const int qb = r0 / B;
+  const T* Q = static_cast<const T*>(p.q);
+  const T* K = static_cast<const T*>(p.k);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
+  const int tileRows = blockDim.x / 2;
+  const int chunk = B < kTileMax ? B : kTileMax;
+  const int nTiles = chunk / 8;
+  const float scaleLog2 = p.scale * kLog2e;
+  const int keyEnd = p.causal ? min(N, r1) : N;  // chunks starting at or past it hold no allowed key
+
+  loadTileAsync<T, D>(sQ, Q, r0, rows, tileRows);
+  loadTileAsync<T, D>(sK(0), K, 0, min(chunk, N), chunk);
+  cpAsyncCommit();
+
+  const int wr0 = warp * 16;
+  const bool active = wr0 < rows;
+  const int rowA = r0 + wr0 + g, rowB = rowA + 8;
+  const bool validA = rowA < r1, validB = rowB < r1;
+  uint32_t qf[D / 16][4];
+  const int lmRow = lane & 7, lmMat = lane >> 3;
+  float mA = -INFINITY, mB = -INFINITY, lA = 0.f, lB = 0.f;
+  float lseA = 0.f, lseB = 0.f, invRows = 0.f;
+  if (MASS) {
+    lseA = validA ? p.rowLse2[rowA] : 0.f;
+    lseB = validB ? p.rowLse2[rowB] : 0.f;
+    invRows = 1.f / (float)(min(B, N - qb * B));
+  }
+  for (int k0 = 0, buf = 0; k0 < keyEnd; k0 += chunk, buf ^= 1) {
+    const int nk0 = k0 + chunk;
+    __syncthreads();
+    if (nk0 < keyEnd) {
+      loadTileAsync<T, D>(sK(buf ^ 1), K, nk0, min(chunk, N - nk0), chunk);
+      cpAsyncCommit();
+      cpAsyncWait<1>();
+    } else {
+      cpAsyncWait<0>();
+    }
+    __syncthreads();
+    if (k0 == 0) loadQFragments<T, D>(qf, sQ, wr0, g, c);
+    if (!active) continue;
+    const int kn = min(chunk, N - k0);
+    const T* kTile = sK(buf);
+    float s[8][4];
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.f;
+      if (j < nTiles) {
+#pragma unroll
+        for (int ks = 0; ks < D / 16; ks += 2) {
+          uint32_t b[4];
+          ldmatrixX4(b, kTile + (j * 8 + lmRow) * LD + ks * 16 + lmMat * 8);
+          Half16<T>::mma(s[j], qf[ks], b[0], b[1]);
+          Half16<T>::mma(s[j], qf[ks + 1], b[2], b[3]);
+        }
+      }
+    }
+    scaleMask(s, nTiles, k0, k0 + kn, rowA, rowB, p.causal, scaleLog2, c);
+    if (MASS) {
+      float part = 0.f;
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        if (validA) part += exp2f(s[j][0] - lseA) + exp2f(s[j][1] - lseA);
+        if (validB) part += exp2f(s[j][2] - lseB) + exp2f(s[j][3] - lseB);
+      }
+      part = warpSum(part);
+      if (lane == 0 && part != 0.f) atomicAdd(p.mass + (size_t)qb * p.blocks + k0 / B, part * invRows);
+    } else {
+      float mxA = -INFINITY, mxB = -INFINITY;
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        mxA = fmaxf(mxA, fmaxf(s[j][0], s[j][1]));
+        mxB = fmaxf(mxB, fmaxf(s[j][2], s[j][3]));
+      }
+      mxA = quadMax(mxA);
+      mxB = quadMax(mxB);
+      const float newA = fmaxf(mA, mxA), newB = fmaxf(mB, mxB);
+      const float useA = newA == -INFINITY ? 0.f : newA, useB = newB == -INFINITY ? 0.f : newB;
+      float sumA = 0.f, sumB = 0.f;
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        sumA += exp2f(s[j][0] - useA) + exp2f(s[j][1] - useA);
+        sumB += exp2f(s[j][2] - useB) + exp2f(s[j][3] - useB);
+      }
+      lA = lA * exp2f(mA - useA) + sumA;
+      lB = lB * exp2f(mB - useB) + sumB;
+      mA = newA;
+      mB = newB;
+    }
+  }
+  if (MASS || !active) return;
+  lA = quadSum(lA);
+  lB = quadSum(lB);
+  if (c == 0) {
+    if (validA) p.rowLse2[rowA] = mA + log2f(lA);
+    if (validB) p.rowLse2[rowB] = mB + log2f(lB);
+  }
+}
+
 // ------------------------------------------------------------------------------------------------ fp32 path
 
 // Scores of this lane's key against the warp's (pre-scaled) query row in shared memory.
@@ -841,7 +952,23 @@ cudaError_t launchAttentionMma(const AttentionLaunch& a, cudaStream_t stream) {
 }
 
 template <typename T, int D>
+cudaError_t launchMassMmaPipelined(const BlockMassLaunch& a, cudaStream_t stream) {
+  const size_t smem = mmaSmemBytes<T, D>(3);  // Q + two K buffers
+  cudaError_t err = cudaFuncSetAttribute(blockMassMmaPipelined<T, D, false>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+  if (err != cudaSuccess) return err;
+  err = cudaFuncSetAttribute(blockMassMmaPipelined<T, D, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+  if (err != cudaSuccess) return err;
+  const int threads = tileRows(a.blockSize) / 16 * 32;
+  blockMassMmaPipelined<T, D, false><<<a.itemCount, threads, smem, stream>>>(a);
+  err = cudaGetLastError();
+  if (err != cudaSuccess) return err;
+  blockMassMmaPipelined<T, D, true><<<a.itemCount, threads, smem, stream>>>(a);
+  return cudaGetLastError();
+}
+
+template <typename T, int D>
 cudaError_t launchMassMma(const BlockMassLaunch& a, cudaStream_t stream) {
+  if (a.variant == Variant::pipelined && a.headDim == D) return launchMassMmaPipelined<T, D>(a, stream);
   const size_t smem = mmaSmemBytes<T, D>(2);
   cudaError_t err = cudaFuncSetAttribute(blockMassMma<T, D, false>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
   if (err != cudaSuccess) return err;

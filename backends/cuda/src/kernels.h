@@ -66,6 +66,7 @@ struct BlockMassLaunch {
   bool causal;
   float scale;
   Precision precision;
+  Variant variant;
 };
 
 // float -> fp16 / bf16 (round to nearest even), n elements.

@@ -129,6 +129,8 @@ test('init: zero devices, an old GPU, a device index out of range and bad option
   const z = new Float32Array(16 * 8);
   assert.ok(E.isRight(await sb.sparseAttention(z, z, z, fullLayout(p), p)));
   assert.equal(simple.requests[0]!.kernel, 'simple');
+  assert.ok(E.isRight(await sb.blockMass(z, z, p)));
+  assert.equal(simple.massRequests[0]!.kernel, 'simple');
   assert.match(leftText(await createBackend({ addonPath: '/nonexistent/hplb_cuda.node' }).init()), /not built.*\/nonexistent\/hplb_cuda\.node/);
 });
 
