@@ -1,0 +1,15 @@
+/**
+ * @hplb/backend-gpujs: block-sparse attention and block masses as gpu.js kernels, in GPU mode (WebGL 1 through
+ * headless-gl, under an X display such as Xvfb) or CPU mode (gpu.js's JavaScript kernels). The mode actually used
+ * is reported by `init()` (`BackendInfo.mode`, `details.kernel`); GPU mode never falls back silently.
+ *
+ * Convention shared by every backend package: `createBackend(options?)` returns an `AttentionBackend`; importing
+ * this module loads neither gpu.js nor headless-gl. Options: `mode` ('gpu' | 'cpu', default 'gpu').
+ */
+import type { AttentionBackend } from '@hplb/core/kernel/types.ts';
+import { GpuJsBackend, parseGpuJsOptions } from './backend.ts';
+
+export { CHUNK_VALUES, GPUJS_CAPABILITIES, GpuJsBackend, parseGpuJsOptions, type GpuJsBackendOptions, type GpuJsMode } from './backend.ts';
+export { probeHeadlessGl, type HeadlessGl } from './environment.ts';
+
+export const createBackend = (options?: Record<string, unknown>): AttentionBackend & GpuJsBackend => new GpuJsBackend(parseGpuJsOptions(options));
