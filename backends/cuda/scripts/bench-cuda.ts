@@ -158,6 +158,26 @@ const main = async (): Promise<void> => {
   const simpleResults: object[] = [];
   const results: object[] = [];
   const massResults: object[] = [];
+  // Large-shape cross-check (conformance runs N ≤ ~300): one head of the first N at 10 %, pipelined and simple
+  // bf16 kernels against the fp32 kernel, max |difference| of out and of lse.
+  const checks: object[] = [];
+  {
+    const N = a.tokens[0]!;
+    const c = cases.find((x) => x.tokens === N && x.targetDensityPct === 10) ?? cases.find((x) => x.tokens === N)!;
+    const L = layouts.get(c.id)!;
+    const n = N * a.headDim;
+    const q = randn(n, 11), k = randn(n, 12), v = randn(n, 13);
+    const pf = must('params', makeAttentionParams({ tokens: N, headDim: a.headDim, blockSize: a.blockSize, causal: true, precision: 'fp32' }));
+    const ref = must('fp32 reference', await backend.sparseAttention(q, k, v, L, pf));
+    const maxDiff = (x: Float32Array, y: Float32Array): number => { let m = 0; for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]! - y[i]!)); return m; };
+    const ph = must('params', makeAttentionParams({ tokens: N, headDim: a.headDim, blockSize: a.blockSize, causal: true, precision: a.precision }));
+    for (const [kernel, b] of [['pipelined', backend], ['simple', simple]] as const) {
+      const got = must(`${kernel} ${c.id}`, await b.sparseAttention(q, k, v, L, ph));
+      const row = { id: c.id, kernel, precision: a.precision, versus: 'fp32 kernel', maxAbsDiffOut: maxDiff(got.out, ref.out), maxAbsDiffLse: maxDiff(got.lse, ref.lse) };
+      checks.push(row);
+      console.log(`check ${c.id} ${kernel} ${a.precision} vs fp32: max |Δout| ${row.maxAbsDiffOut.toExponential(2)}, max |Δlse| ${row.maxAbsDiffLse.toExponential(2)}`);
+    }
+  }
   for (const N of a.tokens) {
     const p = must('params', makeAttentionParams({ tokens: N, headDim: a.headDim, blockSize: a.blockSize, causal: true, precision: a.precision }));
     const n = N * a.headDim;
@@ -203,7 +223,7 @@ const main = async (): Promise<void> => {
   });
   await backend.dispose();
   await simple.dispose();
-  writeFileSync(join(a.out, 'cuda-bench.json'), JSON.stringify({ device: info.right, manifest: { ...manifest, cases: undefined }, results, simpleKernel: simpleResults, blockMass: massResults, linearity: fits }, null, 2));
+  writeFileSync(join(a.out, 'cuda-bench.json'), JSON.stringify({ device: info.right, manifest: { ...manifest, cases: undefined }, checks, results, simpleKernel: simpleResults, blockMass: massResults, linearity: fits }, null, 2));
   console.log(`bench-cuda: wrote ${join(a.out, 'cuda-bench.json')}`);
 };
 

@@ -124,6 +124,12 @@ export const renderSummary = (x: SummaryInputs): string => {
     lines.push('');
   }
 
+  const checks = (cuda as { checks?: Array<{ id: string; kernel: string; precision: string; versus: string; maxAbsDiffOut: number; maxAbsDiffLse: number }> } | undefined)?.checks ?? [];
+  if (checks.length > 0) {
+    lines.push('## Large-shape cross-check', '');
+    for (const c of checks) lines.push(`- ${c.id}, ${c.kernel} kernel at ${c.precision} vs the ${c.versus}: max |Δout| ${c.maxAbsDiffOut.toExponential(2)}, max |Δlse| ${c.maxAbsDiffLse.toExponential(2)}`);
+    lines.push('');
+  }
   lines.push('## Kernel time (CUDA events, inputs on the GPU; median of steady calls)', '');
   if (cuda === undefined) lines.push('not run', '');
   else {
