@@ -27,28 +27,62 @@ const better = (nu: number, old: number) => nu < old - 1e-12 * Math.max(1, Math.
 /** Largest free-item count the pairwise re-partition enumerates (2^(k/2) subsets per side). */
 export const PAIRWISE_MAX_ITEMS = 34;
 
-interface Half {
-  sums: Float64Array;
-  counts: Int32Array;
-}
-
-const enumerate = (vals: ReadonlyArray<number>): Half => {
+/**
+ * Subset sums of `vals` in ascending order with their bit masks, grouped by subset size when `byCount` (index = size),
+ * built by merging (S ∪ (S + v) for each value) in O(2^k) without sorting.
+ */
+const sortedSubsetSums = (vals: ReadonlyArray<number>, byCount: boolean): Array<{ sums: Float64Array; masks: Int32Array }> => {
   const k = vals.length;
-  const size = 1 << k;
-  const sums = new Float64Array(size);
-  const counts = new Int32Array(size);
-  for (let mask = 1; mask < size; mask++) {
-    const low = mask & -mask;
-    const bit = 31 - Math.clz32(low);
-    sums[mask] = sums[mask ^ low]! + vals[bit]!;
-    counts[mask] = counts[mask ^ low]! + 1;
+  if (!byCount) {
+    let sums = new Float64Array(1 << k);
+    let masks = new Int32Array(1 << k);
+    let len = 1;
+    let ts = new Float64Array(1 << k);
+    let tm = new Int32Array(1 << k);
+    for (let b = 0; b < k; b++) {
+      const v = vals[b]!;
+      const bit = 1 << b;
+      let i = 0;
+      let j = 0;
+      let o = 0;
+      while (i < len || j < len) {
+        if (j >= len || (i < len && sums[i]! <= sums[j]! + v)) { ts[o] = sums[i]!; tm[o++] = masks[i++]!; }
+        else { ts[o] = sums[j]! + v; tm[o++] = masks[j++]! | bit; }
+      }
+      [sums, ts] = [ts, sums];
+      [masks, tm] = [tm, masks];
+      len = o;
+    }
+    return [{ sums: sums.subarray(0, len), masks: masks.subarray(0, len) }];
   }
-  return { sums, counts }; // index = bit mask of the chosen items
+  // By subset size: level c holds the sorted sums of subsets with c items.
+  let levels: Array<{ sums: number[]; masks: number[] }> = [{ sums: [0], masks: [0] }];
+  for (let b = 0; b < k; b++) {
+    const v = vals[b]!;
+    const bit = 1 << b;
+    const next: Array<{ sums: number[]; masks: number[] }> = [];
+    for (let c = 0; c <= b + 1; c++) {
+      const keep = levels[c] ?? { sums: [], masks: [] };
+      const add = levels[c - 1] ?? { sums: [], masks: [] };
+      const sums: number[] = [];
+      const masks: number[] = [];
+      let i = 0;
+      let j = 0;
+      while (i < keep.sums.length || j < add.sums.length) {
+        if (j >= add.sums.length || (i < keep.sums.length && keep.sums[i]! <= add.sums[j]! + v)) { sums.push(keep.sums[i]!); masks.push(keep.masks[i++]!); }
+        else { sums.push(add.sums[j]! + v); masks.push(add.masks[j++]! | bit); }
+      }
+      next.push({ sums, masks });
+    }
+    levels = next;
+  }
+  return levels.map((l) => ({ sums: Float64Array.from(l.sums), masks: Int32Array.from(l.masks) }));
 };
 
 /**
  * Best split of `vals` into (X to device a, rest to b): minimise max((pa + ΣX)/sa, (pb + rest)/sb), optionally with
- * |X| = countA. Returns the chosen mask bits as a boolean array, or null if no split meets the count.
+ * |X| = countA. Meet in the middle: sorted subset sums of each half, then a two-pointer sweep around the ideal ΣX.
+ * Returns which items go to a, or null if no split meets the count.
  */
 export const bestTwoWaySplit = (
   vals: ReadonlyArray<number>, pa: number, pb: number, sa: number, sb: number, countA?: number,
@@ -57,48 +91,33 @@ export const bestTwoWaySplit = (
   const total = vals.reduce((x, y) => x + y, 0);
   const target = ((pa + pb + total) * sa) / (sa + sb) - pa; // ideal ΣX
   const h = k >> 1;
-  const L = enumerate(vals.slice(0, h));
-  const R = enumerate(vals.slice(h));
-  // Bucket R by count, each sorted by sum.
-  const buckets = new Map<number, Array<number>>();
-  for (let i = 0; i < R.sums.length; i++) {
-    const c = countA === undefined ? 0 : R.counts[i]!;
-    let b = buckets.get(c);
-    if (!b) buckets.set(c, (b = []));
-    b.push(i);
-  }
-  for (const b of buckets.values()) b.sort((x, y) => R.sums[x]! - R.sums[y]!);
+  const byCount = countA !== undefined;
+  const L = sortedSubsetSums(vals.slice(0, h), byCount);
+  const R = sortedSubsetSums(vals.slice(h), byCount);
   let best = Infinity;
-  let bl = -1;
-  let br = -1;
+  let bestMaskL = -1;
+  let bestMaskR = -1;
   const evalSplit = (x: number) => Math.max((pa + x) / sa, (pb + total - x) / sb);
-  for (let i = 0; i < L.sums.length; i++) {
-    const need = countA === undefined ? 0 : countA - L.counts[i]!;
-    const b = buckets.get(need);
-    if (!b) continue;
-    const want = target - L.sums[i]!;
-    // Binary search for the first R sum ≥ want; check it and its predecessor.
-    let lo = 0;
-    let hi = b.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (R.sums[b[mid]!]! < want) lo = mid + 1;
-      else hi = mid;
+  const sweep = (l: { sums: Float64Array; masks: Int32Array }, r: { sums: Float64Array; masks: Int32Array }) => {
+    let i = 0;
+    let j = r.sums.length - 1;
+    while (i < l.sums.length && j >= 0) {
+      const x = l.sums[i]! + r.sums[j]!;
+      const v = evalSplit(x);
+      if (v < best) { best = v; bestMaskL = l.masks[i]!; bestMaskR = r.masks[j]!; }
+      if (x < target) i++;
+      else j--;
     }
-    for (const j of [lo - 1, lo]) {
-      if (j < 0 || j >= b.length) continue;
-      const v = evalSplit(L.sums[i]! + R.sums[b[j]!]!);
-      if (v < best) {
-        best = v;
-        bl = i;
-        br = b[j]!;
-      }
-    }
+  };
+  if (!byCount) sweep(L[0]!, R[0]!);
+  else for (let c = 0; c < L.length; c++) {
+    const r = R[countA! - c];
+    if (r && r.sums.length > 0 && L[c]!.sums.length > 0) sweep(L[c]!, r);
   }
-  if (bl < 0) return null;
+  if (bestMaskL < 0) return null;
   const inA = Array<boolean>(k).fill(false);
-  for (let t = 0; t < h; t++) if (bl & (1 << t)) inA[t] = true;
-  for (let t = 0; t < k - h; t++) if (br & (1 << t)) inA[h + t] = true;
+  for (let t = 0; t < h; t++) if (bestMaskL & (1 << t)) inA[t] = true;
+  for (let t = 0; t < k - h; t++) if (bestMaskR & (1 << t)) inA[h + t] = true;
   return { inA, value: best };
 };
 
@@ -179,6 +198,26 @@ export const pairwiseApplies = (inst: Instance): boolean => inst.kv === undefine
  * lowers max(load a, load b). True if it changed anything.
  */
 export const resplit = (st: LoadState, a: number, b: number): boolean => {
+  const { inst } = st;
+  // Skip a pair already found unimprovable whose two devices have not changed since.
+  const m = inst.m;
+  let memo = resplitMemo.get(st);
+  if (!memo) resplitMemo.set(st, (memo = new Int32Array(m * m * 2).fill(-1)));
+  const k = 2 * (Math.min(a, b) * m + Math.max(a, b));
+  const va = st.version[Math.min(a, b)]!;
+  const vb = st.version[Math.max(a, b)]!;
+  if (memo[k] === va && memo[k + 1] === vb) return false;
+  const changed = resplitUncached(st, a, b);
+  if (!changed) {
+    memo[k] = st.version[Math.min(a, b)]!;
+    memo[k + 1] = st.version[Math.max(a, b)]!;
+  }
+  return changed;
+};
+
+const resplitMemo = new WeakMap<LoadState, Int32Array>();
+
+const resplitUncached = (st: LoadState, a: number, b: number): boolean => {
   const { inst } = st;
   const { n, pinned, quota } = inst;
   const sa = inst.speeds[a]!;

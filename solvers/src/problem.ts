@@ -235,6 +235,8 @@ export class LoadState {
   /** Extra copies charged to device d. */
   readonly extra: Int32Array;
   extraTotal = 0;
+  /** Bumped on every change of a device's contents (lets local search skip pairs it already found unimprovable). */
+  readonly version: Int32Array;
 
   constructor(readonly inst: Instance, assign: ArrayLike<number>) {
     const { n, m, kv } = inst;
@@ -244,6 +246,7 @@ export class LoadState {
     this.kvCount = new Int32Array(kv ? m * kv.groups : 0);
     this.distinct = new Int32Array(m);
     this.extra = new Int32Array(m);
+    this.version = new Int32Array(m);
     for (let i = 0; i < n; i++) {
       const d = this.assign[i]!;
       if (d < 0) continue;
@@ -324,6 +327,8 @@ export class LoadState {
     const { m, kv, time, weight } = this.inst;
     const from = this.assign[i]!;
     if (from === to) return;
+    this.version[from]!++;
+    this.version[to]!++;
     let g = -1;
     let before = 0;
     if (kv) {
