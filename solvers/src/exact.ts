@@ -120,7 +120,7 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
 
       // DFS over types t ≥ t0 choosing how many of each to add, largest counts of large types first.
       const dfs = (t: number, s: number, k: number): boolean => {
-        if ((++nodes & 4095) === 0 && performance.now() > probeDeadline) throw new Timeout();
+        if ((++nodes & 1023) === 0 && performance.now() > probeDeadline) throw new Timeout();
         if (perBin !== undefined && k === perBin) return leaf(s);
         if (t === T) return perBin === undefined ? leaf(s) : false;
         const room = C - s;

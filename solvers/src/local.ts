@@ -256,7 +256,7 @@ export const descend = (st: LoadState, deadline: number, pairwise = true): void 
       // Ties: another device at the same makespan may still be improvable (lowers the count at the max).
       const mk = st.load[a]!;
       let progressed = false;
-      for (let d = 0; d < st.inst.m && !progressed; d++) {
+      for (let d = 0; d < st.inst.m && !progressed && now() < deadline; d++) {
         if (d !== a && st.load[d]! >= mk - 1e-12 * Math.max(1, mk)) progressed = improveDevice(st, d, pairwise);
       }
       if (!progressed && !(pairwise && pairwiseApplies(st.inst) && balancePairs(st, deadline))) return;
@@ -268,7 +268,10 @@ export const descend = (st: LoadState, deadline: number, pairwise = true): void 
 const balancePairs = (st: LoadState, deadline: number): boolean => {
   const m = st.inst.m;
   let any = false;
-  for (let a = 0; a < m && now() < deadline; a++) for (let b = a + 1; b < m; b++) if (resplit(st, a, b)) any = true;
+  for (let a = 0; a < m; a++) for (let b = a + 1; b < m; b++) {
+    if (now() >= deadline) return any;
+    if (resplit(st, a, b)) any = true;
+  }
   return any;
 };
 
