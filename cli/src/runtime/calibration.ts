@@ -4,8 +4,9 @@
  *   - kernel level:  seconds = fixedSeconds + secondsPerBlock · computed blocks          (fit.r2)
  *   - cost model:    seconds = fixed + perTokenPair · W(b, N)    (core/src/cost.ts, workModel "pairs", seconds)
  * The result is an `hplb.calibration/1` document that `hplb plan --calibration F` and `hplb execute` use.
- * Each grid point runs once to warm up (JIT, caches), then `repeats` times; the fastest is kept (best of R: on a
- * machine shared with other jobs, interference only ever adds time). The executor uses the same statistic.
+ * The grid runs once to warm up (JIT, caches), then `repeats` more times round-robin; each point keeps its fastest
+ * time (best of R: on a machine shared with other jobs, interference only ever adds time, and round-robin spreads a
+ * burst of it over many points). The executor uses the same statistic.
  * Used by `hplb calibrate`, `hplb execute` (when no calibration file is given) and examples/bench-kernels.ts.
  */
 import * as E from 'fp-ts/lib/Either.js';
@@ -103,31 +104,35 @@ export interface CalibrationRun {
 /** Time the grid on a started backend and fit. */
 export const runCalibration = async (backend: AttentionBackend, info: BackendInfo, opts: CalibrationOptions): Promise<E.Either<HplbError, CalibrationRun>> => {
   const samples: { contextLength: number; budget: number; blocks: number; tokenPairs: number; seconds: number }[] = [];
-  const total = opts.contexts.length * opts.fractions.length;
   let done = 0;
   const clock = opts.clock ?? defaultClock(info.name);
+  // Build every grid point first, then time them round-robin: repeat r runs the whole grid once, so a burst of
+  // other jobs on a shared machine hits one repeat of many points rather than every repeat of one point.
+  const points: { n: number; budget: number; layout: import('@hplb/core/kernel/types.ts').BlockLayout; p: import('@hplb/core/kernel/types.ts').AttentionParams; x: { q: Float32Array; k: Float32Array; v: Float32Array }; best: number }[] = [];
   for (const n of opts.contexts) {
     const p = makeAttentionParams({ tokens: n, headDim: opts.headDim, blockSize: opts.blockSize, precision: opts.precision });
     if (E.isLeft(p)) return p;
     const seed = opts.seed ?? 1;
-    const q = randomTensor(n, opts.headDim, seed), k = randomTensor(n, opts.headDim, seed + 1), v = randomTensor(n, opts.headDim, seed + 2);
+    const x = { q: randomTensor(n, opts.headDim, seed), k: randomTensor(n, opts.headDim, seed + 1), v: randomTensor(n, opts.headDim, seed + 2) };
     for (const f of opts.fractions) {
       // Whole blocks: the layout computes k·B keys per late row, so W(k·B, N) is the work the cost model prices.
       const budget = Math.min(n, budgetBlocks(p.right, f * n) * opts.blockSize);
       const layout = budgetLayout(p.right, budget);
       if (E.isLeft(layout)) return layout;
-      const times: number[] = [];
-      for (let r = 0; r <= opts.repeats; r++) {
-        const t0 = clockNow(clock);
-        const out = await backend.sparseAttention(q, k, v, layout.right, p.right);
-        const dt = clockNow(clock) - t0;
-        if (E.isLeft(out)) return out;
-        if (r > 0) times.push(dt);
-      }
-      samples.push({ contextLength: n, budget, blocks: layoutBlocks(layout.right), tokenPairs: headWork(budget, n), seconds: Math.min(...times) });
-      opts.onProgress?.(++done, total);
+      points.push({ n, budget, layout: layout.right, p: p.right, x, best: Infinity });
     }
   }
+  for (let r = 0; r <= opts.repeats; r++) {
+    for (const pt of points) {
+      const t0 = clockNow(clock);
+      const out = await backend.sparseAttention(pt.x.q, pt.x.k, pt.x.v, pt.layout, pt.p);
+      const dt = clockNow(clock) - t0;
+      if (E.isLeft(out)) return out;
+      if (r > 0) pt.best = Math.min(pt.best, dt); // r = 0 is the warm-up
+    }
+    opts.onProgress?.(++done, opts.repeats + 1);
+  }
+  for (const pt of points) samples.push({ contextLength: pt.n, budget: pt.budget, blocks: layoutBlocks(pt.layout), tokenPairs: headWork(pt.budget, pt.n), seconds: pt.best });
   if (samples.length < 2) return E.left(hplbError('argument', [issue('$.grid', 'at least two grid points (contexts × budgets)', samples.length)]));
   const kernel = fitLinear(samples.map((s) => s.blocks), samples.map((s) => s.seconds));
   const cm = fitLinear(samples.map((s) => s.tokenPairs), samples.map((s) => s.seconds));
