@@ -170,7 +170,7 @@ const engineTable = (plan: EnginePlanOut): string => {
   L.push(`engine layout for ${m.name} at TP ${el.tp}: ${m.queryHeads} query heads, ${m.kvHeads} KV heads (group ${m.queryHeads / m.kvHeads}); cost ${plan.costModel?.name ?? 'work'} (${plan.predicted.unit})`);
   L.push(`lengths: ${el.lengths.map((p) => `N=${p.contextLength} (w ${p.weight.toFixed(2)})`).join(', ')}; projection price ${el.pricing.projectionPerTokenPerSlot.toPrecision(4)} per token per KV slot (${el.pricing.source})`);
   const lens = el.lengths.map((p) => `eff@${p.contextLength}`);
-  L.push(['r', 'slots/rank', ...lens, 'E[attention]', 'E[K/V proj]', 'E[latency]', '+KV GiB/rank', '+proj', 'vs free bound', 'status'].map((s, i) => (i === 0 ? s.padStart(3) : s.padStart(Math.max(10, s.length)))).join(' '));
+  L.push(['r', 'slots/rank', ...lens, 'E[attention]', 'E[K/V proj]', 'E[latency]', '+KV GiB/rank', '+proj', 'price vs free', 'status'].map((s, i) => (i === 0 ? s.padStart(3) : s.padStart(Math.max(10, s.length)))).join(' '));
   const row = (c: KvCopiesCandidate) => {
     if (!c.feasible) return `${String(c.kvCopies).padStart(3)}  ruled out: ${c.reason}`;
     const cells = [
@@ -181,10 +181,10 @@ const engineTable = (plan: EnginePlanOut): string => {
       c.expectedLatency!.toPrecision(4),
       gb(c.extraKvBytesPerRank!),
       c.extraProjection!.toPrecision(3),
-      `+${(100 * c.priceVsFreeBound!).toFixed(1)}%`,
+      `+${(100 * c.priceVsFreePlacement!).toFixed(1)}..${(100 * c.priceVsFreeBound!).toFixed(1)}%`,
       `${c.status}${c.gap! > 0 ? ` gap ${(100 * c.gap!).toFixed(1)}%` : ''}`,
     ];
-    return `${String(c.kvCopies).padStart(3)} ${cells.map((s, i) => s.padStart(Math.max(10, [...['slots/rank'], ...lens, 'E[attention]', 'E[K/V proj]', 'E[latency]', '+KV GiB/rank', '+proj', 'vs free bound', 'status'][i]!.length))).join(' ')}${c.kvCopies === el.kvCopies ? '  ← chosen' : ''}`;
+    return `${String(c.kvCopies).padStart(3)} ${cells.map((s, i) => s.padStart(Math.max(10, [...['slots/rank'], ...lens, 'E[attention]', 'E[K/V proj]', 'E[latency]', '+KV GiB/rank', '+proj', 'price vs free', 'status'][i]!.length))).join(' ')}${c.kvCopies === el.kvCopies ? '  ← chosen' : ''}`;
   };
   for (const c of el.candidates) L.push(row(c));
   L.push(`per length (chosen r=${el.kvCopies}): ${el.lengths.map((p) => `N=${p.contextLength}: engine ${p.balanceEfficiency.toFixed(3)}, contiguous ${p.contiguousEfficiency.toFixed(3)}, free bound ≤ ${p.freeBoundEfficiency.toFixed(3)}`).join('; ')}`);

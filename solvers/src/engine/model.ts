@@ -79,7 +79,12 @@ export interface KvCopiesCandidate {
   readonly extraKvBytesTotal?: number;
   /** Attention balance efficiency at each length (same order as lengths). */
   readonly efficiencyByLength?: number[];
-  /** Expected attention over the free-placement lower bound, minus 1: at least the price of the engine layout. */
+  /**
+   * The price of the engine rule against free placement (no equal counts, no slots), bracketed: expected attention
+   * over a free placement we found, minus 1 (≤ the true price, since the free optimum is no worse than it), and over
+   * the free lower bound, minus 1 (≥ the true price).
+   */
+  readonly priceVsFreePlacement?: number;
   readonly priceVsFreeBound?: number;
   readonly status?: LayerStatus;
   readonly gap?: number;
@@ -167,7 +172,24 @@ interface SolvedR {
   readonly candidate: KvCopiesCandidate;
 }
 
-const solveForR = (inp: EnginePlanInput, geo: EngineGeometry, baseSlotsPerRank: number, progress: (l: number) => void): SolvedR => {
+/** A free placement (heads anywhere, any count) for the same lengths: the reference for the engine rule's price. */
+const freeObjective = (inp: EnginePlanInput, T: number): number => {
+  const m = inp.model;
+  const g = m.queryHeads / m.kvHeads;
+  const geo: EngineGeometry = {
+    tp: T, kvCopies: 1, queryHeads: m.queryHeads, kvHeads: m.kvHeads, groupSize: g, kvSlots: m.kvHeads, queryHeadsPerSlot: g,
+    chunkSize: 1, chunks: m.queryHeads, chunksPerRank: m.queryHeads / T, headsPerRank: m.queryHeads / T, slotsPerRank: 1, ranksPerSlot: 1,
+  };
+  const w = inp.lengths.map((p) => p.weight);
+  let total = 0;
+  for (let l = 0; l < m.layers; l++) {
+    const costs = inp.lengths.map((pt) => costsAt(inp.costModel, pt, l));
+    total += solveEngineLayer({ layer: l, costs, weights: w, geometry: geo, timeLimitMs: Math.min(inp.timeLimitMs, 50), equalCount: false }).objective;
+  }
+  return total;
+};
+
+const solveForR = (inp: EnginePlanInput, geo: EngineGeometry, baseSlotsPerRank: number, free: number, progress: (l: number) => void): SolvedR => {
   const m = inp.model;
   const t0 = performance.now();
   const w = inp.lengths.map((p) => p.weight);
@@ -201,6 +223,7 @@ const solveForR = (inp: EnginePlanInput, geo: EngineGeometry, baseSlotsPerRank: 
       extraKvBytesPerRank: (geo.slotsPerRank - baseSlotsPerRank) * m.layers * oneKv,
       extraKvBytesTotal: (geo.slotsPerRank - baseSlotsPerRank) * geo.tp * m.layers * oneKv,
       efficiencyByLength: inp.lengths.map((_, k) => efficiency(layers.map((r) => r.loads[k]!))),
+      priceVsFreePlacement: free > 0 ? expectedAttention / free - 1 : 0,
       priceVsFreeBound: freeBound > 0 ? expectedAttention / freeBound - 1 : 0,
       status,
       gap: lbTotal > 0 ? Math.max(0, expectedAttention / lbTotal - 1) : 0,
@@ -240,6 +263,7 @@ export const planEngineLayout = (inp: EnginePlanInput): E.Either<HplbError, Engi
   const memory = mems.length > 0 ? Math.min(...mems) : null;
   const total = rs.length * m.layers;
   let done = 0;
+  const free = freeObjective(inp, T);
   const solved: SolvedR[] = [];
   const candidates: KvCopiesCandidate[] = [];
   for (const r of rs) {
@@ -250,7 +274,7 @@ export const planEngineLayout = (inp: EnginePlanInput): E.Either<HplbError, Engi
       done += m.layers;
       continue;
     }
-    const s = solveForR(inp, geo, base.right.slotsPerRank, (l) => inp.onProgress?.(done + l, total, `r=${r} layer ${l}/${m.layers}`));
+    const s = solveForR(inp, geo, base.right.slotsPerRank, free, (l) => inp.onProgress?.(done + l, total, `r=${r} layer ${l}/${m.layers}`));
     done += m.layers;
     solved.push(s);
     candidates.push(s.candidate);
