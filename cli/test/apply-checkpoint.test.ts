@@ -32,34 +32,57 @@ const TP = 4;
 const bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 const f32 = (b: Buffer) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 
+/** bfloat16 (truncated float32: the top 16 bits), as most real checkpoints store weights. */
+const toBf16 = (a: Float32Array): { data: Uint8Array; value: Float32Array } => {
+  const u32 = new Uint32Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
+  const u16 = Uint16Array.from(u32, (x) => x >>> 16);
+  return { data: new Uint8Array(u16.buffer), value: new Float32Array(Uint32Array.from(u16, (x) => x << 16).buffer) };
+};
+const fromBf16 = (b: Buffer): Float32Array => {
+  const u16 = new Uint16Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  return new Float32Array(Uint32Array.from(u16, (x) => x << 16).buffer);
+};
+type Dtype = 'F32' | 'BF16';
+const encode = (a: Float32Array, dtype: Dtype) => (dtype === 'F32' ? { data: bytes(a), value: a } : toBf16(a));
+const decodeT = (b: Buffer, dtype: Dtype) => (dtype === 'F32' ? f32(b) : fromBf16(b));
+
 interface Ckpt {
   readonly dir: string;
   readonly weights: LayerWeights[];
 }
 
 /** Write a tiny HF checkpoint: config.json, tokenizer.json, shards (+ index when sharded). */
-const writeCheckpoint = (root: string, name: string, arch: string, biases: boolean, sharded: boolean, seed: number): Ckpt => {
+const writeCheckpoint = (root: string, name: string, arch: string, biases: boolean, sharded: boolean, seed: number, dtype: Dtype = 'F32'): Ckpt => {
   const dir = join(root, name);
-  const weights = Array.from({ length: M.layers }, (_, l) => randomWeights(seed + l, HIDDEN, M.queryHeads, M.kvHeads, M.headDim, biases));
+  const raw = Array.from({ length: M.layers }, (_, l) => randomWeights(seed + l, HIDDEN, M.queryHeads, M.kvHeads, M.headDim, biases));
+  // The reference weights are the stored values (rounded to bfloat16 when stored so).
+  const enc = raw.map((w) => ({
+    wq: encode(w.wq, dtype), wk: encode(w.wk, dtype), wv: encode(w.wv, dtype), wo: encode(w.wo, dtype),
+    ...(w.bq ? { bq: encode(w.bq, dtype), bk: encode(w.bk!, dtype), bv: encode(w.bv!, dtype) } : {}),
+  }));
+  const weights: LayerWeights[] = raw.map((w, l) => {
+    const e = enc[l]!;
+    return { ...w, wq: e.wq.value, wk: e.wk.value, wv: e.wv.value, wo: e.wo.value, ...(e.bq ? { bq: e.bq.value, bk: e.bk!.value, bv: e.bv!.value } : {}) };
+  });
   const r = rng(seed + 99);
   const embed = Float32Array.from({ length: 10 * HIDDEN }, () => r());
   const shards: { name: string; dtype: string; shape: number[]; data: Uint8Array }[][] = [[], []];
   shards[0]!.push({ name: 'model.embed_tokens.weight', dtype: 'F32', shape: [10, HIDDEN], data: bytes(embed) });
-  weights.forEach((w, l) => {
+  enc.forEach((w, l) => {
     const p = `model.layers.${l}.self_attn`;
     const s = shards[sharded ? l % 2 : 0]!;
     s.push(
-      { name: `${p}.q_proj.weight`, dtype: 'F32', shape: [M.queryHeads * M.headDim, HIDDEN], data: bytes(w.wq) },
-      { name: `${p}.k_proj.weight`, dtype: 'F32', shape: [M.kvHeads * M.headDim, HIDDEN], data: bytes(w.wk) },
-      { name: `${p}.v_proj.weight`, dtype: 'F32', shape: [M.kvHeads * M.headDim, HIDDEN], data: bytes(w.wv) },
-      { name: `${p}.o_proj.weight`, dtype: 'F32', shape: [HIDDEN, M.queryHeads * M.headDim], data: bytes(w.wo) },
+      { name: `${p}.q_proj.weight`, dtype, shape: [M.queryHeads * M.headDim, HIDDEN], data: w.wq.data },
+      { name: `${p}.k_proj.weight`, dtype, shape: [M.kvHeads * M.headDim, HIDDEN], data: w.wk.data },
+      { name: `${p}.v_proj.weight`, dtype, shape: [M.kvHeads * M.headDim, HIDDEN], data: w.wv.data },
+      { name: `${p}.o_proj.weight`, dtype, shape: [HIDDEN, M.queryHeads * M.headDim], data: w.wo.data },
       { name: `model.layers.${l}.input_layernorm.weight`, dtype: 'F32', shape: [HIDDEN], data: bytes(Float32Array.from({ length: HIDDEN }, () => r())) },
     );
     if (biases)
       s.push(
-        { name: `${p}.q_proj.bias`, dtype: 'F32', shape: [M.queryHeads * M.headDim], data: bytes(w.bq!) },
-        { name: `${p}.k_proj.bias`, dtype: 'F32', shape: [M.kvHeads * M.headDim], data: bytes(w.bk!) },
-        { name: `${p}.v_proj.bias`, dtype: 'F32', shape: [M.kvHeads * M.headDim], data: bytes(w.bv!) },
+        { name: `${p}.q_proj.bias`, dtype, shape: [M.queryHeads * M.headDim], data: w.bq!.data },
+        { name: `${p}.k_proj.bias`, dtype, shape: [M.kvHeads * M.headDim], data: w.bk!.data },
+        { name: `${p}.v_proj.bias`, dtype, shape: [M.kvHeads * M.headDim], data: w.bv!.data },
       );
   });
   mkdirSync(dir, { recursive: true });
@@ -90,9 +113,9 @@ const loadAll = (dir: string): Map<string, { shape: number[]; data: Buffer }> =>
   return out;
 };
 
-const weightsFrom = (all: Map<string, { shape: number[]; data: Buffer }>, l: number, H: number, S: number): LayerWeights => {
+const weightsFrom = (all: Map<string, { shape: number[]; data: Buffer }>, l: number, H: number, S: number, dtype: Dtype): LayerWeights => {
   const p = `model.layers.${l}.self_attn`;
-  const g = (n: string) => f32(all.get(`${p}.${n}`)!.data);
+  const g = (n: string) => decodeT(all.get(`${p}.${n}`)!.data, dtype);
   return {
     hidden: HIDDEN, headDim: M.headDim, queryHeads: H, kvHeads: S,
     wq: g('q_proj.weight'), wk: g('k_proj.weight'), wv: g('v_proj.weight'), wo: g('o_proj.weight'),
@@ -117,13 +140,13 @@ const planAndExport = async (seed: number): Promise<string> => {
   return layoutFile;
 };
 
-for (const [arch, biases, sharded] of [['LlamaForCausalLM', false, true], ['Qwen2ForCausalLM', true, false], ['MistralForCausalLM', false, false]] as const) {
-  test(`hplb apply on a tiny ${arch} checkpoint${sharded ? ' (2 shards + index)' : ''}: engine-sharded output equals the original`, async () => {
-    const seed = arch.length * 31 + (biases ? 1 : 0);
-    const ck = writeCheckpoint(root, `ck-${arch}`, arch, biases, sharded, seed);
+for (const [arch, biases, sharded, dtype] of [['LlamaForCausalLM', false, true, 'F32'], ['Qwen2ForCausalLM', true, false, 'F32'], ['MistralForCausalLM', false, false, 'F32'], ['Qwen2ForCausalLM', true, true, 'BF16']] as const) {
+  test(`hplb apply on a tiny ${dtype} ${arch} checkpoint${sharded ? ' (2 shards + index)' : ''}: engine-sharded output equals the original`, async () => {
+    const seed = arch.length * 31 + (biases ? 1 : 0) + (dtype === 'BF16' ? 5 : 0);
+    const ck = writeCheckpoint(root, `ck-${arch}-${dtype}`, arch, biases, sharded, seed, dtype);
     const layoutFile = await planAndExport(seed);
     const layout = JSON.parse(readFileSync(layoutFile, 'utf8'));
-    const outDir = join(root, `out-${arch}`);
+    const outDir = join(root, `out-${arch}-${dtype}`);
     const c = capture();
     assert.equal(await main(['apply', layoutFile, '--checkpoint', ck.dir, '--out', outDir], c.io), 0, c.err);
     const cfg = JSON.parse(readFileSync(join(outDir, 'config.json'), 'utf8'));
@@ -140,7 +163,7 @@ for (const [arch, biases, sharded] of [['LlamaForCausalLM', false, true], ['Qwen
     for (let l = 0; l < M.layers; l++) {
       const x = randomInput(seed + l, N, HIDDEN);
       const want = layerOutput(x, N, ck.weights[l]!);
-      const w2 = weightsFrom(after, l, M.queryHeads, S);
+      const w2 = weightsFrom(after, l, M.queryHeads, S, dtype);
       for (const tp of [1, TP]) {
         const { err, at } = maxRelError(shardedOutput(x, N, w2, tp), want);
         assert.ok(err <= TOLERANCE.f32WeightsF64Math, `seed ${seed} layer ${l} TP ${tp}: error ${err} at ${at}`);

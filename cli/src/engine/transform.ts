@@ -34,14 +34,21 @@ export const permuteColumnBlocks = (
   const rowIn = colsIn * elemBytes;
   const rowOut = src.length * blockBytes;
   const inBlocks = colsIn / blockCols;
+  // Runs of consecutive source blocks are copied in one piece: [dst block, src block, blocks].
+  const runs: [number, number, number][] = [];
+  src.forEach((s, i) => {
+    if (s === null) return;
+    if (!(s >= 0 && s < inBlocks)) throw new RangeError(`column block ${s} outside the tensor's ${inBlocks} blocks`);
+    const last = runs[runs.length - 1];
+    if (last && last[0] + last[2] === i && last[1] + last[2] === s) last[2]++;
+    else runs.push([i, s, 1]);
+  });
+  const input = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const out = Buffer.alloc(rows * rowOut);
   for (let r = 0; r < rows; r++) {
     const base = r * rowIn;
-    src.forEach((s, i) => {
-      if (s === null) return;
-      if (!(s >= 0 && s < inBlocks)) throw new RangeError(`column block ${s} outside the tensor's ${inBlocks} blocks`);
-      out.set(data.subarray(base + s * blockBytes, base + (s + 1) * blockBytes), r * rowOut + i * blockBytes);
-    });
+    const obase = r * rowOut;
+    for (const [dst, s, n] of runs) input.copy(out, obase + dst * blockBytes, base + s * blockBytes, base + (s + n) * blockBytes);
   }
   return out;
 };
