@@ -7,6 +7,8 @@
  * attention balance at every length, the expected latency with the K/V projection price, the extra KV memory, and
  * the price against free placement; `--json` prints the plan.
  */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import {
   DEFAULT_CONTEXT_LENGTH,
@@ -83,8 +85,14 @@ export async function runEnginePlan(argv: string[], io: Io): Promise<number> {
   const solver = args.string('solver');
   if (solver !== undefined && solver !== 'auto') throw argumentError('--solver', 'auto (engine-layout and length-distribution plans use their own solver: exact pair re-splits from the best of three starts)', solver);
 
-  const file = args.string('profile') ?? args.positionals[0];
+  let file = args.string('profile') ?? args.positionals[0];
   if (file === undefined) throw argumentError('--profile', 'a profile file (hplb plan --profile F --format minference ...)');
+  try {
+    // A DuoAttention folder: its gate table.
+    if (statSync(file).isDirectory() && statSync(join(file, 'full_attention_heads.tsv')).isFile()) file = join(file, 'full_attention_heads.tsv');
+  } catch {
+    // readText names a missing file.
+  }
   const text = orFail(readText(file));
   const format = args.string('format') ?? detectFormat(file, text);
   if (format === undefined || !isProfileFormat(format)) throw new CliFailure(hplbError('format', [issue('--format', `one of ${PROFILE_FORMATS.join('|')}`, format)], file), 2);
