@@ -236,3 +236,20 @@ test('hplb apply refuses a config that does not match the layout, an existing --
   writeFileSync(bad, JSON.stringify(lay));
   await expectFail(['apply', bad, '--checkpoint', ck.dir, '--out', join(root, 'o5')], /lost its KV slot/);
 });
+
+test('hplb apply: a truncated shard is a clear error; --force replaces an existing output', async () => {
+  const layoutFile = await planAndExport(8);
+  const ck = writeCheckpoint(root, 'ck-trunc', 'LlamaForCausalLM', false, false, 8);
+  const good = readFileSync(join(ck.dir, 'model.safetensors'));
+  writeFileSync(join(ck.dir, 'model.safetensors'), good.subarray(0, good.length - 100));
+  await expectFail(['apply', layoutFile, '--checkpoint', ck.dir, '--out', join(root, 'o6')], /model\.safetensors: at .*data_offsets: expected a range inside the file/);
+  writeFileSync(join(ck.dir, 'model.safetensors'), good);
+  const out = join(root, 'o7');
+  mkdirSync(out);
+  writeFileSync(join(out, 'stale.txt'), 'old');
+  const c = capture();
+  assert.equal(await main(['apply', layoutFile, '--checkpoint', ck.dir, '--out', out, '--force'], c.io), 0, c.err);
+  assert.equal(existsSync(join(out, 'stale.txt')), false, 'the old output is replaced as a whole');
+  assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).num_key_value_heads, 4);
+  assert.deepEqual(readdirSync(root).filter((f) => f.includes('hplb-tmp')), [], 'no temporary directory left behind');
+});
