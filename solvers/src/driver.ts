@@ -3,7 +3,7 @@
  * plus a per-layer report (status, gap, seconds, the price of equal head counts and of whole GQA groups, splits).
  *   1. every layer is solved in this thread with a short budget (most real layers are proven optimal here);
  *   2. layers still open get the full time limit, warm-started, in worker threads (core's `spawnTsWorker`) when
- *      that pays (several open layers and a budget well above a worker's start-up), in this thread otherwise;
+ *      that pays (parallel time, work / workers + a worker's start-up, below the serial time), here otherwise;
  *   3. prices: when equal heads or whole groups are asked for, each layer is also solved without that constraint;
  *      price = constrained makespan / unconstrained makespan (1 = free);
  *   4. split heads (`input.splitHeads`): S2's `splitLayer` cuts the heaviest heads' rows where it pays;
@@ -113,8 +113,10 @@ export const planModel = async (input: PlanInput): Promise<E.Either<HplbError, P
       layer: l, problem: problems[l]!, solver,
       options: { timeLimitMs: limit, seed: seed + l, warmStart: (results[l] as { assignment: ReadonlyArray<number> }).assignment },
     }));
-    const cores = Math.max(1, availableParallelism() - 1);
-    const want = input.workers ?? (open.length >= 2 && open.length * limit > 2 * WORKER_STARTUP_MS ? Math.min(cores, 4) : 0);
+    // Workers pay when the parallel time (work / k + a worker's start-up) beats doing it here.
+    const k = Math.min(availableParallelism(), 4, open.length);
+    const serial = open.length * limit;
+    const want = input.workers ?? (k >= 2 && serial / k + WORKER_STARTUP_MS < serial ? k : 0);
     let second: LayerResult[];
     if (want > 0 && jobs.length > 0) {
       try {
