@@ -162,6 +162,8 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
       }
     }
 
+    // Subdirectories (e.g. Meta's original/ consolidated weights) are not rewritten, so they are not copied either.
+    const skipped: string[] = [];
     // Write into a temporary sibling, then rename.
     const tmp = join(dirname(out), `.${basename(out)}.hplb-tmp-${process.pid}-${Date.now()}`);
     mkdirSync(tmp, { recursive: true });
@@ -209,6 +211,7 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
         writeFileSync(join(tmp, index), JSON.stringify({ ...idx, metadata: { ...(idx.metadata ?? {}), total_size: totalOut } }, null, 2) + '\n');
       }
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        if (entry.isDirectory()) skipped.push(`${entry.name}/`);
         if (!entry.isFile() || entry.name === 'config.json' || entry.name === index || shards.includes(entry.name)) continue;
         copyFileSync(join(dir, entry.name), join(tmp, entry.name));
       }
@@ -224,7 +227,9 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
     }
     io.out(
       `rewrote ${shards.length} shard(s) of ${arch.architecture} for ${layout.engine} TP ${layout.tpSize}: num_key_value_heads ${K} → ${S} (K/V ×${layout.kvCopies}), ` +
-        `q/k/v rows and o_proj columns permuted in ${m.layers} layers → ${outArg}\n`,
+        `q/k/v rows and o_proj columns permuted in ${m.layers} layers → ${outArg}` +
+        (skipped.length > 0 ? `; not copied (not rewritten): ${skipped.join(', ')}` : '') +
+        '\n',
     );
     return 0;
   } finally {
