@@ -3,7 +3,8 @@
  *
  * Each simulated device is a worker thread (`deviceWorker.ts`) that runs, for every layer, its whole heads and its
  * split-head row ranges; a barrier ends each layer (all devices report before the next layer starts). Per layer it
- * measures each device's busy time (Σ kernel time / device speed; each task best of `repeats` runs), the layer makespan (max over devices) and, over
+ * measures each device's busy time (Σ kernel time / device speed; each task
+ * best of `repeats` passes over the layer, taken round-robin over the devices), the layer makespan (max over devices) and, over
  * all layers, the bubbleFraction (1 − Σ mean busy / Σ makespan), next to the plan's prediction recomputed with a
  * calibrated cost model in seconds.
  *
@@ -36,7 +37,7 @@ export interface ExecuteOptions {
   readonly concurrency?: number;
   readonly clock: Clock;
   readonly seed?: number;
-  /** Runs per task; the fastest counts (default 1). */
+  /** Passes over each layer (round-robin over the devices); each task's fastest run counts (default 1). */
   readonly repeats?: number;
   /** Keep every task's output (tests: split parts vs the unsplit head). */
   readonly keepOutputs?: boolean;
@@ -151,7 +152,7 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
   try {
     let deviceName = '';
     for (const d of devices) {
-      const r = await d.ask({ op: 'init', backend: opts.backend, ...(opts.backendOptions ? { options: opts.backendOptions } : {}), tokens: N, headDim: plan.model.headDim, blockSize: B, seed: opts.seed ?? 1, clock: opts.clock, keepOutputs: opts.keepOutputs ?? false, repeats: Math.max(1, opts.repeats ?? 1) });
+      const r = await d.ask({ op: 'init', backend: opts.backend, ...(opts.backendOptions ? { options: opts.backendOptions } : {}), tokens: N, headDim: plan.model.headDim, blockSize: B, seed: opts.seed ?? 1, clock: opts.clock, keepOutputs: opts.keepOutputs ?? false });
       if (r.op === 'error') return E.left(backendError(r.message));
       if (r.op === 'ready') deviceName = r.device;
     }
@@ -161,8 +162,10 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
       const tasks = layerTasks(plan, l);
       const t0 = performance.now();
       const busy = Array<number>(G).fill(0);
+      const passes = Math.max(1, opts.repeats ?? 1);
+      for (let pass = 0; pass < passes; pass++)
       for (let g0 = 0; g0 < G; g0 += concurrency) {
-        const batch = devices.slice(g0, g0 + concurrency).map((d, i) => d.ask({ op: 'layer', layer: l, tasks: tasks[g0 + i]! }));
+        const batch = devices.slice(g0, g0 + concurrency).map((d, i) => d.ask({ op: 'layer', layer: l, tasks: tasks[g0 + i]!, pass, passes }));
         const replies = await Promise.all(batch); // the barrier (per batch; the layer ends when every batch is done)
         for (const [i, r] of replies.entries()) {
           if (r.op === 'error') return E.left(backendError(`device ${g0 + i}: ${r.message}`));
