@@ -22,7 +22,7 @@
     'rules': [{
       'rule_name': 'nvcc',
       'extension': 'cu',
-      'inputs': ['<(RULE_INPUT_PATH)', 'src/kernels.h'],
+      'inputs': ['<(RULE_INPUT_PATH)', 'src/kernels.h', 'src/fragments.h'],
       'outputs': ['<(INTERMEDIATE_DIR)/<(RULE_INPUT_ROOT).cu.o'],
       'action': [
         '<(nvcc)', '-std=c++17', '-O3', '-Xcompiler', '-fPIC', '-I<(cuda_home)/include',

@@ -15,6 +15,7 @@
 // Many heads, each with its own layout and row range, run in one launch: the grid is a list of WorkItems.
 // Scores are kept in the log2 domain (scale · log2 e folded in); lse is returned in natural log.
 #include "kernels.h"
+#include "fragments.h"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -145,9 +146,10 @@ __device__ __forceinline__ void qkChunk(float (&s)[8][4], const uint32_t (&qf)[D
   for (int j = 0; j < 8; ++j) {
     s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.f;
     if (j < nTiles) {
-      const T* krow = sK + (j * 8 + g) * LD + 2 * c;
+      const int lane = 4 * g + c;
 #pragma unroll
-      for (int ks = 0; ks < D / 16; ++ks) Half16<T>::mma(s[j], qf[ks], ld32(krow + ks * 16), ld32(krow + ks * 16 + 8));
+      for (int ks = 0; ks < D / 16; ++ks)
+        Half16<T>::mma(s[j], qf[ks], ld32(sK + frag::bOffsetNK(j, ks, 0, lane, LD)), ld32(sK + frag::bOffsetNK(j, ks, 1, lane, LD)));
     }
   }
 }
@@ -170,14 +172,11 @@ __device__ __forceinline__ void scaleMask(float (&s)[8][4], int nTiles, int keyB
 template <typename T, int D>
 __device__ __forceinline__ void loadQFragments(uint32_t (&qf)[D / 16][4], const T* sQ, int wr0, int g, int c) {
   constexpr int LD = strideOf<D>();
+  const int lane = 4 * g + c;
 #pragma unroll
-  for (int ks = 0; ks < D / 16; ++ks) {
-    const T* a = sQ + (wr0 + g) * LD + ks * 16 + 2 * c;
-    qf[ks][0] = ld32(a);
-    qf[ks][1] = ld32(a + 8 * LD);
-    qf[ks][2] = ld32(a + 8);
-    qf[ks][3] = ld32(a + 8 * LD + 8);
-  }
+  for (int ks = 0; ks < D / 16; ++ks)
+#pragma unroll
+    for (int r = 0; r < 4; ++r) qf[ks][r] = ld32(sQ + wr0 * LD + ks * 16 + frag::aOffset(r, lane, LD));
 }
 
 template <typename T, int D>
@@ -273,15 +272,13 @@ __global__ void __launch_bounds__(128) sparseAttentionMma(AttentionLaunch p) {
       for (int kk = 0; kk < 4; ++kk) {
         if (2 * kk < nTiles) {
           uint32_t a[4];
-          a[0] = Half16<T>::packFloats(s[2 * kk][0], s[2 * kk][1]);
-          a[1] = Half16<T>::packFloats(s[2 * kk][2], s[2 * kk][3]);
-          a[2] = Half16<T>::packFloats(s[2 * kk + 1][0], s[2 * kk + 1][1]);
-          a[3] = Half16<T>::packFloats(s[2 * kk + 1][2], s[2 * kk + 1][3]);
-          const T* v0 = sV + (kk * 16 + 2 * c) * LD + g;
+#pragma unroll
+          for (int r = 0; r < 4; ++r)
+            a[r] = Half16<T>::packFloats(s[frag::pTile(kk, r)][frag::pElem(r)], s[frag::pTile(kk, r)][frag::pElem(r) + 1]);
 #pragma unroll
           for (int n = 0; n < D / 8; ++n) {
-            const uint32_t b0 = Half16<T>::packPair(v0[n * 8], v0[LD + n * 8]);
-            const uint32_t b1 = Half16<T>::packPair(v0[8 * LD + n * 8], v0[9 * LD + n * 8]);
+            const uint32_t b0 = Half16<T>::packPair(sV[frag::bOffsetKN(kk, n, 0, 0, lane, LD)], sV[frag::bOffsetKN(kk, n, 0, 1, lane, LD)]);
+            const uint32_t b1 = Half16<T>::packPair(sV[frag::bOffsetKN(kk, n, 1, 0, lane, LD)], sV[frag::bOffsetKN(kk, n, 1, 1, lane, LD)]);
             Half16<T>::mma(o[n], a, b0, b1);
           }
         }
@@ -413,8 +410,6 @@ __global__ void __launch_bounds__(128) sparseAttentionMmaPipelined(AttentionLaun
   for (int n = 0; n < D / 8; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
   float mA = -INFINITY, mB = -INFINITY, lA = 0.f, lB = 0.f;
   bool qLoaded = false;
-  // ldmatrix row addresses: lane l reads row (l & 7) of matrix (l >> 3).
-  const int lmRow = lane & 7, lmMat = lane >> 3;
 
   for (int buf = 0; have; buf ^= 1) {
     // The chunk after this one goes into the other buffer, which every warp finished with last iteration.
@@ -449,7 +444,7 @@ __global__ void __launch_bounds__(128) sparseAttentionMmaPipelined(AttentionLaun
 #pragma unroll
           for (int ks = 0; ks < D / 16; ks += 2) {
             uint32_t b[4];  // b0, b1 of k-step ks, then of ks + 1
-            ldmatrixX4(b, kTile + (j * 8 + lmRow) * LD + ks * 16 + lmMat * 8);
+            ldmatrixX4(b, kTile + frag::ldmatrixK(j, ks, lane, LD));
             Half16<T>::mma(s[j], qf[ks], b[0], b[1]);
             Half16<T>::mma(s[j], qf[ks + 1], b[2], b[3]);
           }
@@ -492,16 +487,14 @@ __global__ void __launch_bounds__(128) sparseAttentionMmaPipelined(AttentionLaun
       for (int kk = 0; kk < 4; ++kk) {
         if (2 * kk < nTiles) {
           uint32_t a[4];
-          a[0] = Half16<T>::packFloats(s[2 * kk][0], s[2 * kk][1]);
-          a[1] = Half16<T>::packFloats(s[2 * kk][2], s[2 * kk][3]);
-          a[2] = Half16<T>::packFloats(s[2 * kk + 1][0], s[2 * kk + 1][1]);
-          a[3] = Half16<T>::packFloats(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+#pragma unroll
+          for (int r = 0; r < 4; ++r)
+            a[r] = Half16<T>::packFloats(s[frag::pTile(kk, r)][frag::pElem(r)], s[frag::pTile(kk, r)][frag::pElem(r) + 1]);
           // matrices: (keys 0-7 | 8-15 of this k-step) x (dims of n-tile n | n + 1), transposed into B fragments
-          const T* vRow = vTile + (kk * 16 + (lmMat & 1) * 8 + lmRow) * LD + (lmMat >> 1) * 8;
 #pragma unroll
           for (int n = 0; n < D / 8; n += 2) {
             uint32_t b[4];  // b0, b1 of n-tile n, then of n + 1
-            ldmatrixX4Trans(b, vRow + n * 8);
+            ldmatrixX4Trans(b, vTile + frag::ldmatrixV(kk, n, lane, LD));
             Half16<T>::mma(o[n], a, b[0], b[1]);
             Half16<T>::mma(o[n + 1], a, b[2], b[3]);
           }
@@ -658,7 +651,6 @@ __global__ void __launch_bounds__(128) blockMassMmaPipelined(BlockMassLaunch p) 
   const int rowA = r0 + wr0 + g, rowB = rowA + 8;
   const bool validA = rowA < r1, validB = rowB < r1;
   uint32_t qf[D / 16][4];
-  const int lmRow = lane & 7, lmMat = lane >> 3;
   float mA = -INFINITY, mB = -INFINITY, lA = 0.f, lB = 0.f;
   float lseA = 0.f, lseB = 0.f, invRows = 0.f;
   if (MASS) {
@@ -689,7 +681,7 @@ __global__ void __launch_bounds__(128) blockMassMmaPipelined(BlockMassLaunch p) 
 #pragma unroll
         for (int ks = 0; ks < D / 16; ks += 2) {
           uint32_t b[4];
-          ldmatrixX4(b, kTile + (j * 8 + lmRow) * LD + ks * 16 + lmMat * 8);
+          ldmatrixX4(b, kTile + frag::ldmatrixK(j, ks, lane, LD));
           Half16<T>::mma(s[j], qf[ks], b[0], b[1]);
           Half16<T>::mma(s[j], qf[ks + 1], b[2], b[3]);
         }
