@@ -152,13 +152,17 @@ export class WebGpuBackend implements AttentionBackend {
     const hit = s.pipelines.get(key);
     if (hit !== undefined) return E.right(hit);
     const t0 = performance.now();
+    let module: GPUShaderModule | undefined;
     try {
-      const module = s.device.createShaderModule({ code: code(), label: key });
+      module = s.device.createShaderModule({ code: code(), label: key });
       const p = await s.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
       s.pipelines.set(key, p);
       return E.right(p);
     } catch (e) {
-      return gpuFail(`the WGSL kernel ${key} to compile`, e);
+      // The WGSL compiler's own first error says more than the pipeline's "invalid module".
+      const info = await module?.getCompilationInfo().catch(() => undefined);
+      const first = info?.messages.find((m) => m.type === 'error');
+      return gpuFail(`the WGSL kernel ${key} to compile`, first !== undefined ? `line ${first.lineNum}: ${first.message}` : e);
     } finally {
       this.compileMs += performance.now() - t0;
     }
@@ -362,7 +366,7 @@ export class WebGpuBackend implements AttentionBackend {
     const sub = Math.ceil(B / t.tq);
     const ok = this.fits(s, `N·d = ${N}·${d} values`, N * d * 4, blocks * sub);
     if (E.isLeft(ok)) return ok;
-    const massFits = this.fits(s, `the Qb×Kb = ${blocks}² block masses`, blocks * blocks * 4, blocks);
+    const massFits = this.fits(s, `the Qb×Kb = ${blocks}² block masses (× ${sub} query tiles)`, blocks * blocks * sub * 4, blocks * sub);
     if (E.isLeft(massFits)) return massFits;
     const stats = await this.pipeline(s, `rowStats:dv${t.dvMax}:${t.tq}x${t.tk}`, () => attentionShader(t, false));
     if (E.isLeft(stats)) return stats;
@@ -389,8 +393,9 @@ export class WebGpuBackend implements AttentionBackend {
       const paramBuf = buffer(PARAM_WORDS * 4, BufferUsage.UNIFORM | BufferUsage.COPY_DST, 'params');
       dev.queue.writeBuffer(paramBuf, 0, paramsBytes({ ...p, qbFirst: 0, heads: 1 }, t));
       const lseBuf = buffer(N * 4, BufferUsage.STORAGE, 'lse');
-      const massBuf = buffer(blocks * blocks * 4, BufferUsage.STORAGE | BufferUsage.COPY_SRC, 'mass');
-      const readBuf = buffer(blocks * blocks * 4, BufferUsage.MAP_READ | BufferUsage.COPY_DST, 'readback');
+      const partials = blocks * sub * blocks;
+      const massBuf = buffer(partials * 4, BufferUsage.STORAGE | BufferUsage.COPY_SRC, 'mass');
+      const readBuf = buffer(partials * 4, BufferUsage.MAP_READ | BufferUsage.COPY_DST, 'readback');
       const statsBind = dev.createBindGroup({
         layout: stats.right.getBindGroupLayout(0),
         entries: [[0, qBuf], [1, kBuf], [5, headBuf], [7, lseBuf], [8, paramBuf]].map(([binding, b]) => ({ binding: binding as number, resource: { buffer: b as GPUBuffer } })),
@@ -406,15 +411,20 @@ export class WebGpuBackend implements AttentionBackend {
       pass.dispatchWorkgroups(blocks * sub, 1);
       pass.setPipeline(massPipe.right);
       pass.setBindGroup(0, massBind);
-      pass.dispatchWorkgroups(blocks, blocks);
+      pass.dispatchWorkgroups(blocks, blocks * sub);
       pass.end();
-      enc.copyBufferToBuffer(massBuf, 0, readBuf, 0, blocks * blocks * 4);
+      enc.copyBufferToBuffer(massBuf, 0, readBuf, 0, partials * 4);
       dev.queue.submit([enc.finish()]);
       const err = await popErrors(dev);
       if (err !== undefined) return gpuFail('the blockMass kernels to run', err);
       await readBuf.mapAsync(MapMode.READ);
-      const mass = new Float32Array(readBuf.getMappedRange().slice(0));
+      const part = new Float32Array(readBuf.getMappedRange().slice(0));
       readBuf.unmap();
+      // Add the query tiles' partial means: mass[qb][kb] = Σ_sub part[(qb·sub + sub)·Kb + kb].
+      const mass = new Float32Array(blocks * blocks);
+      for (let qb = 0; qb < blocks; qb++)
+        for (let u = 0; u < sub; u++)
+          for (let kb = 0; kb < blocks; kb++) mass[qb * blocks + kb]! += part[(qb * sub + u) * blocks + kb]!;
       return E.right(mass);
     } catch (e) {
       await popErrors(dev).catch(() => undefined);

@@ -1,38 +1,40 @@
 /**
  * WGSL compute kernels of the WebGPU backend. Used by `backend.ts`, which caches one pipeline per generated source.
  *
- * Three kernels, all f32, all tiled through workgroup memory:
+ * Three kernels, all f32, all tiled through workgroup memory, one invocation per query row:
  *   - `attention`: block-sparse attention with online softmax (FlashAttention's recurrence). A workgroup owns TQ
- *     query rows of one query block of one head; it walks that query block's CSR list of key blocks, stages TK keys
- *     and values at a time in workgroup memory, computes the TQ×TK score tile, updates the per-row running max M and
- *     sum L (kept in workgroup memory) and rescales its register accumulators. Row ranges and many heads (each with
- *     its own layout and rows) come from a per-head descriptor table; grid y is the head.
+ *     consecutive query rows of one query block of one head (one row per invocation, q and the output accumulator
+ *     in registers); it walks that query block's CSR list of key blocks and stages TK keys and values at a time in
+ *     workgroup memory, which every invocation then reads at the same address (a broadcast). Per key tile each row
+ *     takes the tile's scores, its new running max M, rescales its sum L and accumulator by exp(M_old − M_new) and
+ *     adds the tile's exp-weighted values; M and L live in workgroup memory between tiles. Row ranges and many heads
+ *     (each with its own layout and rows) come from a per-head descriptor table; grid y is the head.
  *   - `rowStats`: the same recurrence over ALL keys (dense, causal-masked) without values: lse per row.
- *   - `blockMass`: one workgroup per (query block, key block) pair sums exp(scale·q·k − lse_row) over the pair's
- *     rows and keys and divides by the query block's row count; a tree reduction in workgroup memory finishes it.
+ *   - `blockMass`: one workgroup per (query block, key block) pair; each invocation sums exp(scale·q·k − lse_row)
+ *     over the pair's keys for its row, a tree reduction in workgroup memory adds the rows, and the pair's mass is
+ *     that sum over the query block's row count.
  *
  * Dimension letters follow core/src/kernel/types.ts (N, d, B). Rows are handled as vec4<f32>: d is padded to
  * DV = ⌈d/4⌉ vec4s with zeros on load, so any d works.
  *
  * Compile time on lavapipe shapes this file. lavapipe compiles a compute shader with LLVM at its first dispatch, and
- * loops with constant bounds get fully unrolled: a kernel with d, B and the tile as constants took ~50 s to compile
- * at d = 64 on our 2-core machine. So the only compile-time constants are the workgroup-memory capacities (TQ, TK,
- * DVMAX, see `dvClass`) and the workgroup size; d, B and every loop bound are runtime values of the uniform
- * `Params` block. One pipeline per kernel then serves every d ≤ 128 and every B ≥ 16 (a few seconds of compile
- * each on lavapipe, at the first dispatch).
+ * loops with constant bounds get fully unrolled: a first version with d, B and the tile as constants took ~50 s to
+ * compile at d = 64 on our 2-core machine. So the only compile-time constants are the capacities (TQ = workgroup
+ * size, TK, DVMAX, see `dvClass`); d, B and every loop bound are runtime values of the uniform `Params` block, and one
+ * pipeline per kernel serves every d ≤ 128 and every B ≥ 64 (smaller B: TQ = B, one more pipeline).
  *
  * Barriers sit in uniform control flow only: every bound a barrier depends on comes from the uniform buffer, the
  * workgroup id or ONE `workgroupUniformLoad` before the loops (a `workgroupUniformLoad` inside a loop never
  * finished on lavapipe, Mesa 25.0.7). Key-block indices read from storage only mask, never bound a loop.
  */
 
-/** Workgroup-memory capacities of one generated kernel. */
+/** Capacities of one generated kernel. */
 export interface Tile {
-  /** Query rows per workgroup. */
+  /** Query rows per workgroup = invocations per workgroup. */
   readonly tq: number;
   /** Keys staged per step. */
   readonly tk: number;
-  /** Invocations per workgroup. */
+  /** Invocations per workgroup (= tq). */
   readonly wg: number;
   /** vec4s per row the arrays hold (`dvClass`). */
   readonly dvMax: number;
@@ -44,25 +46,25 @@ export const NEG = -3.0e38;
 /** Words of the uniform `Params` block. */
 export const PARAM_WORDS = 20;
 
-/** Workgroup memory bytes the attention kernel needs for this tile (Q, K, V tiles, scores, M, L, alpha). */
-export const attentionSharedBytes = (t: Tile): number => 16 * t.dvMax * (t.tq + 2 * t.tk) + 4 * (t.tq * t.tk + 3 * t.tq) + 16;
+/** Workgroup memory bytes the attention kernel needs (K and V tiles, M and L per row, the tile bounds). */
+export const attentionSharedBytes = (t: Tile): number => 16 * t.dvMax * 2 * t.tk + 4 * 2 * t.tq + 16;
 
 /**
  * The d class a pipeline serves, as vec4s per row its arrays hold: 32 (d ≤ 128) or 64 (d ≤ 256). Two classes
  * only, because each distinct kernel costs a multi-second LLVM compile on lavapipe; the loops run to the actual
- * ⌈d/4⌉, so a small d wastes workgroup memory, not time.
+ * ⌈d/4⌉, so a small d wastes registers and workgroup memory, not time.
  */
 export const dvClass = (d: number): number => (d <= 128 ? 32 : 64);
 
 /**
- * The largest tile that fits the device's workgroup memory: 16×16 (query rows × keys), else 8×16, 8×8, 4×4
- * (d = 256 on 32 KiB gets 8×8). Neither exceeds the block size B.
+ * TQ = min(64, B) rows per workgroup (a workgroup never spans two query blocks), and the largest TK of 16 / 8 / 4
+ * keys whose K and V tiles fit the device's workgroup memory (16 at d ≤ 128 and 8 at d ≤ 256 on 32 KiB).
  */
 export const chooseTile = (d: number, B: number, sharedLimit: number): Tile | undefined => {
-  const wg = 64;
+  const tq = Math.min(64, B);
   const dvMax = dvClass(d);
-  for (const [tq, tk] of [[16, 16], [8, 16], [8, 8], [4, 4]] as const) {
-    const t = { tq: Math.min(tq, B), tk: Math.min(tk, B), wg, dvMax };
+  for (const tk of [16, 8, 4]) {
+    const t = { tq, tk: Math.min(tk, B), wg: tq, dvMax };
     if (attentionSharedBytes(t) <= sharedLimit) return t;
   }
   return undefined;
@@ -99,7 +101,6 @@ const TQ: u32 = ${t.tq}u;
 const TK: u32 = ${t.tk}u;
 const WG: u32 = ${t.wg}u;
 const DVMAX: u32 = ${t.dvMax}u;
-const PERMAX: u32 = ${Math.ceil((t.tq * t.dvMax) / t.wg)}u;
 const NEG: f32 = ${NEG.toExponential()};
 const HALF_NEG: f32 = ${(NEG / 2).toExponential()};
 
@@ -116,7 +117,7 @@ struct Params {
   tk: u32,         // = TK
   tq: u32,         // = TQ
   wg: u32,         // = WG
-  per: u32,        // vec4 accumulators per invocation: ceil(TQ·dv / WG)
+  per: u32,        // unused (layout kept stable)
   kt: u32,         // key tiles per key block: ceil(B / TK)
   tqdv: u32,       // TQ·dv
   tkdv: u32,       // TK·dv
@@ -144,6 +145,7 @@ fn load_${buffer}(base: u32, row: u32, cv: u32) -> vec4<f32> {
 }
 `;
 
+
 /**
  * Block-sparse attention (`values = true`) or dense row statistics (`values = false`, the first pass of blockMass).
  * Bindings: 0 q, 1 k, 2 v, 3 offsets, 4 indices, 5 head table, 6 out, 7 lse, 8 params (uniform).
@@ -164,16 +166,13 @@ ${values ? '@group(0) @binding(6) var<storage, read_write> out: array<f32>;' : '
 @group(0) @binding(7) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(8) var<uniform> P: Params;
 ${loader('q')}${loader('k')}${values ? loader('v') : ''}
-var<workgroup> Qs: array<vec4<f32>, TQ * DVMAX>;
 var<workgroup> Ks: array<vec4<f32>, TK * DVMAX>;
 ${values ? 'var<workgroup> Vs: array<vec4<f32>, TK * DVMAX>;' : ''}
-var<workgroup> S: array<f32, TQ * TK>;
 var<workgroup> M: array<f32, TQ>;
 var<workgroup> L: array<f32, TQ>;
-var<workgroup> A: array<f32, TQ>;
 var<workgroup> tileBounds: vec4<u32>;
 
-@compute @workgroup_size(WG)
+@compute @workgroup_size(TQ)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
   let h = wid.y;
   let qb = P.qbFirst + wid.x / P.sub;
@@ -184,8 +183,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var lo = 0u; var hi = 0u; var xb = 0u; var xe = 0u;
     if (qb < P.blocks && h < P.heads) {
       let hd = heads[h];
-      let tileLo = qb * P.B + sub * P.tq;
-      let tileHi = min(min(tileLo + P.tq, qb * P.B + P.B), P.N);
+      let tileLo = qb * P.B + sub * TQ;
+      let tileHi = min(min(tileLo + TQ, qb * P.B + P.B), P.N);
       lo = max(tileLo, hd.rowStart);
       hi = min(tileHi, hd.rowEnd);
       ${values ? 'if (lo < hi) { xb = offsets[hd.offBase + qb]; xe = offsets[hd.offBase + qb + 1u]; }' : 'xb = 0u; xe = 1u;'}
@@ -199,16 +198,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (hi <= lo) { return; }
   let hd = heads[h];
   let base = h * P.N * P.d;
+  // This invocation's row: the tile's first row is lo (the head's rowStart may cut into the tile).
+  let row = lo + t;
+  let live = row < hi;
 
-  for (var e = t; e < P.tqdv; e += P.wg) {
-    let r = e / dv;
+  var qv: array<vec4<f32>, DVMAX>;
+  ${values ? 'var acc: array<vec4<f32>, DVMAX>;' : ''}
+  for (var i = 0u; i < dv; i++) {
     var x = vec4<f32>(0.0);
-    if (lo + r < hi) { x = load_q(base, lo + r, e % dv) * P.scale; }
-    Qs[e] = x;
+    if (live) { x = load_q(base, row, i) * P.scale; }
+    qv[i] = x;
+    ${values ? 'acc[i] = vec4<f32>(0.0);' : ''}
   }
-  if (t < TQ) { M[t] = NEG; L[t] = 0.0; A[t] = 1.0; }
-  ${values ? 'var acc: array<vec4<f32>, PERMAX>;\n  for (var i = 0u; i < P.per; i++) { acc[i] = vec4<f32>(0.0); }' : ''}
-  workgroupBarrier();
+  M[t] = NEG;
+  L[t] = 0.0;
+  var sc: array<f32, TK>;
 
   // Keys [0, keyLimit) are the only ones any row of this tile may see.
   let keyLimit = select(P.N, hi, P.causal != 0u);
@@ -219,9 +223,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let kStart = kb * P.B;
     let kEnd = min(min(kStart + P.B, P.N), keyLimit);
     for (var kt = 0u; kt < P.kt; kt++) {
-      let k0 = kStart + kt * P.tk;` : `let kEnd = keyLimit;
-    for (var k0 = 0u; k0 < kEnd; k0 += P.tk) {`}
-      for (var e = t; e < P.tkdv; e += P.wg) {
+      let k0 = kStart + kt * TK;` : `let kEnd = keyLimit;
+    for (var k0 = 0u; k0 < kEnd; k0 += TK) {`}
+      workgroupBarrier();
+      for (var e = t; e < P.tkdv; e += TQ) {
         let j = k0 + e / dv;
         var kx = vec4<f32>(0.0);
         ${values ? 'var vx = vec4<f32>(0.0);' : ''}
@@ -233,84 +238,63 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         ${values ? 'Vs[e] = vx;' : ''}
       }
       workgroupBarrier();
-      for (var p = t; p < P.tq * P.tk; p += P.wg) {
-        let r = p / P.tk;
-        let c = p % P.tk;
-        let row = lo + r;
+      // Scores of this row against the tile (every invocation reads the same K address: a broadcast).
+      var mTile = NEG;
+      for (var c = 0u; c < TK; c++) {
         let j = k0 + c;
         var s = NEG;
-        if (row < hi && j < kEnd && (P.causal == 0u || j <= row)) {
-          var acc4 = vec4<f32>(0.0);
-          for (var i = 0u; i < dv; i++) { acc4 += Qs[r * dv + i] * Ks[c * dv + i]; }
-          s = acc4.x + acc4.y + acc4.z + acc4.w;
+        if (live && j < kEnd && (P.causal == 0u || j <= row)) {
+          var a4 = vec4<f32>(0.0);
+          for (var i = 0u; i < dv; i++) { a4 += qv[i] * Ks[c * dv + i]; }
+          s = a4.x + a4.y + a4.z + a4.w;
         }
-        S[p] = s;
+        sc[c] = s;
+        mTile = max(mTile, s);
       }
-      workgroupBarrier();
-      // Online softmax, one invocation per row: new max, rescale factor, probabilities in place of the scores.
-      if (t < TQ) {
-        let mOld = M[t];
-        var mNew = mOld;
-        for (var c = 0u; c < P.tk; c++) { mNew = max(mNew, S[t * TK + c]); }
-        var alpha = 1.0;
-        var sum = 0.0;
-        if (mNew > HALF_NEG) {
-          alpha = select(exp(mOld - mNew), 0.0, mOld <= HALF_NEG);
-          for (var c = 0u; c < P.tk; c++) {
-            let s = S[t * TK + c];
-            let pr = select(0.0, exp(s - mNew), s > HALF_NEG);
-            S[t * TK + c] = pr;
-            sum += pr;
+      // Online softmax: new running max, rescale of the running sum (and accumulator), this tile's terms.
+      let mOld = M[t];
+      let mNew = max(mOld, mTile);
+      if (mTile > HALF_NEG) {
+        let alpha = select(exp(mOld - mNew), 0.0, mOld <= HALF_NEG);
+        var l = L[t] * alpha;
+        ${values ? 'for (var i = 0u; i < dv; i++) { acc[i] = acc[i] * alpha; }' : ''}
+        for (var c = 0u; c < TK; c++) {
+          let s = sc[c];
+          if (s > HALF_NEG) {
+            let pr = exp(s - mNew);
+            l += pr;
+            ${values ? 'for (var i = 0u; i < dv; i++) { acc[i] += pr * Vs[c * dv + i]; }' : ''}
           }
-        } else {
-          for (var c = 0u; c < P.tk; c++) { S[t * TK + c] = 0.0; }
         }
-        L[t] = L[t] * alpha + sum;
+        L[t] = l;
         M[t] = mNew;
-        A[t] = alpha;
       }
-      workgroupBarrier();
-      ${values ? `for (var i = 0u; i < P.per; i++) {
-        let e = t + i * P.wg;
-        if (e < P.tqdv) {
-          let r = e / dv;
-          let cv = e % dv;
-          var a = acc[i] * A[r];
-          for (var j = 0u; j < P.tk; j++) { a += S[r * TK + j] * Vs[j * dv + cv]; }
-          acc[i] = a;
-        }
-      }
-      workgroupBarrier();` : ''}
     }
   }
 
-  ${values ? `for (var i = 0u; i < P.per; i++) {
-    let e = t + i * P.wg;
-    if (e < P.tqdv) {
-      let r = e / dv;
-      let row = lo + r;
-      if (row < hi) {
-        let l = L[r];
-        let o = select(vec4<f32>(0.0), acc[i] / l, l > 0.0);
-        let c = (e % dv) * 4u;
-        let dst = (hd.outRow0 + row - hd.rowStart) * P.d + c;
-        out[dst] = o.x;
-        if (c + 1u < P.d) { out[dst + 1u] = o.y; }
-        if (c + 2u < P.d) { out[dst + 2u] = o.z; }
-        if (c + 3u < P.d) { out[dst + 3u] = o.w; }
-      }
-    }
-  }` : ''}
-  if (t < TQ && lo + t < hi) {
+  if (live) {
     let l = L[t];
-    lse[hd.outRow0 + lo + t - hd.rowStart] = select(NEG, M[t] + log(l), l > 0.0);
+    let o = hd.outRow0 + row - hd.rowStart;
+    lse[o] = select(NEG, M[t] + log(l), l > 0.0);
+    ${values ? `let inv = select(0.0, 1.0 / l, l > 0.0);
+    for (var i = 0u; i < dv; i++) {
+      let y = acc[i] * inv;
+      let c = i * 4u;
+      let dst = o * P.d + c;
+      out[dst] = y.x;
+      if (c + 1u < P.d) { out[dst + 1u] = y.y; }
+      if (c + 2u < P.d) { out[dst + 2u] = y.z; }
+      if (c + 3u < P.d) { out[dst + 3u] = y.w; }
+    }` : ''}
   }
 }
 `;
 
 /**
  * blockMass's second pass. Bindings: 0 q, 1 k, 7 lse (from `rowStats`), 9 mass, 8 params. Grid: x = key block,
- * y = query block. Causal pairs above the diagonal write 0.
+ * y = query block × query tiles per block (`sub`). Each workgroup covers TQ rows of its query block against the
+ * whole key block; with several query tiles per block (B > TQ) the tiles write partial sums that the host adds.
+ * Causal pairs above the diagonal write 0.
  */
 export const blockMassShader = (t: Tile): string => `${header(t)}
 @group(0) @binding(0) var<storage, read> q: array<f32>;
@@ -319,65 +303,64 @@ export const blockMassShader = (t: Tile): string => `${header(t)}
 @group(0) @binding(8) var<uniform> P: Params;
 @group(0) @binding(9) var<storage, read_write> mass: array<f32>;
 ${loader('q')}${loader('k')}
-var<workgroup> Qs: array<vec4<f32>, TQ * DVMAX>;
 var<workgroup> Ks: array<vec4<f32>, TK * DVMAX>;
-var<workgroup> rowLse: array<f32, TQ>;
-var<workgroup> red: array<f32, WG>;
+var<workgroup> red: array<f32, TQ>;
 
-@compute @workgroup_size(WG)
+@compute @workgroup_size(TQ)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
   let kb = wid.x;
-  let qb = wid.y;
+  let qb = wid.y / P.sub;
+  let sub = wid.y % P.sub;
   let dv = P.dv;
   if (kb >= P.blocks || qb >= P.blocks) { return; }
+  let slot = (qb * P.sub + sub) * P.blocks + kb;
   if (P.causal != 0u && kb > qb) {
-    if (t == 0u) { mass[qb * P.blocks + kb] = 0.0; }
+    if (t == 0u) { mass[slot] = 0.0; }
     return;
   }
   let rStart = qb * P.B;
   let rEnd = min(rStart + P.B, P.N);
+  let row = rStart + sub * TQ + t;
+  let live = row < rEnd;
   let kStart = kb * P.B;
   let kEnd = min(kStart + P.B, P.N);
+  var qv: array<vec4<f32>, DVMAX>;
+  for (var i = 0u; i < dv; i++) {
+    var x = vec4<f32>(0.0);
+    if (live) { x = load_q(0u, row, i) * P.scale; }
+    qv[i] = x;
+  }
+  let rowLse = select(0.0, lse[min(row, P.N - 1u)], live);
   var sum = 0.0;
-  for (var r0 = rStart; r0 < rEnd; r0 += P.tq) {
-    for (var e = t; e < P.tqdv; e += P.wg) {
-      let row = r0 + e / dv;
-      var x = vec4<f32>(0.0);
-      if (row < rEnd) { x = load_q(0u, row, e % dv) * P.scale; }
-      Qs[e] = x;
-    }
-    if (t < TQ) { rowLse[t] = select(0.0, lse[min(r0 + t, P.N - 1u)], r0 + t < rEnd); }
-    for (var k0 = kStart; k0 < kEnd; k0 += P.tk) {
-      // Causal: a key tile entirely after this row tile's last row contributes nothing.
-      if (P.causal != 0u && k0 >= min(r0 + P.tq, rEnd)) { break; }
-      workgroupBarrier();
-      for (var e = t; e < P.tkdv; e += P.wg) {
-        let j = k0 + e / dv;
-        var kx = vec4<f32>(0.0);
-        if (j < kEnd) { kx = load_k(0u, j, e % dv); }
-        Ks[e] = kx;
-      }
-      workgroupBarrier();
-      for (var p = t; p < P.tq * P.tk; p += P.wg) {
-        let r = p / P.tk;
-        let c = p % P.tk;
-        let row = r0 + r;
-        let j = k0 + c;
-        if (row < rEnd && j < kEnd && (P.causal == 0u || j <= row)) {
-          var acc4 = vec4<f32>(0.0);
-          for (var i = 0u; i < dv; i++) { acc4 += Qs[r * dv + i] * Ks[c * dv + i]; }
-          sum += exp(acc4.x + acc4.y + acc4.z + acc4.w - rowLse[r]);
-        }
-      }
+  for (var k0 = kStart; k0 < kEnd; k0 += TK) {
+    workgroupBarrier();
+    for (var e = t; e < P.tkdv; e += TQ) {
+      let j = k0 + e / dv;
+      var kx = vec4<f32>(0.0);
+      if (j < kEnd) { kx = load_k(0u, j, e % dv); }
+      Ks[e] = kx;
     }
     workgroupBarrier();
+    for (var c = 0u; c < TK; c++) {
+      let j = k0 + c;
+      if (live && j < kEnd && (P.causal == 0u || j <= row)) {
+        var a4 = vec4<f32>(0.0);
+        for (var i = 0u; i < dv; i++) { a4 += qv[i] * Ks[c * dv + i]; }
+        sum += exp(a4.x + a4.y + a4.z + a4.w - rowLse);
+      }
+    }
   }
   red[t] = sum;
   workgroupBarrier();
-  for (var s = P.wg / 2u; s > 0u; s = s / 2u) {
-    if (t < s) { red[t] += red[t + s]; }
+  // Tree reduction over the TQ rows (TQ need not be a power of two).
+  var width = TQ;
+  loop {
+    if (width <= 1u) { break; }
+    let half = (width + 1u) / 2u;
+    if (t + half < width) { red[t] += red[t + half]; }
+    width = half;
     workgroupBarrier();
   }
-  if (t == 0u) { mass[qb * P.blocks + kb] = red[0] / f32(rEnd - rStart); }
+  if (t == 0u) { mass[slot] = red[0] / f32(rEnd - rStart); }
 }
 `;
