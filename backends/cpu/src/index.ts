@@ -17,7 +17,7 @@ import type {
 import { blockMassAll, sparseAttentionRows } from './kernel.ts';
 import { WorkerPool } from './pool.ts';
 
-export { blockMassAll, sparseAttentionRows } from './kernel.ts';
+export { blockMassAll, executedFlops, sparseAttentionRows } from './kernel.ts';
 
 export interface CpuBackendOptions {
   /** Worker threads for multi-head calls (0 = the calling thread). */

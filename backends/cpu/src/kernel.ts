@@ -30,13 +30,19 @@ const scratchFor = (B: number, d: number): Scratch => {
   return cached;
 };
 
-/** S[i·B + j] = q[r0+i]·k[k0+j] for i < R, j < C (unscaled). */
-export const blockScores = (s: Float64Array, B: number, q: Float32Array, r0: number, R: number, k: Float32Array, k0: number, C: number, d: number): void => {
+/**
+ * S[i·B + j] = q[r0+i]·k[k0+j] for i < R, j < C (unscaled). With `causal`, 4×4 tiles entirely above the diagonal
+ * (every key after every row of the tile) are skipped: in the diagonal block that is almost half the work. Entries
+ * not computed are left as they were; callers only read j ≤ (row − k0).
+ */
+export const blockScores = (s: Float64Array, B: number, q: Float32Array, r0: number, R: number, k: Float32Array, k0: number, C: number, d: number, causal = false): void => {
   const R4 = R & ~3;
   const C4 = C & ~3;
   for (let i = 0; i < R4; i += 4) {
     const a0 = (r0 + i) * d, a1 = a0 + d, a2 = a1 + d, a3 = a2 + d;
-    for (let j = 0; j < C4; j += 4) {
+    const last = causal ? r0 + i + 3 - k0 : C; // the last key (relative) any row of this tile sees
+    const jEnd = Math.min(C4, last + 1);
+    for (let j = 0; j < jEnd; j += 4) {
       const b0 = (k0 + j) * d, b1 = b0 + d, b2 = b1 + d, b3 = b2 + d;
       let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
       let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
@@ -54,7 +60,7 @@ export const blockScores = (s: Float64Array, B: number, q: Float32Array, r0: num
       s[o2] = s20; s[o2 + 1] = s21; s[o2 + 2] = s22; s[o2 + 3] = s23;
       s[o3] = s30; s[o3 + 1] = s31; s[o3 + 2] = s32; s[o3 + 3] = s33;
     }
-    for (let j = C4; j < C; j++) {
+    for (let j = C4; j < C && j <= last; j++) {
       const b = (k0 + j) * d;
       let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
       for (let t = 0; t < d; t++) { const y = k[b + t]!; s0 += q[a0 + t]! * y; s1 += q[a1 + t]! * y; s2 += q[a2 + t]! * y; s3 += q[a3 + t]! * y; }
@@ -63,7 +69,8 @@ export const blockScores = (s: Float64Array, B: number, q: Float32Array, r0: num
   }
   for (let i = R4; i < R; i++) {
     const a = (r0 + i) * d;
-    for (let j = 0; j < C; j++) {
+    const jEnd = causal ? Math.min(C, r0 + i - k0 + 1) : C;
+    for (let j = 0; j < jEnd; j++) {
       const b = (k0 + j) * d;
       let s0 = 0;
       for (let t = 0; t < d; t++) s0 += q[a + t]! * k[b + t]!;
@@ -72,18 +79,22 @@ export const blockScores = (s: Float64Array, B: number, q: Float32Array, r0: num
   }
 };
 
-/** acc[i·d + t] += Σ_j P[i·B + j] · v[(k0 + j)·d + t] for i < R, t < d. */
-export const accumulatePV = (acc: Float64Array, s: Float64Array, B: number, R: number, v: Float32Array, k0: number, C: number, d: number): void => {
+/**
+ * acc[i·d + t] += Σ_j P[i·B + j] · v[(k0 + j)·d + t] for i < R, t < d. With `causal` (rows start at absolute r0),
+ * a 4-row tile stops at its last visible key (P is zero after it).
+ */
+export const accumulatePV = (acc: Float64Array, s: Float64Array, B: number, R: number, v: Float32Array, k0: number, C: number, d: number, causal = false, r0 = 0): void => {
   const R4 = R & ~3;
   const d4 = d & ~3;
   for (let i = 0; i < R4; i += 4) {
     const p0 = i * B, p1 = p0 + B, p2 = p1 + B, p3 = p2 + B;
     const o0 = i * d, o1 = o0 + d, o2 = o1 + d, o3 = o2 + d;
+    const Ct = causal ? Math.min(C, r0 + i + 4 - k0) : C;
     for (let t = 0; t < d4; t += 4) {
       let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
       let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
       let vb = k0 * d + t;
-      for (let j = 0; j < C; j++, vb += d) {
+      for (let j = 0; j < Ct; j++, vb += d) {
         const x0 = s[p0 + j]!, x1 = s[p1 + j]!, x2 = s[p2 + j]!, x3 = s[p3 + j]!;
         const y0 = v[vb]!, y1 = v[vb + 1]!, y2 = v[vb + 2]!, y3 = v[vb + 3]!;
         c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
@@ -98,7 +109,7 @@ export const accumulatePV = (acc: Float64Array, s: Float64Array, B: number, R: n
     }
     for (let t = d4; t < d; t++) {
       let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-      for (let j = 0; j < C; j++) { const y = v[(k0 + j) * d + t]!; c0 += s[p0 + j]! * y; c1 += s[p1 + j]! * y; c2 += s[p2 + j]! * y; c3 += s[p3 + j]! * y; }
+      for (let j = 0; j < Ct; j++) { const y = v[(k0 + j) * d + t]!; c0 += s[p0 + j]! * y; c1 += s[p1 + j]! * y; c2 += s[p2 + j]! * y; c3 += s[p3 + j]! * y; }
       acc[o0 + t] += c0; acc[o1 + t] += c1; acc[o2 + t] += c2; acc[o3 + t] += c3;
     }
   }
@@ -136,7 +147,7 @@ export const sparseAttentionRows = (
     for (let x = offsets[qb]!; x < offsets[qb + 1]!; x++) {
       const k0 = indices[x]! * B;
       const C = Math.min(k0 + B, N) - k0;
-      blockScores(s, B, q, r0, R, k, k0, C, d);
+      blockScores(s, B, q, r0, R, k, k0, C, d, causal);
       for (let i = 0; i < R; i++) {
         const row = i * B;
         const jmax = causal ? Math.min(C, r0 + i - k0 + 1) : C;
@@ -155,7 +166,7 @@ export const sparseAttentionRows = (
           m[i] = mNew;
         } else l[i] = l[i]! + sum;
       }
-      accumulatePV(acc, s, B, R, v, k0, C, d);
+      accumulatePV(acc, s, B, R, v, k0, C, d, causal, r0);
     }
     for (let i = 0; i < R; i++) {
       const o = (r0 - start + i) * d;
@@ -191,7 +202,7 @@ export const blockMassAll = (q: Float32Array, k: Float32Array, p: AttentionParam
     for (let kb = 0; kb <= lastKb; kb++) {
       const k0 = kb * B;
       const C = Math.min(k0 + B, N) - k0;
-      blockScores(s, B, q, r0, R, k, k0, C, d);
+      blockScores(s, B, q, r0, R, k, k0, C, d, causal);
       for (let i = 0; i < R; i++) {
         const jmax = causal ? Math.min(C, r0 + i - k0 + 1) : C;
         if (jmax <= 0) continue;
@@ -209,7 +220,7 @@ export const blockMassAll = (q: Float32Array, k: Float32Array, p: AttentionParam
     for (let kb = 0; kb <= lastKb; kb++) {
       const k0 = kb * B;
       const C = Math.min(k0 + B, N) - k0;
-      blockScores(s, B, q, r0, R, k, k0, C, d);
+      blockScores(s, B, q, r0, R, k, k0, C, d, causal);
       let total = 0;
       for (let i = 0; i < R; i++) {
         const jmax = causal ? Math.min(C, r0 + i - k0 + 1) : C;
@@ -225,4 +236,33 @@ export const blockMassAll = (q: Float32Array, k: Float32Array, p: AttentionParam
     for (let kb = 0; kb < blocks; kb++) mass[qb * blocks + kb] = rowMass[kb]!;
   }
   return mass;
+};
+
+/**
+ * FLOPs `sparseAttentionRows` executes for all rows of a layout (2 per multiply-add, QKᵀ and PV): full key blocks
+ * below the diagonal, and in the diagonal block only the 4×4 tiles not entirely above it. What the benchmarks
+ * divide by for GFLOP/s, so the figure counts work done, not work skipped.
+ */
+export const executedFlops = (layout: BlockLayout, p: AttentionParams): number => {
+  const { tokens: N, headDim: d, blockSize: B, causal } = p;
+  let pairs = 0;
+  for (let qb = 0; qb < layout.blocks; qb++) {
+    const r0 = qb * B;
+    const R = Math.min(N, r0 + B) - r0;
+    const R4 = R & ~3;
+    for (let x = layout.offsets[qb]!; x < layout.offsets[qb + 1]!; x++) {
+      const k0 = layout.indices[x]! * B;
+      const C = Math.min(k0 + B, N) - k0;
+      const C4 = C & ~3;
+      for (let i = 0; i < R4; i += 4) {
+        const last = causal ? r0 + i + 3 - k0 : C;
+        const jEnd = Math.min(C4, last + 1);
+        const qk = 4 * (Math.ceil(jEnd / 4) * 4) + 4 * Math.max(0, Math.min(C, last + 1) - C4);
+        const pv = 4 * (causal ? Math.min(C, r0 + i + 4 - k0) : C);
+        pairs += qk + pv;
+      }
+      for (let i = R4; i < R; i++) pairs += 2 * (causal ? Math.min(C, r0 + i - k0 + 1) : C);
+    }
+  }
+  return 2 * d * pairs;
 };
