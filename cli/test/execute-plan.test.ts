@@ -67,13 +67,13 @@ test('a split head\'s parts, put together, equal the unsplit head\'s output', as
   assert.ok(r.right.measuredBubbleFraction >= 0 && r.right.measuredBubbleFraction < 1);
 });
 
-test('scaling rule: budgets b·N\'/N in whole blocks, split rows scaled, empty parts dropped', () => {
-  assert.equal(scaleBudget(6554, 131072, 1024, 64), 64);
-  assert.equal(scaleBudget(40000, 131072, 2048, 64), 640);
-  assert.equal(scaleBudget(131072, 131072, 1024, 64), 1024);
+test('scaling rule: budgets b·N\'/N realised in whole blocks, split rows scaled, empty parts dropped', () => {
+  assert.equal(scaleBudget(6554, 131072, 1024, 64), 32); // b' = 51.2 → 1 block → 32 keys per late row
+  assert.equal(scaleBudget(40000, 131072, 2048, 64), 608); // b' = 625 → 10 blocks → 9.5·64
+  assert.equal(scaleBudget(131072, 131072, 1024, 64), 992); // everything: 16 blocks
   const s = scalePlan(tinyPlan(), 128, 1, 64);
   assert.equal(s.model.layers, 1);
-  assert.deepEqual(s.budgets, [[64, 64, 128, 64]]);
+  assert.deepEqual(s.budgets, [[32, 96, 96, 32]]);
   assert.deepEqual(s.splits![0]!.parts.map((p) => [p.rowStart, p.rowEnd]), [[0, 75], [75, 128]]);
 });
 

@@ -5,7 +5,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { formatError } from '../src/errors.ts';
 import {
-  budgetLayout, fullLayout, layoutBlocks, layoutFromLists, layoutTokenPairs, makeAttentionParams, resolveBackend, topKLayout, topPLayout,
+  budgetBlocks, budgetKeys, budgetLayout, fullLayout, layoutBlocks, layoutFromLists, layoutTokenPairs, makeAttentionParams, resolveBackend, topKLayout, topPLayout,
   validateLayout, verticalSlashLayout, type AttentionBackend, type AttentionParams, type BackendCapabilities,
 } from '../src/kernel/index.ts';
 
@@ -135,12 +135,12 @@ test('resolveBackend: priority order, capability checks, every reason collected 
   assert.equal(none.left.issues.length, 4);
 });
 
-test('budgetLayout without scores: exactly round(b/B) blocks per late query block (sink block + local window)', () => {
+test('budgetLayout without scores: k = round(b/B + ½) blocks per late query block (sink block + local window)', () => {
   const p = P(1024, 64);
-  for (const b of [10, 64, 100, 128, 300, 640]) {
-    const k = Math.max(1, Math.round(b / 64));
-    const l = rightOf(budgetLayout(p, b));
-    const ls = lists(l);
+  for (const [b, k] of [[10, 1], [64, 2], [100, 2], [130, 3], [300, 5], [640, 11], [600, 10], [2000, 16]] as const) {
+    assert.equal(budgetBlocks(p, b), k, `b=${b}`);
+    assert.equal(budgetKeys(p, b), (k - 0.5) * 64);
+    const ls = lists(rightOf(budgetLayout(p, b)));
     assert.equal(ls[15]!.length, k, `b=${b}`);
     if (k >= 2) assert.deepEqual(ls[15], [0, ...Array.from({ length: k - 1 }, (_, i) => 15 - (k - 2) + i)]);
     for (let qb = 0; qb < 16; qb++) assert.equal(ls[qb]!.length, Math.min(qb + 1, k));

@@ -12,7 +12,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { headWork, hplbError, issue, type Calibration, type HplbError } from '@hplb/core';
 import { makeAttentionParams } from '@hplb/core/kernel/params.ts';
-import { budgetBlocks, budgetLayout, layoutBlocks } from '@hplb/core/kernel/layout.ts';
+import { budgetKeys, budgetLayout, layoutBlocks } from '@hplb/core/kernel/layout.ts';
 import { gaussian, rng } from '@hplb/core/kernel/synthetic.ts';
 import type { AttentionBackend, BackendInfo, Precision } from '@hplb/core/kernel/types.ts';
 
@@ -115,8 +115,8 @@ export const runCalibration = async (backend: AttentionBackend, info: BackendInf
     const seed = opts.seed ?? 1;
     const x = { q: randomTensor(n, opts.headDim, seed), k: randomTensor(n, opts.headDim, seed + 1), v: randomTensor(n, opts.headDim, seed + 2) };
     for (const f of opts.fractions) {
-      // Whole blocks: the layout computes k·B keys per late row, so W(k·B, N) is the work the cost model prices.
-      const budget = Math.min(n, budgetBlocks(p.right, f * n) * opts.blockSize);
+      // The keys a late row actually attends to, (k − ½)·B for k whole blocks: W(budget, N) is the work priced.
+      const budget = budgetKeys(p.right, f * n);
       const layout = budgetLayout(p.right, budget);
       if (E.isLeft(layout)) return layout;
       points.push({ n, budget, layout: layout.right, p: p.right, x, best: Infinity });

@@ -9,9 +9,10 @@
  * calibrated cost model in seconds.
  *
  * Scaling rule (plans are made for long contexts; the run uses a small N' so it fits a CPU): every tokenBudget is
- * scaled with the context, b' = b · N'/N, then rounded to whole blocks, b'' = B · max(1, round(b'/B)) ≤ N' (the
- * layout computes whole blocks; see `budgetLayout`); split-part row boundaries scale the same way,
- * r' = round(r · N'/N), and parts left empty are dropped. Prediction and execution both use b'' and r'.
+ * scaled with the context, b' = b · N'/N, then realised in whole blocks: k = round(b'/B + ½) key blocks per query
+ * block (at least 1, at most Qb), which attend to b'' = (k − ½)·B keys per late row (`budgetKeys`, `budgetLayout`);
+ * split-part row boundaries scale the same way, r' = round(r · N'/N), and parts left empty are dropped. Prediction
+ * (W(b'', N') through the calibrated cost model) and execution both use b'' and r'.
  *
  * `concurrency` devices run at once (default 1: devices of a layer take turns, so on a shared CPU each device's
  * busy time is measured alone, as on its own GPU; the barrier semantics are unchanged).
@@ -19,6 +20,8 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { kvHeadOf, hplbError, issue, recomputeLoads, validatePlan, type Calibration, type CostModel, type HplbError, type Plan, type Split } from '@hplb/core';
 import { spawnTsWorker } from '@hplb/core/node/tsWorker.ts';
+import { budgetKeys } from '@hplb/core/kernel/layout.ts';
+import type { AttentionParams } from '@hplb/core/kernel/types.ts';
 import type { Worker } from 'node:worker_threads';
 import type { Clock } from './calibration.ts';
 import { median } from './calibration.ts';
@@ -81,7 +84,7 @@ export interface ExecutionResult {
 // ---------------------------------------------------------------- scaling
 
 export const scaleBudget = (b: number, fromN: number, toN: number, blockSize: number): number =>
-  Math.min(toN, blockSize * Math.max(1, Math.round((b * toN) / fromN / blockSize)));
+  budgetKeys({ tokens: toN, blockSize, blocks: Math.ceil(toN / blockSize) } as AttentionParams, (b * toN) / fromN);
 
 /** The plan at context N' restricted to its first `layers` layers, budgets and split rows scaled (module doc). */
 export const scalePlan = (plan: Plan, toN: number, layers: number, blockSize: number): Plan => {

@@ -71,15 +71,26 @@ export const verticalSlashLayout = (
   return E.right(layoutFromLists(B, blocks, lists));
 };
 
-/** Whole blocks per query block for a token budget: round(b / B), at least 1 (the diagonal). */
-export const budgetBlocks = (p: AttentionParams, budget: number): number => Math.max(1, Math.min(p.blocks, Math.round(budget / p.blockSize)));
+/**
+ * Whole key blocks per query block for a per-row token budget b: the k whose layout (sink block + k − 1 local
+ * blocks, the last one the causal diagonal) attends closest to b keys per late row, i.e. (k − ½)·B ≈ b:
+ * k = round(b/B + ½), in [1, Qb].
+ */
+export const budgetBlocks = (p: AttentionParams, budget: number): number => Math.max(1, Math.min(p.blocks, Math.round(budget / p.blockSize + 0.5)));
+
+/**
+ * Keys a late row attends to under `budgetLayout(p, budget)`: (k − ½)·B with k = `budgetBlocks` (the diagonal block
+ * is half visible on average), at most N. This is the tokenBudget to price with W(b, N): the CPU kernel skips the
+ * tiles above the diagonal, so its work tracks it. The executor and calibration use it.
+ */
+export const budgetKeys = (p: AttentionParams, budget: number): number => Math.min(p.tokens, (budgetBlocks(p, budget) - 0.5) * p.blockSize);
 
 /**
  * The vertical+slash pattern for a per-query budget of `budget` tokens.
  * Without scores (what the executor, calibration and benchmarks run): k = `budgetBlocks` whole key blocks per
  * query block, the first block as attention sinks (vertical columns 0..B−1) and the k − 1 most recent blocks as
- * the local window (slash offsets 0..(k−2)·B), so a late query block computes exactly k·B² pairs and the head's
- * computed work tracks W(k·B, N) (core/src/work.ts). Callers that price work should use k·B as the budget.
+ * the local window (slash offsets 0..(k−2)·B), so a late row attends to (k − ½)·B keys on average
+ * (`budgetKeys`) and the head's work tracks W(budgetKeys, N) (core/src/work.ts).
  * With `verticalScores` (per key) and/or `slashScores` (per offset), the highest-scoring `round(b·verticalShare)`
  * columns and `b − that` diagonals are taken instead (MInference's estimate from the last queries).
  */
