@@ -65,6 +65,13 @@ test('a split head\'s parts, put together, equal the unsplit head\'s output', as
     assert.ok(l.predicted > 0);
   }
   assert.ok(r.right.measuredBubbleFraction >= 0 && r.right.measuredBubbleFraction < 1);
+  // devices running at once (concurrency 2) and several passes compute the same outputs
+  const r2 = await executePlan(tinyPlan(), { backend: 'cpu', contextLength: N, costModel, clock: 'wall', keepOutputs: true, concurrency: 2, repeats: 2 });
+  assert.ok(E.isRight(r2));
+  const key = (o: { layer: number; head: number; start: number }) => `${o.layer}/${o.head}/${o.start}`;
+  const byKey = new Map(r.right.outputs!.map((o) => [key(o), o.out] as const));
+  assert.equal(r2.right.outputs!.length, r.right.outputs!.length);
+  for (const o of r2.right.outputs!) assert.deepEqual(o.out, byKey.get(key(o)));
 });
 
 test('scaling rule: budgets b·N\'/N realised in whole blocks, split rows scaled, empty parts dropped', () => {
