@@ -4,6 +4,7 @@
  * servers). Used by `backend.ts` to turn "gpu.js would silently fall back to the CPU" into a clear Left.
  */
 import { createRequire } from 'node:module';
+import { isMainThread } from 'node:worker_threads';
 
 const require = createRequire(import.meta.url);
 
@@ -30,7 +31,13 @@ export const probeHeadlessGl = (): { readonly ok: HeadlessGl } | { readonly prob
   try {
     createContext = require('gl') as typeof createContext;
   } catch (e) {
-    const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    const why = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+    if (/did not self-register/.test(why) && !isMainThread)
+      return {
+        problem: 'headless-gl cannot load in this worker thread: its native addon is not context-aware, so it loads in ONE ' +
+          'thread per process and another thread of this process already has it; run the gpujs GPU mode from a single thread ' +
+          '(one backend per process, e.g. a plan with one device for `hplb execute`)',
+      };
     return {
       problem: `headless-gl (npm package "gl") does not load (${why}): install its build dependencies (${BUILD_DEPS}; ` +
         '`bash scripts/setup-system.sh` does it on Debian/Ubuntu) and run `npm rebuild gl`',
