@@ -9,9 +9,10 @@
  * Construction (in logit units, scale = 1/sqrt(d) is folded into k so scale·q·k is the designed logit):
  *   dim 0          sink:      q_i = 1, k_j = sinkStrength for j < sinks;
  *   dims 1..       vertical:  q_i = 1, k_j = verticalStrength for j in the head's column set;
- *   next 2F dims   per slash offset o, F rotary pairs: q_i = (cos ωi, sin ωi), k_j = c·(cos ω(j+o), sin ω(j+o)),
- *                  so the logit is Σ_f c·cos(ω_f(i−j−o)): a peak of height slashStrength at i − j = o whose width
- *                  is set by the lowest frequency (the window);
+ *   next dims      per slash offset o, D smooth positional codes (an AR(1) process over positions with
+ *                  neighbour correlation exp(−1/window)): q_i = x_i, k_j ∝ x_{j+o}, so the logit is
+ *                  slashStrength·exp(−|i−j−o|/window) plus noise of deviation slashStrength/√D: a line at
+ *                  i − j = o that decays exponentially (a local window when o = 0);
  *   the rest       content noise: Gaussian q and k giving logit noise of standard deviation `noise`.
  * A head keeps its spec (positions as fractions of N) at every context length, so its required budget is stable
  * in rank across samples (seeds of the noise) and context lengths, as the S-HPLB paper observes for real heads.
@@ -81,14 +82,14 @@ export const syntheticHeadSpec = (archetype: HeadArchetype, seed: number): Synth
   const base = { archetype, sinks: 1 + Math.floor(u() * 4), noise: between(0.3, 1.0) };
   switch (archetype) {
     case 'sink-local':
-      return { ...base, sinkStrength: between(5, 9), vertical: [], verticalStrength: 0, slash: [0], slashStrength: between(4, 8), window: Math.round(between(16, 256)) };
+      return { ...base, sinkStrength: between(5, 9), vertical: [], verticalStrength: 0, slash: [0], slashStrength: between(7, 12), window: Math.round(between(8, 256)) };
     case 'vertical': {
       const cols = 4 + Math.floor(u() * 28);
-      return { ...base, sinkStrength: between(4, 8), vertical: Array.from({ length: cols }, () => u()), verticalStrength: between(5, 8), slash: [0], slashStrength: between(1, 3), window: Math.round(between(16, 64)) };
+      return { ...base, sinkStrength: between(4, 8), vertical: Array.from({ length: cols }, () => u()), verticalStrength: between(7, 10), slash: [0], slashStrength: between(3, 7), window: Math.round(between(8, 64)) };
     }
     case 'slash': {
       const lines = 1 + Math.floor(u() * 3);
-      return { ...base, sinkStrength: between(3, 6), vertical: [], verticalStrength: 0, slash: [0, ...Array.from({ length: lines }, () => Math.round(between(64, 1024)))], slashStrength: between(4, 7), window: Math.round(between(8, 48)) };
+      return { ...base, sinkStrength: between(3, 6), vertical: [], verticalStrength: 0, slash: [0, ...Array.from({ length: lines }, () => Math.round(between(64, 1024)))], slashStrength: between(7, 11), window: Math.round(between(8, 48)) };
     }
     case 'diffuse':
       return { ...base, sinkStrength: between(0, 2), vertical: [], verticalStrength: 0, slash: [0], slashStrength: between(0, 1.5), window: Math.round(between(256, 2048)), noise: between(0.2, 0.8) };
@@ -117,24 +118,30 @@ export const syntheticHead = (spec: SyntheticHeadSpec, p: Pick<AttentionParams, 
     for (const f of spec.vertical) k[Math.min(N - 1, Math.floor(f * N)) * d + dim] = spec.verticalStrength * sqrtD;
     dim++;
   }
-  // slash lines: F rotary pairs per offset, frequencies geometric from π/2 down to π/(2·window)
+  // slash lines: per offset o, D smooth positional codes x_t (a D-dimensional AR(1) process with correlation
+  // a = exp(−1/window) between neighbours), q_i = x_i and k_j ∝ x_{j+o}: the logit is slashStrength·a^|i−j−o| plus
+  // sampling noise of standard deviation slashStrength/√D, so attention decays exponentially away from the line.
+  // The codes depend on the head (its spec), not on the sample: the same head keeps its lines in every sample.
   const reserveNoise = Math.min(16, Math.floor(d / 4));
-  const pairsAvail = Math.floor((d - dim - reserveNoise) / 2);
-  const F = Math.max(1, Math.min(8, Math.floor(pairsAvail / Math.max(1, spec.slash.length))));
-  if (pairsAvail >= 1) {
+  const avail = d - dim - reserveNoise;
+  const D = Math.floor(avail / Math.max(1, spec.slash.length));
+  if (D >= 1) {
+    const a = Math.exp(-1 / Math.max(1, spec.window));
+    const b = Math.sqrt(1 - a * a);
+    const maxO = Math.max(0, ...spec.slash);
+    const pg = gaussian(rng(mixSeed(Math.round(spec.window * 1000), Math.round(spec.slashStrength * 1000), spec.slash.length, maxO)));
     for (const o of spec.slash) {
-      if (dim + 2 * F > d) break;
-      for (let f = 0; f < F; f++) {
-        const w = (Math.PI / 2) * Math.pow(1 / Math.max(1, spec.window), F === 1 ? 1 : f / (F - 1));
-        const c = (spec.slashStrength / F) * sqrtD;
-        for (let i = 0; i < N; i++) {
-          q[i * d + dim] = Math.cos(w * i);
-          q[i * d + dim + 1] = Math.sin(w * i);
-          k[i * d + dim] = c * Math.cos(w * (i + o));
-          k[i * d + dim + 1] = c * Math.sin(w * (i + o));
+      const L = N + o;
+      const x = new Float64Array(L * D);
+      for (let c = 0; c < D; c++) x[c] = pg();
+      for (let t = 1; t < L; t++) for (let c = 0; c < D; c++) x[t * D + c] = a * x[(t - 1) * D + c]! + b * pg();
+      const kScale = (spec.slashStrength * sqrtD) / D;
+      for (let i = 0; i < N; i++)
+        for (let c = 0; c < D; c++) {
+          q[i * d + dim + c] = x[i * D + c]!;
+          k[i * d + dim + c] = kScale * x[(i + o) * D + c]!;
         }
-        dim += 2;
-      }
+      dim += D;
     }
   }
   // content noise over the remaining dims: logit std = noise
