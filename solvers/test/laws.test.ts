@@ -67,7 +67,7 @@ for (const solver of NATIVE_SOLVERS) {
   test(`laws hold for ${solver}: valid, constraints, makespan ≥ bound, truthful gap, approximation ratios`, () => {
     fc.assert(
       fc.property(arbProblem(ALL_KINDS), (p) => {
-        const r = solveLayerSync(p, solver, { timeLimitMs: 200 });
+        const r = solveLayerSync(p, solver, { timeLimitMs: solver === 'exact' || solver === 'auto' ? 2000 : 200 });
         const opt = bruteForceOptimum(p).makespan;
         checkCommon(p, r, solver, opt);
         if (r.status === 'infeasible') return;
