@@ -54,6 +54,7 @@ const cases = (seed: number): { name: string; pr: IlpProblem }[] => {
     { name: 'groups', pr: { layer: 0, costs: costs(8), speeds: [1, 1, 1], groups: [[0, 1], [2, 3], [4, 5], [6, 7]] } },
     { name: 'pinned', pr: { layer: 0, costs: costs(7), speeds: [1, 1, 1], pinned: [{ item: 0, device: 2 }, { item: 3, device: 2 }] } },
     { name: 'speeds', pr: { layer: 0, costs: costs(7), speeds: [1, 0.5, 2] } },
+    { name: 'speed classes', pr: { layer: 0, costs: [7, 7, 7, 5, 5, 3, 3, 2], speeds: [1, 1, 0.5, 0.5] } },
     { name: 'time matrix', pr: { layer: 0, costs: costs(6), speeds: [1, 1, 1], timeMatrix: Array.from({ length: 6 }, () => [1 + r() * 9, 1 + r() * 9, 1 + r() * 9]) } },
     { name: 'kv memory', pr: { layer: 0, costs: costs(8), speeds: [1, 1, 1], kvGroupOf: [0, 0, 1, 1, 2, 2, 3, 3], maxKvPerDevice: [2, 2, 2] } },
     { name: 'kv copy cost', pr: { layer: 0, costs: costs(8), speeds: [1, 1, 1], kvGroupOf: [0, 0, 0, 0, 1, 1, 1, 1], kvCopyCost: [150, 150, 150], maxExtraKvCopies: 2 } },
@@ -129,6 +130,23 @@ test('real 32-head × 8-GPU layer (MInference Llama-3.1-8B, N=131072): both engi
     const r = await solveIlp({ layer: 10, costs, speeds: Array(8).fill(1) }, { engine, timeLimitMs: 30_000 });
     assert.ok(r.status === 'optimal', `${engine}: ${JSON.stringify(r).slice(0, 200)}`);
   }
+});
+
+test('engine chatter never reaches stdout (a CLI --json stays parseable)', async () => {
+  const { execFileSync } = await import('node:child_process');
+  // Both model paths: the assignment model (mixed speeds) and the configuration ILP with LP relaxations (GLPK's
+  // simplex prints "Constructing initial basis..." from its WebAssembly build on this layer when not silenced).
+  const layer3 = [7096, 7096, 1074, 1074, 7096, 1074, 1074, 7096, 1074, 1074, 1074, 7096, 1074, 2524, 1074, 7096,
+    1074, 1074, 7096, 1074, 7096, 1074, 1074, 7096, 1074, 3620, 1074, 1074, 1074, 7096, 1074, 1074].map((b) => 131072 * b - (b * (b - 1)) / 2);
+  const script = `import { solveIlp } from ${JSON.stringify(new URL('../src/ilp/index.ts', import.meta.url).href)};
+    const problems = [
+      { layer: 0, costs: [5, 5, 5, 5, 3, 3, 3, 2, 2, 9, 1, 1], speeds: [1, 1, 1, 0.5] },
+      { layer: 3, costs: ${JSON.stringify(layer3)}, speeds: [1, 1, 1, 1, 1, 1, 1, 1] },
+      { layer: 3, costs: ${JSON.stringify(layer3)}, speeds: [1, 1, 1, 1, 0.8, 0.8, 0.8, 0.8] },
+    ];
+    for (const pr of problems) for (const engine of ['highs', 'glpk']) await solveIlp(pr, { engine, timeLimitMs: 3000 });`;
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repoRoot(), encoding: 'utf8' });
+  assert.equal(out, '');
 });
 
 test('@hplb/solvers never imports GLPK statically (GPL stays in the optional package)', () => {

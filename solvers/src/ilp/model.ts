@@ -367,11 +367,25 @@ const buildAggregated = (
     for (let d = 0; d < m; d++)
       rows.push({ name: `c_${d}`, vars: classes.map((cl, k) => ({ name: z(k, d), coef: units[cl[0]!]!.length })), type: BOUND.fx, lb: n / m, ub: n / m });
   }
-  if (symmetry) {
-    for (let d = 0; d + 1 < m; d++) {
+  // Load ordering between consecutive identical devices (all of them when every device is identical; within each
+  // speed class otherwise: swapping two identical devices keeps every constraint of this model).
+  const identicalTo = (a: number, b: number) => !pr.timeMatrix && pr.speeds[a] === pr.speeds[b];
+  const orderPairs: [number, number][] = [];
+  {
+    const bySpeed = new Map<number, number[]>();
+    for (let d = 0; d < m; d++) {
+      const key = pr.timeMatrix ? d : pr.speeds[d]!;
+      const list = bySpeed.get(key);
+      if (list) list.push(d);
+      else bySpeed.set(key, [d]);
+    }
+    for (const list of bySpeed.values()) for (let i = 0; i + 1 < list.length; i++) if (identicalTo(list[i]!, list[i + 1]!)) orderPairs.push([list[i]!, list[i + 1]!]);
+  }
+  {
+    for (const [d, e] of orderPairs) {
       const vars = new Map<string, number>();
       for (const t of loadTerms(d)) vars.set(t.name, t.coef);
-      for (const t of loadTerms(d + 1)) vars.set(t.name, (vars.get(t.name) ?? 0) - t.coef);
+      for (const t of loadTerms(e)) vars.set(t.name, (vars.get(t.name) ?? 0) - t.coef);
       rows.push({ name: `o_${d}`, vars: [...vars].map(([name, coef]) => ({ name, coef })).filter((v) => v.coef !== 0), type: BOUND.lo, lb: 0, ub: 0 });
     }
   }
@@ -381,10 +395,19 @@ const buildAggregated = (
   if (warm && violatedConstraint(pr, warm) === null) {
     const load = Array<number>(m).fill(0);
     units.forEach((us, u) => (load[warm[us[0]!]!]! += p[u]![warm[us[0]!]!]!));
-    const relabel = Array<number>(m);
-    const order = Array.from({ length: m }, (_, d) => d);
-    if (symmetry) order.sort((a, b) => load[b]! - load[a]! || a - b);
-    order.forEach((d, r) => (relabel[d] = r));
+    // Relabel devices so the warm start satisfies the ordering rows: within each chain of identical devices,
+    // the loads are handed out in decreasing order.
+    const relabel = Array.from({ length: m }, (_, d) => d);
+    const chains: number[][] = [];
+    for (const [d, e] of orderPairs) {
+      const chain = chains.find((ch) => ch[ch.length - 1] === d);
+      if (chain) chain.push(e);
+      else chains.push([d, e]);
+    }
+    for (const chain of chains) {
+      const byLoad = [...chain].sort((a, b) => load[b]! - load[a]! || a - b);
+      chain.forEach((slot, i) => (relabel[byLoad[i]!] = slot));
+    }
     warmValues = new Map<string, number>();
     classes.forEach((cl, k) => cl.forEach((u) => {
       const name = z(k, relabel[warm[units[u]![0]!]!]!);

@@ -7,6 +7,11 @@ import { parentPort } from 'node:worker_threads';
 import type { EngineAnswer, EngineRequest } from './engine.ts';
 import { runHighs } from './highs.ts';
 
+// The engines' WebAssembly builds print solver chatter through console (glpk: "Constructing initial basis...");
+// it must never reach the host's stdout (a CLI's --json output). Everything this worker reports goes by message.
+// (Emscripten binds console.log when the runtime is created, i.e. after this line.)
+for (const k of ['log', 'info', 'debug', 'warn', 'error'] as const) console[k] = () => undefined;
+
 /** The optional GPL package; a variable, so neither TypeScript nor bundlers follow it statically. */
 const GLPK_PACKAGE: string = '@hplb/solver-glpk';
 
