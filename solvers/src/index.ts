@@ -13,3 +13,4 @@ export * from './registry.ts';
 export * from './layerProblem.ts';
 export * from './assemble.ts';
 export * from './driver.ts';
+export * from './branch.ts';

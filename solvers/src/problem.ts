@@ -309,6 +309,33 @@ export class LoadState {
     }
   }
 
+  /** Undo `place`: item i (on its device) becomes unplaced again. */
+  unplace(i: number): void {
+    const { m, kv, time, weight } = this.inst;
+    const from = this.assign[i]!;
+    if (from < 0) return;
+    this.version[from]!++;
+    let g = -1;
+    let before = 0;
+    if (kv) {
+      g = kv.kvOf[i]!;
+      before = this.contrib(g, from);
+      this.extra[from]! -= before;
+      this.load[from]! -= before * kv.copyCost[from]!;
+    }
+    this.load[from]! -= time[i * m + from]!;
+    this.heads[from]! -= weight[i]!;
+    this.assign[i] = -1;
+    if (kv) {
+      if (--this.kvCount[from * kv.groups + g]! === 0) this.distinct[from]!--;
+      const b = this.contrib(g, from);
+      this.extra[from]! += b;
+      this.load[from]! += b * kv.copyCost[from]!;
+      this.extraTotal += b - before;
+    }
+    if (this.load[from]! < 0 && this.load[from]! > -1e-9) this.load[from] = 0;
+  }
+
   /** Can unplaced-or-elsewhere item i go to device `to` without breaking quota, pin or KV caps (given the rest)? */
   canHost(i: number, to: number): boolean {
     const { inst } = this;

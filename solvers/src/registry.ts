@@ -17,6 +17,7 @@ import { instanceLowerBound } from './bounds.ts';
 import { BUILDERS, type BuilderName } from './heuristics.ts';
 import { localSearch, reduceMoves } from './local.ts';
 import { exactApplies, exactSearch } from './exact.ts';
+import { BRANCH_MAX_ITEMS, branchAndBound } from './branch.ts';
 
 export const SOLVER_NAMES: ReadonlyArray<SolverName> = ['auto', 'exact', 'lpt', 'kk', 'multifit', 'local', 'contiguous', 'roundrobin', 'ilp-glpk', 'ilp-highs'];
 
@@ -185,6 +186,12 @@ export const solveLayerSync = (problem: LayerProblem, solver: SolverName, option
         if (r2.complete && r2.resolution === 1) return finish(inst, best, best.makespan, 'optimal', t0);
       }
     }
+  } else if (inst.n <= BRANCH_MAX_ITEMS) {
+    // Small layer under constraints the capacity search does not cover: branch and bound (anytime, a proof when done).
+    const r = branchAndBound(inst, best.assign, lb, solver === 'exact' ? deadline : t0 + (deadline - t0) * 0.8);
+    best = keepBest(inst, best, r.assign) ?? best;
+    if (r.complete) return finish(inst, best, best.makespan, 'optimal', t0);
+    status = 'timedout';
   } else {
     // No exact method for this constraint set: iterated local search for the time given (bounded kicks for auto).
     best = keepBest(inst, best, localSearch(inst, best.assign, deadline, { seed: seed + 1, stopAt: lb, maxKicks: solver === 'auto' ? 2000 : Infinity })) ?? best;

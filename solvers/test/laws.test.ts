@@ -77,7 +77,7 @@ for (const solver of NATIVE_SOLVERS) {
           if (LPT_OR_BETTER.includes(solver)) holds(lptBound(m, r.makespan, opt), solver);
         }
         if (solver === 'exact' || solver === 'auto') {
-          if (isPlainIdentical(p) || p.equalHeadsPerDevice || p.groups) holds(exactMatchesOptimum(r, opt), `${solver} == brute force`);
+          holds(exactMatchesOptimum(r, opt), `${solver} == brute force`);
           for (const h of ['lpt', 'kk', 'multifit', 'contiguous', 'roundrobin', 'local'] as const) {
             const hr = solveLayerSync(p, h, { timeLimitMs: 100 });
             if (hr.status !== 'infeasible') holds(exactNoWorse(r.makespan, hr.makespan, h), `${solver} vs ${h}`);
