@@ -8,7 +8,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { availableParallelism, cpus } from 'node:os';
-import { fail, hplbError, issue, type HplbError } from '@hplb/core/errors.ts';
+import { fail, hplbError, issue, words, type HplbError } from '@hplb/core/errors.ts';
 import { checkAttentionInputs, checkOutputFinite, checkRows } from '@hplb/core/kernel/params.ts';
 import { validateLayout } from '@hplb/core/kernel/layout.ts';
 import type {
@@ -35,6 +35,8 @@ export const CPU_CAPABILITIES: BackendCapabilities = {
 const NAME = 'cpu';
 
 const parseOptions = (options: Record<string, unknown> | undefined): E.Either<HplbError, CpuBackendOptions> => {
+  const unknown = Object.keys(options ?? {}).filter((k) => k !== 'workers');
+  if (unknown.length > 0) return fail('argument', `$.backends.cpu.${unknown[0]}`, 'one of the cpu options (workers)', words(`an unknown option ${JSON.stringify(unknown[0])}`));
   const w = options?.['workers'] ?? 0;
   if (typeof w !== 'number' || !Number.isInteger(w) || w < 0 || w > 256) return fail('argument', '$.backends.cpu.workers', 'a worker count in [0, 256]', w);
   return E.right({ workers: w });

@@ -11,7 +11,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { createRequire } from 'node:module';
-import { fail, hplbError, type HplbError, type Issue } from '@hplb/core/errors.ts';
+import { fail, hplbError, words, type HplbError, type Issue } from '@hplb/core/errors.ts';
 import { checkAttentionInputs, checkOutputFinite, checkRows } from '@hplb/core/kernel/params.ts';
 import { fullLayout, validateLayout } from '@hplb/core/kernel/layout.ts';
 import type {
@@ -41,7 +41,16 @@ export const GPUJS_CAPABILITIES: BackendCapabilities = {
   blockSizes: [8, 16, 32, 64, 128],
   multiHead: false,
   maxTokens: 16384,
+  workerThreads: false,
 };
+
+/**
+ * Capabilities of one instance: GPU mode runs on headless-gl, whose native addon loads in ONE thread per process
+ * (it is not context-aware), so it declares `workerThreads: false` and the executor runs its devices on the main
+ * thread; CPU mode is plain JavaScript (gpu.js only tries to load headless-gl and ignores a failure) and runs in
+ * any number of worker threads.
+ */
+export const gpujsCapabilities = (mode: GpuJsMode): BackendCapabilities => ({ ...GPUJS_CAPABILITIES, workerThreads: mode === 'cpu' });
 
 /** Score values per row chunk (16 MiB of float32 texture). */
 export const CHUNK_VALUES = 1 << 22;
@@ -49,7 +58,11 @@ export const CHUNK_VALUES = 1 << 22;
 const NAME = 'gpujs';
 const EXPECTED_KERNEL: Record<GpuJsMode, string> = { gpu: 'HeadlessGLKernel', cpu: 'CPUKernel' };
 
+const OPTION_KEYS = ['mode'];
+
 export const parseGpuJsOptions = (options: Record<string, unknown> | undefined): E.Either<HplbError, GpuJsBackendOptions> => {
+  const unknown = Object.keys(options ?? {}).filter((k) => !OPTION_KEYS.includes(k));
+  if (unknown.length > 0) return fail('argument', `$.backends.gpujs.${unknown[0]}`, `one of the gpujs options (${OPTION_KEYS.join(', ')})`, words(`an unknown option ${JSON.stringify(unknown[0])}`));
   const mode = options?.['mode'] ?? 'gpu';
   if (mode !== 'gpu' && mode !== 'cpu') return fail('argument', '$.backends.gpujs.mode', 'gpu or cpu', mode);
   return E.right({ mode });
@@ -98,13 +111,15 @@ const gpujsVersion = (): string => {
 
 export class GpuJsBackend implements AttentionBackend {
   readonly name = NAME;
-  readonly capabilities = GPUJS_CAPABILITIES;
+  readonly capabilities: BackendCapabilities;
   private gpu: GpuInstance | undefined;
   private kernels: Kernels | undefined;
   private info: BackendInfo | undefined;
   private readonly used = new Set<string>();
 
-  constructor(private readonly options: E.Either<HplbError, GpuJsBackendOptions>) {}
+  constructor(private readonly options: E.Either<HplbError, GpuJsBackendOptions>) {
+    this.capabilities = gpujsCapabilities(E.isRight(options) ? options.right.mode : 'gpu');
+  }
 
   /** The gpu.js kernel classes that actually ran (e.g. ['HeadlessGLKernel']). */
   kernelClassesUsed(): string[] {

@@ -9,7 +9,7 @@
  * exit instead of hanging. Calls are serialized (one GPU queue); concurrent callers simply wait their turn.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { fail, hplbError, issue, type HplbError, type Issue } from '@hplb/core/errors.ts';
+import { fail, hplbError, issue, words, type HplbError, type Issue } from '@hplb/core/errors.ts';
 import { checkAttentionInputs, checkOutputFinite, checkRows } from '@hplb/core/kernel/params.ts';
 import { validateLayout } from '@hplb/core/kernel/layout.ts';
 import type {
@@ -48,6 +48,8 @@ export const parseWebGpuOptions = (options: Record<string, unknown> | undefined)
   const pp = options?.['powerPreference'] ?? DEFAULTS.powerPreference;
   const idle = options?.['idleReleaseMs'] ?? DEFAULTS.idleReleaseMs;
   const out: Issue[] = [];
+  for (const k of Object.keys(options ?? {}))
+    if (!(k in DEFAULTS)) out.push(issue(`$.backends.webgpu.${k}`, `one of the webgpu options (${Object.keys(DEFAULTS).join(', ')})`, words(`an unknown option ${JSON.stringify(k)}`)));
   if (pp !== 'high-performance' && pp !== 'low-power') out.push(issue('$.backends.webgpu.powerPreference', 'high-performance or low-power', pp));
   if (typeof idle !== 'number' || !Number.isInteger(idle) || idle < 0) out.push(issue('$.backends.webgpu.idleReleaseMs', 'a whole number of milliseconds ≥ 0', idle));
   return out.length > 0 ? E.left(hplbError('argument', out)) : E.right({ powerPreference: pp as GPUPowerPreference, idleReleaseMs: idle as number });

@@ -10,7 +10,7 @@ import { makeAttentionParams } from '@hplb/core/kernel/params.ts';
 import { parseArgs } from '../args.ts';
 import { argumentError, orFail, type Io } from '../io.ts';
 import { progressBar } from '../progress.ts';
-import { BACKEND_NAMES, backendOptions, loadBackend } from '../backends.ts';
+import { BACKEND_NAMES, backendOptions, loadBackend, takeBackendOptions } from '../backends.ts';
 import { CLOCKS, DEFAULT_CALIBRATION, defaultClock, runCalibration } from '../runtime/calibration.ts';
 
 export const summary = 'time a kernel backend over budgets × context lengths; fit fixed + per-block cost (R²); write hplb.calibration/1';
@@ -22,13 +22,16 @@ Flags:
   --head-dim d        (default ${DEFAULT_CALIBRATION.headDim})    --block B (default ${DEFAULT_CALIBRATION.blockSize})
   --precision P       fp32|fp16|bf16 (default fp32)   --repeats R (default ${DEFAULT_CALIBRATION.repeats}, after one warm-up)
   --workers W         worker threads (cpu backend)
+  --backend-option K=V   option passed to the backend's createBackend (repeatable or comma-separated), e.g.
+                      mode=cpu (gpujs), idleReleaseMs=0 (webgpu), workers=2 (cpu)
   --clock wall|cpu    wall time, or process CPU time (default cpu for the cpu backend: robust to other jobs on a
                       shared machine; wall for GPU backends)
   --json              print the calibration (fit with r2, cost model, samples) as JSON
 `;
 
 export const run = async (argv: string[], io: Io): Promise<number> => {
-  const a = parseArgs(argv, { values: ['backend', 'out', 'contexts', 'fractions', 'head-dim', 'block', 'precision', 'repeats', 'workers', 'clock'], booleans: ['json', 'help'] });
+  const taken = takeBackendOptions(argv);
+  const a = parseArgs(taken.argv, { values: ['backend', 'out', 'contexts', 'fractions', 'head-dim', 'block', 'precision', 'repeats', 'workers', 'clock'], booleans: ['json', 'help'] });
   if (a.flag('help')) { io.out(HELP); return 0; }
   const name = a.string('backend');
   if (name === undefined) throw argumentError('--backend', `a backend (${BACKEND_NAMES.join('|')})`);
@@ -43,7 +46,7 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
   };
   if (opts.contexts.length * opts.fractions.length < 2) throw argumentError('--fractions', 'at least two grid points (contexts × fractions)', opts.contexts.length * opts.fractions.length);
   const requires = orFail(makeAttentionParams({ tokens: Math.max(...opts.contexts), headDim: opts.headDim, blockSize: opts.blockSize, precision: opts.precision }), 2);
-  const { backend, info } = orFail(await loadBackend(name, backendOptions(name, a.int('workers', (n) => n >= 0)), requires));
+  const { backend, info } = orFail(await loadBackend(name, backendOptions(name, a.int('workers', (n) => n >= 0), taken.options), requires));
   try {
     const bar = progressBar(io, `calibrating ${name}`);
     const r = orFail(await runCalibration(backend, info, { ...opts, onProgress: (d, t) => bar.update(d, t) }));

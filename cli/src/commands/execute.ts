@@ -1,6 +1,7 @@
 /**
  * `hplb execute plan.json --backend cpu [--context N] [--layers K] [--json]`: run a plan on an attention backend,
- * one worker per simulated device with a barrier per layer, and print predicted vs measured time per layer (the
+ * one worker per simulated device with a barrier per layer (or, for backends that cannot run in worker threads,
+ * every device one after another on the main thread: execution "serial"), and print predicted vs measured time per layer (the
  * fidelity figure). The prediction uses a calibrated seconds cost model: `--calibration F` (from `hplb calibrate`),
  * or, without it, a quick calibration of the same backend at the run's context length first. Budgets and split
  * rows are scaled to the run's N by the rule in cli/src/runtime/executor.ts (b' = b·N'/N in whole blocks).
@@ -11,9 +12,9 @@ import { makeAttentionParams } from '@hplb/core/kernel/params.ts';
 import { parseArgs } from '../args.ts';
 import { argumentError, orFail, readJson, type Io } from '../io.ts';
 import { progressBar } from '../progress.ts';
-import { BACKEND_NAMES, backendOptions, isBackendName, loadBackend } from '../backends.ts';
+import { BACKEND_NAMES, backendOptions, isBackendName, loadBackend, takeBackendOptions } from '../backends.ts';
 import { CLOCKS, defaultClock, runCalibration } from '../runtime/calibration.ts';
-import { executePlan } from '../runtime/executor.ts';
+import { EXECUTIONS, executePlan } from '../runtime/executor.ts';
 
 export const summary = 'run a plan on a kernel backend (a worker per device, barrier per layer); predicted vs measured per layer';
 
@@ -26,15 +27,20 @@ Flags:
   --concurrency C     devices running at once (default 1: each device timed alone, as on its own GPU)
   --clock wall|cpu    how kernel time is read (default cpu for the cpu backend, wall otherwise)
   --workers W         worker threads inside each device's cpu backend (default 0)
+  --backend-option K=V   option passed to the backend's createBackend (repeatable or comma-separated), e.g.
+                      mode=cpu (gpujs), idleReleaseMs=0 (webgpu), workers=2 (cpu)
+  --execution workers|serial   a worker thread per device (default), or devices one after another on the main
+                      thread (default for backends declaring workerThreads: false, e.g. gpujs GPU mode)
   --seed S            input seed (default 1)
   --repeats R         runs per head / split part, the fastest counts (default 3; calibration uses the same rule)
-  --json              {backend, layers: [{layer, predicted, measured, ...}], ...} in seconds
+  --json              {backend, execution, layers: [{layer, predicted, measured, ...}], ...} in seconds
 `;
 
 const ms = (s: number) => (s * 1e3).toFixed(2).padStart(9);
 
 export const run = async (argv: string[], io: Io): Promise<number> => {
-  const a = parseArgs(argv, { values: ['backend', 'context', 'layers', 'calibration', 'block', 'concurrency', 'clock', 'workers', 'seed', 'repeats'], booleans: ['json', 'help'] });
+  const taken = takeBackendOptions(argv);
+  const a = parseArgs(taken.argv, { values: ['backend', 'context', 'layers', 'calibration', 'block', 'concurrency', 'clock', 'workers', 'seed', 'repeats', 'execution'], booleans: ['json', 'help'] });
   if (a.flag('help')) { io.out(HELP); return 0; }
   const file = a.positionals[0];
   if (file === undefined) throw argumentError('plan.json', 'a plan file (hplb.plan/1)');
@@ -45,7 +51,8 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
   const layers = a.int('layers', (n) => n > 0, 'a positive layer count') ?? 4;
   const clock = a.oneOf('clock', CLOCKS, defaultClock(name));
   const workers = a.int('workers', (n) => n >= 0, 'a worker count ≥ 0');
-  const options = backendOptions(name, workers);
+  const options = backendOptions(name, workers, taken.options);
+  const execution = a.has('execution') ? a.oneOf('execution', EXECUTIONS, 'workers') : undefined;
   const repeats = a.int('repeats', (n) => n > 0, 'a positive repeat count') ?? 3;
   let costModel: CostModel;
   let blockSize = a.int('block', (n) => n > 0, 'a positive block size');
@@ -77,6 +84,7 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
   const result = orFail(await executePlan(plan, {
     backend: name, ...(options ? { backendOptions: options } : {}), contextLength: N, layers, blockSize, costModel, clock,
     concurrency: a.int('concurrency', (n) => n > 0, 'a positive device count') ?? 1, seed: a.int('seed') ?? 1, repeats,
+    ...(execution !== undefined ? { execution } : {}),
     onLayer: (d, t) => bar.update(d, t),
   }, file));
   bar.finish();
@@ -84,7 +92,7 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
     io.out(JSON.stringify(result, null, 2) + '\n');
     return 0;
   }
-  io.out(`${file}: ${result.layers.length} layers × ${plan.model.queryHeads} heads on ${result.devices} simulated devices; backend ${result.backend} (${result.device}), N=${result.contextLength} (plan N=${result.planContextLength}), B=${result.blockSize}, clock ${result.clock}\n`);
+  io.out(`${file}: ${result.layers.length} layers × ${plan.model.queryHeads} heads on ${result.devices} simulated devices (execution ${result.execution}${result.execution === 'workers' ? `, ${result.concurrency} at once` : ': one after another on the main thread'}); backend ${result.backend} (${result.device}), N=${result.contextLength} (plan N=${result.planContextLength}), B=${result.blockSize}, clock ${result.clock}\n`);
   io.out(`layer  predicted ms   measured ms   error\n`);
   for (const x of result.layers) io.out(`${String(x.layer).padStart(5)}  ${ms(x.predicted)}     ${ms(x.measured)}   ${((x.measured / Math.max(x.predicted, 1e-12) - 1) * 100).toFixed(1).padStart(6)}%\n`);
   io.out(`total  ${ms(result.predictedTotal)}     ${ms(result.measuredTotal)}\n`);

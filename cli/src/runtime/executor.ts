@@ -1,8 +1,13 @@
 /**
  * The plan executor: runs an `hplb.plan/1` plan on an attention backend and compares measured with predicted time.
  *
- * Each simulated device is a worker thread (`deviceWorker.ts`) that runs, for every layer, its whole heads and its
- * split-head row ranges; a barrier ends each layer (all devices report before the next layer starts). Per layer it
+ * Each simulated device (`deviceRunner.ts`) runs, for every layer, its whole heads and its split-head row ranges; a
+ * barrier ends each layer (all devices report before the next layer starts). Execution "workers" (the default) puts
+ * each device in its own worker thread (`deviceWorker.ts`), each with its own backend instance. Backends that
+ * declare `capabilities.workerThreads: false` (gpujs GPU mode: headless-gl loads in one thread per process) run in
+ * execution "serial": one backend instance on the calling thread, shared by the devices, which run their tasks of a
+ * layer one device after another; each device's busy time is still measured on its own, and the layer makespan is
+ * still the max over devices, so both modes report the same quantities. Per layer it
  * measures each device's busy time (Σ kernel time / device speed; each task
  * best of `repeats` passes over the layer, taken round-robin over the devices), the layer makespan (max over devices) and, over
  * all layers, the bubbleFraction (1 − Σ mean busy / Σ makespan), next to the plan's prediction recomputed with a
@@ -15,17 +20,25 @@
  * (W(b'', N') through the calibrated cost model) and execution both use b'' and r'.
  *
  * `concurrency` devices run at once (default 1: devices of a layer take turns, so on a shared CPU each device's
- * busy time is measured alone, as on its own GPU; the barrier semantics are unchanged).
+ * busy time is measured alone, as on its own GPU; the barrier semantics are unchanged). Serial execution always
+ * runs one device at a time.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { kvHeadOf, hplbError, issue, recomputeLoads, validatePlan, type Calibration, type CostModel, type HplbError, type Plan, type Split } from '@hplb/core';
+import { kvHeadOf, hplbError, issueText, recomputeLoads, validatePlan, type Calibration, type CostModel, type HplbError, type Plan, type Split } from '@hplb/core';
 import { spawnTsWorker } from '@hplb/core/node/tsWorker.ts';
 import { budgetKeys } from '@hplb/core/kernel/layout.ts';
-import type { AttentionParams } from '@hplb/core/kernel/types.ts';
+import { makeAttentionParams } from '@hplb/core/kernel/params.ts';
+import { startBackend } from '@hplb/core/kernel/resolve.ts';
+import type { AttentionBackend, AttentionParams } from '@hplb/core/kernel/types.ts';
 import type { Worker } from 'node:worker_threads';
+import { backendCandidate, isBackendName } from '../backends.ts';
 import type { Clock } from './calibration.ts';
 import { median } from './calibration.ts';
-import type { DeviceReply, DeviceRequest, DeviceTask } from './deviceWorker.ts';
+import { DeviceRunner, type DeviceReply, type DeviceRequest, type DeviceTask, type SharedBackend } from './deviceRunner.ts';
+
+/** How the simulated devices ran: one worker thread each, or one after another on the calling thread (module doc). */
+export type Execution = 'workers' | 'serial';
+export const EXECUTIONS: ReadonlyArray<Execution> = ['workers', 'serial'];
 
 export interface ExecuteOptions {
   readonly backend: string;
@@ -38,6 +51,8 @@ export interface ExecuteOptions {
   /** Seconds cost model for the prediction (from a calibration); required. */
   readonly costModel: CostModel;
   readonly concurrency?: number;
+  /** Force an execution mode (default: "serial" when the backend declares `workerThreads: false`, else "workers"). */
+  readonly execution?: Execution;
   readonly clock: Clock;
   readonly seed?: number;
   /** Passes over each layer (round-robin over the devices); each task's fastest run counts (default 1). */
@@ -69,6 +84,10 @@ export interface ExecutionResult {
   readonly blockSize: number;
   readonly headDim: number;
   readonly devices: number;
+  /** "workers" (a worker thread per device) or "serial" (devices one after another on the calling thread). */
+  readonly execution: Execution;
+  /** Devices that ran at once (always 1 in serial execution). */
+  readonly concurrency: number;
   readonly clock: Clock;
   readonly costModel: string;
   readonly layers: LayerResult[];
@@ -117,9 +136,15 @@ export const layerTasks = (plan: Plan, layer: number): DeviceTask[][] => {
   return tasks;
 };
 
-// ---------------------------------------------------------------- device workers
+// ---------------------------------------------------------------- devices
 
-class Device {
+interface Device {
+  ask(req: DeviceRequest): Promise<DeviceReply>;
+  close(): Promise<void>;
+}
+
+/** A device in its own worker thread (execution "workers"). */
+class WorkerDevice implements Device {
   private waiting: ((r: DeviceReply) => void) | undefined;
   private failure: string | undefined;
   constructor(private readonly worker: Worker) {
@@ -136,7 +161,34 @@ class Device {
   }
 }
 
-const backendError = (message: string): HplbError => hplbError('backend', [issue('$.backend', 'a backend that runs the plan', message)]);
+/** A device on the calling thread sharing the executor's backend (execution "serial"). */
+class InlineDevice implements Device {
+  private readonly runner: DeviceRunner;
+  constructor(shared: SharedBackend) { this.runner = new DeviceRunner(shared); }
+  ask(req: DeviceRequest): Promise<DeviceReply> { return this.runner.handle(req); }
+  async close(): Promise<void> { await this.runner.handle({ op: 'close' }); }
+}
+
+/** The backend's full reason, never shortened: it is what the user needs to act on. */
+const backendError = (message: string): HplbError => hplbError('backend', [issueText('$.backend', 'a backend that runs the plan', message)]);
+
+/**
+ * The execution mode a backend asks for: an instance is created (not started: creating loads no native library)
+ * just to read `capabilities.workerThreads`. Serial execution keeps that instance to start it on this thread.
+ */
+const chooseExecution = async (opts: ExecuteOptions): Promise<E.Either<HplbError, { execution: Execution; instance?: AttentionBackend }>> => {
+  if (!isBackendName(opts.backend)) return E.right({ execution: opts.execution ?? 'workers' }); // the device's loadBackend names the problem
+  let instance: AttentionBackend;
+  try {
+    instance = (await backendCandidate(opts.backend, opts.backendOptions).create()) as AttentionBackend;
+  } catch (e) {
+    return E.left(backendError(`${opts.backend}: ${e instanceof Error ? e.message : String(e)}`));
+  }
+  const execution = opts.execution ?? (instance.capabilities.workerThreads === false ? 'serial' : 'workers');
+  if (execution === 'serial') return E.right({ execution, instance });
+  await instance.dispose();
+  return E.right({ execution });
+};
 
 // ---------------------------------------------------------------- operations
 
@@ -150,12 +202,28 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
   const G = plan0.devices.length;
   const plan = scalePlan(plan0, N, L, B);
   const predictedLoads = recomputeLoads({ ...plan, costModel: opts.costModel as Plan['costModel'], predicted: { ...plan.predicted, unit: 'seconds' } });
-  const concurrency = Math.max(1, Math.min(G, opts.concurrency ?? 1));
-  const devices = Array.from({ length: G }, () => new Device(spawnTsWorker(new URL('./deviceWorker.ts', import.meta.url))));
+  const chosen = await chooseExecution(opts);
+  if (E.isLeft(chosen)) return chosen;
+  const { execution } = chosen.right;
+  const concurrency = execution === 'serial' ? 1 : Math.max(1, Math.min(G, opts.concurrency ?? 1));
+  let shared: SharedBackend | undefined;
+  if (chosen.right.instance !== undefined) {
+    const params = makeAttentionParams({ tokens: N, headDim: plan.model.headDim, blockSize: B });
+    if (E.isLeft(params)) return params;
+    const instance = chosen.right.instance;
+    const started = await startBackend({ name: opts.backend, create: () => instance }, params.right);
+    if (E.isLeft(started)) { await instance.dispose(); return started; }
+    shared = { backend: started.right.backend, device: started.right.info.device };
+  }
+  const devices: Device[] = Array.from({ length: G }, () =>
+    shared !== undefined ? new InlineDevice(shared) : new WorkerDevice(spawnTsWorker(new URL('./deviceWorker.ts', import.meta.url))));
   try {
     let deviceName = '';
-    for (const d of devices) {
-      const r = await d.ask({ op: 'init', backend: opts.backend, ...(opts.backendOptions ? { options: opts.backendOptions } : {}), tokens: N, headDim: plan.model.headDim, blockSize: B, seed: opts.seed ?? 1, clock: opts.clock, keepOutputs: opts.keepOutputs ?? false });
+    for (const [g, d] of devices.entries()) {
+      const r = await d.ask({
+        op: 'init', backend: opts.backend, ...(opts.backendOptions ? { options: opts.backendOptions } : {}), tokens: N, headDim: plan.model.headDim,
+        blockSize: B, seed: opts.seed ?? 1, clock: opts.clock, keepOutputs: opts.keepOutputs ?? false, warmUp: shared === undefined || g === 0,
+      });
       if (r.op === 'error') return E.left(backendError(r.message));
       if (r.op === 'ready') deviceName = r.device;
     }
@@ -202,6 +270,8 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
       blockSize: B,
       headDim: plan.model.headDim,
       devices: G,
+      execution,
+      concurrency,
       clock: opts.clock,
       costModel: opts.costModel.source ?? opts.costModel.name,
       layers,
@@ -214,6 +284,7 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
     });
   } finally {
     await Promise.all(devices.map((d) => d.close()));
+    await shared?.backend.dispose();
   }
 };
 

@@ -76,6 +76,13 @@ export interface BackendCapabilities {
   readonly multiHead: boolean;
   /** Largest N it accepts (memory / index limits). */
   readonly maxTokens: number;
+  /**
+   * Whether several instances may run at once in different worker threads of one process (default true when
+   * absent). False when a native dependency loads in only one thread per process (e.g. headless-gl, whose addon
+   * is not context-aware): the executor then runs every simulated device on the main thread, one after another
+   * (`execution: "serial"`), instead of one worker thread per device.
+   */
+  readonly workerThreads?: boolean;
 }
 
 /** What a backend says about itself after init: device/adapter name, mode actually used, versions. */
