@@ -35,6 +35,9 @@ export const exactApplies = (inst: Instance): boolean =>
 
 class Timeout {}
 
+/** Largest count-vector state space the exact DP takes on (memory: 13 bytes per state). */
+export const DP_MAX_STATES = 2_000_000;
+
 export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound: number, deadline: number): ExactResult => {
   const { n, m, cost, speeds } = inst;
   const speed = speeds[0] ?? 1;
@@ -87,7 +90,64 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
   const memo = new Map<string, number>();
 
   /** Decide whether the items fit in m bins of capacity C; fills `bins` with per-bin type counts on success. */
-  const probe = (C: number, probeDeadline: number): Int32Array | null | 'timeout' => {
+  // Few types and no item counts: an exact DP over count vectors (items added one at a time; each state keeps the
+  // lexicographically least (closed bins, open-bin fill)) decides a capacity in O(states × types).
+  let dpStates = 1;
+  for (let t = 0; t < T && dpStates <= DP_MAX_STATES; t++) dpStates *= typeItems[t]!.length + 1;
+  const useDp = perBin === undefined && dpStates <= DP_MAX_STATES;
+  const radix = new Float64Array(T);
+  for (let t = 0, r = 1; t < T; t++) { radix[t] = r; r *= typeItems[t]!.length + 1; }
+  const dpBins = useDp ? new Int32Array(dpStates) : new Int32Array(0);
+  const dpFill = useDp ? new Float64Array(dpStates) : new Float64Array(0);
+  const dpFrom = useDp ? new Int8Array(dpStates) : new Int8Array(0);
+  const dpProbe = (C: number, probeDeadline: number): Int32Array | null | 'timeout' => {
+    if ((desc[0] ?? 0) > C) return null;
+    const x = new Int32Array(T);
+    dpBins[0] = 0;
+    dpFill[0] = 0;
+    for (let idx = 1; idx < dpStates; idx++) {
+      if ((idx & 16383) === 0 && performance.now() > probeDeadline) return 'timeout';
+      // Decode idx into counts x (mixed radix, incrementally).
+      for (let t = 0; t < T; t++) {
+        if (x[t]! < typeItems[t]!.length) { x[t]!++; break; }
+        x[t] = 0;
+      }
+      let bb = Infinity;
+      let bf = Infinity;
+      let bt = -1;
+      for (let t = 0; t < T; t++) {
+        if (x[t] === 0) continue;
+        const prev = idx - radix[t]!;
+        let b = dpBins[prev]!;
+        let f = dpFill[prev]! + vals[t]!;
+        if (f > C) { b++; f = vals[t]!; }
+        if (b < bb || (b === bb && f < bf)) { bb = b; bf = f; bt = t; }
+      }
+      dpBins[idx] = bb;
+      dpFill[idx] = bf;
+      dpFrom[idx] = bt;
+    }
+    const last = dpStates - 1;
+    if (dpBins[last]! + (dpFill[last]! > 0 ? 1 : 0) > m) return null;
+    // Walk back: the item sequence, a new bin whenever the fill restarted.
+    const seq: number[] = [];
+    for (let idx = last; idx > 0; idx -= radix[dpFrom[idx]!]!) seq.push(dpFrom[idx]!);
+    seq.reverse();
+    const out = new Int32Array(n);
+    const next = new Int32Array(T);
+    let bin = 0;
+    let fill = 0;
+    for (const t of seq) {
+      if (fill + vals[t]! > C) { bin++; fill = 0; }
+      fill += vals[t]!;
+      out[typeItems[t]![next[t]!++]!] = bin;
+    }
+    return out;
+  };
+
+  const probe = (C: number, probeDeadline: number): Int32Array | null | 'timeout' => useDp ? dpProbe(C, probeDeadline) : binCompletion(C, probeDeadline);
+
+  const binCompletion = (C: number, probeDeadline: number): Int32Array | null | 'timeout' => {
     for (let t = 0; t < T; t++) counts[t] = typeItems[t]!.length;
     const slack = m * C - itotal;
     if (slack < 0 || (desc[0] ?? 0) > C) return null;
