@@ -28,8 +28,9 @@ test('configuration ILP feasibility = exhaustive search; LP infeasible ⇒ ILP i
     const set = enumeratePatterns(counts, costs, counts.map(() => 1), upper, null)!;
     const loads = [...new Set(set.loads)].sort((a, b) => a - b).filter((l) => l * m >= total);
     for (const T of loads.slice(0, 4)) {
-      const exhaustive = searchPacking(set, counts, costs, m, T, Number.POSITIVE_INFINITY);
-      const fm = feasibilityModel(set, counts, m, T, 't');
+      const classes = [{ devices: m, set }];
+      const exhaustive = searchPacking(classes, counts, T, Number.POSITIVE_INFINITY);
+      const fm = feasibilityModel(classes, counts, T, 't');
       if (!fm) {
         assert.equal(exhaustive, null);
         continue;
@@ -41,9 +42,9 @@ test('configuration ILP feasibility = exhaustive search; LP infeasible ⇒ ILP i
       if (exhaustive) {
         assert.equal(ip.claim, 'optimal', where);
         assert.notEqual(lp.claim, 'infeasible', where);
-        const per = decodePatterns(set, fm.used, new Map(Object.entries(ip.values ?? {})), counts, m);
+        const per = decodePatterns(classes, fm.used, new Map(Object.entries(ip.values ?? {})), counts);
         assert.ok(per, where);
-        for (const c of per!) assert.ok(c.reduce((a, x, k) => a + x * costs[k]!, 0) <= T, where);
+        for (const c of per![0]!) assert.ok(c.reduce((a, x, k) => a + x * costs[k]!, 0) <= T, where);
       } else {
         assert.equal(ip.claim, 'infeasible', where);
       }

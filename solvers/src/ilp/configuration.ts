@@ -7,8 +7,9 @@
  * integer makespan. For a candidate makespan T, feasibility is the ILP
  *   find w  s.t.  Σ_j c_jk·w_j = n_k  ∀k,   Σ_j w_j ≤ m,   w_j ∈ Z≥0  (patterns with load ≤ T only),
  * and the optimum T* is the smallest feasible candidate load, found by bisection over the distinct pattern loads
- * (starting at our own lower bound, so a plan that meets it needs no engine proof at all). Used by `index.ts`
- * on identical devices without pins, KV bookkeeping or a previous placement. Same integer costs as `model.ts`.
+ * (starting at our own lower bound, so a plan that meets it needs no engine proof at all). With mixed speeds,
+ * patterns are enumerated per speed class (its own integer costs) and `Σ_j w_j ≤ m` holds per class. Used by
+ * `index.ts` without pins, KV bookkeeping, a time matrix or a previous placement. Same integer costs as `model.ts`.
  */
 import { BOUND, type LinearModel, type LinearRow } from './model.ts';
 
@@ -59,85 +60,114 @@ export const enumeratePatterns = (
   return overflow ? null : { patterns, loads };
 };
 
-const w = (j: number) => `w_${j}`;
+/** Devices of one speed: how many, and their patterns (integer costs at that speed). */
+export interface DeviceClass {
+  readonly devices: number;
+  readonly set: PatternSet;
+}
 
-/** The feasibility ILP for candidate makespan T (patterns with load ≤ T), or null when no pattern qualifies. */
-export const feasibilityModel = (set: PatternSet, counts: ReadonlyArray<number>, devices: number, T: number, name: string): { model: LinearModel; used: number[] } | null => {
-  const used: number[] = [];
-  set.loads.forEach((l, j) => {
-    if (l <= T) used.push(j);
-  });
-  if (used.length === 0) return null;
+const w = (v: number, j: number) => `w_${v}_${j}`;
+
+/**
+ * The feasibility ILP for candidate makespan T over device classes (patterns with load ≤ T only), or null when
+ * some class count cannot be met at all. `used[v]` lists the pattern indices of class v in the model.
+ */
+export const feasibilityModel = (classes: ReadonlyArray<DeviceClass>, counts: ReadonlyArray<number>, T: number, name: string): { model: LinearModel; used: number[][] } | null => {
+  const used = classes.map((cl) => cl.set.loads.flatMap((l, j) => (l <= T ? [j] : [])));
+  const all = used.flatMap((js, v) => js.map((j) => ({ v, j })));
+  if (all.length === 0) return null;
   const rows: LinearRow[] = counts.map((nk, k) => ({
     name: `n_${k}`,
-    vars: used.filter((j) => set.patterns[j]![k]! > 0).map((j) => ({ name: w(j), coef: set.patterns[j]![k]! })),
+    vars: all.filter(({ v, j }) => classes[v]!.set.patterns[j]![k]! > 0).map(({ v, j }) => ({ name: w(v, j), coef: classes[v]!.set.patterns[j]![k]! })),
     type: BOUND.fx,
     lb: nk,
     ub: nk,
   }));
   if (rows.some((r) => r.vars.length === 0 && r.lb > 0)) return null;
-  rows.push({ name: 'm', vars: used.map((j) => ({ name: w(j), coef: 1 })), type: BOUND.up, lb: 0, ub: devices });
+  classes.forEach((cl, v) => {
+    if (used[v]!.length > 0) rows.push({ name: `m_${v}`, vars: used[v]!.map((j) => ({ name: w(v, j), coef: 1 })), type: BOUND.up, lb: 0, ub: cl.devices });
+  });
   const model: LinearModel = {
     name,
     // Pure feasibility (zero objective): the first integer solution ends the search. Minimising Σ w instead made
     // HiGHS spend seconds proving a device count that does not matter here.
-    objective: [{ name: w(used[0]!), coef: 0 }],
+    objective: [{ name: w(all[0]!.v, all[0]!.j), coef: 0 }],
     rows: rows.filter((r) => r.vars.length > 0),
-    bounds: used.map((j) => ({ name: w(j), lb: 0, ub: devices })),
+    bounds: all.map(({ v, j }) => ({ name: w(v, j), lb: 0, ub: classes[v]!.devices })),
     binaries: [],
-    generals: used.map(w),
+    generals: all.map(({ v, j }) => w(v, j)),
   };
   return { model, used };
 };
 
-/** Device-by-device pattern list from an engine's answer (null when counts do not add up). */
-export const decodePatterns = (set: PatternSet, used: ReadonlyArray<number>, values: ReadonlyMap<string, number>, counts: ReadonlyArray<number>, devices: number): number[][] | null => {
-  const perDevice: number[][] = [];
-  for (const j of used) {
-    const times = Math.round(values.get(w(j)) ?? 0);
-    for (let t = 0; t < times; t++) perDevice.push([...set.patterns[j]!]);
+/** Per class, the device-by-device pattern list from an engine's answer (null when counts do not add up). */
+export const decodePatterns = (classes: ReadonlyArray<DeviceClass>, used: ReadonlyArray<ReadonlyArray<number>>, values: ReadonlyMap<string, number>, counts: ReadonlyArray<number>): number[][][] | null => {
+  const out: number[][][] = [];
+  const total = Array<number>(counts.length).fill(0);
+  for (let v = 0; v < classes.length; v++) {
+    const per: number[][] = [];
+    for (const j of used[v] ?? []) {
+      const times = Math.round(values.get(w(v, j)) ?? 0);
+      for (let t = 0; t < times; t++) per.push([...classes[v]!.set.patterns[j]!]);
+    }
+    if (per.length > classes[v]!.devices) return null;
+    while (per.length < classes[v]!.devices) per.push(Array<number>(counts.length).fill(0));
+    per.forEach((c) => c.forEach((x, k) => (total[k]! += x)));
+    out.push(per);
   }
-  if (perDevice.length > devices) return null;
-  while (perDevice.length < devices) perDevice.push(Array<number>(counts.length).fill(0));
-  for (let k = 0; k < counts.length; k++) if (perDevice.reduce((a, c) => a + c[k]!, 0) !== counts[k]) return null;
-  return perDevice;
+  return total.every((t, k) => t === counts[k]) ? out : null;
 };
 
 /**
- * Primal heuristic for the feasibility ILP: a depth-first search for m patterns (non-decreasing pattern order, so
- * device permutations are not revisited) with load ≤ T that use exactly the class counts, heaviest patterns first.
- * Returns the device patterns, or null when none was found within `nodeLimit` nodes (the ILP decides then). It never
- * proves infeasibility: that stays with the engine.
+ * Primal heuristic for the feasibility ILP: a depth-first search that gives every device a pattern of its class
+ * with load ≤ T (non-decreasing pattern order within a class, so permutations of identical devices are not
+ * revisited), using exactly the class counts, heaviest patterns first. Returns per class the device patterns, or
+ * null when none was found within `nodeLimit` nodes (the ILP decides then). It never proves infeasibility.
  */
-export const searchPacking = (set: PatternSet, counts: ReadonlyArray<number>, costs: ReadonlyArray<number>, devices: number, T: number, nodeLimit = 50_000): number[][] | null => {
+export const searchPacking = (classes: ReadonlyArray<DeviceClass>, counts: ReadonlyArray<number>, T: number, nodeLimit = 50_000): number[][][] | null => {
   const K = counts.length;
-  const order = set.loads.map((l, j) => j).filter((j) => set.loads[j]! <= T).sort((a, b) => set.loads[b]! - set.loads[a]! || a - b);
+  const orders = classes.map((cl) => cl.set.loads.map((_, j) => j).filter((j) => cl.set.loads[j]! <= T).sort((a, b) => cl.set.loads[b]! - cl.set.loads[a]! || a - b));
+  const slots: number[] = classes.flatMap((cl, v) => Array<number>(cl.devices).fill(v));
   const rem = [...counts];
-  let remLoad = counts.reduce((a, c, k) => a + c * costs[k]!, 0);
-  const chosen: number[] = [];
+  const chosen: number[] = Array<number>(slots.length).fill(-1);
+  let doneAt = -1;
   let nodes = 0;
-  const rec = (dev: number, from: number): boolean => {
-    if (rem.every((r) => r === 0)) return true;
-    if (dev === devices || remLoad > (devices - dev) * T || ++nodes > nodeLimit) return false;
+  const nextClassSlot = (slot: number) => {
+    let t = slot;
+    while (t < slots.length && slots[t] === slots[slot]) t++;
+    return t;
+  };
+  const rec = (slot: number, from: number): boolean => {
+    if (rem.every((r) => r === 0)) {
+      doneAt = slot;
+      return true;
+    }
+    if (slot === slots.length || ++nodes > nodeLimit) return false;
+    const v = slots[slot]!;
+    const sameClassNext = slot + 1 < slots.length && slots[slot + 1] === v;
+    const order = orders[v]!;
     for (let q = from; q < order.length; q++) {
       const j = order[q]!;
-      const pat = set.patterns[j]!;
+      const pat = classes[v]!.set.patterns[j]!;
       let fits = true;
       for (let k = 0; k < K; k++) if (pat[k]! > rem[k]!) { fits = false; break; }
       if (!fits) continue;
       for (let k = 0; k < K; k++) rem[k]! -= pat[k]!;
-      remLoad -= set.loads[j]!;
-      chosen.push(j);
-      if (rec(dev + 1, q)) return true;
-      chosen.pop();
-      remLoad += set.loads[j]!;
+      chosen[slot] = j;
+      if (rec(slot + 1, sameClassNext ? q : 0)) return true;
       for (let k = 0; k < K; k++) rem[k]! += pat[k]!;
+      chosen[slot] = -1;
       if (nodes > nodeLimit) return false;
     }
-    return false;
+    // Leave this device and the rest of its class empty (empties come last within a class).
+    const next = nextClassSlot(slot);
+    return next < slots.length ? rec(next, 0) : false;
   };
   if (!rec(0, 0)) return null;
-  const perDevice = chosen.map((j) => [...set.patterns[j]!]);
-  while (perDevice.length < devices) perDevice.push(Array<number>(K).fill(0));
-  return perDevice;
+  const out: number[][][] = classes.map(() => []);
+  slots.forEach((v, slot) => {
+    const j = slot < doneAt ? chosen[slot]! : -1;
+    out[v]!.push(j >= 0 ? [...classes[v]!.set.patterns[j]!] : Array<number>(K).fill(0));
+  });
+  return out;
 };

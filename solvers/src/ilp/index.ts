@@ -19,7 +19,7 @@ import { spawnTsWorker } from '@hplb/core/node/tsWorker.ts';
 import type { Worker } from 'node:worker_threads';
 import type { LayerProblem, LayerResult } from '../types.ts';
 import type { EngineAnswer, EngineRequest } from './engine.ts';
-import { decodePatterns, enumeratePatterns, feasibilityModel, searchPacking } from './configuration.ts';
+import { decodePatterns, enumeratePatterns, feasibilityModel, searchPacking, type DeviceClass } from './configuration.ts';
 import {
   assignmentLoads, buildModel, columnOrder, decodeAssignment, integerMakespan, itemTime, lpText, unitsOf, violatedConstraint,
   type BuiltModel, type IlpProblem, type LinearModel,
@@ -182,30 +182,46 @@ type ConfigOutcome =
   | { readonly kind: 'skip' };
 
 /**
- * Configuration-ILP bisection (see configuration.ts) for aggregated models on identical devices. Candidates below
+ * Configuration-ILP bisection (see configuration.ts) for aggregated models (per speed class). Candidates below
  * our own integer bound are never tried; the lowest candidate is tried first, so a plan meeting the bound is proven
  * by the bound itself.
  */
 const configurationSolve = async (pr: IlpProblem, built: BuiltModel, engine: IlpEngine, deadline: number): Promise<ConfigOutcome> => {
-  if (!built.classes || !built.symmetryBroken || built.tUpper === null) return { kind: 'skip' };
+  if (!built.classes || pr.timeMatrix || built.tUpper === null) return { kind: 'skip' };
   const m = built.devices;
   const n = pr.costs.length;
   const classes = built.classes;
   const counts = classes.map((cl) => cl.length);
-  const costs = classes.map((cl) => built.p[cl[0]!]![0]!);
   const sizes = classes.map((cl) => built.units[cl[0]!]!.length);
-  const set = enumeratePatterns(counts, costs, sizes, built.tUpper, pr.equalHeadsPerDevice ? n / m : null);
-  if (!set) return { kind: 'skip' };
-  const cands = [...new Set(set.loads.filter((l) => l >= built.tLower && l <= built.tUpper!))].sort((a, b) => a - b);
+  // Device classes: devices of one speed share integer costs (p depends only on the speed).
+  const bySpeed = new Map<number, number[]>();
+  for (let d = 0; d < m; d++) {
+    const list = bySpeed.get(pr.speeds[d]!);
+    if (list) list.push(d);
+    else bySpeed.set(pr.speeds[d]!, [d]);
+  }
+  const deviceLists = [...bySpeed.values()];
+  const deviceClasses: DeviceClass[] = [];
+  for (const ds of deviceLists) {
+    const costs = classes.map((cl) => built.p[cl[0]!]![ds[0]!]!);
+    const set = enumeratePatterns(counts, costs, sizes, built.tUpper, pr.equalHeadsPerDevice ? n / m : null);
+    if (!set) return { kind: 'skip' };
+    deviceClasses.push({ devices: ds.length, set });
+  }
+  const allLoads = deviceClasses.flatMap((dc) => dc.set.loads);
+  const cands = [...new Set(allLoads.filter((l) => l >= built.tLower && l <= built.tUpper!))].sort((a, b) => a - b);
   if (cands.length === 0 || cands[cands.length - 1]! < built.tUpper) cands.push(built.tUpper);
   let lo = 0;
   let hi = cands.length - 1; // cands[hi] is feasible (the warm start)
   let best: number[] | null = null;
-  const toAssignment = (perDevice: number[][]): number[] => {
+  const toAssignment = (perClass: number[][][]): number[] => {
     const a = Array<number>(n).fill(-1);
     const next = classes.map(() => 0);
-    perDevice.forEach((c, d) => c.forEach((cnt, k) => {
-      for (let t = 0; t < cnt; t++) for (const i of built.units[classes[k]![next[k]!++]!]!) a[i] = d;
+    perClass.forEach((per, v) => per.forEach((c, i) => {
+      const d = deviceLists[v]![i]!;
+      c.forEach((cnt, k) => {
+        for (let t = 0; t < cnt; t++) for (const item of built.units[classes[k]![next[k]!++]!]!) a[item] = d;
+      });
     }));
     return a;
   };
@@ -216,23 +232,23 @@ const configurationSolve = async (pr: IlpProblem, built: BuiltModel, engine: Ilp
   };
   /** The LP relaxation: infeasible ⇒ the ILP is infeasible (cheap; the configuration LP bound is strong). */
   const relaxationFeasible = async (T: number): Promise<boolean | null> => {
-    const fm = feasibilityModel(set, counts, m, T, `layer${pr.layer}_T${T}_lp`);
+    const fm = feasibilityModel(deviceClasses, counts, T, `layer${pr.layer}_T${T}_lp`);
     if (!fm) return false;
     const call = await ask({ ...fm.model, generals: [], binaries: [] });
     if (!call || call.kind !== 'answer') return null;
     if (call.answer.claim === 'infeasible') return false;
     return call.answer.claim === 'optimal' ? true : null;
   };
-  const accept = (per: number[][] | null, T: number): number[] | null => {
+  const accept = (per: number[][][] | null, T: number): number[] | null => {
     if (!per) return null;
     const a = toAssignment(per);
     return a.every((d) => d >= 0) && violatedConstraint(pr, a) === null && integerMakespan(built, pr, a) <= T ? a : null;
   };
   const feasible = async (T: number): Promise<number[] | false | null> => {
     // A bounded search for a packing first (cheap when one exists); the ILP decides otherwise.
-    const found = accept(searchPacking(set, counts, costs, m, T), T);
+    const found = accept(searchPacking(deviceClasses, counts, T), T);
     if (found) return found;
-    const fm = feasibilityModel(set, counts, m, T, `layer${pr.layer}_T${T}`);
+    const fm = feasibilityModel(deviceClasses, counts, T, `layer${pr.layer}_T${T}`);
     if (!fm) return false;
     const call = await ask(fm.model);
     if (!call) return null;
@@ -244,14 +260,14 @@ const configurationSolve = async (pr: IlpProblem, built: BuiltModel, engine: Ilp
     if (ans.claim === 'error') throw new IlpEngineError(engine, ans.message ?? 'engine error');
     if (ans.claim === 'infeasible') return false;
     if (ans.values) {
-      const a = accept(decodePatterns(set, fm.used, new Map(Object.entries(ans.values)), counts, m), T);
+      const a = accept(decodePatterns(deviceClasses, fm.used, new Map(Object.entries(ans.values)), counts), T);
       if (a) return a;
     }
     return null; // no usable answer: unknown
   };
   // Phase 0: a packing at the lowest candidate meets our own bound: optimal without asking the engine.
   if (lo < hi) {
-    const direct = accept(searchPacking(set, counts, costs, m, cands[lo]!), cands[lo]!);
+    const direct = accept(searchPacking(deviceClasses, counts, cands[lo]!), cands[lo]!);
     if (direct) return { kind: 'proven', assignment: direct };
   }
   // Phase 1: the smallest candidate whose LP relaxation is feasible (every lower one is infeasible).
