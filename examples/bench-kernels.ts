@@ -10,6 +10,8 @@
  *   4. multi-head throughput with 1 vs 2 worker threads (cpu; target ≥ 1.7×).
  * Speed claims live here, never in tests. Run: node --import tsx examples/bench-kernels.ts --backend cpu
  * Flags: --context N (4096) --head-dim d (128) --block B (64) --repeats R (5) --heads H (4, table 4) --quick
+ * --backend-option key=value (repeatable or comma-separated; passed to createBackend, e.g. mode=cpu for gpujs,
+ * idleReleaseMs=0 for webgpu)
  * --clock wall|cpu (default cpu for the cpu backend: process CPU time, robust to other jobs on a shared machine;
  * wall for GPU backends). Table 4 (threads) is always wall time: CPU time cannot show parallel speed-up.
  */
@@ -20,22 +22,33 @@ import { makeAttentionParams } from '@hplb/core/kernel/params.ts';
 import { budgetLayout, fullLayout, layoutBlocks } from '@hplb/core/kernel/layout.ts';
 import type { AttentionBackend, AttentionParams, BlockLayout, HeadInput } from '@hplb/core/kernel/types.ts';
 import { parseArgs } from '@hplb/cli/args.ts';
-import { BACKEND_NAMES, loadBackend } from '@hplb/cli/backends.ts';
+import { BACKEND_NAMES, loadBackend, takeBackendOptions } from '@hplb/cli/backends.ts';
+import { CliFailure } from '@hplb/cli/io.ts';
 import { executedFlops } from '@hplb/backend-cpu';
 import { clockNow, CLOCKS, defaultClock, fitLinear, median, randomTensor, type Clock } from '@hplb/cli/runtime/calibration.ts';
 
-const a = parseArgs(process.argv.slice(2), { values: ['backend', 'context', 'head-dim', 'block', 'repeats', 'heads', 'clock'], booleans: ['quick'] });
+const die = (msg: string): never => { process.stderr.write(`bench-kernels: ${msg}\n`); process.exit(1); };
+/** Flag errors (CliFailure from the shared parsers) as one line, like the CLI. */
+const flags = <A>(f: () => A): A => {
+  try {
+    return f();
+  } catch (e) {
+    return die(e instanceof CliFailure ? formatError(e.error) : String(e));
+  }
+};
+const taken = flags(() => takeBackendOptions(process.argv.slice(2)));
+const backendOptions = taken.options;
+const a = flags(() => parseArgs(taken.argv, { values: ['backend', 'context', 'head-dim', 'block', 'repeats', 'heads', 'clock'], booleans: ['quick'] }));
 const name = a.stringOr('backend', 'cpu');
 const quick = a.flag('quick');
-const N = a.int('context') ?? (quick ? 1024 : 4096);
-const d = a.int('head-dim') ?? 128;
-const B = a.int('block') ?? 64;
-const repeats = a.int('repeats') ?? (quick ? 3 : 5);
-const H = a.int('heads') ?? 4;
+const N = flags(() => a.int('context', (n) => n > 0, 'a positive context length')) ?? (quick ? 1024 : 4096);
+const d = flags(() => a.int('head-dim', (n) => n > 0, 'a positive head dim')) ?? 128;
+const B = flags(() => a.int('block', (n) => n > 0, 'a positive block size')) ?? 64;
+const repeats = flags(() => a.int('repeats', (n) => n > 0, 'a positive repeat count')) ?? (quick ? 3 : 5);
+const H = flags(() => a.int('heads', (n) => n > 0, 'a positive head count')) ?? 4;
 
-const die = (msg: string): never => { process.stderr.write(`bench-kernels: ${msg}\n`); process.exit(1); };
 const right = <A>(e: E.Either<import('@hplb/core').HplbError, A>): A => (E.isRight(e) ? e.right : die(formatError(e.left)));
-const clock: Clock = a.oneOf('clock', CLOCKS, defaultClock(name));
+const clock: Clock = flags(() => a.oneOf('clock', CLOCKS, defaultClock(name)));
 /** Tables 1–3 read `clock` (process CPU time for the cpu backend: other jobs on a shared machine do not inflate it); table 4 is wall time. */
 const now = () => clockNow(clock);
 const wall = () => performance.now() / 1000;
@@ -89,13 +102,13 @@ const time = async (backend: AttentionBackend, x: { q: Float32Array; k: Float32A
 
 if (!(BACKEND_NAMES as ReadonlyArray<string>).includes(name)) die(`--backend: one of ${BACKEND_NAMES.join('|')}, got ${name}`);
 const p = right(makeAttentionParams({ tokens: N, headDim: d, blockSize: B }));
-const started = right(await loadBackend(name, undefined, p));
+const started = right(await loadBackend(name, backendOptions, p));
 const backend = started.backend;
 const x = { q: randomTensor(N, d, 1), k: randomTensor(N, d, 2), v: randomTensor(N, d, 3) };
 const out = (s: string) => process.stdout.write(s);
 /** FLOPs of a layout: what the CPU kernel executes (it skips 4×4 tiles above the diagonal); full blocks, 4·B²·d each, for other backends. */
 const flopsOf = (layout: BlockLayout): number => (name === 'cpu' ? executedFlops(layout, p) : 4 * B * B * d * layoutBlocks(layout));
-out(`# bench-kernels: backend ${started.info.name} on ${started.info.device}${started.info.mode ? ` (${started.info.mode})` : ''}\n`);
+out(`# bench-kernels: backend ${started.info.name} on ${started.info.device}${started.info.mode ? ` (${started.info.mode})` : ''}${backendOptions ? `; options ${JSON.stringify(backendOptions)}` : ''}\n`);
 out(`# N=${N}, d=${d}, B=${B}, causal, fp32; clock ${clock} (tables 1-3; table 4 wall); ${repeats} steady runs after one first run; machine: ${cpus()[0]?.model ?? '?'} x${cpus().length}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (shared with other jobs)\n\n`);
 
 // 1. time vs budget
@@ -132,16 +145,20 @@ for (const [label, f] of [['dense', 1], ['20%', 0.2]] as const) {
   const kg = flops / median(k) / 1e9, gg = flops / median(g) / 1e9;
   out(`| ${label} | ${kg.toFixed(2)} | ${gg.toFixed(2)} | ${(kg / gg).toFixed(2)} (target ≥ 0.8) |\n`);
 }
+const caps = backend.capabilities;
 await backend.dispose();
 
 // 4. 1 vs 2 worker threads (heads in parallel)
 out('\n## 4. multi-head throughput, 1 vs 2 worker threads\n\n');
-if (name !== 'cpu') out(`n/a: worker threads are the cpu backend's parallelism (${name} batches on its device)\n`);
+/** What the backend declares about running many heads, in words (capabilities, not backend names). */
+const parallelism = `${caps.multiHead ? 'runs many heads in one batched call on its device (multiHead: true)' : 'runs one head per call, heads one after another (multiHead: false)'}` +
+  `${caps.workerThreads === false ? '; it loads in one thread per process (workerThreads: false)' : ''}`;
+if (name !== 'cpu') out(`n/a: this table times the cpu backend's worker threads; ${name} ${parallelism}\n`);
 else {
   const heads: HeadInput[] = Array.from({ length: H }, (_, h) => ({ q: randomTensor(N, d, 10 + h), k: randomTensor(N, d, 20 + h), v: randomTensor(N, d, 30 + h), layout: right(budgetLayout(p, 0.2 * N)) }));
   const res: Record<number, number> = {};
   for (const w of [1, 2]) {
-    const b = right(await loadBackend('cpu', { workers: w }, p)).backend;
+    const b = right(await loadBackend('cpu', { ...backendOptions, workers: w }, p)).backend;
     right(await b.sparseAttentionHeads(heads, p));
     const ts: number[] = [];
     for (let r = 0; r < repeats; r++) { const t0 = wall(); right(await b.sparseAttentionHeads(heads, p)); ts.push(wall() - t0); }

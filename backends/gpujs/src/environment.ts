@@ -36,7 +36,7 @@ export const probeHeadlessGl = (): { readonly ok: HeadlessGl } | { readonly prob
       return {
         problem: 'headless-gl cannot load in this worker thread: its native addon is not context-aware, so it loads in ONE ' +
           'thread per process and another thread of this process already has it; run the gpujs GPU mode from a single thread ' +
-          '(one backend per process, e.g. a plan with one device for `hplb execute`)',
+          '(the backend declares capabilities.workerThreads: false, and `hplb execute` then runs every device on its main thread)',
       };
     return {
       problem: `headless-gl (npm package "gl") does not load (${why}): install its build dependencies (${BUILD_DEPS}; ` +

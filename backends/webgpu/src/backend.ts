@@ -39,6 +39,8 @@ export const WEBGPU_CAPABILITIES: BackendCapabilities = {
   blockSizes: [8, 16, 32, 64, 128],
   multiHead: true,
   maxTokens: 131072,
+  /** Each thread gets its own Dawn instance and device (checked: `hplb execute --backend webgpu` on 2 workers). */
+  workerThreads: true,
 };
 
 const NAME = 'webgpu';
