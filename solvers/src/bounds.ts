@@ -96,6 +96,8 @@ export const instanceLowerBound = (inst: Instance, ub = Infinity): number => {
       lb = Math.max(lb, (asc[n - 1]! + small) / speeds[0]!);
       // The c largest items can be on c different devices at best... and the smallest device holds c items.
     }
+    // Integer costs on identical devices: every makespan is an integer (in cost units), so round the bound up.
+    if (kind === 'identical' && allIntegers(cost)) lb = Math.max(lb, Math.ceil(lb * speeds[0]! - 1e-9 * Math.max(1, lb * speeds[0]!)) / speeds[0]!);
     if (kind === 'identical' && allIntegers(cost) && Number.isFinite(ub)) {
       const desc = [...cost].sort((a, b) => b - a);
       const s = speeds[0]!;
