@@ -161,7 +161,7 @@ test('real data: MInference Llama-3.1-8B at N=131072, HP8, kv replicate: every l
   if (E.isLeft(prof)) assert.fail(formatError(prof.left));
   const b = budgetsAt(prof.right, 131072);
   if (E.isLeft(b)) assert.fail(formatError(b.left));
-  const base = { model: prof.right.model, contextLength: 131072, budgets: b.right, devices: makeDevices(8), constraints: { equalHeadsPerDevice: false, kv: 'replicate' as const }, costModel: WORK_COST_MODEL, timeLimitMs: 300, workers: 0 };
+  const base = { model: prof.right.model, contextLength: 131072, budgets: b.right, devices: makeDevices(8), constraints: { equalHeadsPerDevice: false, kv: 'replicate' as const }, costModel: WORK_COST_MODEL, timeLimitMs: 2000, workers: 0 };
   const auto = await planModel({ ...base, solver: 'auto' });
   const lpt = await planModel({ ...base, solver: 'lpt' });
   if (E.isLeft(auto) || E.isLeft(lpt)) assert.fail('plan failed');
