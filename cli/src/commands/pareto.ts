@@ -17,7 +17,7 @@ import { displayUnit } from '../svg/xml.ts';
 
 export const summary = 'sweep budget densities per pipeline and chart latency against recovery (pareto.svg)';
 
-export const DEFAULT_DENSITIES = [0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2];
+export const DEFAULT_DENSITIES = [0.01, 0.02, 0.05, 0.08, 0.12, 0.2, 0.3, 0.5];
 export const DEFAULT_PS = [0.85, 0.9, 0.93, 0.95, 0.96, 0.97, 0.98];
 
 const USAGE = `Usage: hplb pareto [--densities d1,d2,...] [--ps p1,p2,...] [--profile F ...] [--gpus G] [solver flags]

@@ -84,7 +84,7 @@ export interface PipelineRun {
   readonly trajectory?: ReadonlyArray<JointStep>;
 }
 
-export const DEFAULT_DENSITY = 0.05;
+export const DEFAULT_DENSITY = 0.2;
 export const DEFAULT_P = 0.95;
 
 // ---------------------------------------------------------------- operations
