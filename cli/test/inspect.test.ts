@@ -119,7 +119,7 @@ test('DuoAttention: the streaming window comes from config.json next to the TSV;
 test('errors: one line naming the file, the path and what was expected', async () => {
   const r = await run('/nonexistent/profile.json', '--format', 'hplb');
   assert.equal(r.code, 1);
-  assert.equal(r.err, 'hplb: /nonexistent/profile.json: at $: expected a readable file, got "no such file"\n');
+  assert.equal(r.err, 'hplb: /nonexistent/profile.json: at $: expected a readable file, got no such file\n');
   const u = await run();
   assert.equal(u.code, 2);
   assert.match(u.err, /at <file>: expected exactly one profile file/);
