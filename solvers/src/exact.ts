@@ -35,8 +35,8 @@ export const exactApplies = (inst: Instance): boolean =>
 
 class Timeout {}
 
-/** Largest count-vector state space the exact DP takes on (memory: 13 bytes per state). */
-export const DP_MAX_STATES = 2_000_000;
+/** Largest count-vector state space the exact DP takes on (≈ types × states operations per probe). */
+export const DP_MAX_STATES = 200_000;
 
 export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound: number, deadline: number): ExactResult => {
   const { n, m, cost, speeds } = inst;
