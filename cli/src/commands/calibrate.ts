@@ -1,6 +1,7 @@
 /**
  * `hplb calibrate --backend X [--json] [--out F]`: measure a backend's attention time over a grid of budgets and
- * context lengths, fit fixed + per-block cost (and the seconds cost model over token pairs, both with R²), write
+ * context lengths, fit fixed + per-block cost (and the seconds cost model over token pairs, both with R² and relative
+ * errors; relative least squares, see cli/src/runtime/calibration.ts), write
  * `hplb.calibration/1` for `hplb plan --calibration F` / `hplb execute --calibration F`.
  */
 import * as E from 'fp-ts/lib/Either.js';
@@ -55,11 +56,12 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
     const out = a.string('out');
     if (out !== undefined) orFail(writeJsonAtomic(out, r.calibration));
     const { fit, costModel } = r.calibration;
-    if (a.flag('json')) io.out(JSON.stringify({ ...r.calibration, r2: fit.r2, costModelR2: r.costModelR2 }, null, 2) + '\n');
+    if (a.flag('json')) io.out(JSON.stringify({ ...r.calibration, r2: fit.r2, costModelR2: r.costModelR2, costModelRelativeError: r.costModelRelativeError }, null, 2) + '\n');
     else {
       io.out(`backend ${info.name} on ${info.device}${info.mode ? ` (${info.mode})` : ''}; d=${opts.headDim}, B=${opts.blockSize}, ${opts.precision}, clock ${opts.clock}\n`);
       io.out(`  kernel fit:  ${(fit.fixedSeconds * 1e3).toFixed(3)} ms + ${(fit.secondsPerBlock * 1e6).toFixed(3)} µs/block   R² = ${fit.r2.toFixed(4)}\n`);
-      io.out(`  cost model:  ${(costModel.fixed * 1e3).toFixed(3)} ms + ${(costModel.perTokenPair * 1e9).toFixed(4)} ns/token pair   R² = ${r.costModelR2.toFixed(4)}\n`);
+      io.out(`  cost model:  ${(costModel.fixed * 1e3).toFixed(3)} ms + ${(costModel.perTokenPair * 1e9).toFixed(4)} ns/token pair   R² = ${r.costModelR2.toFixed(4)}; ` +
+        `relative error median ${(r.costModelRelativeError.median * 100).toFixed(1)}%, max ${(r.costModelRelativeError.max * 100).toFixed(1)}% (relative least squares, fixed ≥ 0)\n`);
       if (out !== undefined) io.out(`  wrote ${out} (use: hplb plan --calibration ${out})\n`);
     }
     return 0;

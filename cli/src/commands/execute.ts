@@ -75,7 +75,7 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
       }));
       bar.finish();
       costModel = r.calibration.costModel;
-      if (!a.flag('json')) io.err(`calibrated ${name} at N=${N}: ${(costModel.fixed * 1e3).toFixed(3)} ms + ${(costModel.perTokenPair * 1e9).toFixed(3)} ns/pair (R² ${r.costModelR2.toFixed(4)})\n`);
+      if (!a.flag('json')) io.err(`calibrated ${name} at N=${N}: ${(costModel.fixed * 1e3).toFixed(3)} ms + ${(costModel.perTokenPair * 1e9).toFixed(3)} ns/pair (R² ${r.costModelR2.toFixed(4)}, relative error median ${(r.costModelRelativeError.median * 100).toFixed(1)}% max ${(r.costModelRelativeError.max * 100).toFixed(1)}%)\n`);
     } finally {
       await backend.dispose();
     }

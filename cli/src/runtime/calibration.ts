@@ -3,6 +3,7 @@
  * b (the sink+local layout `budgetLayout` builds, the one the executor runs), and fits two linear models:
  *   - kernel level:  seconds = fixedSeconds + secondsPerBlock · computed blocks          (fit.r2)
  *   - cost model:    seconds = fixed + perTokenPair · W(b, N)    (core/src/cost.ts, workModel "pairs", seconds)
+ * both by relative least squares with a fixed cost ≥ 0 (`fitLinear`, `FitWeighting`).
  * The result is an `hplb.calibration/1` document that `hplb plan --calibration F` and `hplb execute` use.
  * The grid runs once to warm up (JIT, caches), then `repeats` more times round-robin; each point keeps its fastest
  * time (best of R: on a machine shared with other jobs, interference only ever adds time, and round-robin spreads a
@@ -58,34 +59,64 @@ export const clockNow = (clock: Clock): number => {
 export interface LinearFit {
   readonly intercept: number;
   readonly slope: number;
+  /** Ordinary R² of the line, whatever the weighting. */
   readonly r2: number;
+  /** |predicted / measured − 1| over the points. */
+  readonly relativeError: { readonly median: number; readonly max: number };
 }
 
-/** Ordinary least squares y = intercept + slope·x, with R². A negative intercept is refitted through the origin. */
-export const fitLinear = (xs: ReadonlyArray<number>, ys: ReadonlyArray<number>, nonNegative = true): LinearFit => {
+/**
+ * How the residuals of a fit are weighed. "absolute": ordinary least squares, Σ (y − ŷ)². "relative": Σ ((y − ŷ)/y)²,
+ * weighted least squares with weights 1/y², so a 20 ms point counts as much as a 4 s one. Calibration fits
+ * relatively: the executor judges a prediction by its relative error per layer, and a plan's per-head tasks sit at
+ * the small end of the grid, where absolute least squares (dominated by the largest times) leaves the largest
+ * relative errors (backends/webgpu/README.md, "Calibration fit").
+ */
+export type FitWeighting = 'absolute' | 'relative';
+
+/**
+ * Least squares y = intercept + slope·x (weighted as `weighting` says), with the ordinary R² of the resulting line
+ * and its relative errors |ŷ/y − 1| (median, max). With `nonNegative`, a negative intercept is constrained to 0 (a
+ * negative fixed cost is meaningless): the constrained optimum then lies on that boundary, the fit through the
+ * origin.
+ */
+export const fitLinear = (xs: ReadonlyArray<number>, ys: ReadonlyArray<number>, nonNegative = true, weighting: FitWeighting = 'absolute'): LinearFit => {
   const n = xs.length;
-  const mx = xs.reduce((a, b) => a + b, 0) / n;
-  const my = ys.reduce((a, b) => a + b, 0) / n;
-  let sxy = 0, sxx = 0, syy = 0;
-  for (let i = 0; i < n; i++) { sxy += (xs[i]! - mx) * (ys[i]! - my); sxx += (xs[i]! - mx) ** 2; syy += (ys[i]! - my) ** 2; }
+  const w = ys.map((y) => (weighting === 'relative' && y > 0 ? 1 / (y * y) : 1));
+  const W = w.reduce((a, b) => a + b, 0);
+  let mx = 0, my = 0;
+  for (let i = 0; i < n; i++) { mx += w[i]! * xs[i]!; my += w[i]! * ys[i]!; }
+  mx /= W; my /= W;
+  let sxy = 0, sxx = 0;
+  for (let i = 0; i < n; i++) { sxy += w[i]! * (xs[i]! - mx) * (ys[i]! - my); sxx += w[i]! * (xs[i]! - mx) ** 2; }
   let slope = sxx > 0 ? sxy / sxx : 0;
   let intercept = my - slope * mx;
   if (nonNegative && intercept < 0) {
     let xy = 0, xx = 0;
-    for (let i = 0; i < n; i++) { xy += xs[i]! * ys[i]!; xx += xs[i]! * xs[i]!; }
+    for (let i = 0; i < n; i++) { xy += w[i]! * xs[i]! * ys[i]!; xx += w[i]! * xs[i]! * xs[i]!; }
     slope = xx > 0 ? xy / xx : 0;
     intercept = 0;
   }
-  let sse = 0;
-  for (let i = 0; i < n; i++) sse += (ys[i]! - intercept - slope * xs[i]!) ** 2;
-  return { intercept, slope, r2: syy > 0 ? 1 - sse / syy : 1 };
+  const mean = ys.reduce((a, b) => a + b, 0) / n;
+  let sse = 0, syy = 0;
+  const rel: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const e = ys[i]! - intercept - slope * xs[i]!;
+    sse += e * e;
+    syy += (ys[i]! - mean) ** 2;
+    if (ys[i]! > 0) rel.push(Math.abs(e) / ys[i]!);
+  }
+  return {
+    intercept, slope, r2: syy > 0 ? 1 - sse / syy : 1,
+    relativeError: { median: rel.length > 0 ? median(rel) : 0, max: Math.max(0, ...rel) },
+  };
 };
 
-export const median = (xs: ReadonlyArray<number>): number => {
+export function median(xs: ReadonlyArray<number>): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+}
 
 /** Seeded Gaussian [N × d] tensor. */
 export const randomTensor = (n: number, d: number, seed: number): Float32Array => {
@@ -99,6 +130,8 @@ export interface CalibrationRun {
   readonly calibration: Calibration;
   /** R² of the cost-model fit (seconds vs W(b, N)). */
   readonly costModelR2: number;
+  /** The cost model's relative error over the grid, |predicted / measured − 1|: median and max. */
+  readonly costModelRelativeError: { readonly median: number; readonly max: number };
 }
 
 /** Time the grid on a started backend and fit. */
@@ -134,8 +167,9 @@ export const runCalibration = async (backend: AttentionBackend, info: BackendInf
   }
   for (const pt of points) samples.push({ contextLength: pt.n, budget: pt.budget, blocks: layoutBlocks(pt.layout), tokenPairs: headWork(pt.budget, pt.n), seconds: pt.best });
   if (samples.length < 2) return E.left(hplbError('argument', [issue('$.grid', 'at least two grid points (contexts × budgets)', samples.length)]));
-  const kernel = fitLinear(samples.map((s) => s.blocks), samples.map((s) => s.seconds));
-  const cm = fitLinear(samples.map((s) => s.tokenPairs), samples.map((s) => s.seconds));
+  // Relative least squares, fixed cost ≥ 0 (see FitWeighting).
+  const kernel = fitLinear(samples.map((s) => s.blocks), samples.map((s) => s.seconds), true, 'relative');
+  const cm = fitLinear(samples.map((s) => s.tokenPairs), samples.map((s) => s.seconds), true, 'relative');
   const machine = `${info.device}${info.mode ? `, ${info.mode}` : ''}; clock ${clock}`;
   const calibration = {
     format: 'hplb.calibration/1' as const,
@@ -150,12 +184,12 @@ export const runCalibration = async (backend: AttentionBackend, info: BackendInf
       workModel: 'pairs' as const,
       fixed: cm.intercept,
       perTokenPair: cm.slope,
-      source: `hplb calibrate --backend ${info.name} on ${machine} (R² ${cm.r2.toFixed(4)} over ${samples.length} points, N ∈ {${opts.contexts.join(', ')}})`,
+      source: `hplb calibrate --backend ${info.name} on ${machine} (relative least squares: R² ${cm.r2.toFixed(4)}, relative error median ${(cm.relativeError.median * 100).toFixed(1)}% max ${(cm.relativeError.max * 100).toFixed(1)}% over ${samples.length} points, N ∈ {${opts.contexts.join(', ')}})`,
     },
     fit: { fixedSeconds: kernel.intercept, secondsPerBlock: kernel.slope, r2: kernel.r2 },
     samples,
     date: new Date().toISOString(),
     machine,
   };
-  return E.right({ calibration: calibration as unknown as Calibration, costModelR2: cm.r2 });
+  return E.right({ calibration: calibration as unknown as Calibration, costModelR2: cm.r2, costModelRelativeError: cm.relativeError });
 };

@@ -1,0 +1,71 @@
+/**
+ * Calibration fits by relative least squares with a fixed cost ≥ 0: on a CPU rasterizer (webgpu on lavapipe) the
+ * time per block grows with the budget, ordinary least squares then wants a negative fixed cost, the constraint
+ * puts it at 0, and the line through the origin fitted to the seconds-long points overpredicts the small ones by up
+ * to 2×. The relative fit keeps every point's error bounded. Data: `hplb calibrate --backend webgpu` (default grid,
+ * d = 128, B = 64) on lavapipe, shared 2-core machine, 2026-11-26.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as E from 'fp-ts/lib/Either.js';
+import fc from 'fast-check';
+import { formatError } from '@hplb/core';
+import { createBackend } from '@hplb/backend-cpu';
+import { fitLinear, runCalibration } from '../src/runtime/calibration.ts';
+
+/** [N, computed blocks, token pairs W(b, N), seconds] */
+const WEBGPU_LAVAPIPE: ReadonlyArray<readonly [number, number, number, number]> = [
+  [1024, 16, 32272, 0.05816], [1024, 31, 93744, 0.14413], [1024, 58, 204400, 0.39265], [1024, 81, 298672, 0.38948],
+  [1024, 108, 409360, 1.0225], [1024, 130, 499600, 1.20661], [2048, 63, 192048, 0.40185], [2048, 122, 433776, 1.11802],
+  [2048, 203, 765648, 1.71333], [2048, 318, 1236848, 2.47346], [2048, 408, 1605648, 2.91324], [2048, 500, 1982736, 4.04171],
+];
+
+test('webgpu on lavapipe: absolute least squares clamps the fixed cost to 0 and overpredicts small points; the relative fit does not', () => {
+  const at1024 = WEBGPU_LAVAPIPE.filter((s) => s[0] === 1024);
+  const xs = at1024.map((s) => s[2]), ys = at1024.map((s) => s[3]);
+  assert.ok(fitLinear(xs, ys, false).intercept < 0, 'the data curve upwards: the unconstrained intercept is negative');
+  const abs = fitLinear(xs, ys, true, 'absolute');
+  const rel = fitLinear(xs, ys, true, 'relative');
+  assert.equal(abs.intercept, 0);
+  assert.ok(abs.relativeError.max > 0.6, `absolute fit: max relative error ${abs.relativeError.max}`);
+  assert.ok(rel.relativeError.max < 0.4, `relative fit: max relative error ${rel.relativeError.max}`);
+  // the smallest point (58 ms) is where the absolute fit goes wrong
+  const small = (f: { intercept: number; slope: number }) => Math.abs((f.intercept + f.slope * xs[0]!) / ys[0]! - 1);
+  assert.ok(small(rel) < small(abs) / 2, `${small(rel)} vs ${small(abs)}`);
+  // over the whole default grid, the worst point improves too
+  const all = (w: 'absolute' | 'relative') => fitLinear(WEBGPU_LAVAPIPE.map((s) => s[2]), WEBGPU_LAVAPIPE.map((s) => s[3]), true, w);
+  assert.ok(all('absolute').relativeError.max > 1, `absolute over the grid: ${all('absolute').relativeError.max}`);
+  assert.ok(all('relative').relativeError.max < 0.5, `relative over the grid: ${all('relative').relativeError.max}`);
+});
+
+test('both weightings recover an exact line with a non-negative intercept', () => {
+  fc.assert(fc.property(
+    fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 1e-6, max: 10, noNaN: true }),
+    fc.uniqueArray(fc.integer({ min: 1, max: 10_000 }), { minLength: 2, maxLength: 12 }),
+    (a, b, xs) => {
+      const ys = xs.map((x) => a + b * x);
+      for (const w of ['absolute', 'relative'] as const) {
+        const f = fitLinear(xs, ys, true, w);
+        assert.ok(Math.abs(f.intercept - a) <= 1e-6 * (1 + a + b * 10_000), `${w}: intercept ${f.intercept} vs ${a}`);
+        assert.ok(Math.abs(f.slope - b) <= 1e-6 * b + 1e-9, `${w}: slope ${f.slope} vs ${b}`);
+        assert.ok(f.relativeError.max < 1e-6);
+      }
+    },
+  ), { seed: 20261126, numRuns: 200 });
+});
+
+test('runCalibration fits relatively and reports the cost model\'s relative error over its own samples', async () => {
+  const backend = createBackend();
+  const info = await backend.init();
+  assert.ok(E.isRight(info));
+  const r = await runCalibration(backend, info.right, { contexts: [128, 256], fractions: [0.25, 1], headDim: 32, blockSize: 32, precision: 'fp32', repeats: 1 });
+  assert.ok(E.isRight(r), E.isLeft(r) ? formatError(r.left) : '');
+  const { costModel, samples } = r.right.calibration as unknown as { costModel: { fixed: number; perTokenPair: number; source: string }; samples: { tokenPairs: number; seconds: number }[] };
+  const expected = fitLinear(samples.map((s) => s.tokenPairs), samples.map((s) => s.seconds), true, 'relative');
+  assert.equal(costModel.fixed, expected.intercept);
+  assert.equal(costModel.perTokenPair, expected.slope);
+  assert.ok(costModel.fixed >= 0);
+  assert.deepEqual(r.right.costModelRelativeError, expected.relativeError);
+  assert.match(costModel.source, /relative least squares/);
+  await backend.dispose();
+});
