@@ -9,8 +9,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { availableParallelism, cpus } from 'node:os';
 import { fail, hplbError, issue, words, type HplbError } from '@hplb/core/errors.ts';
-import { checkAttentionInputs, checkOutputFinite, checkRows } from '@hplb/core/kernel/params.ts';
-import { validateLayout } from '@hplb/core/kernel/layout.ts';
+import { checkKernelCall, checkOutputFinite } from '@hplb/core/kernel/params.ts';
 import type {
   AttentionBackend, AttentionOutput, AttentionParams, BackendCapabilities, BackendInfo, BlockLayout, HeadInput, RowRange,
 } from '@hplb/core/kernel/types.ts';
@@ -67,13 +66,7 @@ class CpuBackend implements AttentionBackend {
   }
 
   private check(q: Float32Array, k: Float32Array, v: Float32Array | undefined, p: AttentionParams, layout?: BlockLayout, rows?: RowRange): E.Either<HplbError, RowRange> {
-    const issues = [];
-    const a = checkAttentionInputs(this.capabilities, p, v === undefined ? { q, k } : { q, k, v }, NAME);
-    if (E.isLeft(a)) issues.push(...a.left.issues);
-    if (layout !== undefined) { const l = validateLayout(layout, p); if (E.isLeft(l)) issues.push(...l.left.issues); }
-    const r = checkRows(p, rows);
-    if (E.isLeft(r)) issues.push(...r.left.issues);
-    return issues.length > 0 || E.isLeft(r) ? E.left(hplbError('argument', issues)) : r;
+    return checkKernelCall(this.capabilities, p, v === undefined ? { q, k } : { q, k, v }, NAME, layout, rows);
   }
 
   async blockMass(q: Float32Array, k: Float32Array, p: AttentionParams): Promise<E.Either<HplbError, Float32Array>> {

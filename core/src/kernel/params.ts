@@ -7,6 +7,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { fail, hplbError, issue, type HplbError, type Issue } from '../errors.ts';
 import type { AttentionParams, BackendCapabilities, BlockLayout, Precision, RowRange } from './types.ts';
+import { validateLayout } from './layout.ts';
 
 // ---------------------------------------------------------------- model
 
@@ -100,6 +101,31 @@ export const checkAttentionInputs = (
   collect(checkTensor('k', t.k, p.tokens, p.headDim));
   if (t.v !== undefined) collect(checkTensor('v', t.v, p.tokens, p.headDim));
   return out.length === 0 ? E.right(p) : E.left(hplbError('argument', out));
+};
+
+/**
+ * Every check a backend makes before one kernel call, collected into one error: capabilities, q/k (and v) shapes and
+ * finiteness, the layout (when given) and the row range. Returns the row range to compute (all rows by default).
+ * The single place backends validate calls, so their errors read the same.
+ */
+export const checkKernelCall = (
+  caps: BackendCapabilities,
+  p: AttentionParams,
+  t: { readonly q: Float32Array; readonly k: Float32Array; readonly v?: Float32Array },
+  backend: string,
+  layout?: BlockLayout,
+  rows?: RowRange,
+): E.Either<HplbError, RowRange> => {
+  const out: Issue[] = [];
+  const inputs = checkAttentionInputs(caps, p, t, backend);
+  if (E.isLeft(inputs)) out.push(...inputs.left.issues);
+  if (layout !== undefined) {
+    const l = validateLayout(layout, p);
+    if (E.isLeft(l)) out.push(...l.left.issues);
+  }
+  const r = checkRows(p, rows);
+  if (E.isLeft(r)) out.push(...r.left.issues);
+  return out.length > 0 ? E.left(hplbError('argument', out)) : r;
 };
 
 /** Output sanity after a kernel ran: NaN in outputs is a backend bug, reported rather than returned. */
