@@ -4,9 +4,11 @@
  * largest first; a device is skipped when an interchangeable device (same time column, no pins or KV terms) with the
  * same load was already tried; a branch is cut when its load, or the best case for the items left
  * (Σ load + Σ remaining min times over the devices), cannot beat the incumbent. Anytime: returns the best plan and
- * whether the search finished (a proof) before `deadline`. Used by the registry for layers up to `BRANCH_MAX_ITEMS`.
+ * whether the search finished (a proof) before `deadline` (with an `Effort`: before its units, one per node, ran out;
+ * the deadline is then only the safety net). Used by the registry for layers up to `BRANCH_MAX_ITEMS`.
  */
 import { LoadState, type Instance } from './problem.ts';
+import type { Effort } from './effort.ts';
 
 export const BRANCH_MAX_ITEMS = 24;
 
@@ -16,7 +18,7 @@ export interface BranchResult {
   readonly complete: boolean;
 }
 
-export const branchAndBound = (inst: Instance, start: ArrayLike<number>, lowerBound: number, deadline: number): BranchResult => {
+export const branchAndBound = (inst: Instance, start: ArrayLike<number>, lowerBound: number, deadline: number, effort?: Effort): BranchResult => {
   const { n, m, time, pinned, kv } = inst;
   const init = new LoadState(inst, start);
   let best = init.feasible() ? init.makespan() : Infinity;
@@ -51,7 +53,7 @@ export const branchAndBound = (inst: Instance, start: ArrayLike<number>, lowerBo
   const eps = (x: number) => x * (1 - 1e-12);
   const rec = (k: number): void => {
     if (aborted) return;
-    if ((++nodes & 1023) === 0 && performance.now() > deadline) {
+    if (effort ? (++nodes & 63) === 0 && !effort.spend(64) : (++nodes & 1023) === 0 && performance.now() > deadline) {
       aborted = true;
       return;
     }

@@ -2,6 +2,8 @@
  * The multi-layer driver: `planModel(input)` solves every layer of a model and returns a validated `hplb.plan/1`
  * plus a per-layer report (status, gap, seconds, the price of equal head counts and of whole GQA groups, splits).
  *   1. every layer is solved in this thread with a short budget (most real layers are proven optimal here);
+ *      with `input.effort` the budgets are effort shares (1/16 here, the whole effort in step 2; prices get 1/8), the
+ *      time limit is only a safety net, and the plan depends only on the inputs, the seed and the effort;
  *   2. layers still open get the full time limit, warm-started, in worker threads (core's `spawnTsWorker`) when
  *      that pays (parallel time, work / workers + a worker's start-up, below the serial time), here otherwise;
  *   3. prices: when equal heads or whole groups are asked for, each layer is also solved without that constraint;
@@ -98,23 +100,28 @@ export const planModel = async (input: PlanInput): Promise<E.Either<HplbError, P
   const tick = () => input.onProgress?.(++done, L);
 
   // 1. First pass in this thread.
-  const quick = anytime ? Math.min(limit, QUICK_MS) : limit;
+  // With an effort budget every pass is bounded by effort shares; the time limit is only the safety net.
+  const effort = input.effort !== undefined && Number.isFinite(input.effort) && input.effort > 0 ? input.effort : undefined;
+  const quickEffort = effort !== undefined ? Math.max(1, Math.floor(effort / 16)) : undefined;
+  const quick = effort !== undefined ? limit : anytime ? Math.min(limit, QUICK_MS) : limit;
+  const secondPass = anytime && (effort !== undefined ? quickEffort! < effort : quick < limit);
   for (let l = 0; l < L; l++) {
-    results[l] = await solveLayer(problems[l]!, solver, { timeLimitMs: quick, seed: seed + l });
+    results[l] = await solveLayer(problems[l]!, solver, { timeLimitMs: quick, seed: seed + l, ...(quickEffort !== undefined ? { effort: quickEffort } : {}) });
     const r = results[l]!;
     if (r.status === 'infeasible') return E.left(infeasible(l, r));
-    if (!anytime || r.status === 'optimal' || quick >= limit) tick();
+    if (!secondPass || r.status === 'optimal') tick();
   }
 
   // 2. Open layers get the full budget, in workers where it pays.
-  if (anytime && quick < limit) {
+  if (secondPass) {
     const open = results.flatMap((r, l) => (r.status !== 'optimal' ? [l] : []));
     const jobs: Job[] = open.map((l) => ({
       layer: l, problem: problems[l]!, solver,
-      options: { timeLimitMs: limit, seed: seed + l, warmStart: (results[l] as { assignment: ReadonlyArray<number> }).assignment },
+      options: { timeLimitMs: limit, seed: seed + l, warmStart: (results[l] as { assignment: ReadonlyArray<number> }).assignment, ...(effort !== undefined ? { effort } : {}) },
     }));
     // Workers pay when the parallel time (work / k + a worker's start-up) beats doing it here.
     const k = Math.min(availableParallelism(), 4, open.length);
+    // (With an effort budget the time per layer is unknown up front: the limit is the same pessimistic estimate.)
     const serial = open.length * limit;
     const want = input.workers ?? (k >= 2 && serial / k + WORKER_STARTUP_MS < serial ? k : 0);
     let second: LayerResult[];
@@ -143,7 +150,9 @@ export const planModel = async (input: PlanInput): Promise<E.Either<HplbError, P
   const grPrice: Array<number | undefined> = Array(L).fill(undefined);
   const priceOf = async (p: LayerProblem, r: LayerResult, l: number) => {
     if (r.status === 'infeasible') return undefined;
-    const free = await solveLayer(p, solver === 'ilp-glpk' || solver === 'ilp-highs' ? 'auto' : solver, { timeLimitMs: priceLimit, seed: seed + l });
+    const free = await solveLayer(p, solver === 'ilp-glpk' || solver === 'ilp-highs' ? 'auto' : solver, {
+      timeLimitMs: effort !== undefined ? limit : priceLimit, seed: seed + l, ...(effort !== undefined ? { effort: Math.max(1, Math.floor(effort / 8)) } : {}),
+    });
     return free.status === 'infeasible' || free.makespan === 0 ? undefined : r.makespan / Math.min(free.makespan, r.makespan);
   };
   for (let l = 0; l < L; l++) {

@@ -12,9 +12,12 @@
  * ⌊cost · scale⌋ with scale = 2^50 / Σ costs (resolution reported; a proof then holds to ~n·2^-50 relative). Makespans are always recomputed from the
  * original values, and a proof at the integer resolution yields a valid real lower bound (⌊·⌋ never raises a load).
  * Returns the best assignment found, the proven lower bound, and whether the search completed (optimal).
+ * With an `Effort` the probes get shares of its units (a node, or a DP state × type, each costs one) instead of
+ * shares of the time left, so the search is deterministic; `deadline` is then only the safety net.
  */
 import { binPackingBound } from './bounds.ts';
 import type { Instance } from './problem.ts';
+import type { Effort } from './effort.ts';
 
 export interface ExactResult {
   /** Best assignment the search found (collapsed items), or null when it found none better than the start. */
@@ -38,7 +41,7 @@ class Timeout {}
 /** Largest count-vector state space the exact DP takes on (≈ types × states operations per probe). */
 export const DP_MAX_STATES = 200_000;
 
-export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound: number, deadline: number): ExactResult => {
+export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound: number, deadline: number, effort?: Effort): ExactResult => {
   const { n, m, cost, speeds } = inst;
   const speed = speeds[0] ?? 1;
   const total = cost.reduce((a, b) => a + b, 0);
@@ -100,13 +103,14 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
   const dpBins = useDp ? new Int32Array(dpStates) : new Int32Array(0);
   const dpFill = useDp ? new Float64Array(dpStates) : new Float64Array(0);
   const dpFrom = useDp ? new Int8Array(dpStates) : new Int8Array(0);
-  const dpProbe = (C: number, probeDeadline: number): Int32Array | null | 'timeout' => {
+  const dpProbe = (C: number, probeDeadline: number, pe?: Effort): Int32Array | null | 'timeout' => {
     if ((desc[0] ?? 0) > C) return null;
     const x = new Int32Array(T);
     dpBins[0] = 0;
     dpFill[0] = 0;
     for (let idx = 1; idx < dpStates; idx++) {
       if ((idx & 16383) === 0 && performance.now() > probeDeadline) return 'timeout';
+      if ((idx & 255) === 0 && pe && !pe.spend(256 * T)) return 'timeout';
       // Decode idx into counts x (mixed radix, incrementally).
       for (let t = 0; t < T; t++) {
         if (x[t]! < typeItems[t]!.length) { x[t]!++; break; }
@@ -145,9 +149,9 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
     return out;
   };
 
-  const probe = (C: number, probeDeadline: number): Int32Array | null | 'timeout' => useDp ? dpProbe(C, probeDeadline) : binCompletion(C, probeDeadline);
+  const probe = (C: number, probeDeadline: number, pe?: Effort): Int32Array | null | 'timeout' => useDp ? dpProbe(C, probeDeadline, pe) : binCompletion(C, probeDeadline, pe);
 
-  const binCompletion = (C: number, probeDeadline: number): Int32Array | null | 'timeout' => {
+  const binCompletion = (C: number, probeDeadline: number, pe?: Effort): Int32Array | null | 'timeout' => {
     for (let t = 0; t < T; t++) counts[t] = typeItems[t]!.length;
     const slack = m * C - itotal;
     if (slack < 0 || (desc[0] ?? 0) > C) return null;
@@ -181,6 +185,7 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
       // DFS over types t ≥ t0 choosing how many of each to add, largest counts of large types first.
       const dfs = (t: number, s: number, k: number): boolean => {
         if ((++nodes & 1023) === 0 && performance.now() > probeDeadline) throw new Timeout();
+        if ((nodes & 63) === 0 && pe && !pe.spend(64)) throw new Timeout();
         if (perBin !== undefined && k === perBin) return leaf(s);
         if (t === T) return perBin === undefined ? leaf(s) : false;
         const room = C - s;
@@ -275,8 +280,10 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
     return sums[a]!;
   };
   // Many instances have a (near-)perfect partition: one short probe at the bound itself often ends the search.
-  if (!fewTypes && lo < hi && performance.now() < deadline) {
-    const r = probe(lo, performance.now() + (deadline - performance.now()) * 0.15);
+  // With an effort budget, probes get shares of its units and only the budget reads the clock (the safety net).
+  const going = () => (effort ? effort.ok() : performance.now() < deadline);
+  if (!fewTypes && lo < hi && going()) {
+    const r = effort ? probe(lo, Infinity, effort.share(0.15)) : probe(lo, performance.now() + (deadline - performance.now()) * 0.15);
     if (r !== 'timeout' && r !== null) {
       best = r;
       hi = intMakespan(r);
@@ -284,11 +291,11 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
   }
   while (lo < hi) {
     const nowT = performance.now();
-    if (nowT >= deadline) break;
+    if (!going()) break;
     // Few distinct costs (real budgets come in a handful of classes): probes are cheap, so bisect; otherwise
     // descend from the incumbent.
     const C = Math.max(lo, nextSum(fewTypes ? lo + Math.floor((hi - lo) / 2) : hi - delta));
-    const r = probe(C, nowT + Math.max(1, (deadline - nowT) / 3));
+    const r = effort ? probe(C, Infinity, effort.share(1 / 3)) : probe(C, nowT + Math.max(1, (deadline - nowT) / 3));
     if (r === 'timeout') {
       if (fewTypes) {
         fewTypes = false; // bisection stalled: descend from the incumbent instead

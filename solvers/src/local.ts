@@ -5,9 +5,11 @@
  *   - pairwise exact re-partition: re-split the free items of a critical device and one other device optimally
  *     (meet-in-the-middle over subset sums, with item counts when heads per device are fixed);
  * repeated to a fixed point (no step lowers the critical device), then iterated with seeded random kicks while time
- * remains. Also `reduceMoves`, the second stage of a stable re-plan (fewest moves at the best makespan).
+ * remains (or, with an `Effort`, while units remain: each candidate move / swap evaluated and each subset sum a re-split
+ * enumerates costs one unit, so the search is deterministic). Also `reduceMoves`, the second stage of a stable re-plan (fewest moves at the best makespan).
  */
 import { LoadState, type Instance } from './problem.ts';
+import type { Effort } from './effort.ts';
 
 /** Mulberry32: a small seeded RNG, so perturbations are reproducible. */
 export const rng = (seed: number) => {
@@ -122,7 +124,7 @@ export const bestTwoWaySplit = (
 };
 
 /** Try to lower device a's load with one move / swap / pairwise re-split against some device. True if improved. */
-const improveDevice = (st: LoadState, a: number, pairwise: boolean): boolean => {
+const improveDevice = (st: LoadState, a: number, pairwise: boolean, effort?: Effort): boolean => {
   const { inst } = st;
   const { n, m, time, pinned, quota, kv } = inst;
   const la = st.load[a]!;
@@ -130,6 +132,8 @@ const improveDevice = (st: LoadState, a: number, pairwise: boolean): boolean => 
   for (let i = 0; i < n; i++) if (st.assign[i] === a && pinned[i]! < 0) onA.push(i);
   const devs = [...Array(m).keys()].filter((d) => d !== a).sort((x, y) => st.load[x]! - st.load[y]!);
   const ok = () => st.kvOk();
+  // Effort: one unit per candidate evaluated (charged per scan, so counts never depend on the clock).
+  if (effort) effort.spend(1 + onA.length * devs.length);
   // Moves (not under a quota).
   if (quota === undefined) {
     let bi = -1;
@@ -160,6 +164,7 @@ const improveDevice = (st: LoadState, a: number, pairwise: boolean): boolean => 
     let bv = la;
     const onB: number[] = [];
     for (let j = 0; j < n; j++) if (st.assign[j] === b && pinned[j]! < 0) onB.push(j);
+    if (effort) effort.spend(1 + onA.length * onB.length);
     for (const i of onA) for (const j of onB) {
       if (quota !== undefined && inst.weight[i] !== inst.weight[j]) continue;
       // A swap can only help a if j is cheaper there than i (equal costs: a no-op).
@@ -186,7 +191,7 @@ const improveDevice = (st: LoadState, a: number, pairwise: boolean): boolean => 
     }
   }
   // Pairwise exact re-partition (additive loads on identical / uniform devices).
-  if (pairwise && pairwiseApplies(inst)) for (const b of devs) if (resplit(st, a, b)) return true;
+  if (pairwise && pairwiseApplies(inst)) for (const b of devs) if (resplit(st, a, b, effort)) return true;
   return false;
 };
 
@@ -197,7 +202,7 @@ export const pairwiseApplies = (inst: Instance): boolean => inst.kv === undefine
  * Re-split the free items of devices a and b optimally (min max load of the two); applied only when it strictly
  * lowers max(load a, load b). True if it changed anything.
  */
-export const resplit = (st: LoadState, a: number, b: number): boolean => {
+export const resplit = (st: LoadState, a: number, b: number, effort?: Effort): boolean => {
   const { inst } = st;
   // Skip a pair already found unimprovable whose two devices have not changed since.
   const m = inst.m;
@@ -207,7 +212,7 @@ export const resplit = (st: LoadState, a: number, b: number): boolean => {
   const va = st.version[Math.min(a, b)]!;
   const vb = st.version[Math.max(a, b)]!;
   if (memo[k] === va && memo[k + 1] === vb) return false;
-  const changed = resplitUncached(st, a, b);
+  const changed = resplitUncached(st, a, b, effort);
   if (!changed) {
     memo[k] = st.version[Math.min(a, b)]!;
     memo[k + 1] = st.version[Math.max(a, b)]!;
@@ -217,7 +222,7 @@ export const resplit = (st: LoadState, a: number, b: number): boolean => {
 
 const resplitMemo = new WeakMap<LoadState, Int32Array>();
 
-const resplitUncached = (st: LoadState, a: number, b: number): boolean => {
+const resplitUncached = (st: LoadState, a: number, b: number, effort?: Effort): boolean => {
   const { inst } = st;
   const { n, pinned, quota } = inst;
   const sa = inst.speeds[a]!;
@@ -241,6 +246,8 @@ const resplitUncached = (st: LoadState, a: number, b: number): boolean => {
     if (free.some((i) => inst.weight[i] !== w)) return false;
     countA = (quota - pinnedHeadsA) / w;
   }
+  // Effort: the subset sums of both halves.
+  if (effort) effort.spend((1 << (free.length >> 1)) + (1 << (free.length - (free.length >> 1))));
   const split = bestTwoWaySplit(free.map((i) => inst.cost[i]!), pa, pb, sa, sb, countA);
   if (!split || !better(split.value, old)) return false;
   free.forEach((i, t) => st.move(i, split.inA[t] ? a : b));
@@ -248,29 +255,30 @@ const resplitUncached = (st: LoadState, a: number, b: number): boolean => {
 };
 
 /** Descend to a fixed point: repeatedly improve the critical device until no step helps. */
-export const descend = (st: LoadState, deadline: number, pairwise = true): void => {
+export const descend = (st: LoadState, deadline: number, pairwise = true, effort?: Effort): void => {
   let guard = 0;
-  while (now() < deadline && guard++ < 100000) {
+  const going = () => (effort ? effort.ok() : now() < deadline);
+  while (going() && guard++ < 100000) {
     const a = st.argmax();
-    if (!improveDevice(st, a, pairwise)) {
+    if (!improveDevice(st, a, pairwise, effort)) {
       // Ties: another device at the same makespan may still be improvable (lowers the count at the max).
       const mk = st.load[a]!;
       let progressed = false;
-      for (let d = 0; d < st.inst.m && !progressed && now() < deadline; d++) {
-        if (d !== a && st.load[d]! >= mk - 1e-12 * Math.max(1, mk)) progressed = improveDevice(st, d, pairwise);
+      for (let d = 0; d < st.inst.m && !progressed && going(); d++) {
+        if (d !== a && st.load[d]! >= mk - 1e-12 * Math.max(1, mk)) progressed = improveDevice(st, d, pairwise, effort);
       }
-      if (!progressed && !(pairwise && pairwiseApplies(st.inst) && balancePairs(st, deadline))) return;
+      if (!progressed && !(pairwise && pairwiseApplies(st.inst) && balancePairs(st, deadline, effort))) return;
     }
   }
 };
 
 /** Re-split every pair of devices that can be balanced better (lowers Σ load², never the makespan). */
-const balancePairs = (st: LoadState, deadline: number): boolean => {
+const balancePairs = (st: LoadState, deadline: number, effort?: Effort): boolean => {
   const m = st.inst.m;
   let any = false;
   for (let a = 0; a < m; a++) for (let b = a + 1; b < m; b++) {
-    if (now() >= deadline) return any;
-    if (resplit(st, a, b)) any = true;
+    if (effort ? !effort.ok() : now() >= deadline) return any;
+    if (resplit(st, a, b, effort)) any = true;
   }
   return any;
 };
@@ -278,14 +286,16 @@ const balancePairs = (st: LoadState, deadline: number): boolean => {
 const fresh = (inst: Instance, assign: ArrayLike<number>) => new LoadState(inst, assign);
 
 /**
- * Local search to a fixed point, then random kicks (iterated local search) until `deadline` or `maxKicks`.
+ * Local search to a fixed point, then random kicks (iterated local search) until `deadline` or `maxKicks` (with
+ * `opts.effort`: until its units run out or `maxKicks`; its deadline is then only a safety net, which sets `clockHit`).
  * Returns the best assignment found (always feasible when `start` is).
  */
 export const localSearch = (
-  inst: Instance, start: ArrayLike<number>, deadline: number, opts: { seed?: number; maxKicks?: number; stopAt?: number } = {},
+  inst: Instance, start: ArrayLike<number>, deadline: number, opts: { seed?: number; maxKicks?: number; stopAt?: number; effort?: Effort } = {},
 ): Int32Array => {
+  const effort = opts.effort;
   const st = fresh(inst, start);
-  descend(st, deadline);
+  descend(st, deadline, true, effort);
   let best = Int32Array.from(st.assign);
   let bestV = fresh(inst, best).makespan();
   const stopAt = opts.stopAt ?? 0;
@@ -293,7 +303,7 @@ export const localSearch = (
   const r = rng(opts.seed ?? 1);
   const movable = [...Array(inst.n).keys()].filter((i) => inst.pinned[i]! < 0);
   if (movable.length < 2 || inst.m < 2) return best;
-  for (let kick = 0; kick < maxKicks && now() < deadline && bestV > stopAt * (1 + 1e-12); kick++) {
+  for (let kick = 0; kick < maxKicks && (effort ? effort.ok() : now() < deadline) && bestV > stopAt * (1 + 1e-12); kick++) {
     const cur = fresh(inst, best);
     // Kick: a few random swaps between the critical device and random others, plus random swaps elsewhere.
     const strength = 2 + Math.floor(r() * 3);
@@ -307,7 +317,7 @@ export const localSearch = (
       cur.move(j, di);
       if (!cur.kvOk()) { cur.move(j, dj); cur.move(i, di); }
     }
-    descend(cur, deadline);
+    descend(cur, deadline, true, effort);
     const v = fresh(inst, cur.assign).makespan();
     if (v < bestV - 1e-12 * Math.max(1, bestV) && cur.feasible()) {
       bestV = v;

@@ -8,6 +8,9 @@
  *     or the best plan and its gap (status timedout) when the limit cuts it;
  *   - auto (default): local, then exact where it applies, then iterated local search with the time left;
  *   - ilp-glpk / ilp-highs: the ILP engines (`./ilp/`), warm-started from `local`, their answer re-checked here.
+ * With `options.effort` (auto / exact / local), every phase spends shares of that deterministic budget instead of shares
+ * of the time limit (see effort.ts), so the answer depends only on the instance, the seed and the effort; the time
+ * limit is then a safety net, and a solve it cuts is reported `timedout` (unless proven optimal).
  * Every result's makespan and lower bound are recomputed here from the instance (never trusted from a solver).
  * A stable re-plan (problem.previous) then minimises moves at that makespan (`reduceMoves`).
  */
@@ -18,6 +21,7 @@ import { BUILDERS, type BuilderName } from './heuristics.ts';
 import { localSearch, reduceMoves } from './local.ts';
 import { exactApplies, exactSearch } from './exact.ts';
 import { BRANCH_MAX_ITEMS, branchAndBound } from './branch.ts';
+import { Effort } from './effort.ts';
 
 export const SOLVER_NAMES: ReadonlyArray<SolverName> = ['auto', 'exact', 'lpt', 'kk', 'multifit', 'local', 'contiguous', 'roundrobin', 'ilp-glpk', 'ilp-highs'];
 
@@ -62,7 +66,7 @@ const infeasibleFor = (inst: Instance): LayerResult => ({
 });
 
 const finish = (
-  inst: Instance, best: Best, lowerBound: number, status: LayerStatus, t0: number,
+  inst: Instance, best: Best, lowerBound: number, status: LayerStatus, t0: number, effort?: Effort,
 ): LayerResult => {
   let assign = best.assign;
   let makespan = best.makespan;
@@ -74,7 +78,10 @@ const finish = (
     const candidates: Int32Array[] = [reduceMoves(inst, assign, limit)];
     if (prev.every((d) => d >= 0)) {
       candidates.push(Int32Array.from(prev));
-      candidates.push(reduceMoves(inst, localSearch(inst, prev, ms() + 20, { maxKicks: 0 }), limit));
+      // With an effort budget the descent gets its own small deterministic budget (a twentieth, at least 10^4 units).
+      const moveEffort = effort ? new Effort(Math.max(10_000, effort.initial / 20), effort.deadline) : undefined;
+      candidates.push(reduceMoves(inst, localSearch(inst, prev, moveEffort ? effort!.deadline : ms() + 20, { maxKicks: 0, ...(moveEffort ? { effort: moveEffort } : {}) }), limit));
+      if (moveEffort?.clockHit) effort!.clockHit = true;
     }
     let bestMoves = new LoadState(inst, assign).moves();
     for (const c of candidates) {
@@ -91,18 +98,20 @@ const finish = (
   }
   const lb = Math.min(lowerBound, makespan);
   const gap = lb > 0 ? Math.max(0, makespan / lb - 1) : makespan > 0 ? Infinity : 0;
-  const st: LayerStatus = gap <= EPS ? 'optimal' : status === 'optimal' ? 'feasible' : status;
+  // Effort-bounded: `timedout` means exactly that the clock cut the solve (the answer may then depend on timing); a
+  // solve that spent its effort without a proof is `feasible` (deterministic, with its gap).
+  const st: LayerStatus = gap <= EPS ? 'optimal' : effort ? (effort.clockHit ? 'timedout' : 'feasible') : status === 'optimal' ? 'feasible' : status;
   return { status: st, assignment: expandAssignment(inst, assign), makespan, lowerBound: lb, gap: gap <= EPS ? 0 : gap, seconds: (ms() - t0) / 1000 };
 };
 
 /** Best of the portfolio builders, then local search to a fixed point (+ kicks up to `kickDeadline`). */
-const localPhase = (inst: Instance, deadline: number, seed: number, lb: number, maxKicks: number, warm?: Int32Array): Best | null => {
+const localPhase = (inst: Instance, deadline: number, seed: number, lb: number, maxKicks: number, warm?: Int32Array, effort?: Effort): Best | null => {
   let best: Best | null = null;
   if (warm) best = keepBest(inst, best, warm);
   for (const b of portfolio(inst)) best = keepBest(inst, best, BUILDERS[b](inst));
   if (!best) return null;
   if (best.makespan <= lb * (1 + EPS)) return best;
-  const a = localSearch(inst, best.assign, deadline, { seed, maxKicks, stopAt: lb });
+  const a = localSearch(inst, best.assign, deadline, { seed, maxKicks, stopAt: lb, ...(effort ? { effort } : {}) });
   return keepBest(inst, best, a);
 };
 
@@ -118,13 +127,16 @@ export const solveLayerSync = (problem: LayerProblem, solver: SolverName, option
   const limit = options.timeLimitMs > 0 ? options.timeLimitMs : DEFAULT_TIME_LIMIT_MS;
   const deadline = t0 + limit;
   const seed = options.seed ?? 1;
+  // Deterministic effort budget (auto / exact / local): phases get shares of it; the deadline is the safety net.
+  const effort = options.effort !== undefined && Number.isFinite(options.effort) && options.effort > 0 ? new Effort(options.effort, deadline) : undefined;
+  const done = (best: Best, lowerBound: number, status: LayerStatus) => finish(inst, best, lowerBound, status, t0, effort);
   const warm = options.warmStart && options.warmStart.length === inst.originalN ? collapseAssignment(inst, options.warmStart) : undefined;
   if (inst.n === 0) return { status: 'optimal', assignment: [], makespan: 0, lowerBound: 0, gap: 0, seconds: 0 };
 
   const single = (name: BuilderName): LayerResult => {
     const best = keepBest(inst, null, BUILDERS[name](inst));
     if (!best) return infeasibleFor(inst);
-    return finish(inst, best, instanceLowerBound(inst, best.makespan), 'feasible', t0);
+    return done(best, instanceLowerBound(inst, best.makespan), 'feasible');
   };
   switch (solver) {
     case 'contiguous': return single('contiguous');
@@ -138,9 +150,9 @@ export const solveLayerSync = (problem: LayerProblem, solver: SolverName, option
   const lb0 = instanceLowerBound(inst);
   // local: a fixed point plus a bounded number of kicks (at most a quarter of the time limit).
   if (solver === 'local') {
-    const best = localPhase(inst, t0 + limit / 4, seed, lb0, 200, warm);
+    const best = localPhase(inst, effort ? deadline : t0 + limit / 4, seed, lb0, 200, warm, effort);
     if (!best) return infeasibleFor(inst);
-    return finish(inst, best, instanceLowerBound(inst, best.makespan), 'feasible', t0);
+    return done(best, instanceLowerBound(inst, best.makespan), 'feasible');
   }
 
   // exact / auto (and the ILP engines' warm start).
@@ -153,51 +165,57 @@ export const solveLayerSync = (problem: LayerProblem, solver: SolverName, option
     if (warm) best = keepBest(inst, best, warm);
     if (best) {
       lb = instanceLowerBound(inst, best.makespan);
-      if (best.makespan <= lb * (1 + EPS)) return finish(inst, best, lb, 'optimal', t0);
-      const r = exactSearch(inst, best.assign, lb, t0 + limit * 0.5);
+      if (best.makespan <= lb * (1 + EPS)) return done(best, lb, 'optimal');
+      const r = effort ? exactSearch(inst, best.assign, lb, deadline, effort.share(0.5)) : exactSearch(inst, best.assign, lb, t0 + limit * 0.5);
       best = keepBest(inst, best, r.assign) ?? best;
       lb = Math.max(lb, r.lowerBound);
       if (best.makespan <= lb * (1 + EPS) || (r.complete && r.resolution === 1))
-        return finish(inst, best, r.complete && r.resolution === 1 ? best.makespan : lb, 'optimal', t0);
+        return done(best, r.complete && r.resolution === 1 ? best.makespan : lb, 'optimal');
     }
   }
-  const polished = localPhase(inst, ms() + Math.min(limit * 0.2, 50 + limit * 0.05), seed, lb, 64, best ? best.assign : warm);
+  const polished = effort
+    ? localPhase(inst, deadline, seed, lb, 64, best ? best.assign : warm, effort.share(0.1))
+    : localPhase(inst, ms() + Math.min(limit * 0.2, 50 + limit * 0.05), seed, lb, 64, best ? best.assign : warm);
   if (polished && (!best || polished.makespan < best.makespan)) best = polished;
   if (!best) return infeasibleFor(inst);
   lb = Math.max(lb, instanceLowerBound(inst, best.makespan));
-  if (best.makespan <= lb * (1 + EPS)) return finish(inst, best, lb, 'optimal', t0);
+  if (best.makespan <= lb * (1 + EPS)) return done(best, lb, 'optimal');
   let status: LayerStatus = 'feasible';
   if (exactApplies(inst)) {
-    const share = solver === 'exact' ? deadline : t0 + (deadline - t0) * 0.6;
-    const r = exactSearch(inst, best.assign, lb, share);
+    const r = effort
+      ? exactSearch(inst, best.assign, lb, deadline, effort.share(solver === 'exact' ? 1 : 0.6))
+      : exactSearch(inst, best.assign, lb, solver === 'exact' ? deadline : t0 + (deadline - t0) * 0.6);
     best = keepBest(inst, best, r.assign) ?? best;
     lb = Math.max(lb, r.lowerBound);
     if (best.makespan <= lb * (1 + EPS) || (r.complete && r.resolution === 1)) {
-      return finish(inst, best, r.complete && r.resolution === 1 ? best.makespan : lb, 'optimal', t0);
+      return done(best, r.complete && r.resolution === 1 ? best.makespan : lb, 'optimal');
     }
     status = 'timedout';
-    if (solver === 'auto' && ms() < deadline) {
-      best = keepBest(inst, best, localSearch(inst, best.assign, deadline, { seed: seed + 1, stopAt: lb })) ?? best;
+    if (solver === 'auto' && (effort ? effort.ok() : ms() < deadline)) {
+      // With an effort budget: half of what is left for the local search, the rest for a second exact search.
+      best = keepBest(inst, best, localSearch(inst, best.assign, deadline, { seed: seed + 1, stopAt: lb, ...(effort ? { effort: effort.share(0.5) } : {}) })) ?? best;
       // An improved plan may let the exact search close the gap with what is left.
-      if (ms() < deadline - 1) {
-        const r2 = exactSearch(inst, best.assign, lb, deadline);
+      if (effort ? effort.ok() : ms() < deadline - 1) {
+        const r2 = exactSearch(inst, best.assign, lb, deadline, effort);
         best = keepBest(inst, best, r2.assign) ?? best;
         lb = Math.max(lb, r2.lowerBound);
-        if (r2.complete && r2.resolution === 1) return finish(inst, best, best.makespan, 'optimal', t0);
+        if (r2.complete && r2.resolution === 1) return done(best, best.makespan, 'optimal');
       }
     }
   } else if (inst.n <= BRANCH_MAX_ITEMS) {
     // Small layer under constraints the capacity search does not cover: branch and bound (anytime, a proof when done).
-    const r = branchAndBound(inst, best.assign, lb, solver === 'exact' ? deadline : t0 + (deadline - t0) * 0.8);
+    const r = effort
+      ? branchAndBound(inst, best.assign, lb, deadline, effort.share(solver === 'exact' ? 1 : 0.8))
+      : branchAndBound(inst, best.assign, lb, solver === 'exact' ? deadline : t0 + (deadline - t0) * 0.8);
     best = keepBest(inst, best, r.assign) ?? best;
-    if (r.complete) return finish(inst, best, best.makespan, 'optimal', t0);
+    if (r.complete) return done(best, best.makespan, 'optimal');
     status = 'timedout';
   } else {
-    // No exact method for this constraint set: iterated local search for the time given (bounded kicks for auto).
-    best = keepBest(inst, best, localSearch(inst, best.assign, deadline, { seed: seed + 1, stopAt: lb, maxKicks: solver === 'auto' ? 2000 : Infinity })) ?? best;
+    // No exact method for this constraint set: iterated local search for the time (or effort) given (bounded kicks for auto).
+    best = keepBest(inst, best, localSearch(inst, best.assign, deadline, { seed: seed + 1, stopAt: lb, maxKicks: solver === 'auto' ? 2000 : Infinity, ...(effort ? { effort } : {}) })) ?? best;
     status = solver === 'exact' ? 'timedout' : 'feasible';
   }
-  return finish(inst, best, lb, status, t0);
+  return done(best, lb, status);
 };
 
 /** Solve one layer with any solver (the ILP engines are loaded on demand). */

@@ -60,6 +60,17 @@ export interface SolveOptions {
   readonly seed?: number;
   /** Start from this assignment (e.g. the best heuristic's) when the solver can use one. */
   readonly warmStart?: ReadonlyArray<number>;
+  /**
+   * Deterministic effort budget for `auto`, `exact` and `local` (and the ILP engines' warm start): at most this many
+   * search steps per layer (a branch-and-bound or bin-completion node, a capacity-DP state × item type, a candidate
+   * move or swap evaluated by local search, a subset sum of a pairwise re-split; see effort.ts). Every phase spends
+   * shares of it instead of shares of the time limit, so the result depends only on the instance, the seed and the
+   * effort. `timeLimitMs` stays a hard safety net: a solve it cuts first is still valid, with a truthful gap, and is
+   * reported `timedout`; a solve that spends its effort without a proof is `feasible` (with its gap). Absent (or not a
+   * finite number > 0): phases share the time limit, as before.
+   * Rough scale: 10^6 units are a few hundred milliseconds of search on one core.
+   */
+  readonly effort?: number;
 }
 
 export type SolverName =
@@ -81,6 +92,11 @@ export interface PlanInput {
   readonly previous?: Plan;
   readonly migrationWeight?: number;
   readonly onProgress?: (doneLayers: number, totalLayers: number) => void;
+  /**
+   * Deterministic effort budget per layer solve (SolveOptions.effort) for the anytime solvers: the plan then depends
+   * only on the inputs, the seed and the effort, never on machine load (`timeLimitMs` is the safety net).
+   */
+  readonly effort?: number;
   /** Seed for the randomised parts (perturbation in local search). Default 1. */
   readonly seed?: number;
   /** Worker threads for the multi-layer driver: 0 = solve in this thread, undefined = decide ("where it pays"). */

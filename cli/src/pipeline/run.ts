@@ -71,6 +71,12 @@ export interface PipelineSpec {
   readonly solver: SolverName;
   readonly splitHeads: boolean;
   readonly policy: BudgetPolicy;
+  /**
+   * Deterministic effort budget per layer solve (the solvers' `SolveOptions.effort`) for the anytime solvers: the
+   * placement then depends only on the inputs, the seed and the effort, never on machine load; the time limit stays
+   * as the safety net. Absent: the solver shares the time limit between its phases.
+   */
+  readonly effort?: number;
 }
 
 export interface PipelineRun {
@@ -85,6 +91,14 @@ export interface PipelineRun {
 }
 
 export const DEFAULT_DENSITY = 0.2;
+/** Per-layer wall-clock safety net of an effort-bounded solve (the effort, not this, ends the search normally). */
+export const EFFORT_SAFETY_NET_MS = 5000;
+/**
+ * Effort of hplb's whole-head stage (`auto`) per layer solve: 10^6 search steps (a few hundred ms at most per open
+ * layer on one core). On the default profile (32 layers, 8 GPUs) it reaches the same latency as 2 × 10^6 and keeps
+ * the default `hplb plan` at about 6 s on a 2-core machine.
+ */
+export const DEFAULT_PLAN_EFFORT = 1_000_000;
 export const DEFAULT_P = 0.95;
 
 // ---------------------------------------------------------------- operations
@@ -123,8 +137,11 @@ const place = async (ctx: PlanContext, spec: PipelineSpec, budgets: ReadonlyArra
     constraints: ctx.constraints,
     costModel: ctx.costModel,
     solver: spec.solver,
-    timeLimitMs: ctx.timeLimitMs,
+    // With an effort budget the time limit is only the safety net: floored so that load on the machine does not cut
+    // the search (a cut would make the plan depend on timing; the layer would then say `timedout`).
+    timeLimitMs: spec.effort !== undefined ? Math.max(ctx.timeLimitMs, EFFORT_SAFETY_NET_MS) : ctx.timeLimitMs,
     seed: ctx.seed,
+    ...(spec.effort !== undefined ? { effort: spec.effort } : {}),
     ...(spec.splitHeads ? { splitHeads: ctx.splitOptions ?? {} } : {}),
     ...(ctx.kvBytesPerElement !== undefined ? { kvBytesPerElement: ctx.kvBytesPerElement } : {}),
     ...(ctx.kvReplicationCapBytes !== undefined ? { kvReplicationCapBytes: ctx.kvReplicationCapBytes } : {}),
@@ -234,9 +251,12 @@ export const runPipeline = async (ctx: PlanContext, spec: PipelineSpec, choice: 
 };
 
 /**
- * hplb's whole-head stage is LPT, not the anytime `auto` portfolio: `auto` stops at a wall-clock limit, so its
- * placement (and the plan's bytes) would depend on machine load, while split heads then close the gap either way
- * (LPT + split heads reaches the same latency as auto + split heads on the default profile). `--solver auto` uses it.
+ * hplb's whole-head stage is the `auto` portfolio (local search, exact capacity search, branch and bound) bounded by a
+ * deterministic effort (`DEFAULT_PLAN_EFFORT` search steps per layer) rather than by the clock: its placement, and so
+ * the plan's bytes, depend only on the inputs and the seed, never on machine load. The time limit (`--time-limit`,
+ * floored at `EFFORT_SAFETY_NET_MS` for these rows) is only a safety net; a layer it cuts says `timedout`.
+ * `--solver X` picks another solver for the chosen row; a chosen row equal to hplb's row (same solver, split heads and
+ * policy) is that row, effort included.
  *
  * The reference pipelines of the comparison table (with curves): today's engines (contiguous split, uniform budgets),
  * what head-adaptive budgets do to that split, the paper (LPT + max-min), and hplb.
@@ -245,12 +265,12 @@ export const REFERENCE_PIPELINES: ReadonlyArray<PipelineSpec> = [
   { name: 'contiguous + uniform', solver: 'contiguous', splitHeads: false, policy: 'uniform' },
   { name: 'contiguous + max-min', solver: 'contiguous', splitHeads: false, policy: 'max-min' },
   { name: 'LPT + max-min (paper)', solver: 'lpt', splitHeads: false, policy: 'max-min' },
-  { name: 'hplb (split heads + max-min + bubble-fill)', solver: 'lpt', splitHeads: true, policy: 'bubble-fill' },
+  { name: 'hplb (split heads + max-min + bubble-fill)', solver: 'auto', splitHeads: true, policy: 'bubble-fill', effort: DEFAULT_PLAN_EFFORT },
 ];
 
 /** Without curves every pipeline uses the profile's budgets; only the placement differs. */
 export const PROFILE_PIPELINES: ReadonlyArray<PipelineSpec> = [
   { name: 'contiguous', solver: 'contiguous', splitHeads: false, policy: 'profile' },
   { name: 'LPT (paper)', solver: 'lpt', splitHeads: false, policy: 'profile' },
-  { name: 'hplb (split heads)', solver: 'lpt', splitHeads: true, policy: 'profile' },
+  { name: 'hplb (split heads)', solver: 'auto', splitHeads: true, policy: 'profile', effort: DEFAULT_PLAN_EFFORT },
 ];
