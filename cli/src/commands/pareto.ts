@@ -11,7 +11,7 @@ import { parseArgs } from '../args.ts';
 import { CliFailure, argumentError, orFail, type Io } from '../io.ts';
 import { progressBar } from '../progress.ts';
 import { ALL_FLAG_SPEC, PROFILE_FLAG_HELP, SOLVER_FLAG_HELP, loadProfile, noCurvesFailure, readPlanContext } from '../pipeline/context.ts';
-import { runPipeline, type PipelineSpec } from '../pipeline/run.ts';
+import { DEFAULT_PLAN_EFFORT, runPipeline, type PipelineSpec } from '../pipeline/run.ts';
 import { renderPareto, skyline, type ParetoSeries } from '../svg/pareto.ts';
 import { displayUnit } from '../svg/xml.ts';
 
@@ -33,7 +33,7 @@ export const PARETO_PIPELINES: ReadonlyArray<PipelineSpec & { readonly sweep: 'd
   { name: 'contiguous + uniform', solver: 'contiguous', splitHeads: false, policy: 'uniform', sweep: 'density' },
   { name: 'LPT + top-p', solver: 'lpt', splitHeads: false, policy: 'top-p', sweep: 'p' },
   { name: 'LPT + max-min (paper)', solver: 'lpt', splitHeads: false, policy: 'max-min', sweep: 'density' },
-  { name: 'hplb (split + max-min + bubble-fill)', solver: 'lpt', splitHeads: true, policy: 'bubble-fill', sweep: 'density' },
+  { name: 'hplb (split + max-min + bubble-fill)', solver: 'auto', splitHeads: true, policy: 'bubble-fill', effort: DEFAULT_PLAN_EFFORT, sweep: 'density' },
 ];
 
 export async function run(argv: string[], io: Io): Promise<number> {

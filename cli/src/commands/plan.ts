@@ -14,7 +14,7 @@ import { parseArgs } from '../args.ts';
 import { CliFailure, argumentError, orFail, type Io } from '../io.ts';
 import { progressBar } from '../progress.ts';
 import { ALL_FLAG_SPEC, PROFILE_FLAG_HELP, SOLVER_FLAG_HELP, loadProfile, noCurvesFailure, readPlanContext } from '../pipeline/context.ts';
-import { DEFAULT_DENSITY, DEFAULT_P, PROFILE_PIPELINES, REFERENCE_PIPELINES, runPipeline, type BudgetChoice, type BudgetPolicy, type PipelineRun, type PipelineSpec } from '../pipeline/run.ts';
+import { DEFAULT_DENSITY, DEFAULT_P, DEFAULT_PLAN_EFFORT, PROFILE_PIPELINES, REFERENCE_PIPELINES, runPipeline, type BudgetChoice, type BudgetPolicy, type PipelineRun, type PipelineSpec } from '../pipeline/run.ts';
 import { comparisonTable, outputPaths, svgFor, writeOutputs } from '../pipeline/report.ts';
 
 export const summary = 'plan budgets and head placement (no arguments: the default synthetic model on 8 GPUs, with charts)';
@@ -22,9 +22,9 @@ export const summary = 'plan budgets and head placement (no arguments: the defau
 const USAGE = `Usage: hplb plan [--policy ${[...POLICY_NAMES, 'profile'].join('|')}] [--density D | --total-tokens B | --total-work W] [--p P]
                  [--profile F --format NAME] [--context N] [--gpus G] [solver flags] [--out plan.json | --out-dir D] [--json]
 
-With no arguments: the built-in SYNTHETIC profile, 8 GPUs, max-min budgets at density ${DEFAULT_DENSITY}, LPT then split heads, then
-bubble-fill; prints the comparison table and writes plan.json and plan.svg into the current directory. (--solver auto uses the
-anytime portfolio; it stops at a wall-clock limit, so its plans can differ from run to run when layers time out.)
+With no arguments: the built-in SYNTHETIC profile, 8 GPUs, max-min budgets at density ${DEFAULT_DENSITY}, the auto solver (with a
+deterministic effort of ${DEFAULT_PLAN_EFFORT} search steps per layer) then split heads, then bubble-fill; prints the comparison
+table and writes plan.json and plan.svg into the current directory. With an explicit --solver auto the same effort applies.
 
   --policy P               uniform (one k for all heads), top-p (smallest budget reaching mass p), max-min (raise the worst
                            head's recovery within the total), bubble-fill (max-min, then fill idle GPU time after placement),
@@ -83,13 +83,15 @@ export async function run(argv: string[], io: Io): Promise<number> {
 
   const replicate = base.constraints.kv === 'replicate';
   const split = flags.splitHeads !== undefined || (!args.flag('whole-heads') && !args.has('solver') && replicate && !base.constraints.equalHeadsPerDevice);
-  // Without --solver the whole-head stage is LPT (deterministic; split heads or bubble-fill use what it leaves idle).
-  const solver = args.has('solver') ? flags.solver : 'lpt';
+  // Without --solver the whole-head stage is the auto portfolio with a deterministic effort (search steps, not the
+  // clock), so the written plan is byte-identical for the same inputs and seed; split heads / bubble-fill follow.
+  const solver = args.has('solver') ? flags.solver : 'auto';
   const chosen: PipelineSpec = {
     name: `chosen: ${solver}${split ? ' + split' : ''} + ${policy}`,
     solver,
     splitHeads: split,
     policy,
+    ...(solver === 'auto' ? { effort: DEFAULT_PLAN_EFFORT } : {}),
   };
   // Split heads need replicated KV and free head counts; without them hplb's row keeps whole heads (and says so).
   const canSplit = replicate && !base.constraints.equalHeadsPerDevice;
