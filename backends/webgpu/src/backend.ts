@@ -287,15 +287,7 @@ export class WebGpuBackend implements AttentionBackend {
     }
 
     const dev = s.device;
-    const made: GPUBuffer[] = [];
-    const buffer = (bytes: number, usage: number, label: string): GPUBuffer => {
-      const b = dev.createBuffer({ size: Math.max(16, Math.ceil(bytes / 4) * 4), usage, label });
-      made.push(b);
-      return b;
-    };
-    dev.pushErrorScope('out-of-memory');
-    dev.pushErrorScope('validation');
-    try {
+    return withGpuBuffers(dev, 'the attention kernel to run', async (buffer) => {
       const storageIn = BufferUsage.STORAGE | BufferUsage.COPY_DST;
       const qBuf = buffer(H * N * d * 4, storageIn, 'q');
       const kBuf = buffer(H * N * d * 4, storageIn, 'k');
@@ -347,12 +339,7 @@ export class WebGpuBackend implements AttentionBackend {
         r0 += n;
       }
       return E.right(res);
-    } catch (e) {
-      await popErrors(dev).catch(() => undefined);
-      return gpuFail('the attention kernel to run', e);
-    } finally {
-      for (const b of made) b.destroy();
-    }
+    });
   }
 
   private async runBlockMass(s: DeviceState, q: Float32Array, k: Float32Array, p: AttentionParams): Promise<E.Either<HplbError, Float32Array>> {
@@ -371,15 +358,7 @@ export class WebGpuBackend implements AttentionBackend {
     if (E.isLeft(massPipe)) return massPipe;
 
     const dev = s.device;
-    const made: GPUBuffer[] = [];
-    const buffer = (bytes: number, usage: number, label: string): GPUBuffer => {
-      const b = dev.createBuffer({ size: Math.max(16, Math.ceil(bytes / 4) * 4), usage, label });
-      made.push(b);
-      return b;
-    };
-    dev.pushErrorScope('out-of-memory');
-    dev.pushErrorScope('validation');
-    try {
+    return withGpuBuffers(dev, 'the blockMass kernels to run', async (buffer) => {
       const storageIn = BufferUsage.STORAGE | BufferUsage.COPY_DST;
       const qBuf = buffer(N * d * 4, storageIn, 'q');
       const kBuf = buffer(N * d * 4, storageIn, 'k');
@@ -423,14 +402,35 @@ export class WebGpuBackend implements AttentionBackend {
         for (let u = 0; u < sub; u++)
           for (let kb = 0; kb < blocks; kb++) mass[qb * blocks + kb]! += part[(qb * sub + u) * blocks + kb]!;
       return E.right(mass);
-    } catch (e) {
-      await popErrors(dev).catch(() => undefined);
-      return gpuFail('the blockMass kernels to run', e);
-    } finally {
-      for (const b of made) b.destroy();
-    }
+    });
   }
 }
+
+type MakeBuffer = (bytes: number, usage: number, label: string) => GPUBuffer;
+
+/**
+ * One submission's lifetime: push the validation and out-of-memory error scopes, hand `run` a buffer maker that
+ * tracks every buffer it creates (sizes rounded up to 4 bytes, at least 16), turn a thrown error into
+ * `gpuFail(what, …)` after popping the scopes, and destroy every buffer afterwards.
+ */
+const withGpuBuffers = async <A>(dev: GPUDevice, what: string, run: (buffer: MakeBuffer) => Promise<E.Either<HplbError, A>>): Promise<E.Either<HplbError, A>> => {
+  const made: GPUBuffer[] = [];
+  const buffer: MakeBuffer = (bytes, usage, label) => {
+    const b = dev.createBuffer({ size: Math.max(16, Math.ceil(bytes / 4) * 4), usage, label });
+    made.push(b);
+    return b;
+  };
+  dev.pushErrorScope('out-of-memory');
+  dev.pushErrorScope('validation');
+  try {
+    return await run(buffer);
+  } catch (e) {
+    await popErrors(dev).catch(() => undefined);
+    return gpuFail(what, e);
+  } finally {
+    for (const b of made) b.destroy();
+  }
+};
 
 /** Pop the validation and out-of-memory scopes pushed around a submission; the first error's message. */
 const popErrors = async (dev: GPUDevice): Promise<string | undefined> => {
