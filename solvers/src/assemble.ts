@@ -8,11 +8,12 @@
 import * as E from 'fp-ts/lib/Either.js';
 import {
   decodePlan, headCost, kvSummary, recomputeLoads, summarizeLoads, validatePlan, PLAN_FORMAT,
-  type CostModel, type Device, type HplbError, type ModelShape, type Plan, type Split, type SolverStatus,
+  type CostModel, type HplbError, type Plan, type Split, type SolverStatus,
 } from '@hplb/core';
 import { instanceLowerBound } from './bounds.ts';
 import { normalize } from './problem.ts';
 import { layerProblemOf } from './layerProblem.ts';
+import type { PlanInput } from './types.ts';
 
 export interface AssembleLayer {
   /** placement[h] = device of query head h (a split head's first part's device). */
@@ -25,20 +26,13 @@ export interface AssembleLayer {
   readonly seconds?: number;
 }
 
-export interface AssembleInput {
-  readonly model: ModelShape;
-  readonly contextLength: number;
-  readonly budgets: ReadonlyArray<ReadonlyArray<number>>;
-  readonly devices: ReadonlyArray<Device>;
-  readonly constraints: { readonly equalHeadsPerDevice: boolean; readonly kv: 'group' | 'replicate' };
-  readonly costModel: CostModel;
+/** The model, budgets, devices, constraints, cost model and KV settings are those of the driver's `PlanInput`; with
+ * `previous` (a stable re-plan) the plan records the moves made. */
+export interface AssembleInput
+  extends Pick<PlanInput, 'model' | 'contextLength' | 'budgets' | 'devices' | 'constraints' | 'costModel' | 'kvBytesPerElement' | 'kvReplicationCapBytes' | 'previous'> {
   /** Shown as plan.solver.name. */
   readonly solverName: string;
   readonly layers: ReadonlyArray<AssembleLayer>;
-  readonly kvBytesPerElement?: number;
-  readonly kvReplicationCapBytes?: number | null;
-  /** Previous plan of a stable re-plan: the plan records the moves made. */
-  readonly previous?: Plan;
   /** Wall-clock seconds of the whole solve (default: Σ layer seconds). */
   readonly seconds?: number;
   /** Optional plan fields passed through (recovery, budgetPolicy, source). */
