@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { cpus } from 'node:os';
 import * as E from 'fp-ts/lib/Either.js';
 import { BUDGET_COST_MODEL, WORK_COST_MODEL, budgetsAt, importMinference, makeDevices, type CostModel, type ModelShape } from '@hplb/core';
-import { SHARED_DATA_MISSING, sharedDataDir } from '@hplb/core/node/sharedData.ts';
-import { feasibleKvCopies, planEngineLayout, type LengthPoint } from '@hplb/solvers/engine/index.ts';
+import { SHARED_DATA_MISSING, sharedDataDir } from '@hplb/core/node';
+import { feasibleKvCopies, planEngineLayout, type LengthPoint } from '@hplb/solvers';
 
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');

@@ -13,9 +13,9 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { budgetsAt, formatError, importProfile, modelWork, WORK_COST_MODEL, type ModelShape } from '@hplb/core';
-import { sharedDataDir, SHARED_DATA_MISSING } from '@hplb/core/node/sharedData.ts';
-import { solveIlp, ilpEngineAvailable, type IlpEngine } from '@hplb/solvers/ilp/index.ts';
-import { splitLayer } from '@hplb/solvers/split/index.ts';
+import { sharedDataDir, SHARED_DATA_MISSING } from '@hplb/core/node';
+import { solveIlp, ilpEngineAvailable, type IlpEngine } from '@hplb/solvers/node';
+import { splitLayer } from '@hplb/solvers';
 
 const N = 131072;
 const args = process.argv.slice(2);

@@ -18,14 +18,13 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { cpus, loadavg } from 'node:os';
 import { formatError } from '@hplb/core';
-import { makeAttentionParams } from '@hplb/core/kernel/params.ts';
-import { budgetLayout, fullLayout, layoutBlocks } from '@hplb/core/kernel/layout.ts';
-import type { AttentionBackend, AttentionParams, BlockLayout, HeadInput } from '@hplb/core/kernel/types.ts';
-import { parseArgs } from '@hplb/cli/args.ts';
-import { BACKEND_NAMES, loadBackend, takeBackendOptions } from '@hplb/cli/backends.ts';
-import { CliFailure } from '@hplb/cli/io.ts';
+import { makeAttentionParams } from '@hplb/core/kernel';
+import { budgetLayout, fullLayout, layoutBlocks } from '@hplb/core/kernel';
+import type { AttentionBackend, AttentionParams, BlockLayout, HeadInput } from '@hplb/core/kernel';
+import { BACKEND_NAMES, loadBackend } from '@hplb/runtime';
+import { CliFailure, parseArgs, takeBackendOptions } from '@hplb/cli';
 import { executedFlops } from '@hplb/backend-cpu';
-import { clockNow, CLOCKS, defaultClock, fitLinear, median, randomTensor, type Clock } from '@hplb/cli/runtime/calibration.ts';
+import { clockNow, CLOCKS, defaultClock, fitLinear, median, randomTensor, type Clock } from '@hplb/runtime';
 
 const die = (msg: string): never => { process.stderr.write(`bench-kernels: ${msg}\n`); process.exit(1); };
 /** Flag errors (CliFailure from the shared parsers) as one line, like the CLI. */

@@ -16,13 +16,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import { WORK_COST_MODEL, formatError, makeDevices, type Plan } from '@hplb/core';
-import { importMinference } from '@hplb/core/importers/minference.ts';
-import { budgetsAt } from '@hplb/core/budgetsAt.ts';
-import { sharedDataDir, SHARED_DATA_MISSING } from '@hplb/core/node/sharedData.ts';
-import { writeFileAtomic } from '@hplb/core/node/atomic.ts';
-import { simulate } from '@hplb/core/simulate.ts';
-import { planModel } from '@hplb/solvers/driver.ts';
-import type { SolverName } from '@hplb/solvers/types.ts';
+import { importMinference } from '@hplb/core';
+import { budgetsAt } from '@hplb/core';
+import { sharedDataDir, SHARED_DATA_MISSING } from '@hplb/core/node';
+import { writeFileAtomic } from '@hplb/core/node';
+import { simulate } from '@hplb/core';
+import { planModel } from '@hplb/solvers';
+import type { SolverName } from '@hplb/solvers';
 
 const PROFILES = [
   { label: 'Llama-3.1-8B (MInference v1)', file: 'Llama_3.1_8B_Instruct_128k_kv_out_v32_fit_o_best_pattern.json' },

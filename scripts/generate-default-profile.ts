@@ -10,8 +10,9 @@
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  DEFAULT_PROFILE_SEED, DEFAULT_PROFILE_URL, generateDefaultProfile, serializeProfile, type Archetype, type CalibrationStats,
+  DEFAULT_PROFILE_SEED, generateDefaultProfile, serializeProfile, type Archetype, type CalibrationStats,
 } from '../core/src/defaultProfile.ts';
+import { DEFAULT_PROFILE_URL } from '../core/src/node/defaultProfile.ts';
 import { formatError } from '../core/src/errors.ts';
 import { writeFileAtomic } from '../core/src/node/atomic.ts';
 import { makeRecoveryCurve, tokensFor } from '../core/src/recovery.ts';

@@ -15,7 +15,7 @@ export interface Command {
 export const COMMANDS = ['plan', 'pareto', 'inspect', 'solve', 'profile', 'execute', 'calibrate', 'export', 'apply'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
-const load = async (name: CommandName): Promise<Command> => (await import(`./commands/${name}.ts`)) as Command;
+const load = async (name: CommandName): Promise<Command> => (await import(new URL(`./commands/${name}${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href)) as Command;
 
 const help = async (io: Io): Promise<number> => {
   io.out('hplb: plan how sparse LLM attention is served across GPUs\n\nUsage: hplb <command> [flags]   (hplb <command> --help for flags)\n\n');

@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { WORK_COST_MODEL, makeDevices, type ModelShape } from '@hplb/core';
-import { planEngineLayout } from '@hplb/solvers/engine/index.ts';
+import { planEngineLayout } from '@hplb/solvers';
 import { main } from '../src/main.ts';
 import type { Io } from '../src/io.ts';
-import { closeSafetensors, openSafetensors, readTensor, writeSafetensors } from '../src/safetensors/index.ts';
+import { closeSafetensors, openSafetensors, readTensor, writeSafetensors } from '@hplb/engines/node';
 import { TOLERANCE, layerOutput, maxRelError, randomInput, randomWeights, rng, shardedOutput, type LayerWeights } from './engine-reference.ts';
 
 const capture = () => {

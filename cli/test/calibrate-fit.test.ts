@@ -1,7 +1,7 @@
 /** The calibration fit: least squares with R², the non-negative intercept rule, and bad flags. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fitLinear } from '../src/runtime/calibration.ts';
+import { fitLinear } from '@hplb/runtime';
 import { run } from '../src/commands/calibrate.ts';
 import type { Io } from '../src/io.ts';
 

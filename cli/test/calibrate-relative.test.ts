@@ -11,7 +11,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { formatError } from '@hplb/core';
 import { createBackend } from '@hplb/backend-cpu';
-import { fitLinear, runCalibration } from '../src/runtime/calibration.ts';
+import { fitLinear, runCalibration } from '@hplb/runtime';
 
 /** [N, computed blocks, token pairs W(b, N), seconds] */
 const WEBGPU_LAVAPIPE: ReadonlyArray<readonly [number, number, number, number]> = [

@@ -8,10 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
 import { WORK_COST_MODEL, makeDevices, recomputeLoads, summarizeLoads, validatePlan, type ModelShape, type Plan } from '@hplb/core';
-import type { EngineLayer } from '@hplb/core/engineLayout.ts';
-import { feasibleKvCopies, planEngineLayout } from '@hplb/solvers/engine/index.ts';
-import { buildEngineLayout } from '../src/engine/layout.ts';
-import { permuteColumnBlocks, permuteRowBlocks } from '../src/engine/transform.ts';
+import type { EngineLayer } from '@hplb/core';
+import { feasibleKvCopies, planEngineLayout } from '@hplb/solvers';
+import { buildEngineLayout } from '@hplb/engines';
+import { permuteColumnBlocks, permuteRowBlocks } from '@hplb/engines';
 import { TOLERANCE, layerOutput, maxRelError, randomInput, randomWeights, rng, shardedOutput, type LayerWeights } from './engine-reference.ts';
 
 const f32 = (b: Buffer) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
@@ -151,7 +151,7 @@ test('split heads: virtual heads with row ranges on different ranks sum to the o
 });
 
 test('plans without engine slots (free equal-heads placement) export to a layout that passes the same identity', async () => {
-  const { planFreeLengths } = await import('@hplb/solvers/engine/index.ts');
+  const { planFreeLengths } = await import('@hplb/solvers');
   for (const [tp, kv] of [[2, 'replicate'], [4, 'replicate'], [2, 'group']] as const) {
     const seed = 300 + tp + (kv === 'group' ? 1 : 0);
     const res = planFreeLengths({

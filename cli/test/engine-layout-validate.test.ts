@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
 import { WORK_COST_MODEL, makeDevices, type ModelShape } from '@hplb/core';
-import { decodeEngineLayout, validateEngineLayout, type EngineLayout } from '@hplb/core/engineLayout.ts';
-import { planEngineLayout } from '@hplb/solvers/engine/index.ts';
-import { buildEngineLayout } from '../src/engine/layout.ts';
+import { decodeEngineLayout, validateEngineLayout, type EngineLayout } from '@hplb/core';
+import { planEngineLayout } from '@hplb/solvers';
+import { buildEngineLayout } from '@hplb/engines';
 
 const M: ModelShape = { name: 'tiny-validate', layers: 2, queryHeads: 8, kvHeads: 2, headDim: 4 };
 const N = 64;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { decodePlan, validatePlan } from '@hplb/core';
-import { SHARED_DATA_MISSING, sharedDataDir } from '@hplb/core/node/sharedData.ts';
+import { SHARED_DATA_MISSING, sharedDataDir } from '@hplb/core/node';
 import { main } from '../src/main.ts';
 import type { Io } from '../src/io.ts';
 

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { WORK_COST_MODEL, makeDevices, recomputeLoads, summarizeLoads, type ModelShape, type Plan } from '@hplb/core';
-import { decodeEngineLayout, validateEngineLayout } from '@hplb/core/engineLayout.ts';
-import { planEngineLayout } from '@hplb/solvers/engine/index.ts';
+import { decodeEngineLayout, validateEngineLayout } from '@hplb/core';
+import { planEngineLayout } from '@hplb/solvers';
 import { main } from '../src/main.ts';
 import type { Io } from '../src/io.ts';
 

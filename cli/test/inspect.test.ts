@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SHARED_DATA_MISSING, sharedDataDir } from '@hplb/core/node/sharedData.ts';
+import { SHARED_DATA_MISSING, sharedDataDir } from '@hplb/core/node';
 import { main } from '../src/main.ts';
 import type { Io } from '../src/io.ts';
 

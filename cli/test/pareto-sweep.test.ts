@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/main.ts';
 import type { Io } from '../src/io.ts';
-import { checkWellFormed } from '../src/svg/wellFormed.ts';
+import { checkWellFormed } from '@hplb/planner';
 
 test('pareto sweeps four pipelines over densities and p, writes pareto.svg; max-min min ≥ uniform min at each density', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hplb-pareto-'));

@@ -9,8 +9,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodePlan } from '@hplb/core/plan.ts';
-import { validatePlan } from '@hplb/core/validate.ts';
+import { decodePlan } from '@hplb/core';
+import { validatePlan } from '@hplb/core';
 import { main } from '../src/main.ts';
 import type { Io } from '../src/io.ts';
 

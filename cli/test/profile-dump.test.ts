@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { decode, ProfileC } from '@hplb/core';
-import { syntheticHead, syntheticHeadSpec } from '@hplb/core/kernel/synthetic.ts';
+import { syntheticHead, syntheticHeadSpec } from '@hplb/core/kernel';
 import { run } from '../src/commands/profile.ts';
-import { npyBytes, openDump } from '../src/runtime/dump.ts';
+import { npyBytes, openDump } from '@hplb/runtime';
 import type { Io } from '../src/io.ts';
 
 const capture = () => {
@@ -128,8 +128,8 @@ test('synthetic profile with samples and context lengths writes a stability repo
 
 test('profile --backend cpu (blockMass) gives the same curves as the exact sampled rows', async () => {
   const { createBackend } = await import('@hplb/backend-cpu');
-  const { makeAttentionParams } = await import('@hplb/core/kernel/params.ts');
-  const { profileHead, profileHeadWithBackend } = await import('@hplb/core/kernel/profiler.ts');
+  const { makeAttentionParams } = await import('@hplb/core/kernel');
+  const { profileHead, profileHeadWithBackend } = await import('@hplb/core/kernel');
   const p = makeAttentionParams({ tokens: 320, headDim: 32, blockSize: 64 });
   assert.ok(E.isRight(p));
   const cpu = createBackend();

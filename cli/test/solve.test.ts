@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findModel } from '@hplb/core';
-import { sharedBenchDir } from '@hplb/core/node/sharedData.ts';
+import { sharedBenchDir } from '@hplb/core/node';
 import { main } from '../src/main.ts';
 import type { Io } from '../src/io.ts';
 import { parseArgs } from '../src/args.ts';

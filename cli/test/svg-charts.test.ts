@@ -10,11 +10,11 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
-import { simulate } from '@hplb/core/simulate.ts';
-import { makeDevices } from '@hplb/core/model.ts';
-import { renderTimeline } from '../src/svg/timeline.ts';
-import { renderPareto, skyline } from '../src/svg/pareto.ts';
-import { checkWellFormed } from '../src/svg/wellFormed.ts';
+import { simulate } from '@hplb/core';
+import { makeDevices } from '@hplb/core';
+import { renderTimeline } from '@hplb/planner';
+import { renderPareto, skyline } from '@hplb/planner';
+import { checkWellFormed } from '@hplb/planner';
 
 const L = 5;
 const G = 3;

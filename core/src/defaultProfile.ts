@@ -26,7 +26,6 @@
  * `archetypeRecovery` is an analytic curve model of the same archetypes, kept for property tests that need cheap
  * curves of tunable shape; the default profile no longer uses it.
  */
-import { readFileSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import { decode, hplbError, issue, parseJson, type HplbError } from './errors.ts';
 import { makeAttentionParams } from './kernel/params.ts';
@@ -34,12 +33,12 @@ import { profileHead } from './kernel/profiler.ts';
 import { mixSeed, rng, syntheticHead, syntheticHeadSpec, type SyntheticHeadSpec } from './kernel/synthetic.ts';
 import { CurveProfileC, PROFILE_FORMAT, type CurveProfile, type HeadCurve } from './profile.ts';
 import { makeRecoveryCurve, tokensFor, type RecoveryCurve } from './recovery.ts';
+import { DEFAULT_CONTEXT_LENGTH } from './importers/common.ts';
 
 // ---------------------------------------------------------------- model
 
 export const DEFAULT_PROFILE_SEED = 20250131;
 /** The profile's reference context length (what `hplb plan` plans at). */
-export const DEFAULT_CONTEXT_LENGTH = 131072;
 export const DEFAULT_MODEL_SHAPE = { name: 'synthetic Llama-3.1-8B-shaped', layers: 32, queryHeads: 32, kvHeads: 8, headDim: 128 } as const;
 
 /** How the heads are profiled: context length, query rows sampled (the last ones), block size, curve points. */
@@ -226,20 +225,4 @@ export const serializeProfile = (p: CurveProfile): string => {
   const head = JSON.stringify(rest, null, 2).replace(/\n}$/, '');
   const body = curves.map((row) => '    [\n' + row.map((c) => '      ' + JSON.stringify(c)).join(',\n') + '\n    ]').join(',\n');
   return `${head},\n  "curves": [\n${body}\n  ]\n}\n`;
-};
-
-// ---------------------------------------------------------------- loading
-
-export const DEFAULT_PROFILE_URL = new URL('../data/default-profile.json', import.meta.url);
-
-/** Read and decode the committed default profile. */
-export const loadDefaultProfile = (): E.Either<HplbError, CurveProfile> => {
-  const file = DEFAULT_PROFILE_URL.pathname;
-  let text: string;
-  try {
-    text = readFileSync(DEFAULT_PROFILE_URL, 'utf8');
-  } catch (e) {
-    return E.left(hplbError('io', [issue('$', 'the default profile (run: npx tsx scripts/generate-default-profile.ts)', e instanceof Error ? e.message : String(e))], file));
-  }
-  return E.chain((u: unknown) => decode(CurveProfileC, u, file))(parseJson(text, file));
 };

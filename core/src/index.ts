@@ -1,7 +1,7 @@
 /**
  * @hplb/core: typed data (models, devices, budgets, profiles, plans), decoders, work and cost model, lower bounds,
  * the plan validator and the attention-kernel interface. Total: functions return `Either`, never throw.
- * Node-only edges (atomic writes, worker bootstrap) live under `@hplb/core/node/*`.
+ * Node-only edges (atomic writes, worker threads, reading the default profile) live under `@hplb/core/node`.
  */
 export * from './brand.ts';
 export * from './errors.ts';
@@ -16,3 +16,9 @@ export * from './validate.ts';
 export * from './kernel/types.ts';
 export * from './budgetsAt.ts';
 export * from './importers/index.ts';
+export * from './budgets/index.ts';
+export * from './recovery.ts';
+export * from './simulate.ts';
+export * from './engineLayout.ts';
+export * from './defaultProfile.ts';
+export * from './kernel/index.ts';

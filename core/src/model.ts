@@ -8,7 +8,7 @@ import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { PositiveInt, NonNegative, Positive } from './brand.ts';
 import { decode, fail, type HplbError } from './errors.ts';
-import registryData from '../data/models.json' with { type: 'json' };
+import registryData from './data/models.json' with { type: 'json' };
 
 // ---------------------------------------------------------------- model
 

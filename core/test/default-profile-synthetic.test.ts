@@ -9,10 +9,11 @@ import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
 import { readFileSync } from 'node:fs';
 import {
-  calibrationStats, DEFAULT_PROFILE_SEED, DEFAULT_PROFILE_URL, defaultHeads, layerArchetypeCounts, loadDefaultProfile, profileDefaultHead,
+  calibrationStats, DEFAULT_PROFILE_SEED, defaultHeads, layerArchetypeCounts, profileDefaultHead,
   serializeProfile, type Archetype, type CalibrationStats,
 } from '../src/defaultProfile.ts';
 import { profileCurves, tokensFor } from '../src/recovery.ts';
+import { DEFAULT_PROFILE_URL, loadDefaultProfile } from '../src/node/defaultProfile.ts';
 
 const load = () => {
   const p = loadDefaultProfile();

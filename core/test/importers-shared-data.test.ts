@@ -9,7 +9,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { budgetsAt, formatError, importProfile, kvHeadOf, type Profile, type ImportProfileOptions, type HplbError } from '@hplb/core';
-import { SHARED_DATA_MISSING, sharedDataDir } from '@hplb/core/node/sharedData.ts';
+import { SHARED_DATA_MISSING, sharedDataDir } from '@hplb/core/node';
 
 const D = sharedDataDir();
 const skip = D === undefined ? SHARED_DATA_MISSING : false;

@@ -13,11 +13,8 @@
  * An infeasible constraint set returns Left with code "infeasible", naming the constraint.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { availableParallelism } from 'node:os';
-import type { Worker } from 'node:worker_threads';
 import { checkBudgets, hplbError, issue, type HplbError, type Plan, type Split, type SolverStatus } from '@hplb/core';
-import { spawnTsWorker } from '@hplb/core/node/tsWorker.ts';
-import type { LayerProblem, LayerResult, PlanInput, SolveOptions, SolverName } from './types.ts';
+import type { LayerJob, LayerProblem, LayerResult, PlanInput, SolverRuntime } from './types.ts';
 import { solveLayer } from './registry.ts';
 import { layerProblemOf } from './layerProblem.ts';
 import { assemblePlan } from './assemble.ts';
@@ -43,46 +40,19 @@ export interface PlanResult {
 
 /** Budget of the in-thread first pass per layer. */
 const QUICK_MS = 25;
-/** Worker start-up (tsx bootstrap) is about this long on a loaded machine: below it, workers do not pay. */
+/** A worker's start-up when the runtime does not say: below it, workers do not pay. */
 const WORKER_STARTUP_MS = 1500;
 
 const infeasible = (layer: number, r: { constraint: string; message: string }): HplbError =>
   hplbError('infeasible', [issue(`$.constraints.${r.constraint}`, `a satisfiable constraint set (layer ${layer}: ${r.message})`)]);
 
-type Job = { layer: number; problem: LayerProblem; solver: SolverName; options: SolveOptions };
-
-/** Solve jobs on a small pool of worker threads; resolves in job order. */
-const solveInWorkers = async (jobs: ReadonlyArray<Job>, workers: number, onDone: () => void): Promise<LayerResult[]> => {
-  const url = new URL('./worker.ts', import.meta.url);
-  const pool: Worker[] = Array.from({ length: Math.max(1, Math.min(workers, jobs.length)) }, () => spawnTsWorker(url));
-  const results: LayerResult[] = Array(jobs.length);
-  let next = 0;
-  try {
-    await Promise.all(pool.map((w) => new Promise<void>((resolve, reject) => {
-      const feed = () => {
-        if (next >= jobs.length) return resolve();
-        const id = next++;
-        const j = jobs[id]!;
-        w.once('message', (msg: { id: number; result?: LayerResult; error?: string }) => {
-          if (msg.error !== undefined || !msg.result) return reject(new Error(msg.error ?? 'worker returned nothing'));
-          results[id] = msg.result;
-          onDone();
-          feed();
-        });
-        w.postMessage({ id, problem: j.problem, solver: j.solver, options: j.options });
-      };
-      w.once('error', reject);
-      feed();
-    })));
-  } finally {
-    await Promise.all(pool.map((w) => w.terminate()));
-  }
-  return results;
-};
-
 const countCuts = (splits: ReadonlyArray<Split>) => splits.reduce((a, s) => a + s.parts.length - 1, 0);
 
-export const planModel = async (input: PlanInput): Promise<E.Either<HplbError, PlanResult>> => {
+/**
+ * Solve every layer of a model and assemble the validated plan. `runtime` says where solving runs: absent, every
+ * layer is solved in this thread (any platform); `@hplb/solvers/node`'s `planModel` passes its worker-thread runtime.
+ */
+export const planModel = async (input: PlanInput, runtime: SolverRuntime = {}): Promise<E.Either<HplbError, PlanResult>> => {
   const t0 = performance.now();
   const { model, devices } = input;
   const L = model.layers;
@@ -106,7 +76,7 @@ export const planModel = async (input: PlanInput): Promise<E.Either<HplbError, P
   const quick = effort !== undefined ? limit : anytime ? Math.min(limit, QUICK_MS) : limit;
   const secondPass = anytime && (effort !== undefined ? quickEffort! < effort : quick < limit);
   for (let l = 0; l < L; l++) {
-    results[l] = await solveLayer(problems[l]!, solver, { timeLimitMs: quick, seed: seed + l, ...(quickEffort !== undefined ? { effort: quickEffort } : {}) });
+    results[l] = await solveLayer(problems[l]!, solver, { timeLimitMs: quick, seed: seed + l, ...(quickEffort !== undefined ? { effort: quickEffort } : {}) }, runtime);
     const r = results[l]!;
     if (r.status === 'infeasible') return E.left(infeasible(l, r));
     if (!secondPass || r.status === 'optimal') tick();
@@ -115,26 +85,27 @@ export const planModel = async (input: PlanInput): Promise<E.Either<HplbError, P
   // 2. Open layers get the full budget, in workers where it pays.
   if (secondPass) {
     const open = results.flatMap((r, l) => (r.status !== 'optimal' ? [l] : []));
-    const jobs: Job[] = open.map((l) => ({
+    const jobs: LayerJob[] = open.map((l) => ({
       layer: l, problem: problems[l]!, solver,
       options: { timeLimitMs: limit, seed: seed + l, warmStart: (results[l] as { assignment: ReadonlyArray<number> }).assignment, ...(effort !== undefined ? { effort } : {}) },
     }));
     // Workers pay when the parallel time (work / k + a worker's start-up) beats doing it here.
-    const k = Math.min(availableParallelism(), 4, open.length);
+    const k = Math.min(runtime.parallelism ?? 1, 4, open.length);
     // (With an effort budget the time per layer is unknown up front: the limit is the same pessimistic estimate.)
     const serial = open.length * limit;
-    const want = input.workers ?? (k >= 2 && serial / k + WORKER_STARTUP_MS < serial ? k : 0);
+    const pool = runtime.solveInWorkers;
+    const want = pool === undefined ? 0 : input.workers ?? (k >= 2 && serial / k + (runtime.workerStartupMs ?? WORKER_STARTUP_MS) < serial ? k : 0);
     let second: LayerResult[];
-    if (want > 0 && jobs.length > 0) {
+    if (pool !== undefined && want > 0 && jobs.length > 0) {
       try {
-        second = await solveInWorkers(jobs, want, tick);
+        second = await pool(jobs, want, tick);
       } catch {
         second = [];
-        for (const j of jobs) { second.push(await solveLayer(j.problem, j.solver, j.options)); tick(); }
+        for (const j of jobs) { second.push(await solveLayer(j.problem, j.solver, j.options, runtime)); tick(); }
       }
     } else {
       second = [];
-      for (const j of jobs) { second.push(await solveLayer(j.problem, j.solver, j.options)); tick(); }
+      for (const j of jobs) { second.push(await solveLayer(j.problem, j.solver, j.options, runtime)); tick(); }
     }
     open.forEach((l, k) => {
       const a = results[l]!;
@@ -152,7 +123,7 @@ export const planModel = async (input: PlanInput): Promise<E.Either<HplbError, P
     if (r.status === 'infeasible') return undefined;
     const free = await solveLayer(p, solver === 'ilp-glpk' || solver === 'ilp-highs' ? 'auto' : solver, {
       timeLimitMs: effort !== undefined ? limit : priceLimit, seed: seed + l, ...(effort !== undefined ? { effort: Math.max(1, Math.floor(effort / 8)) } : {}),
-    });
+    }, runtime);
     return free.status === 'infeasible' || free.makespan === 0 ? undefined : r.makespan / Math.min(free.makespan, r.makespan);
   };
   for (let l = 0; l < L; l++) {

@@ -14,7 +14,7 @@
  * Every result's makespan and lower bound are recomputed here from the instance (never trusted from a solver).
  * A stable re-plan (problem.previous) then minimises moves at that makespan (`reduceMoves`).
  */
-import type { LayerProblem, LayerResult, LayerStatus, SolveOptions, SolverName } from './types.ts';
+import type { LayerProblem, LayerResult, LayerStatus, SolveOptions, SolverName, SolverRuntime } from './types.ts';
 import { collapseAssignment, expandAssignment, LoadState, normalize, type Instance } from './problem.ts';
 import { instanceLowerBound } from './bounds.ts';
 import { BUILDERS, type BuilderName } from './heuristics.ts';
@@ -218,8 +218,11 @@ export const solveLayerSync = (problem: LayerProblem, solver: SolverName, option
   return done(best, lb, status);
 };
 
-/** Solve one layer with any solver (the ILP engines are loaded on demand). */
-export const solveLayer = async (problem: LayerProblem, solver: SolverName, options: SolveOptions): Promise<LayerResult> => {
+/**
+ * Solve one layer with any solver. The ILP solvers need a runtime with an engine (`@hplb/solvers/node` passes
+ * `nodeSolverRuntime`); without one they answer that no engine is available.
+ */
+export const solveLayer = async (problem: LayerProblem, solver: SolverName, options: SolveOptions, runtime: SolverRuntime = {}): Promise<LayerResult> => {
   if (solver !== 'ilp-glpk' && solver !== 'ilp-highs') return solveLayerSync(problem, solver, options);
   const t0 = ms();
   const norm = normalize(problem);
@@ -228,7 +231,10 @@ export const solveLayer = async (problem: LayerProblem, solver: SolverName, opti
   // Warm start from local search (a small share of the budget).
   const warm = solveLayerSync(problem, 'local', { ...options, timeLimitMs: Math.min(200, options.timeLimitMs / 10) });
   if (warm.status === 'infeasible') return warm;
-  const { solveIlp } = await import('./ilp/index.ts');
+  const solveIlp = runtime.solveIlp;
+  if (solveIlp === undefined) {
+    return { status: 'infeasible', constraint: 'engine', message: `${solver}: no ILP engine in this runtime (the engines run in worker threads: use @hplb/solvers/node)` };
+  }
   const left = Math.max(1, options.timeLimitMs - (ms() - t0));
   let r: LayerResult;
   try {

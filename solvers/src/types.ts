@@ -102,3 +102,34 @@ export interface PlanInput {
   /** Worker threads for the multi-layer driver: 0 = solve in this thread, undefined = decide ("where it pays"). */
   readonly workers?: number;
 }
+
+/** One layer to solve, as handed to a runtime's worker pool. */
+export interface LayerJob {
+  readonly layer: number;
+  readonly problem: LayerProblem;
+  readonly solver: SolverName;
+  readonly options: SolveOptions;
+}
+
+/** What an ILP engine call takes (the engines run in worker threads, so they come with a runtime). */
+export interface IlpCall {
+  readonly engine: 'glpk' | 'highs';
+  readonly timeLimitMs: number;
+  readonly warmStart?: ReadonlyArray<number>;
+}
+
+/**
+ * Where solving runs. The package root is platform-neutral: without a runtime every layer is solved in the calling
+ * thread and the ILP solvers report that no engine is available. `@hplb/solvers/node` supplies `nodeSolverRuntime`
+ * (a worker-thread pool, HiGHS and the optional GLPK engine) and uses it by default.
+ */
+export interface SolverRuntime {
+  /** Threads the pool may use (the driver uses at most 4). */
+  readonly parallelism?: number;
+  /** A worker's start-up time: below it, a pool does not pay. */
+  readonly workerStartupMs?: number;
+  /** Solve jobs on `workers` threads; resolves in job order and calls `onDone` per finished job. */
+  readonly solveInWorkers?: (jobs: ReadonlyArray<LayerJob>, workers: number, onDone: () => void) => Promise<LayerResult[]>;
+  /** Run an ILP engine on one layer (the result is re-checked by the registry). */
+  readonly solveIlp?: (problem: LayerProblem, call: IlpCall) => Promise<LayerResult>;
+}

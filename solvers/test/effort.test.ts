@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
 import { WORK_COST_MODEL, formatError, makeDevices, validatePlan, type ModelShape } from '@hplb/core';
-import { bruteForceOptimum, constraintsHold, makespanAtLeastLowerBound, makespanConsistent, placedOnce, truthfulGap, type Verdict } from '@hplb/spec/laws.ts';
+import { bruteForceOptimum, constraintsHold, makespanAtLeastLowerBound, makespanConsistent, placedOnce, truthfulGap, type Verdict } from '@hplb/spec';
 import { planModel, solveLayerSync, type LayerProblem, type LayerResult, type SolverName } from '../src/index.ts';
 import { rng } from '../src/local.ts';
 

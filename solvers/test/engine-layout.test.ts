@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
 import { BUDGET_COST_MODEL, WORK_COST_MODEL, budgetsAt, importMinference, makeDevices, validatePlan, type ModelShape } from '@hplb/core';
-import { SHARED_DATA_MISSING, sharedDataDir } from '@hplb/core/node/sharedData.ts';
+import { SHARED_DATA_MISSING, sharedDataDir } from '@hplb/core/node';
 import { engineGeometry, feasibleKvCopies, isEngineValid, planEngineLayout, planFreeLengths, solveEngineLayer, type EngineGeometry } from '../src/engine/index.ts';
 
 const SEED = Number(process.env['HPLB_SEED'] ?? Date.now() % 1_000_000);

@@ -9,7 +9,7 @@ import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { headWork, layerLowerBound } from '@hplb/core';
-import { sharedDataDir, SHARED_DATA_MISSING, repoRoot } from '@hplb/core/node/sharedData.ts';
+import { sharedDataDir, SHARED_DATA_MISSING, repoRoot } from '@hplb/core/node';
 import { solveIlp, greedyStart, ilpEngineAvailable, type IlpEngine } from '../src/ilp/index.ts';
 import { assignmentLoads, violatedConstraint, buildModel, lpText, type IlpProblem } from '../src/ilp/model.ts';
 import type { LayerProblem } from '../src/types.ts';

@@ -10,7 +10,7 @@ import {
   bruteForceOptimum, constraintsHold, exactMatchesOptimum, exactNoWorse, idleDeviceNoWorse, listSchedulingBound, lptBound,
   makespanAtLeastLowerBound, makespanConsistent, permuteProblem, permutedPlan, placedOnce, scaledOptimum, truthfulGap,
   type Verdict,
-} from '@hplb/spec/laws.ts';
+} from '@hplb/spec';
 import { NATIVE_SOLVERS, solveLayer, solveLayerSync, type LayerProblem, type LayerResult, type SolverName } from '../src/index.ts';
 import { ilpEngineAvailable } from '../src/ilp/index.ts';
 

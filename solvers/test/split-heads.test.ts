@@ -13,7 +13,7 @@ import {
   WORK_COST_MODEL, headWork, makeDevices, summarizeLoads, validatePlan, formatError, kvSummary,
   type CostModel, type ModelShape, type Plan, type Split,
 } from '@hplb/core';
-import { sharedDataDir, SHARED_DATA_MISSING } from '@hplb/core/node/sharedData.ts';
+import { sharedDataDir, SHARED_DATA_MISSING } from '@hplb/core/node';
 import { splitLayer, layerDeviceLoads, type SplitLayerInput, type SplitLayerResult } from '../src/split/index.ts';
 
 const lpt = (costs: ReadonlyArray<number>, g: number): number[] => {

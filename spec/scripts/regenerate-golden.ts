@@ -7,9 +7,9 @@
  * reference spec/).
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { formatError } from '@hplb/core/errors.ts';
-import { writeJsonAtomic } from '@hplb/core/node/atomic.ts';
-import type { AttentionBackend } from '@hplb/core/kernel/types.ts';
+import { formatError } from '@hplb/core';
+import { writeJsonAtomic } from '@hplb/core/node';
+import type { AttentionBackend } from '@hplb/core/kernel';
 import { caseInputs, caseLayout, caseParams, GOLDEN_CASES, GOLDEN_DIR, GOLDEN_FORMAT, toBase64 } from '../src/conformance/golden.ts';
 
 const die = (msg: string): never => { process.stderr.write(`regenerate-golden: ${msg}\n`); process.exit(1); };
@@ -21,17 +21,17 @@ if (E.isLeft(info)) die(formatError(info.left));
 for (const c of GOLDEN_CASES) {
   const p = caseParams(c);
   if (E.isLeft(p)) die(`${c.name}: ${formatError(p.left)}`);
-  const params = (p as E.Right<import('@hplb/core/kernel/types.ts').AttentionParams>).right;
+  const params = (p as E.Right<import('@hplb/core/kernel').AttentionParams>).right;
   const { q, k, v } = caseInputs(c);
   const layout = caseLayout(c, params, q, k);
   if (E.isLeft(layout)) die(`${c.name}: ${formatError(layout.left)}`);
-  const L = (layout as E.Right<import('@hplb/core/kernel/types.ts').BlockLayout>).right;
+  const L = (layout as E.Right<import('@hplb/core/kernel').BlockLayout>).right;
   const rows = c.rows === undefined ? undefined : { start: c.rows[0], end: c.rows[1] };
   const r = await backend.sparseAttention(q, k, v, L, params, rows);
   if (E.isLeft(r)) die(`${c.name}: ${formatError(r.left)}`);
   const m = await backend.blockMass(q, k, params);
   if (E.isLeft(m)) die(`${c.name}: ${formatError(m.left)}`);
-  const out = (r as E.Right<import('@hplb/core/kernel/types.ts').AttentionOutput>).right;
+  const out = (r as E.Right<import('@hplb/core/kernel').AttentionOutput>).right;
   const file = `${GOLDEN_DIR}${c.name}.json`;
   const w = writeJsonAtomic(file, {
     format: GOLDEN_FORMAT,

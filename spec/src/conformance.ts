@@ -2,7 +2,7 @@
  * The attention conformance suite: ONE function a backend's test file calls once.
  *
  *   // backends/<name>/test/conformance.test.ts
- *   import { attentionConformance } from '@hplb/spec/conformance.ts';
+ *   import { attentionConformance } from '@hplb/spec';
  *   import { createBackend } from '../src/index.ts';
  *   attentionConformance({ name: 'cpu', create: () => createBackend(), precision: 'fp32', requireInit: true });
  *
@@ -16,11 +16,11 @@
  */
 import { test, type TestContext } from 'node:test';
 import * as E from 'fp-ts/lib/Either.js';
-import { formatError, type HplbError } from '@hplb/core/errors.ts';
-import { checkCapabilities, makeAttentionParams, type RawAttentionParams } from '@hplb/core/kernel/params.ts';
-import { budgetLayout, fullLayout, layoutFromLists } from '@hplb/core/kernel/layout.ts';
-import { gaussian, rng } from '@hplb/core/kernel/synthetic.ts';
-import type { AttentionBackend, AttentionOutput, AttentionParams, BackendCapabilities, BlockLayout, Precision, RowRange } from '@hplb/core/kernel/types.ts';
+import { formatError, type HplbError } from '@hplb/core';
+import { checkCapabilities, makeAttentionParams, type RawAttentionParams } from '@hplb/core/kernel';
+import { budgetLayout, fullLayout, layoutFromLists } from '@hplb/core/kernel';
+import { gaussian, rng } from '@hplb/core/kernel';
+import type { AttentionBackend, AttentionOutput, AttentionParams, BackendCapabilities, BlockLayout, Precision, RowRange } from '@hplb/core/kernel';
 import { goldenFiles, readGolden } from './conformance/golden.ts';
 import { referenceAttention, referenceBlockMass } from './conformance/reference.ts';
 import { compareArrays, TOLERANCES, type Tolerance } from './conformance/tolerance.ts';

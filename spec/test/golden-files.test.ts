@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
-import { formatError } from '@hplb/core/errors.ts';
+import { formatError } from '@hplb/core';
 import { caseInputs, caseLayout, caseParams, GOLDEN_CASES, GOLDEN_DIR, goldenFiles, readGolden } from '../src/conformance/golden.ts';
 import { referenceAttention, referenceBlockMass } from '../src/conformance/reference.ts';
 import { compareArrays, TOLERANCES } from '../src/conformance/tolerance.ts';

@@ -8,11 +8,11 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { availableParallelism, cpus } from 'node:os';
-import { fail, hplbError, issue, words, type HplbError } from '@hplb/core/errors.ts';
-import { checkKernelCall, checkOutputFinite } from '@hplb/core/kernel/params.ts';
+import { fail, hplbError, issue, words, type HplbError } from '@hplb/core';
+import { checkKernelCall, checkOutputFinite } from '@hplb/core/kernel';
 import type {
   AttentionBackend, AttentionOutput, AttentionParams, BackendCapabilities, BackendInfo, BlockLayout, HeadInput, RowRange,
-} from '@hplb/core/kernel/types.ts';
+} from '@hplb/core/kernel';
 import { blockMassAll, sparseAttentionRows } from './kernel.ts';
 import { WorkerPool } from './pool.ts';
 

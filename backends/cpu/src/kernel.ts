@@ -8,7 +8,7 @@
  * O += P·V_blk keeps a 4 rows × 4 columns tile of the output in locals while streaming the keys. Each 4×4 step does
  * 8 loads for 16 multiply-adds, the same shape as the reference GEMM in examples/bench-kernels.ts.
  */
-import type { AttentionParams, BlockLayout } from '@hplb/core/kernel/types.ts';
+import type { AttentionParams, BlockLayout } from '@hplb/core/kernel';
 
 /** Scratch buffers sized for one query block; reused across calls with the same B and d. */
 export class Scratch {

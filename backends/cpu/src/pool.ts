@@ -4,7 +4,7 @@
  * process alive. `terminate()` on dispose.
  */
 import type { Worker } from 'node:worker_threads';
-import { spawnTsWorker } from '@hplb/core/node/tsWorker.ts';
+import { siblingModule, spawnTsWorker } from '@hplb/core/node';
 import type { WorkerReply, WorkerRequest } from './worker.ts';
 
 type Job = { req: WorkerRequest; transfer: ArrayBuffer[]; resolve: (r: WorkerReply) => void; reject: (e: Error) => void };
@@ -28,7 +28,7 @@ export class WorkerPool {
 
   /** Start `n` workers and wait until each has loaded the kernel module (or fail with the reason). */
   static async start(n: number): Promise<WorkerPool> {
-    const workers = Array.from({ length: n }, () => spawnTsWorker(new URL('./worker.ts', import.meta.url)));
+    const workers = Array.from({ length: n }, () => spawnTsWorker(siblingModule(import.meta.url, 'worker')));
     const pool = new WorkerPool(workers);
     // A ping: a mass job on a 1-token head proves the module is loaded.
     const p = { tokens: 1, headDim: 1, blockSize: 1, blocks: 1, causal: true, scale: 1, precision: 'fp32' as const };

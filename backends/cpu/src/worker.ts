@@ -3,7 +3,7 @@
  * transfers the output buffers back. Started by `pool.ts` through core's `spawnTsWorker`.
  */
 import { parentPort } from 'node:worker_threads';
-import type { AttentionParams, BlockLayout } from '@hplb/core/kernel/types.ts';
+import type { AttentionParams, BlockLayout } from '@hplb/core/kernel';
 import { blockMassAll, sparseAttentionRows } from './kernel.ts';
 
 export type WorkerRequest =

@@ -1,5 +1,5 @@
 /** The CPU reference backend against the shared attention conformance suite, on the calling thread and with workers. */
-import { attentionConformance } from '@hplb/spec/conformance.ts';
+import { attentionConformance } from '@hplb/spec';
 import { createBackend } from '../src/index.ts';
 
 attentionConformance({ name: 'cpu', create: () => createBackend(), precision: 'fp32', requireInit: true });

@@ -14,11 +14,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { formatError } from '@hplb/core/errors.ts';
-import { makeAttentionParams } from '@hplb/core/kernel/params.ts';
-import { budgetLayout, fullLayout, layoutBlocks, layoutTokenPairs } from '@hplb/core/kernel/layout.ts';
-import { gaussian, rng } from '@hplb/core/kernel/synthetic.ts';
-import type { AttentionParams, BlockLayout, HeadInput, Precision } from '@hplb/core/kernel/types.ts';
+import { formatError } from '@hplb/core';
+import { makeAttentionParams } from '@hplb/core/kernel';
+import { budgetLayout, fullLayout, layoutBlocks, layoutTokenPairs } from '@hplb/core/kernel';
+import { gaussian, rng } from '@hplb/core/kernel';
+import type { AttentionParams, BlockLayout, HeadInput, Precision } from '@hplb/core/kernel';
 import { createBackend } from '../src/index.ts';
 
 // ---------------------------------------------------------------- arguments
@@ -82,7 +82,7 @@ export interface BenchCase {
   readonly layoutFile: string;
 }
 
-const must = <A>(what: string, e: E.Either<import('@hplb/core/errors.ts').HplbError, A>): A => {
+const must = <A>(what: string, e: E.Either<import('@hplb/core').HplbError, A>): A => {
   if (E.isLeft(e)) throw new Error(`${what}: ${formatError(e.left)}`);
   return e.right;
 };

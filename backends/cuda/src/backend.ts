@@ -8,12 +8,12 @@
  * CLI's backend registry, the conformance suite and the benchmarks.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { hplbError, issue, type HplbError, type Issue } from '@hplb/core/errors.ts';
-import { checkAttentionInputs, checkOutputFinite, checkRows } from '@hplb/core/kernel/params.ts';
-import { validateLayout } from '@hplb/core/kernel/layout.ts';
+import { hplbError, issue, type HplbError, type Issue } from '@hplb/core';
+import { checkAttentionInputs, checkOutputFinite, checkRows } from '@hplb/core/kernel';
+import { validateLayout } from '@hplb/core/kernel';
 import type {
   AttentionBackend, AttentionOutput, AttentionParams, BackendCapabilities, BackendInfo, BlockLayout, HeadInput, RowRange,
-} from '@hplb/core/kernel/types.ts';
+} from '@hplb/core/kernel';
 import { CUDA_KERNEL_VARIANTS, loadCudaBinding, type CudaAttentionRequest, type CudaKernelVariant, type CudaBinding, type CudaCallError, type CudaContext, type CudaDeviceInfo, type CudaTiming } from './binding.ts';
 
 // ---------------------------------------------------------------- model

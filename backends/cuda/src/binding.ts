@@ -9,8 +9,8 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
-import { hplbError, issue, type HplbError } from '@hplb/core/errors.ts';
-import type { Precision } from '@hplb/core/kernel/types.ts';
+import { hplbError, issue, type HplbError } from '@hplb/core';
+import type { Precision } from '@hplb/core/kernel';
 
 // ---------------------------------------------------------------- model
 

@@ -7,7 +7,7 @@
  * Options: `device` (CUDA device index, default 0), `addonPath` (a built hplb_cuda.node), `kernel` (`pipelined`, the
  * default, or `simple`; also $HPLB_CUDA_KERNEL), `binding` (an injected `CudaBinding`, for tests).
  */
-import type { AttentionBackend } from '@hplb/core/kernel/types.ts';
+import type { AttentionBackend } from '@hplb/core/kernel';
 import { createCudaBackend, type CudaBackend } from './backend.ts';
 
 export { CUDA_CAPABILITIES, MIN_COMPUTE_CAPABILITY, createCudaBackend, describeCudaError, fromNative, packHeads, splitOutputs } from './backend.ts';

@@ -10,9 +10,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { formatError } from '@hplb/core/errors.ts';
-import { makeAttentionParams } from '@hplb/core/kernel/params.ts';
-import { fullLayout } from '@hplb/core/kernel/layout.ts';
+import { formatError } from '@hplb/core';
+import { makeAttentionParams } from '@hplb/core/kernel';
+import { fullLayout } from '@hplb/core/kernel';
 import { createBackend, loadCudaBinding, packageRoot, type CudaCallError } from '../src/index.ts';
 
 const hasNvcc = (() => {

@@ -8,12 +8,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Module from 'node:module';
 import * as E from 'fp-ts/lib/Either.js';
-import { formatError, type HplbError } from '@hplb/core/errors.ts';
-import { makeAttentionParams } from '@hplb/core/kernel/params.ts';
-import { budgetLayout, fullLayout, layoutFromLists } from '@hplb/core/kernel/layout.ts';
-import { gaussian, rng } from '@hplb/core/kernel/synthetic.ts';
-import type { AttentionParams, HeadInput } from '@hplb/core/kernel/types.ts';
-import { attentionConformance, compareArrays, referenceAttention, TOLERANCES } from '@hplb/spec/conformance.ts';
+import { formatError, type HplbError } from '@hplb/core';
+import { makeAttentionParams } from '@hplb/core/kernel';
+import { budgetLayout, fullLayout, layoutFromLists } from '@hplb/core/kernel';
+import { gaussian, rng } from '@hplb/core/kernel';
+import type { AttentionParams, HeadInput } from '@hplb/core/kernel';
+import { attentionConformance, compareArrays, referenceAttention, TOLERANCES } from '@hplb/spec';
 import { createBackend, packHeads, splitOutputs } from '../src/index.ts';
 import { cudaError, fakeBinding } from './fakeBinding.ts';
 

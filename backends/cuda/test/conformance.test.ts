@@ -5,7 +5,7 @@
  * cudaErrorInsufficientDriver: …)" or "the CUDA addon is not built". scripts/device-check.sh runs this file on the
  * GPU with HPLB_CUDA_REQUIRE_INIT=1, so there a backend that cannot start fails instead of skipping.
  */
-import { attentionConformance } from '@hplb/spec/conformance.ts';
+import { attentionConformance } from '@hplb/spec';
 import { createBackend } from '../src/index.ts';
 
 const requireInit = process.env['HPLB_CUDA_REQUIRE_INIT'] === '1';

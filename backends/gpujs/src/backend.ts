@@ -11,12 +11,12 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { createRequire } from 'node:module';
-import { fail, hplbError, words, type HplbError, type Issue } from '@hplb/core/errors.ts';
-import { checkKernelCall, checkOutputFinite } from '@hplb/core/kernel/params.ts';
-import { fullLayout } from '@hplb/core/kernel/layout.ts';
+import { fail, hplbError, words, type HplbError, type Issue } from '@hplb/core';
+import { checkKernelCall, checkOutputFinite } from '@hplb/core/kernel';
+import { fullLayout } from '@hplb/core/kernel';
 import type {
   AttentionBackend, AttentionOutput, AttentionParams, BackendCapabilities, BackendInfo, BlockLayout, HeadInput, RowRange,
-} from '@hplb/core/kernel/types.ts';
+} from '@hplb/core/kernel';
 import { loadGpuJs, probeHeadlessGl } from './environment.ts';
 import { LOOP_MAX, MASS, ROW_MAX, ROW_SUM, SCORES, WEIGHTED } from './kernels.ts';
 

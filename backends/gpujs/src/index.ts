@@ -7,7 +7,7 @@
  * this module loads neither gpu.js nor headless-gl. Options: `mode` ('gpu' | 'cpu', default 'gpu'); unknown keys are refused.
  * GPU mode declares `capabilities.workerThreads: false` (headless-gl loads in one thread per process).
  */
-import type { AttentionBackend } from '@hplb/core/kernel/types.ts';
+import type { AttentionBackend } from '@hplb/core/kernel';
 import { GpuJsBackend, parseGpuJsOptions } from './backend.ts';
 
 export { CHUNK_VALUES, GPUJS_CAPABILITIES, GpuJsBackend, gpujsCapabilities, parseGpuJsOptions, type GpuJsBackendOptions, type GpuJsMode } from './backend.ts';

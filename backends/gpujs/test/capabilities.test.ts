@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
-import { formatError } from '@hplb/core/errors.ts';
+import { formatError } from '@hplb/core';
 import { createBackend, parseGpuJsOptions } from '../src/index.ts';
 
 test('gpujs: GPU mode declares workerThreads false (headless-gl is not context-aware), CPU mode true', () => {

@@ -1,6 +1,6 @@
 /** Run by conformance.test.ts in a child process without DISPLAY: prints GPU-mode init()'s answer. */
 import * as E from 'fp-ts/lib/Either.js';
-import { formatError } from '@hplb/core/errors.ts';
+import { formatError } from '@hplb/core';
 import { createBackend } from '../src/index.ts';
 
 const b = createBackend({ mode: 'gpu' });

@@ -5,10 +5,10 @@
  * Prints a markdown table (quoted in backends/webgpu/README.md). A benchmark, not a test.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { formatError, type HplbError } from '@hplb/core/errors.ts';
-import { makeAttentionParams } from '@hplb/core/kernel/params.ts';
-import { budgetLayout } from '@hplb/core/kernel/layout.ts';
-import { gaussian, rng } from '@hplb/core/kernel/synthetic.ts';
+import { formatError, type HplbError } from '@hplb/core';
+import { makeAttentionParams } from '@hplb/core/kernel';
+import { budgetLayout } from '@hplb/core/kernel';
+import { gaussian, rng } from '@hplb/core/kernel';
 import { createBackend } from '../src/index.ts';
 
 const arg = process.argv.indexOf('--context');

@@ -9,11 +9,11 @@
  * exit instead of hanging. Calls are serialized (one GPU queue); concurrent callers simply wait their turn.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { fail, hplbError, issue, words, type HplbError, type Issue } from '@hplb/core/errors.ts';
-import { checkKernelCall, checkOutputFinite } from '@hplb/core/kernel/params.ts';
+import { fail, hplbError, issue, words, type HplbError, type Issue } from '@hplb/core';
+import { checkKernelCall, checkOutputFinite } from '@hplb/core/kernel';
 import type {
   AttentionBackend, AttentionOutput, AttentionParams, BackendCapabilities, BackendInfo, BlockLayout, HeadInput, RowRange,
-} from '@hplb/core/kernel/types.ts';
+} from '@hplb/core/kernel';
 import { adapterFacts, BufferUsage, MapMode, requestAdapter, requestDevice } from './device.ts';
 import { attentionShader, blockMassShader, chooseTile, NEG, PARAM_WORDS, paramsBytes, type Tile } from './shaders.ts';
 

@@ -14,7 +14,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
-import { hplbError, type HplbError } from '@hplb/core/errors.ts';
+import { hplbError, type HplbError } from '@hplb/core';
 
 /** WebGPU's numeric flags (spec values), so nothing depends on `webgpu`'s globals being installed. */
 export const BufferUsage = { MAP_READ: 0x0001, COPY_SRC: 0x0004, COPY_DST: 0x0008, UNIFORM: 0x0040, STORAGE: 0x0080 } as const;

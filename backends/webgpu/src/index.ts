@@ -7,7 +7,7 @@
  * this module loads no native code, and `init()` says what is missing (and how to install it) when no adapter is
  * found. Options: `powerPreference` ('high-performance' | 'low-power'), `idleReleaseMs` (see `backend.ts`).
  */
-import type { AttentionBackend } from '@hplb/core/kernel/types.ts';
+import type { AttentionBackend } from '@hplb/core/kernel';
 import { parseWebGpuOptions, WebGpuBackend } from './backend.ts';
 
 export { WEBGPU_CAPABILITIES, WebGpuBackend, parseWebGpuOptions, type WebGpuBackendOptions } from './backend.ts';

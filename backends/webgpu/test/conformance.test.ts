@@ -12,12 +12,12 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
-import { formatError } from '@hplb/core/errors.ts';
-import { makeAttentionParams } from '@hplb/core/kernel/params.ts';
-import { budgetLayout, fullLayout } from '@hplb/core/kernel/layout.ts';
-import { gaussian, rng } from '@hplb/core/kernel/synthetic.ts';
-import type { BlockLayout } from '@hplb/core/kernel/types.ts';
-import { attentionConformance, compareArrays, referenceAttention, TOLERANCES } from '@hplb/spec/conformance.ts';
+import { formatError } from '@hplb/core';
+import { makeAttentionParams } from '@hplb/core/kernel';
+import { budgetLayout, fullLayout } from '@hplb/core/kernel';
+import { gaussian, rng } from '@hplb/core/kernel';
+import type { BlockLayout } from '@hplb/core/kernel';
+import { attentionConformance, compareArrays, referenceAttention, TOLERANCES } from '@hplb/spec';
 import { createBackend } from '../src/index.ts';
 
 const env = process.env['HPLB_REQUIRE_GPU_BACKENDS'];

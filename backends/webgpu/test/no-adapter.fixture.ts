@@ -1,6 +1,6 @@
 /** Run by conformance.test.ts in a child process whose Vulkan driver list is empty: prints init()'s answer. */
 import * as E from 'fp-ts/lib/Either.js';
-import { formatError } from '@hplb/core/errors.ts';
+import { formatError } from '@hplb/core';
 import { createBackend } from '../src/index.ts';
 
 const b = createBackend();

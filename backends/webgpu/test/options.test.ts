@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
-import { formatError } from '@hplb/core/errors.ts';
+import { formatError } from '@hplb/core';
 import { parseWebGpuOptions, WEBGPU_CAPABILITIES } from '../src/index.ts';
 
 test('webgpu: options parse, unknown keys and bad values are named', () => {

@@ -10,13 +10,13 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, s
 import { basename, dirname, join, resolve } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { hplbError, issue, type HplbError } from '@hplb/core';
-import { decodeEngineLayout, validateEngineLayout, type EngineLayout } from '@hplb/core/engineLayout.ts';
+import { decodeEngineLayout, validateEngineLayout, type EngineLayout } from '@hplb/core';
 import { parseArgs } from '../args.ts';
-import { FUSED_QKV_MARKERS, REFUSED_ARCHS, SUPPORTED_ARCHS, type ArchSpec } from '../engine/arch.ts';
-import { permuteColumnBlocks, permuteRowBlocks } from '../engine/transform.ts';
+import { FUSED_QKV_MARKERS, REFUSED_ARCHS, SUPPORTED_ARCHS, type ArchSpec } from '@hplb/engines';
+import { permuteColumnBlocks, permuteRowBlocks } from '@hplb/engines';
 import { CliFailure, argumentError, orFail, readJson, type Io } from '../io.ts';
 import { progressBar } from '../progress.ts';
-import { DTYPE_BYTES, SafetensorsWriter, closeSafetensors, openSafetensors, readTensor, type SafetensorsFile, type TensorSpec } from '../safetensors/index.ts';
+import { DTYPE_BYTES, SafetensorsWriter, closeSafetensors, openSafetensors, readTensor, type SafetensorsFile, type TensorSpec } from '@hplb/engines/node';
 
 export const summary = 'rewrite a Llama / Mistral / Qwen2 safetensors checkpoint for an engine layout (permute and duplicate q/k/v/o heads, update config.json)';
 

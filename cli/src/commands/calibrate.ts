@@ -6,13 +6,14 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { CalibrationC, decode } from '@hplb/core';
-import { writeJsonAtomic } from '@hplb/core/node/atomic.ts';
-import { makeAttentionParams } from '@hplb/core/kernel/params.ts';
+import { writeJsonAtomic } from '@hplb/core/node';
+import { makeAttentionParams } from '@hplb/core/kernel';
 import { parseArgs } from '../args.ts';
 import { argumentError, orFail, type Io } from '../io.ts';
 import { progressBar } from '../progress.ts';
-import { BACKEND_NAMES, backendOptions, loadBackend, takeBackendOptions } from '../backends.ts';
-import { CLOCKS, DEFAULT_CALIBRATION, defaultClock, runCalibration } from '../runtime/calibration.ts';
+import { BACKEND_NAMES, backendOptions, loadBackend } from '@hplb/runtime';
+import { takeBackendOptions } from '../backendFlags.ts';
+import { CLOCKS, DEFAULT_CALIBRATION, defaultClock, runCalibration } from '@hplb/runtime';
 
 export const summary = 'time a kernel backend over budgets × context lengths; fit fixed + per-block cost (R²); write hplb.calibration/1';
 

@@ -8,13 +8,14 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { CalibrationC, decode, decodePlan, type CostModel } from '@hplb/core';
-import { makeAttentionParams } from '@hplb/core/kernel/params.ts';
+import { makeAttentionParams } from '@hplb/core/kernel';
 import { parseArgs } from '../args.ts';
 import { argumentError, orFail, readJson, type Io } from '../io.ts';
 import { progressBar } from '../progress.ts';
-import { BACKEND_NAMES, backendOptions, isBackendName, loadBackend, takeBackendOptions } from '../backends.ts';
-import { CLOCKS, defaultClock, runCalibration } from '../runtime/calibration.ts';
-import { EXECUTIONS, executePlan } from '../runtime/executor.ts';
+import { BACKEND_NAMES, backendOptions, isBackendName, loadBackend } from '@hplb/runtime';
+import { takeBackendOptions } from '../backendFlags.ts';
+import { CLOCKS, defaultClock, runCalibration } from '@hplb/runtime';
+import { EXECUTIONS, executePlan } from '@hplb/runtime';
 
 export const summary = 'run a plan on a kernel backend (a worker per device, barrier per layer); predicted vs measured per layer';
 

@@ -10,10 +10,10 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { decodePlan, validatePlan, type HplbError, type Plan } from '@hplb/core';
-import { ENGINES, type EngineName } from '@hplb/core/engineLayout.ts';
-import { writeJsonAtomic } from '@hplb/core/node/atomic.ts';
+import { ENGINES, type EngineName } from '@hplb/core';
+import { writeJsonAtomic } from '@hplb/core/node';
 import { parseArgs } from '../args.ts';
-import { buildEngineLayout, reindexMinference } from '../engine/layout.ts';
+import { buildEngineLayout, reindexMinference } from '@hplb/engines';
 import { argumentError, orFail, readJson, type Io } from '../io.ts';
 
 export const summary = 'turn a plan into an engine layout (hplb.engine-layout/1) for vLLM, SGLang or TensorRT-LLM, plus a re-indexed MInference config';

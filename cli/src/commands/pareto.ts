@@ -5,15 +5,15 @@
  * recovery, skyline marked). Needs recovery curves (the built-in SYNTHETIC profile by default).
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { writeFileAtomic } from '@hplb/core/node/atomic.ts';
+import { writeFileAtomic } from '@hplb/core/node';
 import { join } from 'node:path';
 import { parseArgs } from '../args.ts';
 import { CliFailure, argumentError, orFail, type Io } from '../io.ts';
 import { progressBar } from '../progress.ts';
 import { ALL_FLAG_SPEC, PROFILE_FLAG_HELP, SOLVER_FLAG_HELP, loadProfile, noCurvesFailure, readPlanContext } from '../pipeline/context.ts';
-import { DEFAULT_PLAN_EFFORT, runPipeline, type PipelineSpec } from '../pipeline/run.ts';
-import { renderPareto, skyline, type ParetoSeries } from '../svg/pareto.ts';
-import { displayUnit } from '../svg/xml.ts';
+import { DEFAULT_PLAN_EFFORT, runPipeline, type PipelineSpec } from '@hplb/planner';
+import { renderPareto, skyline, type ParetoSeries } from '@hplb/planner';
+import { displayUnit } from '@hplb/planner';
 
 export const summary = 'sweep budget densities per pipeline and chart latency against recovery (pareto.svg)';
 

@@ -8,13 +8,13 @@
  * Engine-compatible planning (--engine-layout, --kv-copies, --context N:w,...) is delegated to cli/src/engine/plan-engine.ts.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { hplbError, issue } from '@hplb/core/errors.ts';
-import { POLICY_NAMES, POLICIES_NEEDING_CURVES } from '@hplb/core/budgets/types.ts';
+import { hplbError, issue } from '@hplb/core';
+import { POLICY_NAMES, POLICIES_NEEDING_CURVES } from '@hplb/core';
 import { parseArgs } from '../args.ts';
 import { CliFailure, argumentError, orFail, type Io } from '../io.ts';
 import { progressBar } from '../progress.ts';
 import { ALL_FLAG_SPEC, PROFILE_FLAG_HELP, SOLVER_FLAG_HELP, loadProfile, noCurvesFailure, readPlanContext } from '../pipeline/context.ts';
-import { DEFAULT_DENSITY, DEFAULT_P, DEFAULT_PLAN_EFFORT, PROFILE_PIPELINES, REFERENCE_PIPELINES, runPipeline, type BudgetChoice, type BudgetPolicy, type PipelineRun, type PipelineSpec } from '../pipeline/run.ts';
+import { DEFAULT_DENSITY, DEFAULT_P, DEFAULT_PLAN_EFFORT, PROFILE_PIPELINES, REFERENCE_PIPELINES, runPipeline, type BudgetChoice, type BudgetPolicy, type PipelineRun, type PipelineSpec } from '@hplb/planner';
 import { comparisonTable, outputPaths, svgFor, writeOutputs } from '../pipeline/report.ts';
 
 export const summary = 'plan budgets and head placement (no arguments: the default synthetic model on 8 GPUs, with charts)';

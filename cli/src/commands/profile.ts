@@ -13,16 +13,16 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { basename } from 'node:path';
 import { findModel, formatError, kvHeadOf, PROFILE_FORMAT, type HeadCurve, type ModelShape } from '@hplb/core';
-import { writeJsonAtomic } from '@hplb/core/node/atomic.ts';
-import { makeAttentionParams } from '@hplb/core/kernel/params.ts';
-import { profileHead, profileHeadWithBackend, requiredBudget, stabilityReport, type StabilityRun } from '@hplb/core/kernel/profiler.ts';
-import { mixSeed, syntheticHead, syntheticModelSpecs } from '@hplb/core/kernel/synthetic.ts';
-import type { AttentionBackend, AttentionParams } from '@hplb/core/kernel/types.ts';
+import { writeJsonAtomic } from '@hplb/core/node';
+import { makeAttentionParams } from '@hplb/core/kernel';
+import { profileHead, profileHeadWithBackend, requiredBudget, stabilityReport, type StabilityRun } from '@hplb/core/kernel';
+import { mixSeed, syntheticHead, syntheticModelSpecs } from '@hplb/core/kernel';
+import type { AttentionBackend, AttentionParams } from '@hplb/core/kernel';
 import { parseArgs } from '../args.ts';
 import { argumentError, orFail, type Io } from '../io.ts';
 import { progressBar } from '../progress.ts';
-import { backendOptions, loadBackend } from '../backends.ts';
-import { openDump, type DumpIndex } from '../runtime/dump.ts';
+import { backendOptions, loadBackend } from '@hplb/runtime';
+import { openDump, type DumpIndex } from '@hplb/runtime';
 
 export const summary = 'recovery curves per head from q/k dumps (.npy/safetensors) or synthetic heads; stability report';
 

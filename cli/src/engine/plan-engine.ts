@@ -22,8 +22,8 @@ import {
   type CostModel,
   type Profile,
 } from '@hplb/core';
-import { writeJsonAtomic } from '@hplb/core/node/atomic.ts';
-import { planEngineLayout, planFreeLengths, type KvCopiesCandidate, type LengthPoint } from '@hplb/solvers/engine/index.ts';
+import { writeJsonAtomic } from '@hplb/core/node';
+import { planEngineLayout, planFreeLengths, type KvCopiesCandidate, type LengthPoint } from '@hplb/solvers';
 import { parseArgs } from '../args.ts';
 import { CliFailure, argumentError, orFail, readText, type Io } from '../io.ts';
 import { SOLVER_FLAG_SPEC, readCostModel, readDevices, readTimeLimitMs } from '../solverFlags.ts';

@@ -5,18 +5,18 @@
  */
 import { basename } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { hplbError, issue, withFile, type HplbError } from '@hplb/core/errors.ts';
-import type { Profile } from '@hplb/core/profile.ts';
-import { DEFAULT_CONTEXT_LENGTH, importProfile, detectFormat, PROFILE_FORMATS } from '@hplb/core/importers/index.ts';
-import { budgetsAt } from '@hplb/core/budgetsAt.ts';
-import { loadDefaultProfile } from '@hplb/core/defaultProfile.ts';
-import { profileCurves, CURVE_MODELS, type CurveModelName } from '@hplb/core/recovery.ts';
-import { DEFAULT_BLOCK_SIZE } from '@hplb/core/budgets/types.ts';
-import { COST_MODEL_NAMES, namedCostModel, withLinkBandwidth, type CostModel } from '@hplb/core/cost.ts';
+import { hplbError, issue, withFile, type HplbError } from '@hplb/core';
+import type { Profile } from '@hplb/core';
+import { DEFAULT_CONTEXT_LENGTH, importProfile, detectFormat, PROFILE_FORMATS } from '@hplb/core';
+import { budgetsAt } from '@hplb/core';
+import { loadDefaultProfile } from '@hplb/core/node';
+import { profileCurves, CURVE_MODELS, type CurveModelName } from '@hplb/core';
+import { DEFAULT_BLOCK_SIZE } from '@hplb/core';
+import { COST_MODEL_NAMES, namedCostModel, withLinkBandwidth, type CostModel } from '@hplb/core';
 import type { Args } from '../args.ts';
 import { CliFailure, argumentError, orFail, readText } from '../io.ts';
 import { readSolverFlags, SOLVER_FLAG_SPEC, SOLVER_FLAG_HELP, type SolverFlags } from '../solverFlags.ts';
-import type { PlanContext } from './run.ts';
+import type { PlanContext } from '@hplb/planner';
 
 /** Flags the profile side reads (besides the [solvers] flags). */
 export const PROFILE_FLAG_SPEC = {

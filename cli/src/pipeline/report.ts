@@ -3,11 +3,11 @@
  * fraction, makespan over the lower bound, min/mean recovery, solve time), the plan.svg timeline, and atomic writes.
  */
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '@hplb/core/node/atomic.ts';
-import { renderTimeline } from '../svg/timeline.ts';
-import { displayUnit } from '../svg/xml.ts';
+import { writeFileAtomic } from '@hplb/core/node';
+import { renderTimeline } from '@hplb/planner';
+import { displayUnit } from '@hplb/planner';
 import { orFail } from '../io.ts';
-import type { PipelineRun, PlanContext } from './run.ts';
+import type { PipelineRun, PlanContext } from '@hplb/planner';
 
 const pad = (s: string, w: number, right = false) => (right ? s.padStart(w) : s.padEnd(w));
 

@@ -17,7 +17,7 @@ export const POLICY_NAMES: ReadonlyArray<PolicyName> = ['uniform', 'top-p', 'max
 /** Policies that need recovery curves (all but uniform, which only needs a token count). */
 export const POLICIES_NEEDING_CURVES: ReadonlyArray<PolicyName> = ['top-p', 'max-min', 'bubble-fill', 'joint'];
 
-export const DEFAULT_BLOCK_SIZE = 64;
+import { DEFAULT_BLOCK_SIZE } from '../kernel/params.ts';
 
 export interface BudgetProblem {
   /** recoveryCurve[l][h], all at `contextLength`. */

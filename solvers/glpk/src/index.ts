@@ -9,8 +9,8 @@
  */
 import GLPK from 'glpk.js/node';
 import type { LP } from 'glpk.js/node';
-import type { EngineAnswer, EngineRequest } from '@hplb/solvers/ilp/engine.ts';
-import type { LinearModel } from '@hplb/solvers/ilp/model.ts';
+import type { EngineAnswer, EngineRequest } from '@hplb/solvers/node';
+import type { LinearModel } from '@hplb/solvers/node';
 
 type Glpk = Awaited<ReturnType<typeof GLPK>>;
 let runtime: Promise<Glpk> | null = null;

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildModel, lpText, decodeAssignment, type IlpProblem } from '@hplb/solvers/ilp/model.ts';
+import { buildModel, lpText, decodeAssignment, type IlpProblem } from '@hplb/solvers/node';
 import { glpkLpText, runGlpk } from '../src/index.ts';
 
 const tokens = (s: string) => s.replace(/\\\*[^*]*\*\\/g, '').split(/\s+/).filter(Boolean);

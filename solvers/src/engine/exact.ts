@@ -10,7 +10,7 @@
  */
 import type { EngineGeometry } from './geometry.ts';
 
-export interface ExactResult {
+export interface ExactEngineResult {
   /** assignment[h] = rank, or undefined when nothing better than the incumbent exists. */
   readonly assignment?: number[];
   readonly makespan: number;
@@ -30,7 +30,7 @@ export const exactEngineLayer = (
   incumbent: number,
   deadline: number,
   stateCap = 60_000,
-): ExactResult => {
+): ExactEngineResult => {
   const g = geo.groupSize;
   const c = geo.chunkSize;
   const per = geo.headsPerRank;

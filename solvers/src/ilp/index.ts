@@ -15,7 +15,7 @@
  * rejects with an `IlpEngineError` naming the cause; `ilpEngineAvailable` checks it up front.
  */
 import { layerLowerBound } from '@hplb/core';
-import { spawnTsWorker } from '@hplb/core/node/tsWorker.ts';
+import { siblingModule, spawnTsWorker } from '@hplb/core/node';
 import type { Worker } from 'node:worker_threads';
 import type { LayerProblem, LayerResult } from '../types.ts';
 import type { EngineAnswer, EngineRequest } from './engine.ts';
@@ -36,7 +36,7 @@ export class IlpEngineError extends Error {
 
 // ---------------------------------------------------------------- worker pool
 
-const WORKER_URL = new URL('./worker.ts', import.meta.url);
+const WORKER_URL = siblingModule(import.meta.url, 'worker');
 const idle: Record<IlpEngine, Worker[]> = { glpk: [], highs: [] };
 let nextId = 1;
 

@@ -8,11 +8,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { decode, parseJson, type HplbError } from '@hplb/core/errors.ts';
-import { makeAttentionParams } from '@hplb/core/kernel/params.ts';
-import { budgetLayout, fullLayout, topKLayout, topPLayout } from '@hplb/core/kernel/layout.ts';
-import { gaussian, mixSeed, rng } from '@hplb/core/kernel/synthetic.ts';
-import type { AttentionParams, BlockLayout, Precision } from '@hplb/core/kernel/types.ts';
+import { decode, parseJson, type HplbError } from '@hplb/core';
+import { makeAttentionParams } from '@hplb/core/kernel';
+import { budgetLayout, fullLayout, topKLayout, topPLayout } from '@hplb/core/kernel';
+import { gaussian, mixSeed, rng } from '@hplb/core/kernel';
+import type { AttentionParams, BlockLayout, Precision } from '@hplb/core/kernel';
 import { referenceBlockMass } from './reference.ts';
 
 export const GOLDEN_FORMAT = 'hplb.golden/1' as const;

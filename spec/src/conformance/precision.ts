@@ -2,7 +2,7 @@
  * Input rounding by declared precision: a backend that computes in fp16/bf16 sees its inputs rounded, so the
  * conformance suite computes the reference on the same rounded inputs (round-to-nearest-even). fp32 is exact.
  */
-import type { Precision } from '@hplb/core/kernel/types.ts';
+import type { Precision } from '@hplb/core/kernel';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);

@@ -3,7 +3,7 @@
  * layout applied token by token (key j is visible to row i iff its block is in the row's query-block list and,
  * when causal, j ≤ i). Deliberately naive (no blocking, no online softmax) so it shares no code with any backend.
  */
-import type { AttentionParams, BlockLayout, RowRange } from '@hplb/core/kernel/types.ts';
+import type { AttentionParams, BlockLayout, RowRange } from '@hplb/core/kernel';
 
 export const referenceAttention = (
   q: Float32Array, k: Float32Array, v: Float32Array, p: AttentionParams, layout?: BlockLayout, rows?: RowRange,

@@ -3,7 +3,7 @@
  * the tensor, the flat index (and row/column) and both values; no ad-hoc epsilons anywhere else.
  * |actual − expected| ≤ atol + rtol·|expected| elementwise; −Infinity matches only −Infinity (an lse with no keys).
  */
-import type { Precision } from '@hplb/core/kernel/types.ts';
+import type { Precision } from '@hplb/core/kernel';
 
 export interface Tolerance {
   readonly atol: number;

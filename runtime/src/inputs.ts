@@ -3,7 +3,7 @@
  * heads of one group share k/v, as on a real GPU). Uniform in [−1, 1): kernel time does not depend on values, and a
  * fast generator keeps the untimed setup small. Shared by the executor's device workers and its tests.
  */
-import { mixSeed, rng } from '@hplb/core/kernel/synthetic.ts';
+import { mixSeed, rng } from '@hplb/core/kernel';
 
 const uniform = (n: number, seed: number): Float32Array => {
   const u = rng(seed);

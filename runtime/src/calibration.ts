@@ -12,10 +12,10 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { headWork, hplbError, issue, type Calibration, type HplbError } from '@hplb/core';
-import { makeAttentionParams } from '@hplb/core/kernel/params.ts';
-import { budgetKeys, budgetLayout, layoutBlocks } from '@hplb/core/kernel/layout.ts';
-import { gaussian, rng } from '@hplb/core/kernel/synthetic.ts';
-import type { AttentionBackend, BackendInfo, Precision } from '@hplb/core/kernel/types.ts';
+import { makeAttentionParams } from '@hplb/core/kernel';
+import { budgetKeys, budgetLayout, layoutBlocks } from '@hplb/core/kernel';
+import { gaussian, rng } from '@hplb/core/kernel';
+import type { AttentionBackend, BackendInfo, Precision } from '@hplb/core/kernel';
 
 export interface CalibrationOptions {
   readonly contexts: ReadonlyArray<number>;
@@ -141,7 +141,7 @@ export const runCalibration = async (backend: AttentionBackend, info: BackendInf
   const clock = opts.clock ?? defaultClock(info.name);
   // Build every grid point first, then time them round-robin: repeat r runs the whole grid once, so a burst of
   // other jobs on a shared machine hits one repeat of many points rather than every repeat of one point.
-  const points: { n: number; budget: number; layout: import('@hplb/core/kernel/types.ts').BlockLayout; p: import('@hplb/core/kernel/types.ts').AttentionParams; x: { q: Float32Array; k: Float32Array; v: Float32Array }; best: number }[] = [];
+  const points: { n: number; budget: number; layout: import('@hplb/core/kernel').BlockLayout; p: import('@hplb/core/kernel').AttentionParams; x: { q: Float32Array; k: Float32Array; v: Float32Array }; best: number }[] = [];
   for (const n of opts.contexts) {
     const p = makeAttentionParams({ tokens: n, headDim: opts.headDim, blockSize: opts.blockSize, precision: opts.precision });
     if (E.isLeft(p)) return p;

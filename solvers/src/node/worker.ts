@@ -3,8 +3,9 @@
  * `{ id, result }` (a LayerResult) or `{ id, error }`. Started with core's `spawnTsWorker`.
  */
 import { parentPort } from 'node:worker_threads';
-import { solveLayer } from './registry.ts';
-import type { LayerProblem, SolveOptions, SolverName } from './types.ts';
+import { solveLayer } from '../registry.ts';
+import type { LayerProblem, SolveOptions, SolverName } from '../types.ts';
+import { solveIlp } from '../ilp/index.ts';
 
 export interface WorkerRequest {
   readonly id: number;
@@ -14,7 +15,7 @@ export interface WorkerRequest {
 }
 
 parentPort?.on('message', (msg: WorkerRequest) => {
-  solveLayer(msg.problem, msg.solver, msg.options).then(
+  solveLayer(msg.problem, msg.solver, msg.options, { solveIlp }).then(
     (result) => parentPort!.postMessage({ id: msg.id, result }),
     (e: unknown) => parentPort!.postMessage({ id: msg.id, error: e instanceof Error ? e.message : String(e) }),
   );

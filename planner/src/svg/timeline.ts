@@ -6,7 +6,7 @@
  * layer's makespan and bubble. The title says which profile (SYNTHETIC when it is) and the summary line gives the
  * latency, balance efficiency, bubble fraction and recovery. Output is deterministic text (fixed decimals).
  */
-import type { Simulation } from '@hplb/core/simulate.ts';
+import type { Simulation } from '@hplb/core';
 import { displayUnit, el, esc, niceTicks, num, text, tickLabel } from './xml.ts';
 
 export interface TimelineOptions {

@@ -23,7 +23,7 @@ import {
   validateEngineLayout,
   type EngineLayout,
   type EngineName,
-} from '@hplb/core/engineLayout.ts';
+} from '@hplb/core';
 
 interface VHead {
   readonly q: number | null;

@@ -11,10 +11,10 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { formatError } from '@hplb/core';
-import { makeAttentionParams } from '@hplb/core/kernel/params.ts';
-import { budgetLayout } from '@hplb/core/kernel/layout.ts';
-import type { AttentionBackend, AttentionParams, BlockLayout } from '@hplb/core/kernel/types.ts';
-import { loadBackend } from '../backends.ts';
+import { makeAttentionParams } from '@hplb/core/kernel';
+import { budgetLayout } from '@hplb/core/kernel';
+import type { AttentionBackend, AttentionParams, BlockLayout } from '@hplb/core/kernel';
+import { loadBackend } from './backends.ts';
 import { clockNow, type Clock } from './calibration.ts';
 import { headInputs } from './inputs.ts';
 

@@ -25,13 +25,13 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { kvHeadOf, hplbError, issueText, recomputeLoads, validatePlan, type Calibration, type CostModel, type HplbError, type Plan, type Split } from '@hplb/core';
-import { spawnTsWorker } from '@hplb/core/node/tsWorker.ts';
-import { budgetKeys } from '@hplb/core/kernel/layout.ts';
-import { makeAttentionParams } from '@hplb/core/kernel/params.ts';
-import { startBackend } from '@hplb/core/kernel/resolve.ts';
-import type { AttentionBackend, AttentionParams } from '@hplb/core/kernel/types.ts';
+import { siblingModule, spawnTsWorker } from '@hplb/core/node';
+import { budgetKeys } from '@hplb/core/kernel';
+import { makeAttentionParams } from '@hplb/core/kernel';
+import { startBackend } from '@hplb/core/kernel';
+import type { AttentionBackend, AttentionParams } from '@hplb/core/kernel';
 import type { Worker } from 'node:worker_threads';
-import { backendCandidate, isBackendName } from '../backends.ts';
+import { backendCandidate, isBackendName } from './backends.ts';
 import type { Clock } from './calibration.ts';
 import { median } from './calibration.ts';
 import { DeviceRunner, type DeviceReply, type DeviceRequest, type DeviceTask, type SharedBackend } from './deviceRunner.ts';
@@ -216,7 +216,7 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
     shared = { backend: started.right.backend, device: started.right.info.device };
   }
   const devices: Device[] = Array.from({ length: G }, () =>
-    shared !== undefined ? new InlineDevice(shared) : new WorkerDevice(spawnTsWorker(new URL('./deviceWorker.ts', import.meta.url))));
+    shared !== undefined ? new InlineDevice(shared) : new WorkerDevice(spawnTsWorker(siblingModule(import.meta.url, 'deviceWorker'))));
   try {
     let deviceName = '';
     for (const [g, d] of devices.entries()) {

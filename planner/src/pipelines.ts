@@ -12,19 +12,19 @@
  * seed give byte-identical plan files.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { hplbError, issue, type HplbError } from '@hplb/core/errors.ts';
-import type { CostModel } from '@hplb/core/cost.ts';
-import type { Device, ModelShape } from '@hplb/core/model.ts';
-import type { Plan } from '@hplb/core/plan.ts';
-import { simulate, type Simulation } from '@hplb/core/simulate.ts';
-import { recoveriesOf, recoveryStats, sampleCurve, type CurveSet } from '@hplb/core/recovery.ts';
+import { hplbError, issue, type HplbError } from '@hplb/core';
+import type { CostModel } from '@hplb/core';
+import type { Device, ModelShape } from '@hplb/core';
+import type { Plan } from '@hplb/core';
+import { simulate, type Simulation } from '@hplb/core';
+import { recoveriesOf, recoveryStats, sampleCurve, type CurveSet } from '@hplb/core';
 import {
   bubbleFillPolicy, densityTotal, jointPolicy, maxMinPolicy, topPPolicy, uniformPolicy,
   type BudgetProblem, type BudgetResult, type BudgetTotal, type JointStep, type PolicyName,
-} from '@hplb/core/budgets/index.ts';
-import { planModel } from '@hplb/solvers/driver.ts';
-import { assemblePlan } from '@hplb/solvers/assemble.ts';
-import type { SolverName } from '@hplb/solvers/types.ts';
+} from '@hplb/core';
+import { planModel } from '@hplb/solvers';
+import { assemblePlan } from '@hplb/solvers';
+import type { SolverName } from '@hplb/solvers';
 
 // ---------------------------------------------------------------- model
 
