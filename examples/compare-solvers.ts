@@ -19,7 +19,7 @@ import { cpus } from 'node:os';
 import * as E from 'fp-ts/lib/Either.js';
 import { WORK_COST_MODEL, budgetsAt, formatError, importProfile, makeDevices, type Profile } from '@hplb/core';
 import { SHARED_DATA_MISSING, sharedBenchDir, sharedDataDir } from '@hplb/core/node';
-import { planModel, solveLayerSync, type PlanInput, type SolverName } from '@hplb/solvers';
+import { planModel, solveLayerSync, type PlanInput, type SolverName } from '@hplb/solvers/node';
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);

@@ -21,7 +21,7 @@ import { budgetsAt } from '@hplb/core';
 import { sharedDataDir, SHARED_DATA_MISSING } from '@hplb/core/node';
 import { writeFileAtomic } from '@hplb/core/node';
 import { simulate } from '@hplb/core';
-import { planModel } from '@hplb/solvers';
+import { planModel } from '@hplb/solvers/node';
 import type { SolverName } from '@hplb/solvers';
 
 const PROFILES = [

@@ -24,7 +24,7 @@ import {
 } from '@hplb/core';
 import { planModel } from '@hplb/solvers';
 import { assemblePlan } from '@hplb/solvers';
-import type { SolverName } from '@hplb/solvers';
+import type { SolverName, SolverRuntime } from '@hplb/solvers';
 
 // ---------------------------------------------------------------- model
 
@@ -55,6 +55,8 @@ export interface PlanContext {
   /** Provenance written into plans. */
   readonly source: Record<string, unknown>;
   readonly onProgress?: (done: number, total: number) => void;
+  /** Where solving runs (worker threads and ILP engines in Node: `nodeSolverRuntime` from `@hplb/solvers/node`). */
+  readonly runtime?: SolverRuntime;
 }
 
 /** How much a budget policy may spend, or what it must reach. */
@@ -148,7 +150,7 @@ const place = async (ctx: PlanContext, spec: PipelineSpec, budgets: ReadonlyArra
     ...(ctx.previous ? { previous: ctx.previous } : {}),
     ...(ctx.migrationWeight !== undefined ? { migrationWeight: ctx.migrationWeight } : {}),
     ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
-  });
+  }, ctx.runtime);
 
 /** Re-assemble (and re-validate) a plan with new budgets on the same placement and splits. */
 const rebudget = (ctx: PlanContext, plan: Plan, budgets: ReadonlyArray<ReadonlyArray<number>>): E.Either<HplbError, Plan> =>

@@ -13,6 +13,7 @@ import {
 } from '@hplb/spec';
 import { NATIVE_SOLVERS, solveLayer, solveLayerSync, type LayerProblem, type LayerResult, type SolverName } from '../src/index.ts';
 import { ilpEngineAvailable } from '../src/ilp/index.ts';
+import { nodeSolverRuntime } from '../src/node/index.ts';
 
 const baseSeed = Number(process.env['FC_SEED'] ?? Date.now() % 2 ** 31);
 console.log(`solver laws: seed=${baseSeed} (FC_SEED=${baseSeed} to replay)`);
@@ -154,7 +155,7 @@ for (const engine of ['ilp-highs', 'ilp-glpk'] as const) {
     if (ok !== true) return t.skip(`${engine} unavailable: ${ok}`);
     await fc.assert(
       fc.asyncProperty(arbProblem(['plain', 'equal', 'groups', 'pinned']), async (p) => {
-        const r = await solveLayer(p, engine, { timeLimitMs: 3000 });
+        const r = await solveLayer(p, engine, { timeLimitMs: 3000 }, nodeSolverRuntime);
         checkCommon(p, r, engine, bruteForceOptimum(p).makespan);
       }),
       { seed: baseSeed + 5, numRuns: 8 },

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { WORK_COST_MODEL, budgetsAt, formatError, headWork, importProfile, makeDevices, recomputeLoads, validatePlan, type ModelShape } from '@hplb/core';
 import { SHARED_DATA_MISSING, sharedBenchDir, sharedDataDir } from '@hplb/core/node';
-import { assemblePlan, normalize, planModel, solveLayerSync, LoadState, type LayerProblem, type LayerResult } from '../src/index.ts';
+import { assemblePlan, normalize, solveLayerSync, LoadState, type LayerProblem, type LayerResult } from '../src/index.ts';
+import { planModel } from '../src/node/index.ts';
 
 const ok = (r: LayerResult) => {
   if (r.status === 'infeasible') assert.fail(`infeasible: ${r.constraint}: ${r.message}`);

@@ -12,7 +12,7 @@
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { NonNegative, NonNegativeInt, Positive, decode, hplbError, issue, type HplbError } from '@hplb/core';
-import { SOLVER_NAMES, solveLayer, type LayerProblem } from '@hplb/solvers';
+import { SOLVER_NAMES, solveLayer, type LayerProblem } from '@hplb/solvers/node';
 import { parseArgs } from '../args.ts';
 import { CliFailure, argumentError, orFail, readJson, type Io } from '../io.ts';
 import { readSolverName, readTimeLimitMs } from '../solverFlags.ts';

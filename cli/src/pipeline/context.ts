@@ -13,6 +13,7 @@ import { loadDefaultProfile } from '@hplb/core/node';
 import { profileCurves, CURVE_MODELS, type CurveModelName } from '@hplb/core';
 import { DEFAULT_BLOCK_SIZE } from '@hplb/core';
 import { COST_MODEL_NAMES, namedCostModel, withLinkBandwidth, type CostModel } from '@hplb/core';
+import { nodeSolverRuntime } from '@hplb/solvers/node';
 import type { Args } from '../args.ts';
 import { CliFailure, argumentError, orFail, readText } from '../io.ts';
 import { readSolverFlags, SOLVER_FLAG_SPEC, SOLVER_FLAG_HELP, type SolverFlags } from '../solverFlags.ts';
@@ -111,6 +112,7 @@ export const readPlanContext = (args: Args, loaded: LoadedProfile, defaults: { t
     costModel: flags.costModel,
     timeLimitMs: flags.timeLimitMs,
     seed: flags.seed ?? 1,
+    runtime: nodeSolverRuntime,
     blockSize: block,
     ...(kvBytes !== undefined ? { kvBytesPerElement: kvBytes } : {}),
     ...(flags.kvReplicationCapBytes !== undefined ? { kvReplicationCapBytes: flags.kvReplicationCapBytes } : {}),
