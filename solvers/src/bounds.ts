@@ -1,63 +1,53 @@
 /**
- * Lower bounds for a normalised layer: core's bounds (mean, largest items, pigeonhole, equal counts, groups) plus the
- * bin-packing bound (Martello–Toth L2: the smallest capacity C for which L2(C) ≤ m), pinned loads and the
- * time-matrix bound. Every solver's gap is measured against `instanceLowerBound`; the exact search raises it further
- * when it proves a capacity infeasible.
+ * Lower bounds for a normalised layer, the one public entry (the pure bound functions live in `./bounds/`): core's
+ * bounds (mean, largest items, pigeonhole, equal counts, groups), Dell'Amico–Martello L0/L1, the Martello–Toth L2
+ * bin-packing bound lifted to a makespan bound (the smallest C with L2(C) ≤ m, over the achievable loads when the
+ * layer has few cost classes), pinned loads and the time-matrix bound. Every solver's gap is measured against
+ * `instanceLowerBound`; `instanceBound` also says which bound gave the value (a layer whose makespan meets it is
+ * proven by that bound); the exact search raises it further when it proves a capacity infeasible.
  */
 import { layerLowerBound } from '@hplb/core';
 import type { Instance } from './problem.ts';
+import { binsNeededL2 } from './bounds/l2.ts';
+import { dellAmicoL0, dellAmicoL1, equalCountBound } from './bounds/dellAmico.ts';
+import { liftCapacity, liftOverSums } from './bounds/lift.ts';
+import { achievableSums, classesOf } from './bounds/classes.ts';
 
-/** Martello–Toth L2 for bin packing: a lower bound on the number of bins of capacity C the items need. */
-export const binsNeededL2 = (desc: ReadonlyArray<number>, C: number): number => {
-  // desc: costs sorted non-increasing.
-  if (desc.length === 0) return 0;
-  if (desc[0]! > C) return Infinity;
-  // Candidate K values: 0 and every distinct item ≤ C/2.
-  let best = 0;
-  const ks: number[] = [0];
-  for (const v of desc) if (v <= C / 2 && v !== ks[ks.length - 1]) ks.push(v);
-  for (const K of ks) {
-    let j1 = 0;
-    let j2 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    for (const v of desc) {
-      if (v > C - K) j1++;
-      else if (v > C / 2) {
-        j2++;
-        s2 += v;
-      } else if (v >= K) s3 += v;
-    }
-    const room = j2 * C - s2;
-    const extra = Math.max(0, Math.ceil((s3 - room) / C - 1e-12));
-    best = Math.max(best, j1 + j2 + extra);
-  }
-  return best;
-};
+export { binsNeededL2 };
 
-/** Smallest C in [lo, hi] (integers, identical devices) with L2(C) ≤ m; lo when already satisfied. */
-export const binPackingBound = (desc: ReadonlyArray<number>, m: number, lo: number, hi: number): number => {
-  let a = Math.ceil(lo);
-  let b = Math.max(a, Math.ceil(hi));
-  if (binsNeededL2(desc, a) <= m) return a;
-  while (a < b) {
-    const mid = a + Math.floor((b - a) / 2);
-    if (binsNeededL2(desc, mid) <= m) b = mid;
-    else a = mid + 1;
-  }
-  return a;
-};
+/** Smallest C in [lo, hi] (integers, identical devices) that L2 does not prove infeasible (L2(C) ≤ m). */
+export const binPackingBound = (desc: ReadonlyArray<number>, m: number, lo: number, hi: number): number =>
+  liftCapacity((C) => binsNeededL2(desc, C), m, lo, hi);
 
 const allIntegers = (xs: ReadonlyArray<number>) => xs.every((x) => Number.isInteger(x));
 
+/** Which bound gave a layer's lower bound (a layer whose makespan meets it is proven optimal by it). */
+export type BoundProof =
+  | 'bound:L0' | 'bound:L1' | 'bound:L2' | 'bound:loads' | 'bound:equal-counts' | 'bound:groups' | 'bound:pinned' | 'bound:matrix';
+
+export interface ProvenBound {
+  readonly value: number;
+  readonly proof: BoundProof;
+}
+
+/** The best lower bound we know for the instance (`instanceBound`'s value). */
+export const instanceLowerBound = (inst: Instance, ub = Infinity): number => instanceBound(inst, ub).value;
+
 /**
- * The best lower bound we know for the instance, in load units. `ub` (a known makespan) limits the bin-packing
- * search; pass Infinity when none is known.
+ * The best lower bound we know for the instance, in load units, and the bound that gave it. `ub` (a known makespan)
+ * limits the lifting searches; pass Infinity when none is known.
  */
-export const instanceLowerBound = (inst: Instance, ub = Infinity): number => {
+export const instanceBound = (inst: Instance, ub = Infinity): ProvenBound => {
   const { n, m, time, kind, cost, speeds, pinned } = inst;
   let lb = 0;
-  if (n === 0) return 0;
+  let proof: BoundProof = 'bound:L0';
+  const raise = (v: number, by: BoundProof) => {
+    if (v > lb) {
+      lb = v;
+      proof = by;
+    }
+  };
+  if (n === 0) return { value: 0, proof };
   if (kind === 'matrix') {
     let sumMin = 0;
     for (let i = 0; i < n; i++) {
@@ -85,35 +75,50 @@ export const instanceLowerBound = (inst: Instance, ub = Infinity): number => {
       rSum += r;
     }
     if (rSum > 0) lb = Math.max(lb, sumMin / rSum);
-  } else {
+    proof = 'bound:matrix';
+  } else if (kind !== 'identical') {
     lb = layerLowerBound(cost, { devices: speeds, equalHeadsPerDevice: false });
-    if (inst.quota !== undefined && kind === 'identical') {
-      // Equal counts in items (all items weigh the same under a quota).
-      const c = n / m;
-      const asc = [...cost].sort((a, b) => a - b);
-      let small = 0;
-      for (let i = 0; i < c - 1; i++) small += asc[i]!;
-      lb = Math.max(lb, (asc[n - 1]! + small) / speeds[0]!);
-      // The c largest items can be on c different devices at best... and the smallest device holds c items.
+  } else {
+    // Identical devices: work in cost units (load = cost / s), divide at the end.
+    const s = speeds[0]!;
+    const desc = [...cost].sort((x, y) => y - x);
+    const integral = allIntegers(cost) && desc.reduce((x, y) => x + y, 0) < 2 ** 52;
+    let c = 0;
+    let by: BoundProof = 'bound:L0';
+    const up = (v: number, p: BoundProof) => {
+      if (v > c) {
+        c = v;
+        by = p;
+      }
+    };
+    up(dellAmicoL0(desc, m), 'bound:L0');
+    up(dellAmicoL1(desc, m), 'bound:L1');
+    up(layerLowerBound(desc, { devices: m }), 'bound:L1');
+    if (inst.quota !== undefined && inst.weight.every((w) => w === inst.weight[0])) up(equalCountBound(desc, m), 'bound:equal-counts');
+    // Integer costs: every makespan is an integer (in cost units), so round the bound up.
+    if (integral) c = Math.ceil(c - 1e-9 * Math.max(1, c));
+    if (integral && Number.isFinite(ub)) {
+      const hi = Math.ceil(ub * s);
+      // Few classes (real budgets): every makespan is an achievable load, so round up to one, then lift L2 over them.
+      const classes = classesOf(desc);
+      const loads = classes.vals.length * 2 <= n ? achievableSums(classes, c, hi) : null;
+      if (loads && loads.length > 0) up(loads[0]!, 'bound:loads');
+      if (inst.quota === undefined && hi > c) {
+        const l2 = (C: number) => binsNeededL2(desc, C);
+        up(loads ? liftOverSums(l2, m, loads, c, hi) : liftCapacity(l2, m, c, hi), 'bound:L2');
+      }
     }
-    // Integer costs on identical devices: every makespan is an integer (in cost units), so round the bound up.
-    if (kind === 'identical' && allIntegers(cost)) lb = Math.max(lb, Math.ceil(lb * speeds[0]! - 1e-9 * Math.max(1, lb * speeds[0]!)) / speeds[0]!);
-    if (kind === 'identical' && allIntegers(cost) && Number.isFinite(ub)) {
-      const desc = [...cost].sort((a, b) => b - a);
-      const s = speeds[0]!;
-      const hiInt = Math.ceil(ub * s);
-      if (hiInt > Math.ceil(lb * s)) lb = Math.max(lb, binPackingBound(desc, m, Math.ceil(lb * s - 1e-9), hiInt) / s);
-    }
+    raise(c / s, by);
   }
   // No extra KV copies allowed: every KV group is atomic, so the bounds hold over group sums too.
   if (inst.kv && inst.kv.maxExtra === 0 && kind !== 'matrix') {
     const sums = Array<number>(inst.kv.groups).fill(0);
     for (let i = 0; i < n; i++) sums[inst.kv.kvOf[i]!]! += cost[i]!;
-    lb = Math.max(lb, layerLowerBound(sums, { devices: speeds }));
+    raise(layerLowerBound(sums, { devices: speeds }), 'bound:groups');
   }
   // Pinned items alone.
   const pinLoad = new Float64Array(m);
   for (let i = 0; i < n; i++) if (pinned[i]! >= 0) pinLoad[pinned[i]!]! += time[i * m + pinned[i]!]!;
-  for (let d = 0; d < m; d++) lb = Math.max(lb, pinLoad[d]!);
-  return lb;
+  for (let d = 0; d < m; d++) raise(pinLoad[d]!, 'bound:pinned');
+  return { value: lb, proof };
 };

@@ -15,9 +15,22 @@
  * With an `Effort` the probes get shares of its units (a node, or a DP state × type, each costs one) instead of
  * shares of the time left, so the search is deterministic; `deadline` is then only the safety net.
  */
-import { binPackingBound } from './bounds.ts';
 import type { Instance } from './problem.ts';
 import type { Effort } from './effort.ts';
+import { localSearch } from './local.ts';
+import { binsNeededL2 } from './bounds/l2.ts';
+import { dellAmicoL0, dellAmicoL1, equalCountBound } from './bounds/dellAmico.ts';
+import { liftCapacity, liftOverSums, lowerIndex } from './bounds/lift.ts';
+import { achievableSums, countVectors, type Classes } from './bounds/classes.ts';
+import { CLASS_DP_MAX_STATES, classMinBins, relaxClasses, type Meter } from './bounds/classDp.ts';
+
+/**
+ * What closed the gap: a bound the incumbent meets (`bound:L0` mean / largest, `bound:L1` pigeonhole, `bound:L2`
+ * the lifted Martello–Toth bound, `bound:loads` the smallest achievable load above the others, `bound:equal-counts`,
+ * `bound:given` the caller's), the class-count DP proving the next load below the incumbent infeasible (`dp`), or
+ * the bin-completion search exhausting the capacities below it (`search`).
+ */
+export type ExactProof = 'bound:L0' | 'bound:L1' | 'bound:L2' | 'bound:loads' | 'bound:equal-counts' | 'bound:given' | 'dp' | 'search';
 
 export interface ExactResult {
   /** Best assignment the search found (collapsed items), or null when it found none better than the start. */
@@ -29,6 +42,8 @@ export interface ExactResult {
   /** Cost units per integer step (1 when costs were integers). */
   readonly resolution: number;
   readonly nodes: number;
+  /** What proved the result optimal (only when complete). */
+  readonly proof?: ExactProof;
 }
 
 /** Can the exact search handle this instance? Identical devices, no pins, KV caps or mixed group sizes. */
@@ -38,8 +53,15 @@ export const exactApplies = (inst: Instance): boolean =>
 
 class Timeout {}
 
-/** Largest count-vector state space the exact DP takes on (≈ types × states operations per probe). */
-export const DP_MAX_STATES = 200_000;
+/** Largest count-vector state space the exact DP takes on (one unit of effort a state, per probe). */
+export const DP_MAX_STATES = CLASS_DP_MAX_STATES;
+/**
+ * Count-vector states per unit of effort: a DP state is a handful of additions and comparisons, about a quarter of a
+ * search node's cost, so 10^6 units stay "a few hundred milliseconds" (effort.ts).
+ */
+export const DP_STATES_PER_UNIT = 4;
+/** State space of the relaxed DP tried before the full one (classes merged by rounding down; bounds/classDp.ts). */
+export const RELAXED_DP_STATES = 20_000;
 
 export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound: number, deadline: number, effort?: Effort): ExactResult => {
   const { n, m, cost, speeds } = inst;
@@ -65,26 +87,35 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
   const T = vals.length;
   const itotal = ic.reduce((a, b) => a + b, 0);
 
-  // Integer bounds.
+  // Integer bounds (Dell'Amico–Martello L0 / L1, equal counts), each remembered with its name for the proof.
   const desc = order.map((i) => ic[i]!);
-  let lo = Math.max(Math.ceil(itotal / m), desc[0] ?? 0, Math.floor(lowerBound * speed * scale));
-  for (let t = 1; t * m + 1 <= n; t++) {
-    let s = 0;
-    for (let i = t * m - t; i <= t * m; i++) s += desc[i]!;
-    lo = Math.max(lo, s);
-  }
-  if (perBin !== undefined && perBin > 0) {
-    let small = 0;
-    for (let i = 0; i < perBin - 1; i++) small += desc[n - 1 - i]!;
-    lo = Math.max(lo, desc[0]! + small);
-  }
+  let lo = 0;
+  let loBy: ExactProof = 'bound:L0';
+  const raise = (v: number, by: ExactProof) => {
+    if (v > lo) {
+      lo = v;
+      loBy = by;
+    }
+  };
+  raise(dellAmicoL0(desc, m), 'bound:L0');
+  raise(dellAmicoL1(desc, m), 'bound:L1');
+  if (perBin !== undefined && perBin > 0) raise(equalCountBound(desc, m), 'bound:equal-counts');
+  raise(Math.floor(lowerBound * speed * scale), 'bound:given');
   const intMakespan = (a: ArrayLike<number>) => {
     const l = new Float64Array(m);
     for (let i = 0; i < n; i++) l[a[i]!]! += ic[i]!;
     return Math.max(0, ...l);
   };
   let hi = intMakespan(start);
-  if (perBin === undefined && hi > lo) lo = Math.max(lo, binPackingBound(desc, m, lo, hi));
+  const classes: Classes = { vals, counts: typeItems.map((x) => x.length) };
+  // With few types every makespan is one of a small set of achievable loads: probe only those (and round lo up).
+  let fewTypes = T * 2 <= n;
+  let sums: Float64Array | null = fewTypes && hi > lo ? achievableSums(classes, lo, hi) : null;
+  if (sums && sums.length > 0) raise(Math.min(hi, sums[0]!), 'bound:loads');
+  if (perBin === undefined && hi > lo) {
+    const l2 = (C: number) => binsNeededL2(desc, C);
+    raise(sums ? liftOverSums(l2, m, sums, lo, hi) : liftCapacity(l2, m, lo, hi), 'bound:L2');
+  }
 
   let nodes = 0;
   let best: Int32Array | null = null;
@@ -92,64 +123,83 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
   // Failed states → the largest capacity at which they failed (a state that fails at C fails below C too).
   const memo = new Map<string, number>();
 
-  /** Decide whether the items fit in m bins of capacity C; fills `bins` with per-bin type counts on success. */
-  // Few types and no item counts: an exact DP over count vectors (items added one at a time; each state keeps the
-  // lexicographically least (closed bins, open-bin fill)) decides a capacity in O(states × types).
-  let dpStates = 1;
-  for (let t = 0; t < T && dpStates <= DP_MAX_STATES; t++) dpStates *= typeItems[t]!.length + 1;
+  // Few types and no item counts: the exact class-count DP (bounds/classDp.ts) decides a capacity in one pass over
+  // the count vectors; with a good incumbent one probe, just below it, is the whole proof.
+  const dpStates = countVectors(classes.counts, DP_MAX_STATES);
   const useDp = perBin === undefined && dpStates <= DP_MAX_STATES;
-  const radix = new Float64Array(T);
-  for (let t = 0, r = 1; t < T; t++) { radix[t] = r; r *= typeItems[t]!.length + 1; }
-  const dpBins = useDp ? new Int32Array(dpStates) : new Int32Array(0);
-  const dpFill = useDp ? new Float64Array(dpStates) : new Float64Array(0);
-  const dpFrom = useDp ? new Int8Array(dpStates) : new Int8Array(0);
-  const dpProbe = (C: number, probeDeadline: number, pe?: Effort): Int32Array | null | 'timeout' => {
-    if ((desc[0] ?? 0) > C) return null;
-    const x = new Int32Array(T);
-    dpBins[0] = 0;
-    dpFill[0] = 0;
-    for (let idx = 1; idx < dpStates; idx++) {
-      if ((idx & 16383) === 0 && performance.now() > probeDeadline) return 'timeout';
-      if ((idx & 255) === 0 && pe && !pe.spend(256 * T)) return 'timeout';
-      // Decode idx into counts x (mixed radix, incrementally).
-      for (let t = 0; t < T; t++) {
-        if (x[t]! < typeItems[t]!.length) { x[t]!++; break; }
-        x[t] = 0;
-      }
-      let bb = Infinity;
-      let bf = Infinity;
-      let bt = -1;
-      for (let t = 0; t < T; t++) {
-        if (x[t] === 0) continue;
-        const prev = idx - radix[t]!;
-        let b = dpBins[prev]!;
-        let f = dpFill[prev]! + vals[t]!;
-        if (f > C) { b++; f = vals[t]!; }
-        if (b < bb || (b === bb && f < bf)) { bb = b; bf = f; bt = t; }
-      }
-      dpBins[idx] = bb;
-      dpFill[idx] = bf;
-      dpFrom[idx] = bt;
-    }
-    const last = dpStates - 1;
-    if (dpBins[last]! + (dpFill[last]! > 0 ? 1 : 0) > m) return null;
-    // Walk back: the item sequence, a new bin whenever the fill restarted.
-    const seq: number[] = [];
-    for (let idx = last; idx > 0; idx -= radix[dpFrom[idx]!]!) seq.push(dpFrom[idx]!);
-    seq.reverse();
-    const out = new Int32Array(n);
-    const next = new Int32Array(T);
-    let bin = 0;
-    let fill = 0;
-    for (const t of seq) {
-      if (fill + vals[t]! > C) { bin++; fill = 0; }
-      fill += vals[t]!;
-      out[typeItems[t]![next[t]!++]!] = bin;
-    }
-    return out;
+  const going = () => (effort ? effort.ok() : performance.now() < deadline);
+  const meter: Meter = effort ?? { spend: () => performance.now() < deadline };
+  // The relaxed DP (classes merged by rounding down, a small state space) proves a capacity infeasible cheaply when
+  // the rounding loses less than the slack; its "feasible" proves nothing.
+  const relaxed = perBin === undefined && dpStates > 4 * RELAXED_DP_STATES ? relaxClasses(classes, RELAXED_DP_STATES) : null;
+  const relaxedStates = relaxed ? countVectors(relaxed.counts) : 0;
+  const relaxedInfeasible = (C: number): boolean => {
+    if (!relaxed || (effort && effort.remaining < relaxedStates / DP_STATES_PER_UNIT)) return false;
+    const r = classMinBins(relaxed, C, { spend: (k: number) => meter.spend(Math.ceil(k / DP_STATES_PER_UNIT)) });
+    nodes += relaxedStates;
+    return r !== 'stopped' && r.bins > m;
   };
+  const below = (C: number) => (sums ? sums[lowerIndex(sums, C) - 1] ?? lo - 1 : C - 1);
+  // The DP is cheapest when the incumbent is already optimal (one probe): descend with local search first (moves,
+  // swaps, pairwise exact re-splits; a tenth of the effort), which usually reaches the optimum on real layers.
+  if ((useDp || relaxed) && lo < hi) {
+    const target = lo / scale / speed;
+    const a = localSearch(inst, best ?? start, deadline, { maxKicks: 0, stopAt: target, ...(effort ? { effort: effort.share(0.1) } : {}) });
+    const v = intMakespan(a);
+    if (v < hi) {
+      best = a;
+      hi = v;
+    }
+  }
+  if (relaxed && lo < hi && below(hi) >= lo && relaxedInfeasible(below(hi))) raise(hi, 'dp');
+  if (useDp && lo < hi) {
+    // Galloping descent: probe the load `step` achievable loads below the incumbent (step 1 first: with a good
+    // incumbent that one probe is the proof), doubling the step after each success; a failure raises the bound and
+    // restarts at step 1.
+    let step = 1;
+    const units = Math.ceil(dpStates / DP_STATES_PER_UNIT);
+    while (lo < hi && going()) {
+      let C: number;
+      if (sums) {
+        const kHi = lowerIndex(sums, hi) - 1;
+        const kLo = lowerIndex(sums, lo);
+        if (kHi < kLo) { raise(hi, 'bound:loads'); break; }
+        C = sums[Math.max(kLo, kHi - step + 1)]!;
+      } else C = Math.max(lo, hi - step);
+      if (relaxedInfeasible(C)) {
+        raise(Math.min(hi, sums ? sums[lowerIndex(sums, C + 1)] ?? hi : C + 1), 'dp');
+        step = 1;
+        continue;
+      }
+      // A probe that cannot finish within the effort left is not started (it would prove nothing).
+      if (effort && effort.remaining < units) break;
+      const r = classMinBins(classes, C, { spend: (k: number) => meter.spend(Math.ceil(k / DP_STATES_PER_UNIT)) });
+      nodes += dpStates;
+      if (r === 'stopped') break;
+      if (r.bins > m) {
+        // Infeasible at C, so below C too: the bound rises to the next achievable load.
+        raise(Math.min(hi, sums ? sums[lowerIndex(sums, C + 1)] ?? hi : C + 1), 'dp');
+        step = 1;
+        continue;
+      }
+      const out = new Int32Array(n);
+      const next = new Int32Array(T);
+      r.packing.forEach((bin, d) => {
+        for (let t = 0; t < T; t++) for (let x = 0; x < bin[t]!; x++) out[typeItems[t]![next[t]!++]!] = d;
+      });
+      best = out;
+      hi = intMakespan(out);
+      step *= 2;
+    }
+    const complete = lo >= hi;
+    const lbReal = Math.max(lowerBound, Math.min(lo, hi) / scale / speed);
+    return {
+      assign: best, lowerBound: complete ? Math.max(lbReal, hi / scale / speed) : lbReal, complete, resolution: 1 / scale, nodes,
+      ...(complete ? { proof: loBy } : {}),
+    };
+  }
 
-  const probe = (C: number, probeDeadline: number, pe?: Effort): Int32Array | null | 'timeout' => useDp ? dpProbe(C, probeDeadline, pe) : binCompletion(C, probeDeadline, pe);
+  const probe = (C: number, probeDeadline: number, pe?: Effort): Int32Array | null | 'timeout' => binCompletion(C, probeDeadline, pe);
 
   const binCompletion = (C: number, probeDeadline: number, pe?: Effort): Int32Array | null | 'timeout' => {
     for (let t = 0; t < T; t++) counts[t] = typeItems[t]!.length;
@@ -251,21 +301,6 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
   // incumbent are found fast), shrinking after a timeout; an exhausted probe proves a bound (lo = C + 1).
   let delta = 1;
   let stalled = 0;
-  let fewTypes = T * 2 <= n;
-  // With few types, every makespan is one of a small set of subset sums: probe only those (and round lo up to one).
-  let sums: Float64Array | null = null;
-  let states = 1;
-  for (let t = 0; t < T && states <= 200_000; t++) states *= typeItems[t]!.length + 1;
-  if (fewTypes && states <= 200_000) {
-    let acc = new Set<number>([0]);
-    for (let t = 0; t < T; t++) {
-      const next = new Set<number>();
-      for (const a of acc) for (let x = 0; x <= typeItems[t]!.length; x++) if (a + x * vals[t]! <= hi) next.add(a + x * vals[t]!);
-      acc = next;
-    }
-    sums = Float64Array.from([...acc].filter((x) => x >= lo).sort((a, b) => a - b));
-    if (sums.length > 0) lo = Math.max(lo, sums[0]!);
-  }
   const nextSum = (c: number): number => {
     // Largest achievable sum ≤ c (a probe at c is the same as at that sum).
     if (!sums) return c;
@@ -281,13 +316,12 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
   };
   // Many instances have a (near-)perfect partition: one short probe at the bound itself often ends the search.
   // With an effort budget, probes get shares of its units and only the budget reads the clock (the safety net).
-  const going = () => (effort ? effort.ok() : performance.now() < deadline);
   if (!fewTypes && lo < hi && going()) {
     const r = effort ? probe(lo, Infinity, effort.share(0.15)) : probe(lo, performance.now() + (deadline - performance.now()) * 0.15);
     if (r !== 'timeout' && r !== null) {
       best = r;
       hi = intMakespan(r);
-    } else if (r === null) lo = lo + 1;
+    } else if (r === null) raise(lo + 1, 'search');
   }
   while (lo < hi) {
     const nowT = performance.now();
@@ -309,11 +343,8 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
     }
     stalled = 0;
     if (r === null) {
-      lo = Math.max(lo, C + 1); // infeasible at C ⇒ infeasible below C
-      if (sums) {
-        const k = sums.findIndex((x) => x > C);
-        lo = k < 0 ? hi : Math.max(lo, Math.min(hi, sums[k]!));
-      }
+      // Infeasible at C ⇒ infeasible below C: the bound rises to the next achievable load.
+      raise(sums ? Math.min(hi, sums[lowerIndex(sums, C + 1)] ?? hi) : C + 1, 'search');
       delta = Math.max(1, Math.floor(delta / 2));
       continue;
     }
@@ -322,6 +353,9 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
     delta *= 2;
   }
   const complete = lo >= hi;
-  const lbReal = Math.max(lowerBound, lo / scale / speed);
-  return { assign: best, lowerBound: complete ? Math.max(lbReal, hi / scale / speed) : lbReal, complete, resolution: 1 / scale, nodes };
+  const lbReal = Math.max(lowerBound, Math.min(lo, hi) / scale / speed);
+  return {
+    assign: best, lowerBound: complete ? Math.max(lbReal, hi / scale / speed) : lbReal, complete, resolution: 1 / scale, nodes,
+    ...(complete ? { proof: loBy } : {}),
+  };
 };

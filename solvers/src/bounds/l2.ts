@@ -1,0 +1,48 @@
+/**
+ * Bin-packing lower bounds on the number of bins of capacity C that a multiset of item sizes needs (Martello & Toth,
+ * "Lower bounds and reduction procedures for the bin packing problem", 1990). Pure functions over sizes sorted
+ * non-increasing; `lift.ts` turns them into makespan bounds for P||Cmax (a capacity that needs more than m bins is
+ * infeasible). Used by `../bounds.ts` and `../exact.ts`; laws in `test/bounds-laws.test.ts`.
+ */
+
+/** ⌈a / b⌉ for a ≥ 0, b > 0; exact for integers (below 2^53), within 1e-12 for reals. */
+const ceilDiv = (a: number, b: number): number =>
+  Number.isInteger(a) && Number.isInteger(b) ? Math.floor((a + b - 1) / b) : Math.ceil(a / b - 1e-12);
+
+/** L1: ⌈Σ sizes / C⌉ (Infinity when an item does not fit). */
+export const binsNeededL1 = (desc: ReadonlyArray<number>, C: number): number => {
+  if (desc.length === 0) return 0;
+  if (desc[0]! > C) return Infinity;
+  let s = 0;
+  for (const v of desc) s += v;
+  return C > 0 ? ceilDiv(s, C) : s > 0 ? Infinity : 0;
+};
+
+/**
+ * Martello–Toth L2: max over K ∈ {0} ∪ {sizes ≤ C/2} of |J1| + |J2| + max(0, ⌈(Σ J3 − (|J2|·C − Σ J2)) / C⌉), where
+ * J1 = sizes > C − K, J2 = sizes in (C/2, C − K], J3 = sizes in [K, C/2]. Dominates L1. O(n · distinct sizes).
+ */
+export const binsNeededL2 = (desc: ReadonlyArray<number>, C: number): number => {
+  if (desc.length === 0) return 0;
+  if (desc[0]! > C) return Infinity;
+  if (!(C > 0)) return desc.some((v) => v > 0) ? Infinity : 0;
+  let best = 0;
+  const ks: number[] = [0];
+  for (const v of desc) if (v <= C / 2 && v !== ks[ks.length - 1]) ks.push(v);
+  for (const K of ks) {
+    let j1 = 0;
+    let j2 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (const v of desc) {
+      if (v > C - K) j1++;
+      else if (v > C / 2) {
+        j2++;
+        s2 += v;
+      } else if (v >= K) s3 += v;
+    }
+    const over = s3 - (j2 * C - s2);
+    best = Math.max(best, j1 + j2 + (over > 0 ? ceilDiv(over, C) : 0));
+  }
+  return best;
+};
