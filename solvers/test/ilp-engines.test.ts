@@ -169,7 +169,8 @@ test('@hplb/solvers never imports GLPK statically (GPL stays in the optional pac
       } else {
         const pkg = Object.keys(pkgDir).find((p) => spec === p || spec.startsWith(`${p}/`));
         if (pkg) {
-          const sub = spec === pkg ? 'index.ts' : spec.slice(pkg.length + 1);
+          // Subpaths are explicit entry points (`@hplb/core/node` → core/src/node/index.ts).
+          const sub = spec === pkg ? 'index.ts' : `${spec.slice(pkg.length + 1)}/index.ts`;
           const target = join(pkgDir[pkg]!, sub);
           if (existsSync(target)) visit(target);
         }
