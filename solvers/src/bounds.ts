@@ -96,7 +96,7 @@ export const instanceBound = (inst: Instance, ub = Infinity): ProvenBound => {
     up(layerLowerBound(desc, { devices: m }), 'bound:L1');
     if (inst.quota !== undefined && inst.weight.every((w) => w === inst.weight[0])) up(equalCountBound(desc, m), 'bound:equal-counts');
     // Integer costs: every makespan is an integer (in cost units), so round the bound up.
-    if (integral) c = Math.ceil(c - 1e-9 * Math.max(1, c));
+    if (integral) c = Math.max(c, Math.ceil(c - 1e-9 * Math.max(1, c)));
     if (integral && Number.isFinite(ub)) {
       const hi = Math.ceil(ub * s);
       // Few classes (real budgets): every makespan is an achievable load, so round up to one, then lift L2 over them.

@@ -123,6 +123,20 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
   // Failed states → the largest capacity at which they failed (a state that fails at C fails below C too).
   const memo = new Map<string, number>();
 
+  /** The result; an open gap still gets the bound rounded up to the next achievable load (a wider enumeration). */
+  const finish = (): ExactResult => {
+    if (lo < hi && !sums && T * 2 <= n) {
+      const wide = achievableSums(classes, lo, hi, 400_000);
+      if (wide && wide.length > 0) raise(Math.min(hi, wide[0]!), 'bound:loads');
+    }
+    const complete = lo >= hi;
+    const lbReal = Math.max(lowerBound, Math.min(lo, hi) / scale / speed);
+    return {
+      assign: best, lowerBound: complete ? Math.max(lbReal, hi / scale / speed) : lbReal, complete, resolution: 1 / scale, nodes,
+      ...(complete ? { proof: loBy } : {}),
+    };
+  };
+
   // Few types and no item counts: the exact class-count DP (bounds/classDp.ts) decides a capacity in one pass over
   // the count vectors; with a good incumbent one probe, just below it, is the whole proof.
   const dpStates = countVectors(classes.counts, DP_MAX_STATES);
@@ -191,12 +205,7 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
       hi = intMakespan(out);
       step *= 2;
     }
-    const complete = lo >= hi;
-    const lbReal = Math.max(lowerBound, Math.min(lo, hi) / scale / speed);
-    return {
-      assign: best, lowerBound: complete ? Math.max(lbReal, hi / scale / speed) : lbReal, complete, resolution: 1 / scale, nodes,
-      ...(complete ? { proof: loBy } : {}),
-    };
+    return finish();
   }
 
   const probe = (C: number, probeDeadline: number, pe?: Effort): Int32Array | null | 'timeout' => binCompletion(C, probeDeadline, pe);
@@ -352,10 +361,5 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
     hi = intMakespan(r);
     delta *= 2;
   }
-  const complete = lo >= hi;
-  const lbReal = Math.max(lowerBound, Math.min(lo, hi) / scale / speed);
-  return {
-    assign: best, lowerBound: complete ? Math.max(lbReal, hi / scale / speed) : lbReal, complete, resolution: 1 / scale, nodes,
-    ...(complete ? { proof: loBy } : {}),
-  };
+  return finish();
 };

@@ -12,6 +12,7 @@ import {
   achievableSums, binsNeededL1, binsNeededL2, classMinBins, classesOf, dellAmicoL0, dellAmicoL1, equalCountBound,
   liftCapacity, liftOverSums, relaxClasses,
 } from '../src/bounds/index.ts';
+import { layerLowerBound } from '@hplb/core';
 import { instanceBound } from '../src/bounds.ts';
 import { exactSearch } from '../src/exact.ts';
 import { makespanOf, normalize } from '../src/problem.ts';
@@ -163,6 +164,15 @@ test('instanceBound ≤ optimum, and a completed exact search returns the optimu
     const ub = costs.reduce((a, b) => a + b, 0);
     const b = instanceBound(inst, ub);
     assert.ok(b.value <= opt * (1 + 1e-12), `instanceBound ${b.value} (${b.proof}) > optimum ${opt} for ${JSON.stringify({ costs, m, eq })}`);
+    // Never weaker than core's simple bound (mean, largest, pigeonhole), with or without a known makespan.
+    const core = layerLowerBound(costs, { devices: m, equalHeadsPerDevice: eq });
+    assert.ok(instanceBound(inst).value >= core, `instanceBound ${instanceBound(inst).value} < core's bound ${core}`);
+    assert.ok(b.value >= core, `instanceBound(ub) ${b.value} < core's bound ${core}`);
+    // Also at the scale of real work units (10^10): integer rounding must never pull a bound down.
+    const big = costs.map((c) => c * 1_000_000_007);
+    const bigNorm = normalize({ layer: 0, costs: big, speeds: Array<number>(m).fill(1) });
+    const bigCore = layerLowerBound(big, { devices: m });
+    if (bigNorm.ok) assert.ok(instanceBound(bigNorm.inst).value >= bigCore, `scaled instanceBound ${instanceBound(bigNorm.inst).value} < core's ${bigCore}`);
     // Start from the worst placement (everything on device 0, or round-robin under equal counts).
     const start = Int32Array.from({ length: inst.n }, (_, i) => (eq ? i % m : 0));
     const r = exactSearch(inst, start, 0, Infinity);
