@@ -6,3 +6,4 @@
 export * from './arch.ts';
 export * from './layout.ts';
 export * from './transform.ts';
+export * from './plan.ts';

@@ -1,19 +1,18 @@
 /**
  * `hplb plan` in engine-compatible mode: `--engine-layout`, `--kv-copies r|auto`, or a context-length distribution
  * (`--context 8192:0.3,32768:0.5,131072:0.2`). `cli/src/commands/plan.ts` delegates here when its argv holds any
- * of those. Parses every plan flag itself, reads the profile through the core importers, solves with the
- * engine-layout solver (solvers/src/engine/) and writes an `hplb.plan/1` plan with an `engineLayout` extension that
- * `hplb export` turns into an `hplb.engine-layout/1` file. Prints a table: per K/V duplication factor r, the
- * attention balance at every length, the expected latency with the K/V projection price, the extra KV memory, and
- * the price against free placement; `--json` prints the plan.
+ * of those. Flags → options → one call of `@hplb/engines` (`planEngineLayoutForProfile`, or
+ * `planLengthDistribution` without `--engine-layout`) → the `hplb.plan/1` plan written with its `engineLayout`
+ * extension, which `hplb export` turns into an `hplb.engine-layout/1` file. Prints a table: per K/V duplication
+ * factor r, the attention balance at every length, the expected latency with the K/V projection price, the extra
+ * KV memory, and the price against free placement; `--json` prints the plan. Library errors name options; the
+ * table below maps them to these flags.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import * as E from 'fp-ts/lib/Either.js';
 import {
   DEFAULT_CONTEXT_LENGTH,
   PROFILE_FORMATS,
-  budgetsAt,
   detectFormat,
   hplbError,
   importProfile,
@@ -23,11 +22,26 @@ import {
   type Profile,
 } from '@hplb/core';
 import { writeJsonAtomic } from '@hplb/core/node';
-import { planEngineLayout, planFreeLengths, type KvCopiesCandidate, type LengthPoint } from '@hplb/solvers';
+import type { EnginePlanResult, KvCopiesCandidate } from '@hplb/solvers';
+import { planEngineLayoutForProfile, planLengthDistribution } from '@hplb/engines';
 import { parseArgs } from '../args.ts';
 import { CliFailure, argumentError, orFail, readText, type Io } from '../io.ts';
+import { orFailFlags, type FlagTable } from '../optionFlags.ts';
 import { SOLVER_FLAG_SPEC, readCostModel, readDevices, readTimeLimitMs } from '../solverFlags.ts';
 import { progressBar } from '../progress.ts';
+
+/** The planners' option paths → the flags that set them. */
+const FLAGS: FlagTable = {
+  '$.gpus': { flag: '--gpus' },
+  '$.devices': { flag: '--gpus' },
+  '$.devices[*].speed': { flag: '--speeds', phrases: { 'at one context length': 'at one --context N' } },
+  '$.devices[*].memoryBytes': { flag: '--memory-gb' },
+  '$.kvCopies': { flag: '--kv-copies' },
+  '$.lengths': { flag: '--context' },
+  '$.contextLength': { flag: '--context' },
+  '$.recoveryTarget': { flag: '--recovery' },
+  '$.equalHeadsPerDevice': { flag: '--equal-heads' },
+};
 
 const USAGE = `Usage: hplb plan --profile F [--format ${PROFILE_FORMATS.join('|')}] --gpus T
                  (--engine-layout [--kv-copies r|auto] | --context 8192:0.3,32768:0.5,131072:0.2)
@@ -111,12 +125,8 @@ export async function runEnginePlan(argv: string[], io: Io): Promise<number> {
   );
   const model = profile.model;
   const refN = 'contextLength' in profile ? profile.contextLength : DEFAULT_CONTEXT_LENGTH;
-  const ctx = parseContext(args.string('context'), refN);
+  const lengths = parseContext(args.string('context'), refN);
   const recovery = args.number('recovery', (n) => n >= 0 && n <= 1, 'a recovery target in [0, 1]');
-  const lengths: LengthPoint[] = ctx.map((c) => ({
-    ...c,
-    budgets: orFail(budgetsAt(profile, c.contextLength, { file, ...(recovery !== undefined ? { recoveryTarget: recovery } : {}) })),
-  }));
 
   // Shared device / cost / time flags (cli/src/solverFlags.ts): --gpus, --speeds, --memory-gb (GB, one or per GPU).
   const devices = readDevices(args);
@@ -125,17 +135,8 @@ export async function runEnginePlan(argv: string[], io: Io): Promise<number> {
   for (const f of ['previous', 'migration-weight', 'kv-cap-gb', 'max-splits', 'min-rows', 'seed'])
     if (args.has(f)) throw argumentError(`--${f}`, 'no such flag with --engine-layout or a length distribution (not supported by the engine-layout planner)', args.string(f));
   const kvBytes = args.int('kv-bytes', (n) => n > 0, 'a positive integer') ?? 2;
-  const hidden = args.int('hidden-size', (n) => n > 0, 'a positive integer') ?? model.queryHeads * model.headDim;
+  const hidden = args.int('hidden-size', (n) => n > 0, 'a positive integer');
   const projArg = args.number('kv-projection-cost', (n) => n >= 0, 'a cost ≥ 0 per context token per KV slot');
-  const projection =
-    projArg !== undefined
-      ? { perTokenPerSlot: projArg, source: '--kv-projection-cost' }
-      : cm.kvProjectionPerToken !== undefined
-        ? { perTokenPerSlot: cm.kvProjectionPerToken, source: `cost model ${cm.name}: kvProjectionPerToken` }
-        : {
-            perTokenPerSlot: hidden * cm.perTokenPair,
-            source: `hidden size ${hidden} token-pair equivalents per token (K and V projections: 2·hidden·headDim multiply-adds per token over 2·headDim per attention token pair)${cm.unit === 'seconds' ? ' at the calibrated perTokenPair' : ''}`,
-          };
   const kvCopiesArg = args.string('kv-copies') ?? 'auto';
   let kvCopies: number | 'auto';
   if (kvCopiesArg === 'auto') kvCopies = 'auto';
@@ -144,20 +145,37 @@ export async function runEnginePlan(argv: string[], io: Io): Promise<number> {
     if (!Number.isInteger(r) || r < 1) throw argumentError('--kv-copies', 'a positive integer duplication factor, or auto', kvCopiesArg);
     kvCopies = r;
   }
+  const kv = engine ? undefined : args.oneOf('kv', ['group', 'replicate'], 'replicate');
+  if (engine && args.has('kv') && args.string('kv') !== 'replicate') throw argumentError('--kv', 'replicate (engine layouts copy KV heads; a whole GQA group per rank is --kv-copies 1)', args.string('kv'));
   const source = { file, format, ...(profile.source ? { profile: profile.source } : {}), ...(profile.synthetic ? { synthetic: true } : {}) };
-  const budgetPolicy = { kind: 'profile', lengths: ctx, ...(recovery !== undefined ? { recoveryTarget: recovery } : {}) };
   const bar = progressBar(io, engine ? 'engine layout' : 'plan');
-  const common = { model, devices, lengths, costModel: cm, timeLimitMs, kvBytesPerElement: kvBytes, source, budgetPolicy, onProgress: (d: number, t: number, label: string) => bar.update(d, t, label) };
+  const options = {
+    gpus: devices,
+    lengths,
+    costModel: cm,
+    timeLimitMs,
+    kvBytesPerElement: kvBytes,
+    source,
+    profileFile: file,
+    ...(recovery !== undefined ? { recoveryTarget: recovery } : {}),
+    onProgress: (d: number, t: number, label: string) => bar.update(d, t, label),
+  };
 
   if (!engine) {
-    const kv = args.oneOf('kv', ['group', 'replicate'], 'replicate');
-    const res = planFreeLengths({ ...common, equalHeadsPerDevice: args.flag('equal-heads'), kv });
+    const res = planLengthDistribution(profile, { ...options, equalHeadsPerDevice: args.flag('equal-heads'), kv: kv as 'group' | 'replicate' });
     bar.finish();
-    const plan = orFail(res).plan;
+    const plan = orFailFlags(FLAGS, res).plan;
     return emit(io, args.string('out'), args.flag('json'), plan, () => freeTable(plan));
   }
-  if (args.has('kv') && args.string('kv') !== 'replicate') throw argumentError('--kv', 'replicate (engine layouts copy KV heads; a whole GQA group per rank is --kv-copies 1)', args.string('kv'));
-  const res = orFail(planEngineLayout({ ...common, kvCopies, projection }));
+  const res = orFailFlags(
+    FLAGS,
+    planEngineLayoutForProfile(profile, {
+      ...options,
+      kvCopies,
+      ...(projArg !== undefined ? { kvProjection: { perTokenPerSlot: projArg, source: '--kv-projection-cost' } } : {}),
+      ...(hidden !== undefined ? { hiddenSize: hidden } : {}),
+    }),
+  );
   bar.finish();
   return emit(io, args.string('out'), args.flag('json'), res.plan, () => engineTable(res.plan));
 }
@@ -169,7 +187,7 @@ const emit = (io: Io, out: string | undefined, json: boolean, plan: unknown, tex
   return 0;
 };
 
-type EnginePlanOut = ReturnType<typeof planEngineLayout> extends E.Either<unknown, infer R> ? R extends { plan: infer P } ? P : never : never;
+type EnginePlanOut = EnginePlanResult['plan'];
 
 const engineTable = (plan: EnginePlanOut): string => {
   const el = plan.engineLayout;

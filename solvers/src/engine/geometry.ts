@@ -11,6 +11,8 @@
  * one group. So an engine-compatible placement is: split each GQA group (g = H/K heads) into g/c "chunks" of c
  * heads, and give every rank the same number of chunks, C/T, where C = max(S, T) (when T > S, a chunk is one rank's
  * share of a slot). Every layer must use the same S (one `num_key_value_heads`).
+ *
+ * Errors name the arguments as JSON paths: `$.tp` (the TP size) and `$.kvCopies`.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { fail, type HplbError, type ModelShape } from '@hplb/core';
@@ -57,17 +59,17 @@ export const feasibleTpSizes = (m: ModelShape): number[] =>
 export const engineGeometry = (m: ModelShape, tp: number, kvCopies: number): E.Either<HplbError, EngineGeometry> => {
   const H = m.queryHeads;
   const K = m.kvHeads;
-  if (!Number.isInteger(tp) || tp < 1) return fail('argument', '--gpus', 'a positive integer TP size', tp);
+  if (!Number.isInteger(tp) || tp < 1) return fail('argument', '$.tp', 'a positive integer TP size', tp);
   if (H % K !== 0) return fail('decode', '$.model.kvHeads', `a divisor of queryHeads (${H})`, K);
   if (H % tp !== 0)
-    return fail('infeasible', '--gpus', `a TP size that divides the ${H} query heads of ${m.name} (engines give every rank H/T heads; feasible: ${feasibleTpSizes(m).join(', ')})`, tp);
+    return fail('infeasible', '$.tp', `a TP size that divides the ${H} query heads of ${m.name} (engines give every rank H/T heads; feasible: ${feasibleTpSizes(m).join(', ')})`, tp);
   const g = H / K;
   if (!Number.isInteger(kvCopies) || kvCopies < 1 || g % kvCopies !== 0)
-    return fail('infeasible', '--kv-copies', `a K/V duplication factor dividing the group size ${g} (each KV slot must serve a whole number of query heads: ${divisors(g).join(', ')})`, kvCopies);
+    return fail('infeasible', '$.kvCopies', `a K/V duplication factor dividing the group size ${g} (each KV slot must serve a whole number of query heads: ${divisors(g).join(', ')})`, kvCopies);
   const S = K * kvCopies;
   if (!(S % tp === 0 || tp % S === 0)) {
     const ok = divisors(g).filter((r) => (K * r) % tp === 0 || tp % (K * r) === 0);
-    return fail('infeasible', '--kv-copies', `r such that K·r = ${K}·r is a multiple or a divisor of TP ${tp} (the engines' KV sharding rule; feasible r: ${ok.join(', ') || 'none'})`, kvCopies);
+    return fail('infeasible', '$.kvCopies', `r such that K·r = ${K}·r is a multiple or a divisor of TP ${tp} (the engines' KV sharding rule; feasible r: ${ok.join(', ') || 'none'})`, kvCopies);
   }
   const C = Math.max(S, tp);
   return E.right({

@@ -12,7 +12,11 @@
  *     or the calibrated `kvProjectionPerToken`). It is the same on every rank, so it adds to the layer time.
  * Expected latency(r) = Σ_k w_k Σ_l (attention makespan_{l,k} + slotsPerRank · perTokenPerSlot · N_k).
  * `auto` picks the r with the lowest expected latency among those that fit memory (ties: fewer copies).
- * Used by `cli/src/engine/plan-engine.ts` and `examples/bench-engine-layout.ts`.
+ * Used by `@hplb/engines` (`planEngineLayoutForProfile`, behind `hplb plan --engine-layout`) and
+ * `examples/bench-engine-layout.ts`.
+ *
+ * Errors name the input's JSON paths, never CLI flags: `$.devices` (the TP ranks), `$.devices[*].speed`,
+ * `$.devices[*].memoryBytes`, `$.lengths`, `$.kvCopies`, `$.equalHeadsPerDevice`.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import {
@@ -234,27 +238,30 @@ const solveForR = (inp: EnginePlanInput, geo: EngineGeometry, baseSlotsPerRank: 
 
 // ---------------------------------------------------------------- model-level
 
+/** engineGeometry names its TP argument `$.tp`; in a plan input the TP size is the number of devices. */
+const tpIsDevices = (e: HplbError): HplbError => ({ ...e, issues: e.issues.map((i) => (i.path === '$.tp' ? { ...i, path: '$.devices' } : i)) });
+
 /** Check the input, solve for the requested r (or every feasible r for `auto`), and assemble a validated plan. */
 export const planEngineLayout = (inp: EnginePlanInput): E.Either<HplbError, EnginePlanResult> => {
   const m = inp.model;
   const T = inp.devices.length;
-  if (T === 0) return fail('argument', '--gpus', 'at least one TP rank', 0);
+  if (T === 0) return fail('argument', '$.devices', 'at least one TP rank', 0);
   if (inp.devices.some((d) => d.speed !== inp.devices[0]!.speed))
-    return fail('argument', '--speeds', 'identical speeds (engines shard tensor-parallel attention over identical ranks)', inp.devices.map((d) => d.speed).join(','));
-  if (inp.lengths.length === 0) return fail('argument', '--context', 'at least one context length');
+    return fail('argument', '$.devices[*].speed', 'identical speeds (engines shard tensor-parallel attention over identical ranks)', inp.devices.map((d) => d.speed).join(','));
+  if (inp.lengths.length === 0) return fail('argument', '$.lengths', 'at least one context length');
   const wsum = inp.lengths.reduce((s, p) => s + p.weight, 0);
-  if (!(Math.abs(wsum - 1) < 1e-6)) return fail('argument', '--context', 'length weights that sum to 1', wsum);
+  if (!(Math.abs(wsum - 1) < 1e-6)) return fail('argument', '$.lengths', 'length weights that sum to 1', wsum);
   for (const [k, pt] of inp.lengths.entries()) {
     if (pt.budgets.length !== m.layers) return fail('decode', `$.lengths[${k}].budgets`, `${m.layers} layers`, pt.budgets.length);
     for (const [l, row] of pt.budgets.entries()) if (row.length !== m.queryHeads) return fail('decode', `$.lengths[${k}].budgets[${l}]`, `${m.queryHeads} query heads`, row.length);
   }
   const base = engineGeometry(m, T, 1);
-  if (E.isLeft(base)) return base;
+  if (E.isLeft(base)) return E.left(tpIsDevices(base.left));
   let rs: number[];
   if (inp.kvCopies === 'auto') rs = feasibleKvCopies(m, T);
   else {
     const g = engineGeometry(m, T, inp.kvCopies);
-    if (E.isLeft(g)) return g;
+    if (E.isLeft(g)) return E.left(tpIsDevices(g.left));
     rs = [inp.kvCopies];
   }
   const nMax = Math.max(...inp.lengths.map((p) => p.contextLength));
@@ -280,7 +287,7 @@ export const planEngineLayout = (inp: EnginePlanInput): E.Either<HplbError, Engi
     candidates.push(s.candidate);
   }
   if (solved.length === 0)
-    return fail('infeasible', '--memory-gb', `room for the KV cache of at least one duplication factor (${candidates.map((c) => `r=${c.kvCopies}: ${c.reason}`).join('; ')})`);
+    return fail('infeasible', '$.devices[*].memoryBytes', `room for the KV cache of at least one duplication factor (${candidates.map((c) => `r=${c.kvCopies}: ${c.reason}`).join('; ')})`);
   const chosen = solved.reduce((best, s) => (s.candidate.expectedLatency! < best.candidate.expectedLatency! * (1 - 1e-12) ? s : best));
   return assemble(inp, chosen, candidates, inp.kvCopies === 'auto' ? 'auto' : 'fixed');
 };
@@ -415,13 +422,13 @@ export const planFreeLengths = (inp: FreeLengthsInput): E.Either<HplbError, { pl
   const H = m.queryHeads;
   const K = m.kvHeads;
   const g = H / K;
-  if (T === 0) return fail('argument', '--gpus', 'at least one GPU', 0);
+  if (T === 0) return fail('argument', '$.devices', 'at least one GPU', 0);
   if (inp.devices.some((d) => d.speed !== inp.devices[0]!.speed))
-    return fail('argument', '--speeds', 'identical speeds with a length distribution (plan heterogeneous GPUs at one --context N)', inp.devices.map((d) => d.speed).join(','));
+    return fail('argument', '$.devices[*].speed', 'identical speeds with a length distribution (plan heterogeneous GPUs at one context length)', inp.devices.map((d) => d.speed).join(','));
   const c = inp.kv === 'group' ? g : 1;
   if (inp.equalHeadsPerDevice && (H % T !== 0 || (H / T) % c !== 0)) {
     const ok = Array.from({ length: H }, (_, i) => i + 1).filter((t) => H % t === 0 && (H / t) % c === 0);
-    return fail('infeasible', '--equal-heads', `a GPU count that splits the ${H} query heads${c > 1 ? ` in whole GQA groups of ${c}` : ''} evenly (nearest feasible: ${ok.join(', ')})`, T);
+    return fail('infeasible', '$.equalHeadsPerDevice', `a GPU count that splits the ${H} query heads${c > 1 ? ` in whole GQA groups of ${c}` : ''} evenly (nearest feasible: ${ok.join(', ')})`, T);
   }
   const geo: EngineGeometry = {
     tp: T,
