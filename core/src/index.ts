@@ -20,5 +20,7 @@ export * from './budgets/index.ts';
 export * from './recovery.ts';
 export * from './simulate.ts';
 export * from './engineLayout.ts';
+export * from './jsonSchema.ts';
+export * from './schemas.ts';
 export * from './defaultProfile.ts';
 export * from './kernel/index.ts';
