@@ -50,12 +50,27 @@ export const queryHeadsOfGroup = (m: ModelShape, g: number): number[] => {
 
 // ---------------------------------------------------------------- registry
 
+/** Where a registered shape comes from: the model's `config.json` and where its figures were checked. */
+export interface ModelSource {
+  /** The model repository holding the config, e.g. `huggingface.co/Qwen/Qwen3-8B`. */
+  readonly repository: string;
+  /** The file inside it: `config.json`. */
+  readonly file: string;
+  /** Where the figures were read or checked (a public copy or transcription of that config). */
+  readonly verifiedIn: string;
+}
+
 export interface RegisteredModel extends ModelShape {
   readonly aliases: ReadonlyArray<string>;
+  readonly source: ModelSource;
   readonly note?: string;
 }
 
-/** The real models of `shared/data/README.md`. */
+/**
+ * The built-in model registry (`core/src/data/models.json`): Llama 3.x, Qwen2/2.5 (incl. the 1M models), Qwen3 dense,
+ * Mistral, Mixtral, Gemma 2 and 3, Phi-3 and Phi-4, GLM-4 1M, Yi, and the models of `shared/data/README.md`; each row
+ * cites its config.json. Look a name up with `registeredModel` (exact, case-insensitive) or `findModel` (in a path).
+ */
 export const MODEL_REGISTRY: ReadonlyArray<RegisteredModel> = registryData.models;
 
 const normalize = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');

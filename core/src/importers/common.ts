@@ -6,47 +6,95 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { fail, hplbError, issue, issueText, type HplbError } from '../errors.ts';
 import { MODEL_REGISTRY, findModel, type ModelShape } from '../model.ts';
+import { checkShapeAgainstConfig, nearestModelNames, registeredModel, type InferredShape, type ModelConfig } from '../modelConfig.ts';
 
 /** The context length importers use as the profile's reference N when none is given: 128k. */
 export const DEFAULT_CONTEXT_LENGTH = 131072;
 
+/** The option names as errors report them (the CLI maps them to its flags). */
+export const MODEL_OPTION = '--model';
+export const MODEL_CONFIG_OPTION = 'modelConfig';
+
 export interface ImportOptions {
   /** The input's path (or folder, for DuoAttention): named in errors, and used to find the model by name. */
   readonly file?: string;
-  /** The model: a registered name or alias, or a shape. Overrides what the file name says. */
+  /** The model: a registered name or alias (case-insensitive), or a shape. Overrides what the file name says. */
   readonly model?: string | ModelShape;
-  /** Reference context length N stored in `curve` / `required` profiles. Default `DEFAULT_CONTEXT_LENGTH`. */
+  /**
+   * The model's Hugging Face `config.json`, parsed (`parseModelConfig`): gives the shape of any model, registered or
+   * not, and the default context length (`max_position_embeddings`). The profile's own tables must agree with it.
+   */
+  readonly modelConfig?: ModelConfig;
+  /** Reference context length N stored in `curve` / `required` profiles. Default: the model config's context, else `DEFAULT_CONTEXT_LENGTH`. */
   readonly contextLength?: number;
 }
+
+/** The reference N when the caller gives none: the model config's `max_position_embeddings`, else 128k. */
+export const defaultContextLength = (opts: ImportOptions): number => opts.modelConfig?.contextLength ?? DEFAULT_CONTEXT_LENGTH;
 
 /** A plain shape (registry entries carry aliases and notes). */
 export const shapeOf = (m: ModelShape): ModelShape => ({ name: m.name, layers: m.layers, queryHeads: m.queryHeads, kvHeads: m.kvHeads, headDim: m.headDim });
 
-const knownNames = (): string => MODEL_REGISTRY.map((m) => m.name).join(', ');
+const sameShape = (a: ModelShape, b: ModelShape) => a.layers === b.layers && a.queryHeads === b.queryHeads && a.kvHeads === b.kvHeads && a.headDim === b.headDim;
+const describe = (m: ModelShape) => `${m.layers} layers, ${m.queryHeads} query heads, ${m.kvHeads} KV heads, head dim ${m.headDim}`;
+
+const unknownName = (name: string, file?: string): HplbError =>
+  hplbError(
+    'argument',
+    [issue(MODEL_OPTION, `a registered model (nearest: ${nearestModelNames(name).join(', ')}; ${MODEL_REGISTRY.length} registered), or the model's config.json through the ${MODEL_CONFIG_OPTION} option`, name)],
+    file,
+  );
 
 /**
- * The model an input describes: the `model` option (a registered name/alias or a shape), else the registry entry whose
- * name or alias appears in the file or folder name. Errors name the file and what was expected.
+ * The model an input describes: the `modelConfig` option (checked against `inferred`, what the input's own tables say),
+ * else the `model` option (a registered name/alias, case-insensitive, or a shape), else the registry entry whose name
+ * or alias appears in the file or folder name. An unknown name gets the nearest registered names; no model at all says
+ * that a model config can be given. Errors name the file and what was expected.
  */
-export const resolveModel = (opts: ImportOptions, hint?: string): E.Either<HplbError, ModelShape> => {
+export const resolveModel = (opts: ImportOptions, hint?: string, inferred?: InferredShape): E.Either<HplbError, ModelShape> => {
   const file = opts.file;
+  if (opts.modelConfig !== undefined) {
+    const cfg = opts.modelConfig;
+    const checked = checkShapeAgainstConfig(inferred ?? {}, cfg, file);
+    if (E.isLeft(checked)) return checked;
+    if (opts.model !== undefined) {
+      const named = typeof opts.model === 'string' ? registeredModel(opts.model) : opts.model;
+      if (named === undefined) return E.left(unknownName(opts.model as string, file));
+      if (!sameShape(named, cfg.shape))
+        return E.left(
+          hplbError('argument', [issueText(MODEL_OPTION, `a model of the shape ${cfg.file ?? 'the model config'} states (${describe(cfg.shape)})`, `${named.name} (${describe(named)})`)], file),
+        );
+    }
+    return E.right(shapeOf(cfg.shape));
+  }
   if (opts.model !== undefined && typeof opts.model !== 'string') {
     const m = opts.model;
-    if (m.queryHeads % m.kvHeads !== 0) return E.left(hplbError('argument', [issue('--model', `a model whose kvHeads divides queryHeads (${m.queryHeads})`, m.kvHeads)], file));
+    if (m.queryHeads % m.kvHeads !== 0) return E.left(hplbError('argument', [issue(MODEL_OPTION, `a model whose kvHeads divides queryHeads (${m.queryHeads})`, m.kvHeads)], file));
     return E.right(shapeOf(m));
   }
   if (typeof opts.model === 'string') {
-    const exact = MODEL_REGISTRY.find((m) => [m.name, ...m.aliases].some((n) => n.toLowerCase() === (opts.model as string).toLowerCase()));
-    const m = exact ?? findModel(opts.model);
-    return m ? E.right(shapeOf(m)) : E.left(hplbError('argument', [issue('--model', `a registered model (${knownNames()})`, opts.model)], file));
+    const m = registeredModel(opts.model);
+    return m ? E.right(shapeOf(m)) : E.left(unknownName(opts.model, file));
   }
   for (const name of [file, hint]) {
     if (name === undefined) continue;
     const m = findModel(name);
     if (m) return E.right(shapeOf(m));
   }
+  const base = (file ?? hint ?? '').split('/').filter(Boolean).pop() ?? '';
   return E.left(
-    hplbError('argument', [issue('--model', `a model name (--model NAME) because the file name names no registered model (${knownNames()})`, file ?? hint)], file),
+    hplbError(
+      'argument',
+      [
+        issue(
+          MODEL_OPTION,
+          `a model name (${MODEL_OPTION} NAME) or the model's config.json (the ${MODEL_CONFIG_OPTION} option), because the file name names no registered model` +
+            (base !== '' ? ` (nearest registered names: ${nearestModelNames(base.replace(/\.[a-z]+$/i, '')).join(', ')})` : ''),
+          file ?? hint,
+        ),
+      ],
+      file,
+    ),
   );
 };
 

@@ -140,6 +140,11 @@ export const importDuo = (text: string, opts: DuoOptions = {}): E.Either<HplbErr
         },
       };
       return E.right(profile as unknown as ElasticProfile);
-    })(resolveModel(opts)),
+    })(
+      resolveModel(opts, undefined, {
+        layers: { value: raw.length, path: '$' },
+        ...(raw.length > 0 ? { kvHeads: { value: raw[0]!.length, path: '$[0]' } } : {}),
+      }),
+    ),
   )(parseGateTsv(text, file));
 };

@@ -16,12 +16,14 @@ export const hplbProfile = (u: unknown, opts: ImportOptions = {}): E.Either<Hplb
   pipe(
     decodeProfile(u, opts.file),
     E.chain((p) => {
-      if (opts.model === undefined) return E.right(p);
+      if (opts.model === undefined && opts.modelConfig === undefined) return E.right(p);
+      const stated = (k: 'layers' | 'queryHeads' | 'kvHeads' | 'headDim') => ({ value: p.model[k], path: `$.model.${k}` });
+      const inferred = { layers: stated('layers'), queryHeads: stated('queryHeads'), kvHeads: stated('kvHeads'), headDim: stated('headDim') };
       return E.chain((m: ModelShape) => {
         for (const k of ['layers', 'queryHeads', 'kvHeads', 'headDim'] as const)
           if (m[k] !== p.model[k]) return E.left(hplbError('decode', [issue(`$.model.${k}`, `${m[k]} (${k} of ${m.name}, the --model given)`, p.model[k])], opts.file));
         return E.right(p);
-      })(resolveModel(opts));
+      })(resolveModel(opts, undefined, inferred));
     }),
   );
 

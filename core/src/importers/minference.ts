@@ -18,7 +18,7 @@ import { NonNegative, Finite } from '../brand.ts';
 import { decode, hplbError, issue, parseJson, words, type HplbError } from '../errors.ts';
 import { PROFILE_FORMAT, type RequiredProfile } from '../profile.ts';
 import type { ModelShape } from '../model.ts';
-import { DEFAULT_CONTEXT_LENGTH, positiveIntOption, resolveModel, withFileOf, type ImportOptions } from './common.ts';
+import { defaultContextLength, positiveIntOption, resolveModel, withFileOf, type ImportOptions } from './common.ts';
 
 // ---------------------------------------------------------------- model
 
@@ -85,8 +85,13 @@ export const minferenceProfile = (u: unknown, opts: MinferenceOptions = {}): E.E
       E.chain((layers) =>
         pipe(
           E.Do,
-          E.bind('model', () => resolveModel(opts)),
-          E.bind('n', () => positiveIntOption('--context', opts.contextLength, DEFAULT_CONTEXT_LENGTH, file)),
+          E.bind('model', () =>
+            resolveModel(opts, undefined, {
+              layers: { value: layers.length, path: '$' },
+              ...(layers.length > 0 ? { queryHeads: { value: Object.keys(layers[0]!).length, path: '$[0]' } } : {}),
+            }),
+          ),
+          E.bind('n', () => positiveIntOption('--context', opts.contextLength, defaultContextLength(opts), file)),
           E.bind('rows', ({ model }) => table(model, layers, file)),
         ),
       ),

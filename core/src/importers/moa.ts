@@ -38,7 +38,12 @@ export const moaProfile = (u: unknown, opts: ImportOptions = {}): E.Either<HplbE
     pipe(
       decode(MoaFileC, u, file, 1),
       E.bindTo('data'),
-      E.bind('model', () => resolveModel(opts)),
+      E.bind('model', ({ data }) =>
+        resolveModel(opts, undefined, {
+          layers: { value: data.alphas.length, path: '$.alphas' },
+          ...(data.alphas.length > 0 ? { queryHeads: { value: data.alphas[0]!.length, path: '$.alphas[0]' } } : {}),
+        }),
+      ),
       E.chainFirst(({ data, model }) => checkTable('$.alphas', data.alphas, model, model.queryHeads, 'query heads', file)),
       E.chainFirst(({ data, model }) => checkTable('$.betas', data.betas, model, model.queryHeads, 'query heads (the shape of alphas)', file)),
       E.map(({ data, model }) => {

@@ -16,7 +16,7 @@ import { pipe } from 'fp-ts/lib/function.js';
 import { Fraction } from '../brand.ts';
 import { decode, hplbError, issue, parseJson, words, type HplbError } from '../errors.ts';
 import { PROFILE_FORMAT, type RequiredProfile } from '../profile.ts';
-import { DEFAULT_CONTEXT_LENGTH, checkTable, positiveIntOption, resolveModel, withFileOf, type ImportOptions } from './common.ts';
+import { checkTable, defaultContextLength, positiveIntOption, resolveModel, withFileOf, type ImportOptions } from './common.ts';
 
 // ---------------------------------------------------------------- model
 
@@ -57,8 +57,13 @@ export const xattentionProfile = (u: unknown, opts: XattentionOptions = {}): E.E
             return { values: Array.isArray(raw) ? raw : raw.values, path: Array.isArray(raw) ? keyPath(key) : `${keyPath(key)}.values`, tables };
           }),
           E.bindTo('table'),
-          E.bind('model', () => resolveModel(opts, hint)),
-          E.bind('n', () => positiveIntOption('--context', opts.contextLength, DEFAULT_CONTEXT_LENGTH, file)),
+          E.bind('model', ({ table }) =>
+            resolveModel(opts, hint, {
+              layers: { value: table.values.length, path: table.path },
+              ...(table.values.length > 0 ? { queryHeads: { value: table.values[0]!.length, path: `${table.path}[0]` } } : {}),
+            }),
+          ),
+          E.bind('n', () => positiveIntOption('--context', opts.contextLength, defaultContextLength(opts), file)),
           E.chainFirst(({ table, model }) => checkTable(table.path, table.values, model, model.queryHeads, 'query heads', file)),
           E.map(({ table, model, n }) => {
             const profile = {
