@@ -8,8 +8,8 @@ import type { HplbError } from '@hplb/core';
 import { CliFailure } from './io.ts';
 
 export interface FlagRule {
-  /** The flag (or positional) that set this option, printed as the error's path. */
-  readonly flag: string;
+  /** The flag (or positional) that set this option, printed as the error's path (default: the path is kept). */
+  readonly flag?: string;
   /** Phrases of the library's expected text → the CLI's wording (e.g. 'one context length' → 'one --context N'). */
   readonly phrases?: Readonly<Record<string, string>>;
   /** Exit code of the failure (default 1; usage errors are 2). */
@@ -35,7 +35,7 @@ export const flagFailure = (table: FlagTable, e: HplbError, exitCode = 1): CliFa
       dropFile = rule.dropFile ?? false;
     }
     const expected = Object.entries(rule.phrases ?? {}).reduce((s, [from, to]) => s.split(from).join(to), i.expected);
-    return { ...i, path: rule.flag, expected };
+    return { ...i, path: rule.flag ?? i.path, expected };
   });
   const { file: _file, ...rest } = e;
   return new CliFailure(dropFile ? { ...rest, issues } : { ...e, issues }, code);

@@ -7,3 +7,4 @@ export * from './arch.ts';
 export * from './layout.ts';
 export * from './transform.ts';
 export * from './plan.ts';
+export * from './export.ts';

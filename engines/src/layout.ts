@@ -1,7 +1,8 @@
 /**
  * From an `hplb.plan/1` plan to an `hplb.engine-layout/1` layout: the per-layer head order (qSource), KV slots
  * (kvSource, with copies), budgets in the new order, per-rank lists, the engine geometry and config changes.
- * Used by `hplb export`; `hplb apply` consumes the result.
+ * Used by `exportEngineLayout` (export.ts, behind `hplb export`); `applyLayout` (`@hplb/engines/node`, behind
+ * `hplb apply`) consumes the result.
  *
  * The engines shard contiguously: rank t runs positions [t·H'/T, (t+1)·H'/T) and its KV slots, and position p
  * reads slot floor(p / (H'/S)). So each rank's heads are laid out slot by slot, every slot holding c heads of one
@@ -123,7 +124,7 @@ const rankSlots = (plan: Plan, ext: PlanEngineExt | undefined): E.Either<HplbErr
     }
     const counts = ranks.map((r) => r.length);
     if (splits.length === 0 && counts.some((c) => c !== counts[0]))
-      add(`$.placement[${l}]`, `${m.queryHeads / T} query heads on every rank (the engines give each TP rank H/T heads; plan with --equal-heads or --engine-layout)`, `counts ${counts.join(',')}`);
+      add(`$.placement[${l}]`, `${m.queryHeads / T} query heads on every rank (the engines give each TP rank H/T heads; plan with equal heads per device or an engine layout)`, `counts ${counts.join(',')}`);
     perRank.push(ranks);
   }
   if (issues.length > 0) return E.left(hplbError('invalid-plan', issues));
@@ -249,7 +250,7 @@ export const buildEngineLayout = (plan: Plan, opts: BuildOptions): E.Either<Hplb
  * qSource[i]. Tier 1 only (virtual heads have no MInference pattern of their own).
  */
 export const reindexMinference = (layout: EngineLayout, config: unknown, file?: string): E.Either<HplbError, Record<string, unknown>[]> => {
-  if (layout.tier !== 1) return E.left(hplbError('argument', [issue('--minference', 'a tier-1 layout (virtual heads have no MInference pattern)')], file));
+  if (layout.tier !== 1) return E.left(hplbError('argument', [issue('$.minference', 'a tier-1 layout (virtual heads have no MInference pattern)')], file));
   if (!Array.isArray(config) || config.length !== layout.model.layers)
     return E.left(hplbError('decode', [issue('$', `a MInference config: a list of ${layout.model.layers} layers`, Array.isArray(config) ? config.length : typeof config)], file));
   const out: Record<string, unknown>[] = [];

@@ -4,7 +4,8 @@
  * size, K/V duplication factor, geometry and config changes), plus a MInference budget config re-indexed to the new
  * head order so MInference's own vLLM integration runs on the rewritten checkpoint unchanged. The plan must satisfy
  * the engines' rule (equal heads per rank; every query head with its KV slot); split heads become tier-3 virtual
- * heads. Next step: `hplb apply layout.json --checkpoint DIR --out DIR`.
+ * heads. Flags → options → `exportEngineLayout` (@hplb/engines) → the files written. Next step:
+ * `hplb apply layout.json --checkpoint DIR --out DIR`.
  */
 import { existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
@@ -12,9 +13,16 @@ import * as E from 'fp-ts/lib/Either.js';
 import { decodePlan, validatePlan, type HplbError, type Plan } from '@hplb/core';
 import { ENGINES, type EngineName } from '@hplb/core';
 import { writeJsonAtomic } from '@hplb/core/node';
+import { exportEngineLayout, type MinferenceExportOptions } from '@hplb/engines';
 import { parseArgs } from '../args.ts';
-import { buildEngineLayout, reindexMinference } from '@hplb/engines';
 import { argumentError, orFail, readJson, type Io } from '../io.ts';
+import { orFailFlags, type FlagTable } from '../optionFlags.ts';
+
+/** exportEngineLayout's option paths and phrases → this command's flags. */
+const FLAGS: FlagTable = {
+  '$.minference': { flag: '--minference' },
+  '$.placement[*]': { phrases: { 'plan with equal heads per device or an engine layout': 'plan with --equal-heads or --engine-layout' } },
+};
 
 export const summary = 'turn a plan into an engine layout (hplb.engine-layout/1) for vLLM, SGLang or TensorRT-LLM, plus a re-indexed MInference config';
 
@@ -49,9 +57,8 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
       E.chain((u: unknown) => E.chain((p: Plan) => validatePlan(p, planFile))(decodePlan(u, planFile)))(readJson(planFile)),
     ),
   );
-  const layout = orFail(buildEngineLayout(plan, { engine, planFile }));
 
-  // MInference budgets in the new order.
+  // The MInference config the budgets came from: --minference, or the plan's source file when it is one.
   let mfFile = args.string('minference');
   const explicit = mfFile !== undefined;
   const src = plan.source as { file?: unknown; format?: unknown } | undefined;
@@ -59,17 +66,24 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
     const candidates = isAbsolute(src.file) ? [src.file] : [resolve(io.cwd, src.file), resolve(dirname(planFile), src.file)];
     mfFile = candidates.find((f) => existsSync(f));
   }
-  const notes: string[] = [];
+  let minference: (MinferenceExportOptions & { out: string }) | undefined;
   if (mfFile !== undefined && out !== undefined) {
-    if (layout.tier !== 1 && !explicit) notes.push('no MInference config written: virtual heads (tier 3) have no MInference pattern of their own');
-    else {
-      const config = orFail(readJson(mfFile));
-      const re = orFail(reindexMinference(layout, config, mfFile));
-      const mfOut = args.string('minference-out') ?? out.replace(/\.json$/i, '') + '.minference.json';
-      orFail(writeJsonAtomic(mfOut, re));
-      (layout as { minferenceConfig?: string }).minferenceConfig = dirname(resolve(mfOut)) === dirname(resolve(out)) ? basename(mfOut) : resolve(mfOut);
-      notes.push(`wrote ${mfOut} (MInference config re-indexed from ${mfFile})`);
-    }
+    const mfOut = args.string('minference-out') ?? out.replace(/\.json$/i, '') + '.minference.json';
+    minference = {
+      config: orFail(readJson(mfFile)),
+      file: mfFile,
+      path: dirname(resolve(mfOut)) === dirname(resolve(out)) ? basename(mfOut) : resolve(mfOut),
+      ifVirtualHeads: explicit ? 'fail' : 'skip',
+      out: mfOut,
+    };
+  }
+  const { layout, minference: reindexed, minferenceSkipped } = orFailFlags(FLAGS, exportEngineLayout(plan, { engine, planFile, ...(minference ? { minference } : {}) }));
+
+  const notes: string[] = [];
+  if (minferenceSkipped !== undefined) notes.push(`no MInference config written: ${minferenceSkipped}`);
+  if (minference !== undefined && reindexed !== undefined) {
+    orFail(writeJsonAtomic(minference.out, reindexed));
+    notes.push(`wrote ${minference.out} (MInference config re-indexed from ${mfFile})`);
   }
   if (out !== undefined) orFail(writeJsonAtomic(out, layout));
   if (args.flag('json')) {
