@@ -25,4 +25,5 @@ export * from './engineLayout.ts';
 export * from './jsonSchema.ts';
 export * from './schemas.ts';
 export * from './defaultProfile.ts';
+export * from './builtinProfile.ts';
 export * from './kernel/index.ts';

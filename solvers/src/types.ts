@@ -76,19 +76,27 @@ export interface SolveOptions {
 export type SolverName =
   | 'auto' | 'exact' | 'lpt' | 'kk' | 'multifit' | 'local' | 'contiguous' | 'roundrobin' | 'ilp-glpk' | 'ilp-highs';
 
-/** Model-level input: what `hplb plan` hands the multi-layer driver. */
-export interface PlanInput {
+/**
+ * The one settings record of a planning run: what the user chose (model, context, devices, constraints, cost model,
+ * solver budget, KV and split options, a previous plan), built once (by the `hplb` facade from its options, or by any
+ * caller) and passed unchanged to the budget planner (`@hplb/planner`) and, with budgets and a solver added, to the
+ * multi-layer driver (`PlanInput`). Extend it here; never copy its fields into another record.
+ */
+export interface PlanSettings {
   readonly model: ModelShape;
   readonly contextLength: number;
-  readonly budgets: ReadonlyArray<ReadonlyArray<number>>;
   readonly devices: ReadonlyArray<Device>;
   readonly constraints: { readonly equalHeadsPerDevice: boolean; readonly kv: 'group' | 'replicate' };
   readonly costModel: CostModel;
-  readonly solver: SolverName;
+  /** Wall-clock budget per layer solve, milliseconds (> 0). */
   readonly timeLimitMs: number;
+  /** Split the heaviest heads' query rows across devices (present = split), with these options. */
   readonly splitHeads?: { readonly maxSplits?: number; readonly minRows?: number };
+  /** Bytes per KV element (default 2). */
   readonly kvBytesPerElement?: number;
+  /** Cap on replicated KV bytes (kv "replicate"); null or absent = no cap. */
   readonly kvReplicationCapBytes?: number | null;
+  /** Stable re-plan: the previous plan (lexicographic: makespan first, then moves × migrationWeight). */
   readonly previous?: Plan;
   readonly migrationWeight?: number;
   readonly onProgress?: (doneLayers: number, totalLayers: number) => void;
@@ -99,6 +107,19 @@ export interface PlanInput {
   readonly effort?: number;
   /** Seed for the randomised parts (perturbation in local search). Default 1. */
   readonly seed?: number;
+  /** Budget block size in tokens (the budget planner's granularity; the placement solvers do not read it). */
+  readonly blockSize?: number;
+  /**
+   * Where solving runs (worker threads and ILP engines in Node: `nodeSolverRuntime` from `@hplb/solvers/node`). The
+   * budget planner passes it to `planModel`; absent = in the calling thread.
+   */
+  readonly runtime?: SolverRuntime;
+}
+
+/** Model-level input: what `hplb plan` hands the multi-layer driver: the settings, the budgets and the solver. */
+export interface PlanInput extends PlanSettings {
+  readonly budgets: ReadonlyArray<ReadonlyArray<number>>;
+  readonly solver: SolverName;
   /** Worker threads for the multi-layer driver: 0 = solve in this thread, undefined = decide ("where it pays"). */
   readonly workers?: number;
 }
