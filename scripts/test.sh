@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # Build first: every package compiles to dist/ (what users install and what the bin and workers run), so a stale
 # dist/ can never be tested.
 npx tsc -b
-mapfile -t files < <(find core solvers spec backends planner runtime engines hplb cli examples -path '*/node_modules' -prune -o -name '*.test.ts' -print | sort)
+mapfile -t files < <(find core solvers spec backends planner runtime engines hplb cli examples web -path '*/node_modules' -prune -o -name '*.test.ts' -print | sort)
 if [ ${#files[@]} -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
 if [ -z "${DISPLAY:-}" ] && command -v xvfb-run >/dev/null 2>&1; then
   exec xvfb-run -a -s "-screen 0 1280x1024x24" node --import tsx --test --test-force-exit --test-timeout=600000 "${files[@]}"
