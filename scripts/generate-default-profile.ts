@@ -1,5 +1,5 @@
 /**
- * Regenerates core/data/default-profile.json: the SYNTHETIC default curve profile (Llama-3.1-8B shape, N = 131072).
+ * Regenerates core/src/data/default-profile.json: the SYNTHETIC default curve profile (Llama-3.1-8B shape, N = 131072).
  * Each of the 32 × 32 heads is seeded synthetic Q/K of an archetype (core/src/kernel/synthetic.ts) run through the
  * real profiler (`profileHead`, core/src/kernel/profiler.ts) at N = 2048 over the last 64 query rows, then carried
  * to N = 131072 keeping the density b/N (see core/src/defaultProfile.ts). Deterministic: the same seed writes the

@@ -2,7 +2,7 @@
  * The built-in default profile: a SYNTHETIC curve profile (`hplb.profile/1`, kind "curve", `synthetic: true`) for a
  * Llama-3.1-8B-shaped model (32 layers, 32 query heads, 8 KV heads, head dim 128) at N = 131072. It is what
  * `hplb plan` and `hplb pareto` use when no `--profile` is given. `scripts/generate-default-profile.ts` writes it into
- * `core/data/default-profile.json`; it is not measured on a real model.
+ * `core/src/data/default-profile.json`; it is not measured on a real model.
  *
  * How each head's recoveryCurve is made (all seeded, deterministic, byte-for-byte reproducible):
  *   1. The layer's archetype counts (sink+local, vertical, slash, diffuse) come from `layerArchetypeCounts`: the first

@@ -13,39 +13,29 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { hplbError, issue, type HplbError } from '@hplb/core';
-import type { CostModel } from '@hplb/core';
-import type { Device, ModelShape } from '@hplb/core';
 import type { Plan } from '@hplb/core';
 import { simulate, type Simulation } from '@hplb/core';
 import { recoveriesOf, recoveryStats, sampleCurve, type CurveSet } from '@hplb/core';
 import {
   bubbleFillPolicy, densityTotal, jointPolicy, maxMinPolicy, topPPolicy, uniformPolicy,
-  type BudgetProblem, type BudgetResult, type BudgetTotal, type JointStep, type PolicyName,
+  type BudgetProblem, type BudgetResult, type BudgetTotal, type JointStep,
 } from '@hplb/core';
 import { planModel } from '@hplb/solvers';
 import { assemblePlan } from '@hplb/solvers';
-import type { SolverName, SolverRuntime } from '@hplb/solvers';
+import type { PlanSettings, SolverName } from '@hplb/solvers';
+import type { BudgetPolicy } from './options.ts';
 
 // ---------------------------------------------------------------- model
 
-export type BudgetPolicy = PolicyName | 'profile';
+export type { BudgetPolicy } from './options.ts';
 
-/** Everything about the run that does not change between pipelines. */
-export interface PlanContext {
-  readonly model: ModelShape;
-  readonly contextLength: number;
-  readonly devices: ReadonlyArray<Device>;
-  readonly constraints: { readonly equalHeadsPerDevice: boolean; readonly kv: 'group' | 'replicate' };
-  readonly costModel: CostModel;
-  readonly timeLimitMs: number;
-  readonly seed: number;
+/**
+ * Everything about the run that does not change between pipelines: the one settings record (`PlanSettings`, passed
+ * unchanged to the solvers) plus what the budget planner adds.
+ */
+export interface PlanContext extends PlanSettings {
   readonly blockSize: number;
-  readonly kvBytesPerElement?: number;
-  readonly kvReplicationCapBytes?: number | null;
-  readonly splitOptions?: { readonly maxSplits?: number; readonly minRows?: number };
-  /** Stable re-plan: the previous plan and the migration weight (passed to the driver). */
-  readonly previous?: Plan;
-  readonly migrationWeight?: number;
+  readonly seed: number;
   /** Recovery curves at N, when the profile has them (directly or through a named curve model). */
   readonly curves?: CurveSet;
   /** Why there are no curves (names the missing information). */
@@ -54,9 +44,6 @@ export interface PlanContext {
   readonly profileBudgets?: ReadonlyArray<ReadonlyArray<number>>;
   /** Provenance written into plans. */
   readonly source: Record<string, unknown>;
-  readonly onProgress?: (done: number, total: number) => void;
-  /** Where solving runs (worker threads and ILP engines in Node: `nodeSolverRuntime` from `@hplb/solvers/node`). */
-  readonly runtime?: SolverRuntime;
 }
 
 /** How much a budget policy may spend, or what it must reach. */
@@ -107,7 +94,7 @@ export const DEFAULT_P = 0.95;
 
 const problemOf = (ctx: PlanContext): E.Either<HplbError, BudgetProblem> => {
   if (ctx.curves) return E.right({ curves: ctx.curves, contextLength: ctx.contextLength, blockSize: ctx.blockSize });
-  return E.left(ctx.curvesError ?? hplbError('argument', [issue('--profile', 'a profile with recovery curves (or recall) for this budget policy')]));
+  return E.left(ctx.curvesError ?? hplbError('argument', [issue('$.profile', 'a profile with recovery curves (or recall) for this budget policy')]));
 };
 
 /** The total a density or an explicit token total stands for. */
@@ -130,45 +117,39 @@ export const chooseBudgets = (ctx: PlanContext, policy: 'uniform' | 'top-p' | 'm
   })(problemOf(ctx));
 };
 
-const place = async (ctx: PlanContext, spec: PipelineSpec, budgets: ReadonlyArray<ReadonlyArray<number>>) =>
-  planModel({
-    model: ctx.model,
-    contextLength: ctx.contextLength,
+/** The settings without what only the budget planner reads. */
+const settingsOf = (ctx: PlanContext): PlanSettings => {
+  const { curves: _c, curvesError: _e, profileBudgets: _b, source: _s, splitHeads: _sh, effort: _ef, runtime: _r, ...settings } = ctx;
+  return settings;
+};
+
+const place = async (ctx: PlanContext, spec: PipelineSpec, budgets: ReadonlyArray<ReadonlyArray<number>>) => {
+  const effort = spec.effort ?? (spec.solver === 'auto' ? ctx.effort : undefined);
+  return planModel({
+    ...settingsOf(ctx),
     budgets,
-    devices: ctx.devices,
-    constraints: ctx.constraints,
-    costModel: ctx.costModel,
     solver: spec.solver,
     // With an effort budget the time limit is only the safety net: floored so that load on the machine does not cut
     // the search (a cut would make the plan depend on timing; the layer would then say `timedout`).
-    timeLimitMs: spec.effort !== undefined ? Math.max(ctx.timeLimitMs, EFFORT_SAFETY_NET_MS) : ctx.timeLimitMs,
-    seed: ctx.seed,
-    ...(spec.effort !== undefined ? { effort: spec.effort } : {}),
-    ...(spec.splitHeads ? { splitHeads: ctx.splitOptions ?? {} } : {}),
-    ...(ctx.kvBytesPerElement !== undefined ? { kvBytesPerElement: ctx.kvBytesPerElement } : {}),
-    ...(ctx.kvReplicationCapBytes !== undefined ? { kvReplicationCapBytes: ctx.kvReplicationCapBytes } : {}),
-    ...(ctx.previous ? { previous: ctx.previous } : {}),
-    ...(ctx.migrationWeight !== undefined ? { migrationWeight: ctx.migrationWeight } : {}),
-    ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
+    timeLimitMs: effort !== undefined ? Math.max(ctx.timeLimitMs, EFFORT_SAFETY_NET_MS) : ctx.timeLimitMs,
+    ...(effort !== undefined ? { effort } : {}),
+    ...(spec.splitHeads ? { splitHeads: ctx.splitHeads ?? {} } : {}),
   }, ctx.runtime);
+};
 
 /** Re-assemble (and re-validate) a plan with new budgets on the same placement and splits. */
 const rebudget = (ctx: PlanContext, plan: Plan, budgets: ReadonlyArray<ReadonlyArray<number>>): E.Either<HplbError, Plan> =>
   assemblePlan({
-    model: ctx.model,
-    contextLength: ctx.contextLength,
+    // The re-assembled plan records no migration (as the first assembly of a bubble-filled plan never did).
+    ...settingsOf(ctx),
+    previous: undefined,
     budgets,
-    devices: ctx.devices,
-    constraints: ctx.constraints,
-    costModel: ctx.costModel,
     solverName: plan.solver.name,
     layers: plan.placement.map((row, l) => ({
       placement: row,
       splits: (plan.splits ?? []).filter((s) => s.layer === l),
       status: plan.solver.layers?.[l]?.status ?? plan.solver.status,
     })),
-    ...(ctx.kvBytesPerElement !== undefined ? { kvBytesPerElement: ctx.kvBytesPerElement } : {}),
-    ...(ctx.kvReplicationCapBytes !== undefined ? { kvReplicationCapBytes: ctx.kvReplicationCapBytes } : {}),
   });
 
 const layoutOf = (ctx: PlanContext, plan: Plan) => ({
@@ -211,7 +192,7 @@ export const runPipeline = async (ctx: PlanContext, spec: PipelineSpec, choice: 
   const t0 = performance.now();
   const secs = () => (performance.now() - t0) / 1000;
   if (spec.policy === 'profile') {
-    if (!ctx.profileBudgets) return E.left(hplbError('argument', [issue('--policy', 'a budget policy (the profile states no budgets at this context length)')]));
+    if (!ctx.profileBudgets) return E.left(hplbError('argument', [issue('$.policy', 'a budget policy (the profile states no budgets at this context length)')]));
     const placed = await place(ctx, spec, ctx.profileBudgets);
     return E.map((r: { plan: Plan }) => runOf(ctx, spec, finish(ctx, spec, r.plan, undefined, choice, {}), undefined, secs()))(placed);
   }

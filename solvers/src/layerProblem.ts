@@ -4,21 +4,11 @@
  * (memory per device and the replication cap, both split evenly over the layers; per-copy cost terms), and the
  * previous placement of a stable re-plan. Used by the multi-layer driver and `assemblePlan`'s bounds.
  */
-import { headCost, kvCopyCost, kvHeadBytes, kvHeadOf, queryHeadsOfGroup, type CostModel, type Device, type ModelShape, type Plan } from '@hplb/core';
-import type { LayerProblem } from './types.ts';
+import { headCost, kvCopyCost, kvHeadBytes, kvHeadOf, queryHeadsOfGroup } from '@hplb/core';
+import type { LayerProblem, PlanInput } from './types.ts';
 
-export interface LayerSource {
-  readonly model: ModelShape;
-  readonly contextLength: number;
-  readonly budgets: ReadonlyArray<ReadonlyArray<number>>;
-  readonly devices: ReadonlyArray<Device>;
-  readonly constraints: { readonly equalHeadsPerDevice: boolean; readonly kv: 'group' | 'replicate' };
-  readonly costModel: CostModel;
-  readonly kvBytesPerElement?: number;
-  readonly kvReplicationCapBytes?: number | null;
-  readonly previous?: Plan;
-  readonly migrationWeight?: number;
-}
+/** What one layer's problem is built from: the plan settings' model, devices, constraints, cost and KV fields, and the budgets. */
+export type LayerSource = Pick<PlanInput, 'model' | 'contextLength' | 'budgets' | 'devices' | 'constraints' | 'costModel' | 'kvBytesPerElement' | 'kvReplicationCapBytes' | 'previous' | 'migrationWeight'>;
 
 /** KV head copies each device may hold per layer: ⌊memory / (layers · bytes per copy)⌋ (null = unconstrained). */
 export const kvCopiesPerLayer = (src: LayerSource): Array<number | null> => {

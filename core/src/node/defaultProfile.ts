@@ -1,5 +1,7 @@
 /**
- * Reading the committed default profile from disk (Node only): `core/data/default-profile.json`.
+ * Reading the committed default profile from disk (Node only): `core/src/data/default-profile.json` (emitted next to
+ * the compiled code as `dist/data/default-profile.json`). The platform-neutral `defaultProfile()` of `@hplb/core` holds
+ * the same data as a JSON module.
  */
 import { readFileSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
@@ -7,7 +9,7 @@ import { decode, hplbError, issue, parseJson, type HplbError } from '../errors.t
 import { CurveProfileC, type CurveProfile } from '../profile.ts';
 
 
-export const DEFAULT_PROFILE_URL = new URL('../../data/default-profile.json', import.meta.url);
+export const DEFAULT_PROFILE_URL = new URL('../data/default-profile.json', import.meta.url);
 
 /** Read and decode the committed default profile. */
 export const loadDefaultProfile = (): E.Either<HplbError, CurveProfile> => {

@@ -1,4 +1,72 @@
 /**
- * hplb/node: the Node-only part of the public API.
+ * hplb/node: everything in `hplb`, plus what needs Node: `loadProfile` also takes a file path (or a DuoAttention
+ * folder), and planning, comparing, sweeping and solving default to `nodeSolverRuntime` (worker threads for the
+ * driver's second pass, the HiGHS / GLPK ILP engines) instead of the calling thread.
+ *
+ * ```js
+ * import { loadProfile, planProfile, formatError } from 'hplb/node';
+ * const p = loadProfile('Llama_3.1_8B_Instruct_128k_kv_out_v32_fit_o_best_pattern.json');
+ * if (p._tag === 'Left') throw new Error(formatError(p.left));
+ * const r = await planProfile(p.right, { gpus: 8, policy: 'max-min', density: 0.1 });
+ * ```
  */
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import { hplbError, issueText, type HplbError, type Profile } from '@hplb/core';
+import { nodeSolverRuntime } from '@hplb/solvers/node';
+import type {
+  Comparison, InstanceSolution, LoadedProfile, LoadProfileOptions, ParetoSweep, ParetoSweepOptions, PlanOptions, PlanOutcome, SolveInstanceOptions,
+} from '@hplb/planner';
+import {
+  comparePipelinesWith, loadProfile as loadProfileFrom, paretoSweepWith, planProfileWith, solveInstanceWith, type ProfileSource,
+} from '../index.ts';
+
 export * from '../index.ts';
+export { nodeSolverRuntime } from '@hplb/solvers/node';
+
+/** Read a text file; Left `io` names the file ("no such file", "a directory"). */
+export const readTextFile = (file: string): E.Either<HplbError, string> => {
+  try {
+    return E.right(readFileSync(file, 'utf8'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const what = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : e instanceof Error ? e.message : String(e);
+    return E.left(hplbError('io', [issueText('$', 'a readable file', what)], file));
+  }
+};
+
+/**
+ * `loadProfile` of `hplb`, plus a file path: the file is read and imported with `fileName` = the path (a
+ * DuoAttention folder holding `full_attention_heads.tsv` stands for that file). Left `io`: the file cannot be read.
+ */
+export const loadProfile = (source: string | ProfileSource, options?: LoadProfileOptions): E.Either<HplbError, LoadedProfile> => {
+  if (typeof source !== 'string') return loadProfileFrom(source, options);
+  let file = source;
+  try {
+    if (statSync(file).isDirectory() && statSync(join(file, 'full_attention_heads.tsv')).isFile()) file = join(file, 'full_attention_heads.tsv');
+  } catch {
+    // readTextFile reports a missing file with its name.
+  }
+  return E.chain((text: string) => loadProfileFrom({ text, fileName: file }, options))(readTextFile(file));
+};
+
+/** `planProfile` of `hplb`, solving in worker threads (`nodeSolverRuntime`) unless `options.runtime` says otherwise. */
+export const planProfile = (profile: Profile | LoadedProfile, options?: PlanOptions): Promise<E.Either<HplbError, PlanOutcome>> =>
+  planProfileWith(nodeSolverRuntime, profile, options);
+
+/** `comparePipelines` of `hplb`, with `nodeSolverRuntime` by default. */
+export const comparePipelines = (profile: Profile | LoadedProfile, options?: PlanOptions): Promise<E.Either<HplbError, Comparison>> =>
+  comparePipelinesWith(nodeSolverRuntime, profile, options);
+
+/** `paretoSweep` of `hplb`, with `nodeSolverRuntime` by default. */
+export const paretoSweep = (profile: Profile | LoadedProfile, options?: ParetoSweepOptions): Promise<E.Either<HplbError, ParetoSweep>> =>
+  paretoSweepWith(nodeSolverRuntime, profile, options);
+
+/** `solveInstance` of `hplb`, with `nodeSolverRuntime` by default (so `ilp-highs` / `ilp-glpk` can run). */
+export const solveInstance = (instance: unknown, options?: SolveInstanceOptions & { readonly name?: string }): Promise<E.Either<HplbError, InstanceSolution>> =>
+  solveInstanceWith(nodeSolverRuntime, instance, options);
+
+// ---------------------------------------------------------------- Node-only exports of other packages
+// [engines engineer] `applyLayout` (checkpoint rewrite, @hplb/engines/node) is exported here.
+// [runtime engineer] `createBackend`, `executePlan`, `calibrate` (@hplb/runtime, Node-only) are exported here.

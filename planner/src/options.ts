@@ -1,0 +1,170 @@
+/**
+ * The planner's options: what a caller (the `hplb` facade, the CLI, a browser page) says about a planning run, as
+ * plain data with io-ts codecs, so options from JavaScript callers are decoded at the edge like any file. Errors name
+ * the option by its JSON path (`$.gpus`, `$.density`, `$.constraints.kv`), never a CLI flag.
+ *
+ *   PlanOptions     devices, constraints, cost model, solver budget, KV and split options, a previous plan, budgets
+ *   PlanOptionsC    its codec (`decodePlanOptions` = decode + the cross-field rules io-ts cannot state)
+ */
+import * as t from 'io-ts';
+import * as E from 'fp-ts/lib/Either.js';
+import {
+  CostModelC, DeviceC, NonNegative, NonNegativeInt, POLICY_NAMES, PlanC, Positive, PositiveInt, decode, hplbError, issue,
+  type CostModel, type Device, type HplbError, type Plan,
+} from '@hplb/core';
+import { SOLVER_NAMES, type SolverName, type SolverRuntime } from '@hplb/solvers';
+
+// ---------------------------------------------------------------- model
+
+/** A budget policy of core (`uniform`, `top-p`, `max-min`, `bubble-fill`, `joint`) or `profile` (the profile's own). */
+export type BudgetPolicy = (typeof POLICY_NAMES)[number] | 'profile';
+export const BUDGET_POLICIES: ReadonlyArray<BudgetPolicy> = [...POLICY_NAMES, 'profile'];
+
+/** Split-head options: `maxSplits` cuts per layer at most, `minRows` query rows per part at least. */
+export interface SplitOptions {
+  readonly maxSplits?: number;
+  readonly minRows?: number;
+}
+
+/**
+ * What the placement side of a run needs (shared by planning, comparing, sweeping). Every field is optional; the
+ * defaults are those of `hplb plan`.
+ */
+export interface SettingsOptions {
+  /** GPUs: a count (identical devices `gpu0…`, speed 1, no memory limit) or the devices themselves. Default 8. */
+  readonly gpus?: number | ReadonlyArray<Device>;
+  /** Relative speeds, one per GPU (with a GPU count). */
+  readonly speeds?: ReadonlyArray<number>;
+  /** KV memory per GPU in GB (10⁹ bytes): one value for all, or one per GPU (with a GPU count). */
+  readonly memoryGb?: number | ReadonlyArray<number>;
+  /** `equalHeadsPerDevice` (default false) and `kv`: "group" keeps GQA groups whole, "replicate" (default) lets query heads move. */
+  readonly constraints?: { readonly equalHeadsPerDevice?: boolean; readonly kv?: 'group' | 'replicate' };
+  /** A cost model, or a name: `work` (default, token pairs), `budget`/`paper-budget` (N·b), `cuda-h100`, `cpu` (seconds). */
+  readonly costModel?: CostModel | string;
+  /** Context length N (default: the profile's, else 131072). */
+  readonly contextLength?: number;
+  /** Budget block size in tokens (default 64, at most N). */
+  readonly blockSize?: number;
+  /** Bytes per KV element (default 2). */
+  readonly kvBytesPerElement?: number;
+  /** Cap on replicated KV bytes (kv "replicate" only). */
+  readonly kvReplicationCapBytes?: number | null;
+  /** Wall-clock safety net per layer solve, ms (> 0; default 250). */
+  readonly timeLimitMs?: number;
+  /** Seed for randomised search (default 1). */
+  readonly seed?: number;
+  /** Deterministic effort per layer solve for `auto`/`exact`/`local` (default 10⁶ for `auto`). */
+  readonly effort?: number;
+  /** Stable re-plan: the previous plan of the same model and GPU count. */
+  readonly previous?: Plan;
+  /** Accept a makespan up to (1 + w)× the best to save moves (default 0). */
+  readonly migrationWeight?: number;
+  /** MoA: the recovery assumed at each head's span (MoA publishes none). */
+  readonly spanRecovery?: number;
+  /** Where solving runs (default: this thread; `hplb/node` defaults to worker threads). */
+  readonly runtime?: SolverRuntime;
+  /** Progress: layers done of the total, per pipeline run, and the pipeline's name. */
+  readonly onProgress?: (done: number, total: number, pipeline: string) => void;
+  /** Provenance written into the plan's `source.profile` (default: the profile's file, or "built-in default …"). */
+  readonly profileName?: string;
+}
+
+/** How much the budget policy may spend, or what it must reach (at most one of density, totalTokens, totalWork). */
+export interface BudgetOptions {
+  /** Mean budget as a share of N, in (0, 1] (default 0.2). */
+  readonly density?: number;
+  /** Total tokens over all heads instead of a density. */
+  readonly totalTokens?: number;
+  /** Total causal-prefill work Σ W(b, N) in token pairs instead. */
+  readonly totalWork?: number;
+  /** top-p target in (0, 1] (default 0.95). */
+  readonly p?: number;
+}
+
+/** Options of `planProfile` and `comparePipelines`. */
+export interface PlanOptions extends SettingsOptions, BudgetOptions {
+  /** Budget policy (default `bubble-fill`, hplb's). */
+  readonly policy?: BudgetPolicy;
+  /** Solver of the planned row (default `auto` with the deterministic effort). */
+  readonly solver?: SolverName;
+  /**
+   * Split heavy heads' query rows: true / options, or false for whole heads. Default: split when no solver is named,
+   * KV is replicated and head counts are free (hplb's row).
+   */
+  readonly splitHeads?: boolean | SplitOptions;
+}
+
+// ---------------------------------------------------------------- codecs
+
+const fn = new t.Type<(...a: never[]) => unknown, (...a: never[]) => unknown, unknown>('a function', (u): u is (...a: never[]) => unknown => typeof u === 'function', (u, c) => (typeof u === 'function' ? t.success(u as (...a: never[]) => unknown) : t.failure(u, c)), (a) => a);
+const RuntimeC = t.UnknownRecord;
+const SplitOptionsC = t.partial({ maxSplits: NonNegativeInt, minRows: PositiveInt }, 'SplitOptions');
+const DensityC = t.refinement(t.number, (n) => Number.isFinite(n) && n > 0 && n <= 1, 'a density in (0, 1] (the mean budget as a share of the context length)');
+const PC = t.refinement(t.number, (n) => Number.isFinite(n) && n > 0 && n <= 1, 'a recovery target p in (0, 1]');
+const SpanRecoveryC = t.refinement(t.number, (n) => Number.isFinite(n) && n > 0 && n <= 1, 'a recovery in (0, 1]');
+const literalUnion = <T extends string>(xs: ReadonlyArray<T>, name: string) =>
+  t.keyof(Object.fromEntries(xs.map((x) => [x, null])) as Record<T, null>, name);
+
+export const SettingsOptionsC = t.partial({
+  gpus: t.union([PositiveInt, t.array(DeviceC)], 'a number of GPUs ≥ 1 or a list of devices {id, speed, memoryBytes}'),
+  speeds: t.array(Positive, 'a list of positive speeds'),
+  memoryGb: t.union([NonNegative, t.array(NonNegative)], 'a memory size in GB (≥ 0), or one per GPU'),
+  constraints: t.partial({ equalHeadsPerDevice: t.boolean, kv: t.keyof({ group: null, replicate: null }, 'group|replicate') }),
+  costModel: t.union([t.string, CostModelC], 'a cost model or its name'),
+  contextLength: t.refinement(PositiveInt, () => true, 'a context length ≥ 1 token'),
+  blockSize: t.refinement(PositiveInt, () => true, 'a block size ≥ 1 token'),
+  kvBytesPerElement: t.refinement(PositiveInt, () => true, 'bytes per KV element ≥ 1'),
+  kvReplicationCapBytes: t.union([NonNegative, t.null], 'a replicated-KV cap in bytes (≥ 0) or null'),
+  timeLimitMs: t.refinement(Positive, () => true, 'a time limit in ms > 0'),
+  seed: t.refinement(t.number, (n) => Number.isInteger(n), 'an integer'),
+  effort: t.refinement(Positive, () => true, 'an effort > 0 (search steps per layer)'),
+  previous: PlanC,
+  migrationWeight: t.refinement(NonNegative, () => true, 'a migration weight ≥ 0'),
+  spanRecovery: SpanRecoveryC,
+  runtime: RuntimeC,
+  onProgress: fn,
+  profileName: t.string,
+}, 'SettingsOptions');
+
+export const BudgetOptionsC = t.partial({
+  density: DensityC,
+  totalTokens: t.refinement(Positive, () => true, 'a total number of tokens > 0'),
+  totalWork: t.refinement(Positive, () => true, 'a total work in token pairs > 0'),
+  p: PC,
+}, 'BudgetOptions');
+
+export const PlanOptionsC = t.intersection([
+  SettingsOptionsC,
+  BudgetOptionsC,
+  t.partial({
+    policy: literalUnion(BUDGET_POLICIES, `one of ${BUDGET_POLICIES.join('|')}`),
+    solver: literalUnion(SOLVER_NAMES, `one of ${SOLVER_NAMES.join('|')}`),
+    splitHeads: t.union([t.boolean, SplitOptionsC], 'true, false or {maxSplits?, minRows?}'),
+  }),
+], 'PlanOptions');
+
+// ---------------------------------------------------------------- operations
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null && !Array.isArray(u);
+
+/** The one cross-field rule of the budget options: at most one of density, totalTokens, totalWork. */
+export const checkBudgetOptions = (o: BudgetOptions): E.Either<HplbError, BudgetOptions> =>
+  [o.density, o.totalTokens, o.totalWork].filter((x) => x !== undefined).length > 1
+    ? E.left(hplbError('argument', [issue('$.totalTokens', 'one of $.density, $.totalTokens or $.totalWork, not several')]))
+    : E.right(o);
+
+/**
+ * Decode options from any caller (a JavaScript object, parsed JSON): an object whose fields have the types above.
+ * Left (`argument`) names the field by its JSON path and says what was expected, e.g. `at $.gpus: expected a number
+ * of GPUs ≥ 1 or a list of devices {id, speed, memoryBytes}, got "eight"`. Absent options are `{}`.
+ */
+export const decodeOptions = <A>(codec: t.Type<A, unknown, unknown>, u: unknown): E.Either<HplbError, A> => {
+  if (u === undefined) return E.right({} as A);
+  if (!isRecord(u)) return E.left(hplbError('argument', [issue('$', 'an options object', u)]));
+  return E.mapLeft((e: HplbError): HplbError => ({ ...e, code: 'argument' }))(decode(codec as t.Type<A, unknown, unknown>, u));
+};
+
+/** `decodeOptions(PlanOptionsC, u)` plus the budget rule. */
+export const decodePlanOptions = (u: unknown): E.Either<HplbError, PlanOptions> =>
+  E.chain((o: PlanOptions) => E.map(() => o)(checkBudgetOptions(o)))(decodeOptions(PlanOptionsC as unknown as t.Type<PlanOptions, unknown, unknown>, u));
+

@@ -1,0 +1,115 @@
+/**
+ * Profiles as the planner receives them: the built-in SYNTHETIC default, or a published / hplb file imported from its
+ * text (or an already parsed object) through core's importers, labelled for tables and charts. Platform-neutral: the
+ * caller reads files (`hplb/node`'s `loadProfile` takes a path).
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import {
+  BUILTIN_PROFILE_SOURCE, PROFILE_FORMATS, builtinProfile, detectFormat, hplbError, importProfile, issue,
+  type HplbError, type ImportProfileOptions, type ModelShape, type Profile,
+} from '@hplb/core';
+
+// ---------------------------------------------------------------- model
+
+/** A profile with what tables, charts and plans say about where it came from. */
+export interface LoadedProfile {
+  readonly profile: Profile;
+  /** The file it was read from (or the name the caller gave its text), named in errors and in `plan.source`. */
+  readonly file?: string;
+  /** The format it was imported from (absent for the built-in default and for profiles passed as objects). */
+  readonly format?: string;
+  /** One line for table headers, e.g. `Llama_…json (minference, Llama-3.1-8B-Instruct)`. */
+  readonly label: string;
+  /** A label short enough for a chart subtitle. */
+  readonly short: string;
+  /** True when the profile is synthetic (not measured on a real model); every output says so. */
+  readonly synthetic: boolean;
+  /** True for the built-in default profile. */
+  readonly builtIn: boolean;
+}
+
+/** How to read a profile's text: its format (default: detected), model, context length and format-specific options. */
+export interface LoadProfileOptions {
+  /** `minference`, `duo`, `moa`, `xattention` or `hplb` (default: detected from the file name and content). */
+  readonly format?: string;
+  /** Context length N stored in `curve` / `required` profiles. */
+  readonly contextLength?: number;
+  /** The model: a registered name or alias, or a shape (default: found from the file name). */
+  readonly model?: string | ModelShape;
+  /** The file name (or path) of the text: used to detect the format and the model, and named in errors. */
+  readonly fileName?: string;
+  /** DuoAttention: share of KV heads made streaming, in [0, 1]. */
+  readonly sparsity?: number;
+  /** DuoAttention: gates below this stream. */
+  readonly threshold?: number;
+  /** DuoAttention: the streaming window (default 128 sink + 256 recent tokens). */
+  readonly sinkTokens?: number;
+  readonly recentTokens?: number;
+  /** XAttention: the threshold table (default `max`). */
+  readonly table?: string;
+}
+
+// ---------------------------------------------------------------- constructors
+
+const seedOf = (p: Profile): string => String((p.source as { seed?: number } | undefined)?.seed ?? '?');
+
+/** The built-in default profile, labelled. */
+export const builtinLoadedProfile = (): LoadedProfile => {
+  const p = builtinProfile();
+  return {
+    profile: p,
+    label: `built-in SYNTHETIC profile (${p.model.name}, generated from head archetypes, seed ${seedOf(p)})`,
+    short: `built-in SYNTHETIC profile (seed ${seedOf(p)})`,
+    synthetic: true,
+    builtIn: true,
+  };
+};
+
+const baseName = (path: string): string => path.replace(/[/\\]+$/, '').split(/[/\\]/).pop() ?? path;
+
+/**
+ * Import a profile from its text. Left: the format cannot be detected (`$.format`), or the importer's error (naming
+ * the file, the JSON path and what was expected).
+ */
+export const loadProfileText = (text: string, options: LoadProfileOptions = {}): E.Either<HplbError, LoadedProfile> => {
+  const file = options.fileName;
+  const format = options.format ?? detectFormat(file ?? '', text);
+  if (format === undefined)
+    return E.left(hplbError('argument', [issue('$.format', `a profile format (${PROFILE_FORMATS.join('|')}): it could not be detected from ${file ?? 'the text'}`)]));
+  const opts: ImportProfileOptions = {
+    ...(file !== undefined ? { file } : {}),
+    ...(options.model !== undefined ? { model: options.model } : {}),
+    ...(options.sparsity !== undefined ? { sparsity: options.sparsity } : {}),
+    ...(options.threshold !== undefined ? { threshold: options.threshold } : {}),
+    ...(options.table !== undefined ? { table: options.table } : {}),
+    ...(options.contextLength !== undefined ? { contextLength: options.contextLength } : {}),
+    ...(options.sinkTokens !== undefined ? { sinkTokens: options.sinkTokens } : {}),
+    ...(options.recentTokens !== undefined ? { recentTokens: options.recentTokens } : {}),
+  };
+  return E.map((p: Profile): LoadedProfile => {
+    const synthetic = p.synthetic === true;
+    const name = file !== undefined ? baseName(file) : 'profile';
+    return {
+      profile: p,
+      ...(file !== undefined ? { file } : {}),
+      format,
+      label: `${name} (${format}, ${p.model.name}${synthetic ? ', SYNTHETIC' : ''})`,
+      short: `${p.model.name} (${format}${synthetic ? ', SYNTHETIC' : ''})`,
+      synthetic,
+      builtIn: false,
+    };
+  })(importProfile(format, text, opts));
+};
+
+const isLoaded = (x: Profile | LoadedProfile): x is LoadedProfile => 'profile' in x && 'label' in x && typeof (x as LoadedProfile).label === 'string';
+
+/** A profile object as the planner sees it: labelled (the built-in default is recognised by identity). */
+export const asLoadedProfile = (x: Profile | LoadedProfile): LoadedProfile => {
+  if (isLoaded(x)) return x;
+  if (x === builtinProfile()) return builtinLoadedProfile();
+  const synthetic = x.synthetic === true;
+  return { profile: x, label: `${x.model.name} (${x.kind} profile${synthetic ? ', SYNTHETIC' : ''})`, short: `${x.model.name}${synthetic ? ' (SYNTHETIC)' : ''}`, synthetic, builtIn: false };
+};
+
+/** What plans write as `source.profile`. */
+export const profileSourceName = (loaded: LoadedProfile): string => loaded.file ?? (loaded.builtIn ? BUILTIN_PROFILE_SOURCE : 'a profile given by the caller');

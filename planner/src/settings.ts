@@ -1,0 +1,144 @@
+/**
+ * From a profile and options to the one settings record of a run (`PlanContext` = the solvers' `PlanSettings` plus
+ * what the budget planner adds: curves at N, the profile's own budgets, provenance). Every check a run needs happens
+ * here once, with errors that name options by JSON path (`$.gpus`, `$.memoryGb`, `$.constraints.equalHeadsPerDevice`,
+ * `$.previous.devices`); option values in the text are written `$.gpus = 3` so a client can map them to its own names.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import {
+  BUDGET_COST_MODEL, COST_MODEL_NAMES, CURVE_MODELS, DEFAULT_BLOCK_SIZE, DEFAULT_CONTEXT_LENGTH, WORK_COST_MODEL, budgetsAt, hplbError,
+  issue, kvHeadBytes, makeDevices, namedCostModel, profileCurves, withFile,
+  type CostModel, type Device, type HplbError, type Profile,
+} from '@hplb/core';
+import { nearestEvenDeviceCounts } from '@hplb/solvers';
+import type { PlanContext } from './pipelines.ts';
+import type { SettingsOptions } from './options.ts';
+import { profileSourceName, type LoadedProfile } from './profiles.ts';
+
+/** Default GPU count of `hplb plan`. */
+export const DEFAULT_GPUS = 8;
+/** Per-layer solver budget when none is given: split heads close what whole heads leave, so 0.25 s is plenty. */
+export const DEFAULT_TIME_LIMIT_MS = 250;
+
+const argument = (path: string, expected: string, actual?: unknown): HplbError => hplbError('argument', [issue(path, expected, actual)]);
+const infeasible = (path: string, expected: string, actual?: unknown): HplbError => hplbError('infeasible', [issue(path, expected, actual)]);
+
+/** The context length a profile plans at by default. */
+export const contextOf = (p: Profile): number => (p.kind === 'elastic' ? DEFAULT_CONTEXT_LENGTH : p.contextLength);
+
+/** Devices from a GPU count, speeds and memory, or the devices given. */
+export const devicesOf = (o: SettingsOptions): E.Either<HplbError, Device[]> => {
+  if (o.gpus !== undefined && typeof o.gpus !== 'number') {
+    if (o.gpus.length === 0) return E.left(argument('$.gpus', 'at least one GPU', 0));
+    return E.right(o.gpus.map((d) => ({ ...d })));
+  }
+  const g = o.gpus ?? DEFAULT_GPUS;
+  if (!(Number.isInteger(g) && g >= 1)) return E.left(argument('$.gpus', 'at least one GPU', g));
+  const speeds = o.speeds;
+  if (speeds && speeds.length !== g) return E.left(argument('$.speeds', `${g} speeds, one per GPU ($.gpus = ${g})`, `${speeds.length} values`));
+  const mem = o.memoryGb === undefined ? undefined : typeof o.memoryGb === 'number' ? [o.memoryGb] : o.memoryGb;
+  if (mem && mem.length !== 1 && mem.length !== g) return E.left(argument('$.memoryGb', `one value for all GPUs or ${g} values, one per GPU ($.gpus = ${g})`, `${mem.length} values`));
+  return E.right(makeDevices(g, speeds).map((d, i) => ({ ...d, memoryBytes: mem ? Math.round((mem.length === 1 ? mem[0]! : mem[i]!) * 1e9) : null })));
+};
+
+/** A cost model from an object or a name (`work`, `budget`, `paper-budget`, `cuda-h100`, `cpu`). */
+export const costModelOf = (c: CostModel | string | undefined): E.Either<HplbError, CostModel> => {
+  if (c === undefined) return E.right(WORK_COST_MODEL);
+  if (typeof c !== 'string') return E.right(c);
+  if (c === 'budget') return E.right(BUDGET_COST_MODEL);
+  const named = namedCostModel(c);
+  return named ? E.right(named) : E.left(argument('$.costModel', `one of ${COST_MODEL_NAMES.join('|')}`, c));
+};
+
+/**
+ * The settings record of a run on `loaded`. Left: an option out of range or infeasible for this model (equal heads
+ * that cannot divide the heads or GQA groups, memory too small for one copy of every KV head, a previous plan of
+ * another model or GPU count), with the option's JSON path.
+ */
+export const planSettings = (loaded: LoadedProfile, o: SettingsOptions = {}): E.Either<HplbError, PlanContext> => {
+  const { profile } = loaded;
+  const model = profile.model;
+  const n = o.contextLength ?? contextOf(profile);
+  const block = o.blockSize ?? DEFAULT_BLOCK_SIZE;
+  if (block > n) return E.left(argument('$.blockSize', `a block size at most the context length ${n}`, block));
+  const devicesE = devicesOf(o);
+  if (E.isLeft(devicesE)) return devicesE;
+  const devices = devicesE.right;
+  const g = devices.length;
+  const kv = o.constraints?.kv ?? 'replicate';
+  const equal = o.constraints?.equalHeadsPerDevice ?? false;
+  if (equal) {
+    if (model.queryHeads % g !== 0) {
+      const near = nearestEvenDeviceCounts(model.queryHeads, g);
+      return E.left(infeasible('$.constraints.equalHeadsPerDevice', `a GPU count that divides the ${model.queryHeads} query heads of ${model.name}; nearest feasible: $.gpus = ${near.join(' or ')}`, `$.gpus = ${g}`));
+    }
+    if (kv === 'group' && model.kvHeads % g !== 0) {
+      const near = nearestEvenDeviceCounts(model.kvHeads, g);
+      return E.left(infeasible('$.constraints.equalHeadsPerDevice', `a GPU count that divides the ${model.kvHeads} whole GQA groups of ${model.name} ($.constraints.kv = group); nearest feasible: $.gpus = ${near.join(' or ')}`, `$.gpus = ${g}`));
+    }
+  }
+  const timeLimitMs = o.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS;
+  if (!(timeLimitMs > 0)) return E.left(argument('$.timeLimitMs', 'a time limit in ms > 0', timeLimitMs));
+  const costE = costModelOf(o.costModel);
+  if (E.isLeft(costE)) return costE;
+  if (o.kvReplicationCapBytes !== undefined && o.kvReplicationCapBytes !== null && kv === 'group')
+    return E.left(argument('$.kvReplicationCapBytes', 'a cap only with $.constraints.kv = replicate (groups are never replicated)', `$.constraints.kv = ${kv}`));
+
+  // Memory: every KV head of every layer needs one home; per layer, device d holds ⌊mem_d / (layers · copy)⌋ copies.
+  const one = kvHeadBytes(model, n);
+  if (devices.some((d) => d.memoryBytes !== null)) {
+    const perLayer = devices.reduce((a, d) => a + (d.memoryBytes === null ? Infinity : Math.floor(d.memoryBytes / (model.layers * one))), 0);
+    const gb = devices.map((d) => ((d.memoryBytes ?? 0) / 1e9).toFixed(2)).join(',');
+    if (perLayer < model.kvHeads) {
+      const needGb = (model.layers * model.kvHeads * one) / 1e9;
+      return E.left(infeasible('$.memoryGb', `room for one copy of every KV head: ${needGb.toFixed(2)} GB in all at N=${n} (${model.layers} layers × ${model.kvHeads} KV heads × ${(one / 1e6).toFixed(1)} MB), spread so each GPU holds whole per-layer shares`, `${gb} GB`));
+    }
+    if (equal && kv === 'group') {
+      const need = model.kvHeads / g;
+      const d = devices.findIndex((dv) => dv.memoryBytes !== null && Math.floor(dv.memoryBytes / (model.layers * one)) < need);
+      if (d >= 0) return E.left(infeasible('$.memoryGb', `room for ${need} KV heads per layer on every GPU ($.constraints.equalHeadsPerDevice $.constraints.kv = group)`, `GPU ${d}: ${((devices[d]!.memoryBytes ?? 0) / 1e9).toFixed(2)} GB`));
+    }
+  }
+  const previous = o.previous;
+  if (previous) {
+    if (previous.model.queryHeads !== model.queryHeads || previous.model.layers !== model.layers)
+      return E.left(hplbError('decode', [issue('$.previous.model', `a plan of ${model.name} (${model.layers} layers × ${model.queryHeads} heads)`, `${previous.model.layers} × ${previous.model.queryHeads}`)]));
+    if (previous.devices.length !== g) return E.left(hplbError('decode', [issue('$.previous.devices', `${g} devices ($.gpus = ${g})`, previous.devices.length)]));
+  }
+
+  const curves = profileCurves(profile, n, o.spanRecovery !== undefined ? { spanRecovery: o.spanRecovery } : {});
+  const curvesError: HplbError | undefined = E.isLeft(curves) ? (loaded.file ? withFile(loaded.file)(curves.left) : curves.left) : undefined;
+  const budgets = budgetsAt(profile, n, loaded.file ? { file: loaded.file } : {});
+  const curveModel = E.isRight(curves) ? curves.right.model : undefined;
+  return E.right({
+    model,
+    contextLength: n,
+    devices,
+    constraints: { equalHeadsPerDevice: equal, kv },
+    costModel: costE.right,
+    timeLimitMs,
+    seed: o.seed ?? 1,
+    blockSize: block,
+    ...(o.runtime ? { runtime: o.runtime } : {}),
+    ...(o.kvBytesPerElement !== undefined ? { kvBytesPerElement: o.kvBytesPerElement } : {}),
+    ...(o.kvReplicationCapBytes !== undefined ? { kvReplicationCapBytes: o.kvReplicationCapBytes } : {}),
+    ...(o.effort !== undefined ? { effort: o.effort } : {}),
+    ...(previous ? { previous } : {}),
+    ...(o.migrationWeight !== undefined ? { migrationWeight: o.migrationWeight } : {}),
+    ...(E.isRight(curves) ? { curves: curves.right.curves } : {}),
+    ...(curvesError ? { curvesError } : {}),
+    ...(E.isRight(budgets) ? { profileBudgets: budgets.right } : {}),
+    source: {
+      profile: o.profileName ?? profileSourceName(loaded),
+      synthetic: loaded.synthetic,
+      ...(curveModel ? { curveModel, curveAssumption: CURVE_MODELS.find((c) => c.name === curveModel)!.assumption } : {}),
+    },
+  });
+};
+
+/** A policy that needs curves on a profile without them: one line naming the missing information. */
+export const noCurvesError = (ctx: PlanContext, policy: string): HplbError => {
+  const e = ctx.curvesError;
+  const first = e?.issues[0];
+  return hplbError('argument', [issue(first?.path ?? '$', `${first?.expected ?? 'recovery curves'} ($.policy = ${policy} needs recovery curves)`)], e?.file);
+};

@@ -1,0 +1,127 @@
+/**
+ * plan.svg before and after: two (or more) per-layer timelines side by side on ONE time axis — typically the engines'
+ * contiguous split ("before") and hplb's plan ("after") — so the bubbles a plan removes are visible at the same scale.
+ * Each panel is labelled with its pipeline's name and latency; inside a panel, one row group per layer and one bar per
+ * GPU (busy, then hatched idle up to the layer's makespan; GPUs that set the makespan in a distinct colour, marked).
+ * Every panel uses the same x scale (the largest layer makespan of all panels), so a shorter bar is a shorter layer.
+ * Used by the main job's plan.svg (`hplb plan`); `renderTimeline` (timeline.ts) draws a single plan. Deterministic text.
+ */
+import type { Simulation } from '@hplb/core';
+import { displayUnit, el, esc, niceTicks, num, text, tickLabel } from './xml.ts';
+
+// ---------------------------------------------------------------- model
+
+/** One panel: a pipeline's simulation and its label (the pipeline's name). */
+export interface TimelinePanel {
+  /** The pipeline's name, e.g. "contiguous (engines today)". */
+  readonly label: string;
+  readonly sim: Simulation;
+}
+
+export interface TimelinePanelsOptions {
+  readonly title: string;
+  /** Second title line: profile, context, devices, budgets. */
+  readonly subtitle: string;
+  /** A line under the subtitle (e.g. which numbers are published and which modelled). */
+  readonly note?: string;
+  readonly synthetic: boolean;
+}
+
+const COLORS = { busy: '#3b7dd8', critical: '#e0662b', idle: '#d9d9d9', idleStroke: '#b0b0b0', axis: '#444', grid: '#e6e6e6', text: '#222', muted: '#666' };
+
+/** The label a panel heading shows: `name — latency X unit (speed-up vs the first panel), balance eff., bubble`. */
+export const panelHeading = (p: TimelinePanel, first: Simulation, factor: number, unitLabel: string): [string, string] => {
+  const speedup = p.sim.latency > 0 ? first.latency / p.sim.latency : 1;
+  return [
+    p.label,
+    `latency ${tickLabel(p.sim.latency * factor)} ${unitLabel} (${speedup.toFixed(2)}x) · balance eff. ${p.sim.balanceEfficiency.toFixed(3)} · bubble ${(p.sim.bubbleFraction * 100).toFixed(1)}%`,
+  ];
+};
+
+// ---------------------------------------------------------------- operations
+
+/** Render panels side by side on one shared time-within-layer axis. */
+export const renderTimelinePanels = (panels: ReadonlyArray<TimelinePanel>, opts: TimelinePanelsOptions): string => {
+  const P = Math.max(1, panels.length);
+  const L = panels.reduce((a, p) => Math.max(a, p.sim.layers.length), 0);
+  const G = panels.reduce((a, p) => Math.max(a, ...p.sim.layers.map((l) => l.busy.length)), 0);
+  const maxSpan = panels.reduce((a, p) => Math.max(a, ...p.sim.layers.map((l) => l.makespan)), 0);
+  const unit = panels[0]?.sim.unit ?? 'token-pairs';
+  const { factor, label: unitLabel } = displayUnit(unit, maxSpan);
+  const ticks = niceTicks(maxSpan * factor, 5);
+  const axisMax = Math.max(ticks[ticks.length - 1]!, 1e-300) / factor;
+
+  const barH = Math.max(1.5, Math.min(6, 30 / Math.max(G, 1)));
+  const barGap = barH >= 3 ? 1 : 0.5;
+  const groupH = G * (barH + barGap);
+  const groupGap = 7;
+  const left = 64;
+  const plotW = 430;
+  const colW = 92; // the per-panel makespan · bubble column
+  const panelW = plotW + colW;
+  const gap = 36;
+  const width = left + P * panelW + (P - 1) * gap + 16;
+  const top = 176;
+  const plotH = L * (groupH + groupGap) - groupGap;
+  const height = top + plotH + 58;
+  const x0Of = (k: number) => left + k * (panelW + gap);
+  const xOf = (k: number, v: number) => x0Of(k) + (plotW * v) / axisMax;
+
+  const out: string[] = [];
+  out.push(`<?xml version="1.0" encoding="UTF-8"?>`);
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${num(width)}" height="${num(height)}" viewBox="0 0 ${num(width)} ${num(height)}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`);
+  out.push(`<title>${esc(opts.title + (opts.synthetic ? ' (SYNTHETIC profile)' : ''))}</title>`);
+  out.push('<defs><pattern id="idle" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+    + el('rect', { width: 6, height: 6, fill: COLORS.idle }) + el('line', { x1: 0, y1: 0, x2: 0, y2: 6, stroke: COLORS.idleStroke, 'stroke-width': 2 }) + '</pattern></defs>');
+  out.push(el('rect', { x: 0, y: 0, width, height, fill: '#ffffff' }));
+
+  out.push(text(left, 28, opts.title, { 'font-size': 18, 'font-weight': 'bold', fill: COLORS.text }));
+  if (opts.synthetic) out.push(text(width - 16, 28, 'SYNTHETIC PROFILE', { 'font-size': 13, 'font-weight': 'bold', fill: '#b00020', 'text-anchor': 'end' }));
+  out.push(text(left, 50, opts.subtitle, { 'font-size': 12, fill: COLORS.muted }));
+  if (opts.note !== undefined) out.push(text(left, 68, opts.note, { 'font-size': 11.5, fill: COLORS.muted }));
+  const ly = 90;
+  const legend: Array<[string, string]> = [['busy (computing)', COLORS.busy], ['critical GPU (sets the layer makespan)', COLORS.critical], ['idle (bubble)', 'url(#idle)']];
+  let lx = left;
+  for (const [name, fill] of legend) {
+    out.push(el('rect', { x: lx, y: ly - 10, width: 22, height: 11, fill, stroke: fill.startsWith('url') ? COLORS.idleStroke : 'none' }));
+    out.push(text(lx + 28, ly, name, { 'font-size': 12, fill: COLORS.text }));
+    lx += 40 + name.length * 6.6;
+  }
+  out.push(text(left, ly + 20, `Each layer: one bar per GPU (gpu0 at the top, gpu${Math.max(0, G - 1)} at the bottom); layers run one after another, GPUs in parallel. Both panels share one time axis.`, { 'font-size': 11, fill: COLORS.muted }));
+
+  panels.forEach((p, k) => {
+    const x0 = x0Of(k);
+    const [name, numbers] = panelHeading(p, panels[0]!.sim, factor, unitLabel);
+    out.push(`<g class="panel" data-label="${esc(p.label)}" data-latency="${num(p.sim.latency * factor)}">`);
+    out.push(text(x0, top - 44, name, { 'font-size': 14, 'font-weight': 'bold', fill: COLORS.text }));
+    out.push(text(x0, top - 28, numbers, { 'font-size': 11.5, fill: COLORS.text }));
+    for (const t of ticks) {
+      const x = xOf(k, t / factor);
+      out.push(el('line', { x1: x, y1: top - 6, x2: x, y2: top + plotH + 4, stroke: COLORS.grid, 'stroke-width': 1 }));
+      out.push(text(x, top - 10, tickLabel(t), { 'font-size': 10, fill: COLORS.axis, 'text-anchor': 'middle' }));
+      out.push(text(x, top + plotH + 18, tickLabel(t), { 'font-size': 10, fill: COLORS.axis, 'text-anchor': 'middle' }));
+    }
+    out.push(el('line', { x1: x0, y1: top + plotH + 4, x2: x0 + plotW, y2: top + plotH + 4, stroke: COLORS.axis, 'stroke-width': 1 }));
+    out.push(text(x0 + plotW / 2, top + plotH + 40, `time within the layer (${unitLabel})`, { 'font-size': 12, fill: COLORS.text, 'text-anchor': 'middle' }));
+    out.push(text(x0 + plotW + 8, top - 10, 'makespan · bubble', { 'font-size': 9.5, fill: COLORS.axis }));
+    p.sim.layers.forEach((lt, l) => {
+      const y0 = top + l * (groupH + groupGap);
+      const crit = new Set(lt.critical);
+      if (k === 0) out.push(text(left - 8, y0 + groupH / 2 + 4, `L${l}`, { 'font-size': 11, fill: COLORS.text, 'text-anchor': 'end' }));
+      lt.busy.forEach((busy, d) => {
+        const y = y0 + d * (barH + barGap);
+        const xb = xOf(k, busy);
+        const xm = xOf(k, lt.makespan);
+        out.push(el('rect', { x: x0, y, width: Math.max(0, xb - x0), height: barH, fill: crit.has(d) ? COLORS.critical : COLORS.busy }));
+        if (xm - xb > 0.05) out.push(el('rect', { x: xb, y, width: xm - xb, height: barH, fill: 'url(#idle)' }));
+        if (crit.has(d)) out.push(el('path', { d: `M${num(xm + 2)} ${num(y + barH / 2)} l5 -3 l0 6 z`, fill: COLORS.critical }));
+      });
+      const idle = lt.idle.reduce((a, b) => a + b, 0);
+      const bubble = lt.makespan > 0 ? idle / (lt.makespan * lt.busy.length) : 0;
+      out.push(text(x0 + plotW + 8, y0 + groupH / 2 + 4, `${tickLabel(lt.makespan * factor)} · ${(bubble * 100).toFixed(1)}%`, { 'font-size': 10, fill: COLORS.muted }));
+    });
+    out.push('</g>');
+  });
+  out.push('</svg>');
+  return out.join('\n') + '\n';
+};
