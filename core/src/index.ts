@@ -14,6 +14,7 @@ export * from './cost.ts';
 export * from './kv.ts';
 export * from './profile.ts';
 export * from './plan.ts';
+export * from './loads.ts';
 export * from './validate.ts';
 export * from './kernel/types.ts';
 export * from './budgetsAt.ts';

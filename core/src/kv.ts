@@ -37,6 +37,26 @@ export const kvHostsOfLayer = (
   return sets.map((s) => [...s].sort((a, b) => a - b));
 };
 
+/**
+ * For one layer: extra[d] = extra KV head copies device d receives, i.e. the KV heads it hosts (`kvHostsOfLayer`)
+ * other than those whose home it is. What the KV-copy cost terms charge (core loads.ts).
+ */
+export const kvExtraCopiesOfLayer = (
+  m: ModelShape,
+  deviceCount: number,
+  placementRow: ReadonlyArray<number>,
+  splitsOfLayer: ReadonlyArray<SplitLike>,
+): number[] => extraOfHosts(m, deviceCount, placementRow, kvHostsOfLayer(m, placementRow, splitsOfLayer));
+
+const extraOfHosts = (m: ModelShape, deviceCount: number, placementRow: ReadonlyArray<number>, hosts: ReadonlyArray<ReadonlyArray<number>>): number[] => {
+  const row = Array<number>(deviceCount).fill(0);
+  hosts.forEach((hs, g) => {
+    const home = placementRow[g * (m.queryHeads / m.kvHeads)]!;
+    for (const d of hs) if (d !== home && d >= 0 && d < deviceCount) row[d]!++;
+  });
+  return row;
+};
+
 export interface KvSummary {
   /** Extra copies beyond one per (layer, KV head). */
   readonly copies: number;
@@ -62,18 +82,10 @@ export const kvSummary = (
   const extra: number[][] = [];
   let copies = 0;
   for (let l = 0; l < placement.length; l++) {
-    const row = Array<number>(deviceCount).fill(0);
     const hosts = kvHostsOfLayer(m, placement[l]!, splits.filter((s) => s.layer === l));
-    hosts.forEach((hs, g) => {
-      const home = placement[l]![g * (m.queryHeads / m.kvHeads)]!;
-      for (const d of hs) {
-        if (d < deviceCount) deviceBytes[d]! += one;
-        if (d !== home && d < deviceCount) {
-          row[d]!++;
-          copies++;
-        }
-      }
-    });
+    for (const hs of hosts) for (const d of hs) if (d < deviceCount) deviceBytes[d]! += one;
+    const row = extraOfHosts(m, deviceCount, placement[l]!, hosts);
+    for (const k of row) copies += k;
     extra.push(row);
   }
   return { copies, bytes: copies * one, deviceBytes, extra };

@@ -5,12 +5,13 @@
  * recovery statistics of the budgets when curves are given. Used by `hplb plan` / `hplb pareto` tables and charts,
  * by bubble-fill (loads) and by the joint policy.
  *
- * Loads use exactly the validator's arithmetic (`headCost`, `partCost`, KV-copy terms via `kvSummary`), so a plan's
- * `predicted` block, the validator and the simulator agree. Totals are sums of parts by construction:
+ * Loads come from core's one load function, `deviceLoadsOfLayer` (loads.ts), which the validator uses too. Totals are
+ * sums of parts by construction:
  * Σ_d (busy + idle) = G · makespan per layer, and Σ_l makespan = latency.
  */
-import { WORK_COST_MODEL, headCost, kvCopyCost, partCost, type CostModel } from './cost.ts';
-import { kvHeadBytes, kvSummary, type SplitLike } from './kv.ts';
+import { WORK_COST_MODEL, type CostModel } from './cost.ts';
+import { kvSummary, type SplitLike } from './kv.ts';
+import { deviceLoadsOfLayer } from './loads.ts';
 import type { Device, ModelShape } from './model.ts';
 import { recoveriesOf, recoveryStats, type CurveSet } from './recovery.ts';
 
@@ -55,30 +56,22 @@ export interface Simulation {
 
 // ---------------------------------------------------------------- operations
 
-/** Loads of one layer, loads[d], under the layout's cost model (the validator's arithmetic). */
-export const layerLoads = (layout: Layout, layer: number, budgetsRow: ReadonlyArray<number>, extraCopies?: ReadonlyArray<number>): number[] => {
-  const { model: m, contextLength: n, devices } = layout;
-  const cm = layout.costModel ?? WORK_COST_MODEL;
-  const G = devices.length;
-  const row = Array<number>(G).fill(0);
-  const split = new Map<number, SplitLike>();
-  for (const s of layout.splits ?? []) if (s.layer === layer) split.set(s.head, s);
-  for (let h = 0; h < m.queryHeads; h++) {
-    const b = budgetsRow[h] ?? 0;
-    const s = split.get(h);
-    if (s) {
-      for (const p of s.parts) if (p.device < G) row[p.device]! += partCost(cm, b, n, p.rowStart, p.rowEnd, devices[p.device]!.speed);
-    } else {
-      const d = layout.placement[layer]?.[h] ?? -1;
-      if (d >= 0 && d < G) row[d]! += headCost(cm, b, n, devices[d]!.speed);
-    }
-  }
-  if (extraCopies) {
-    const bytes = kvHeadBytes(m, n, layout.kvBytesPerElement ?? 2);
-    for (let d = 0; d < G; d++) if ((extraCopies[d] ?? 0) > 0) row[d]! += extraCopies[d]! * kvCopyCost(cm, bytes, n, devices[d]!.speed);
-  }
-  return row;
-};
+/**
+ * Loads of one layer, loads[d], under the layout's cost model: `deviceLoadsOfLayer` (core loads.ts). KV-copy terms
+ * are charged only when `extraCopies` (extra copies per device, as `extraKvCopies` gives) is passed.
+ */
+export const layerLoads = (layout: Layout, layer: number, budgetsRow: ReadonlyArray<number>, extraCopies?: ReadonlyArray<number>): number[] =>
+  deviceLoadsOfLayer({
+    model: layout.model,
+    contextLength: layout.contextLength,
+    budgets: budgetsRow,
+    speeds: layout.devices.map((d) => d.speed),
+    placement: layout.placement[layer] ?? [],
+    splits: (layout.splits ?? []).filter((s) => s.layer === layer),
+    ...(layout.costModel ? { costModel: layout.costModel } : {}),
+    ...(layout.kvBytesPerElement !== undefined ? { kvBytesPerElement: layout.kvBytesPerElement } : {}),
+    extraKvCopies: extraCopies ?? [],
+  });
 
 /** Extra KV copies each device receives, per layer (what the KV-copy cost terms charge). */
 export const extraKvCopies = (layout: Layout): number[][] =>

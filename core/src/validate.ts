@@ -8,43 +8,18 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { hplbError, issue, type HplbError, type Issue } from './errors.ts';
-import { WORK_COST_MODEL, headCost, kvCopyCost, partCost, type CostModel } from './cost.ts';
 import { kvHeadOf, groupSize } from './model.ts';
-import { kvHeadBytes, kvSummary } from './kv.ts';
+import { kvSummary } from './kv.ts';
+import { deviceLoads } from './simulate.ts';
 import type { Plan } from './plan.ts';
 
 const close = (a: number, b: number, rel = 1e-9) => Math.abs(a - b) <= rel * Math.max(1, Math.abs(a), Math.abs(b));
 
-/** Loads recomputed from first principles: loads[l][d]. Exposed for tools that need the same arithmetic. */
-export const recomputeLoads = (plan: Plan): number[][] => {
-  const { model: m, contextLength: n, devices } = plan;
-  const cm: CostModel = plan.costModel ?? WORK_COST_MODEL;
-  const splits = plan.splits ?? [];
-  const G = devices.length;
-  const kv = kvSummary(m, n, G, plan.placement, splits, plan.kvBytesPerElement ?? 2);
-  const copyBytes = kvHeadBytes(m, n, plan.kvBytesPerElement ?? 2);
-  const loads: number[][] = [];
-  for (let l = 0; l < m.layers; l++) {
-    const row = Array<number>(G).fill(0);
-    const splitHeads = new Map<number, (typeof splits)[number]>(splits.filter((s) => s.layer === l).map((s) => [s.head, s] as const));
-    for (let h = 0; h < m.queryHeads; h++) {
-      const b = plan.budgets[l]?.[h] ?? 0;
-      const s = splitHeads.get(h);
-      if (s) {
-        for (const p of s.parts) if (p.device < G) row[p.device]! += partCost(cm, b, n, p.rowStart, p.rowEnd, devices[p.device]!.speed);
-      } else {
-        const d = plan.placement[l]?.[h] ?? -1;
-        if (d >= 0 && d < G) row[d]! += headCost(cm, b, n, devices[d]!.speed);
-      }
-    }
-    for (let d = 0; d < G; d++) {
-      const extra = kv.extra[l]?.[d] ?? 0;
-      if (extra > 0) row[d]! += extra * kvCopyCost(cm, copyBytes, n, devices[d]!.speed);
-    }
-    loads.push(row);
-  }
-  return loads;
-};
+/**
+ * Loads recomputed from first principles, loads[l][d]: the plan's budgets, placement, splits, KV copies and cost model
+ * through core's one load function (`deviceLoadsOfLayer`, loads.ts, via the simulator's `deviceLoads`).
+ */
+export const recomputeLoads = (plan: Plan): number[][] => deviceLoads(plan, plan.budgets);
 
 export const validatePlan = (plan: Plan, file?: string): E.Either<HplbError, Plan> => {
   const out: Issue[] = [];
