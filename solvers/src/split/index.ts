@@ -6,7 +6,7 @@
  * A part covering rows [rowStart, rowEnd) of a head with budget b does Σ_{i=rowStart+1..rowEnd} min(i, b) token
  * pairs (core work.ts), costs `partCost` (fixed cost included) on its device, and the device receives a copy of the
  * head's KV (core kv.ts; charged through `kvCopyCost`: copy bytes plus the duplicated K/V projection) unless it
- * already holds one. Every load here is computed exactly as core's validator recomputes it.
+ * already holds one. Candidate layouts are scored by core's `deviceLoadsOfLayer`, the validator's own load function.
  *
  * A "split" is one cut of a head's rows: a head in k parts counts k − 1. The search, for a few target makespans T
  * between the mean load and mean / target:
@@ -23,7 +23,7 @@
  * returned unsplit, and splits are kept only when they lower the makespan (in seconds, split overheads can make
  * a split not pay).
  */
-import { headCost, kvCopyCost, kvHeadBytes, kvHostsOfLayer, partCost, groupSize, type CostModel, type ModelShape, type Split } from '@hplb/core';
+import { deviceLoadsOfLayer, kvCopyCost, kvHeadBytes, partCost, groupSize, type CostModel, type ModelShape, type Split } from '@hplb/core';
 
 export interface SplitLayerInput {
   layer: number;
@@ -59,26 +59,18 @@ interface Part {
   rowEnd: number;
 }
 
-/** One layer's device loads for a placement and its splits, exactly as core's `recomputeLoads` computes them. */
-export const layerDeviceLoads = (input: SplitLayerInput, placement: ReadonlyArray<number>, splits: ReadonlyArray<Split>): number[] => {
-  const { model: m, contextLength: n, costModel: cm, speeds } = input;
-  const G = speeds.length;
-  const row = Array<number>(G).fill(0);
-  const byHead = new Map<number, Split>(splits.map((s) => [s.head, s] as const));
-  for (let h = 0; h < m.queryHeads; h++) {
-    const b = input.budgets[h]!;
-    const s = byHead.get(h);
-    if (s) for (const p of s.parts) row[p.device]! += partCost(cm, b, n, p.rowStart, p.rowEnd, speeds[p.device]!);
-    else row[placement[h]!]! += headCost(cm, b, n, speeds[placement[h]!]!);
-  }
-  const copy = kvHeadBytes(m, n, input.kvBytesPerElement ?? 2);
-  const gs = groupSize(m);
-  kvHostsOfLayer(m, placement, splits).forEach((hosts, g) => {
-    const home = placement[g * gs]!;
-    for (const d of hosts) if (d !== home) row[d]! += kvCopyCost(cm, copy, n, speeds[d]!);
+/** One layer's device loads for a placement and its splits: core's `deviceLoadsOfLayer` (the validator's arithmetic). */
+export const layerDeviceLoads = (input: SplitLayerInput, placement: ReadonlyArray<number>, splits: ReadonlyArray<Split>): number[] =>
+  deviceLoadsOfLayer({
+    model: input.model,
+    contextLength: input.contextLength,
+    budgets: input.budgets,
+    speeds: input.speeds,
+    placement,
+    splits,
+    costModel: input.costModel,
+    ...(input.kvBytesPerElement !== undefined ? { kvBytesPerElement: input.kvBytesPerElement } : {}),
   });
-  return row;
-};
 
 const efficiency = (loads: ReadonlyArray<number>) => {
   const max = Math.max(0, ...loads);
