@@ -103,9 +103,9 @@ export const solveDecodedInstance = async (inst: Instance, options: SolveInstanc
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.effort !== undefined ? { effort: options.effort } : {}),
   }, options.runtime);
-  const unavailable = r as unknown as { status: string; engine?: string; message?: string };
-  if (unavailable.status === 'unavailable') return E.left(hplbError('backend', [issue('$.solver', `an ILP engine that can start (${unavailable.engine}: ${unavailable.message})`, options.solver ?? 'auto')], options.file));
-  if (!('assignment' in r)) return E.left(hplbError('infeasible', [issue('$.constraints', 'a satisfiable constraint set')], options.file));
-  if (r.status === 'infeasible') return E.left(hplbError('infeasible', [issue(`$.constraints.${r.constraint}`, `a satisfiable constraint set: ${r.message}`)], options.file));
+  // Read the status as data: the solvers may answer `unavailable` (an ILP engine that cannot start) besides a layer result.
+  const answer = r as unknown as { status: string; engine?: string; constraint?: string; message?: string };
+  if (answer.status === 'unavailable') return E.left(hplbError('backend', [issue('$.solver', `an ILP engine that can start (${answer.engine}: ${answer.message})`, options.solver ?? 'auto')], options.file));
+  if (answer.status === 'infeasible' || !('assignment' in r)) return E.left(hplbError('infeasible', [issue(`$.constraints.${answer.constraint ?? ''}`.replace(/\.$/, ''), `a satisfiable constraint set: ${answer.message ?? ''}`)], options.file));
   return E.right({ makespan: r.makespan, lowerBound: r.lowerBound, status: r.status, gap: r.gap, seconds: r.seconds, assignment: r.assignment });
 };
