@@ -12,8 +12,8 @@ export interface FlagRule {
   readonly flag?: string;
   /** Phrases of the library's expected text → the CLI's wording (e.g. 'one context length' → 'one --context N'). */
   readonly phrases?: Readonly<Record<string, string>>;
-  /** Exit code of the failure (default 1; usage errors are 2). */
-  readonly exitCode?: number;
+  /** Exit code of the failure (default 1; usage errors are 2), or one per error code. */
+  readonly exitCode?: number | Partial<Record<HplbError['code'], number>>;
   /** Drop the error's file (an option, not a file, was wrong). */
   readonly dropFile?: boolean;
 }
@@ -31,7 +31,7 @@ export const flagFailure = (table: FlagTable, e: HplbError, exitCode = 1): CliFa
     const rule = ruleFor(table, i.path);
     if (rule === undefined) return i;
     if (k === 0) {
-      code = rule.exitCode ?? exitCode;
+      code = typeof rule.exitCode === 'number' ? rule.exitCode : (rule.exitCode?.[e.code] ?? exitCode);
       dropFile = rule.dropFile ?? false;
     }
     const expected = Object.entries(rule.phrases ?? {}).reduce((s, [from, to]) => s.split(from).join(to), i.expected);

@@ -1,8 +1,11 @@
 /**
  * Which checkpoint architectures `hplb apply` can rewrite, and their attention tensor names. Llama, Mistral and
  * Qwen2 (separate q/k/v/o projections; Qwen2 with q/k/v biases) are supported; architectures with a fused QKV
- * projection or per-head ALiBi slopes are refused with what is missing. Used by `hplb apply`.
+ * projection or per-head ALiBi slopes are refused with what is missing; `checkCheckpointConfig` checks a
+ * `config.json` against a layout. Used by `applyLayout` (`@hplb/engines/node`, behind `hplb apply`).
  */
+import * as E from 'fp-ts/lib/Either.js';
+import { hplbError, issue, type EngineLayout, type HplbError } from '@hplb/core';
 
 export interface AttentionTensors {
   readonly q: string;
@@ -50,3 +53,59 @@ export const REFUSED_ARCHS: Readonly<Record<string, string>> = {
 
 /** Tensor-name fragments that reveal a fused QKV projection. */
 export const FUSED_QKV_MARKERS = ['qkv_proj', 'query_key_value', 'W_pack', 'Wqkv', 'c_attn'];
+
+// ---------------------------------------------------------------- config.json
+
+const configInt = (cfg: Record<string, unknown>, key: string, file: string | undefined): E.Either<HplbError, number | undefined> => {
+  const v = cfg[key];
+  if (v === undefined || v === null) return E.right(undefined);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) return E.left(hplbError('decode', [issue(`$.${key}`, 'a positive integer', v)], file));
+  return E.right(v);
+};
+
+/**
+ * Check a Hugging Face `config.json` against an engine layout and pick the architecture's tensor names: a supported
+ * architecture (refused ones name what they lack), unquantized, and the layout's model (query / KV heads, layers,
+ * head dim; a KV head count that already differs usually means an already rewritten checkpoint). Errors name the
+ * config's JSON paths and `file`.
+ */
+export const checkCheckpointConfig = (cfg: Record<string, unknown>, layout: EngineLayout, file?: string): E.Either<HplbError, { arch: ArchSpec; hidden: number }> => {
+  const failure = (code: HplbError['code'], path: string, expected: string, actual?: unknown) => E.left(hplbError(code, [issue(path, expected, actual)], file));
+  const supported = SUPPORTED_ARCHS.map((a) => a.architecture).join(', ');
+  const archs = cfg['architectures'];
+  const name = Array.isArray(archs) && typeof archs[0] === 'string' ? archs[0] : undefined;
+  if (name === undefined) return failure('decode', '$.architectures', `a list naming the architecture (supported: ${supported})`, archs);
+  const arch = SUPPORTED_ARCHS.find((a) => a.architecture === name);
+  if (!arch) {
+    const why = REFUSED_ARCHS[name];
+    return failure(
+      'argument',
+      '$.architectures[0]',
+      why
+        ? `an architecture hplb apply can rewrite head by head (${supported}); ${name} lacks ${why}`
+        : `a supported architecture (${supported}); ${name} is unknown to hplb apply: its attention tensor names, bias layout and position encoding would have to be added to engines/src/arch.ts`,
+      name,
+    );
+  }
+  if (cfg['quantization_config'] !== undefined) return failure('argument', '$.quantization_config', 'an unquantized checkpoint (quantized weights pack rows and scales; rewrite the original weights, then quantize)', 'present');
+  const m = layout.model;
+  const ints: Record<string, number | undefined> = {};
+  for (const key of ['num_attention_heads', 'num_key_value_heads', 'num_hidden_layers', 'hidden_size']) {
+    const v = configInt(cfg, key, file);
+    if (E.isLeft(v)) return v;
+    ints[key] = v.right;
+  }
+  const H = ints['num_attention_heads'];
+  const K = ints['num_key_value_heads'] ?? H;
+  const L = ints['num_hidden_layers'];
+  const hidden = ints['hidden_size'];
+  if (H !== m.queryHeads) return failure('decode', '$.num_attention_heads', `${m.queryHeads} (the layout's model ${m.name})`, H);
+  if (K !== m.kvHeads) return failure('decode', '$.num_key_value_heads', `${m.kvHeads} (the layout's model ${m.name}; is this checkpoint already rewritten?)`, K);
+  if (L !== m.layers) return failure('decode', '$.num_hidden_layers', `${m.layers} (the layout's model ${m.name})`, L);
+  if (hidden === undefined) return failure('decode', '$.hidden_size', 'a positive integer', undefined);
+  const headDim = configInt(cfg, 'head_dim', file);
+  if (E.isLeft(headDim)) return headDim;
+  const d = headDim.right ?? hidden / H;
+  if (d !== m.headDim) return failure('decode', '$.head_dim', `${m.headDim} (the layout's head dim)`, d);
+  return E.right({ arch, hidden });
+};

@@ -1,5 +1,7 @@
 /**
- * @hplb/engines/node: safetensors reading and streaming writing, and the checkpoint rewrite for an engine layout.
+ * @hplb/engines/node: safetensors reading and streaming writing, and `applyLayout`, the checkpoint rewrite for an
+ * engine layout (Node only: it reads and writes files).
  */
 export * from '../index.ts';
 export * from './safetensors.ts';
+export * from './apply.ts';
