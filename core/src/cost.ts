@@ -17,7 +17,7 @@ import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { NonNegative } from './brand.ts';
 import { decode, type HplbError } from './errors.ts';
-import { headWork, rowRangeWork } from './work.ts';
+import { headWork, prefixRowWork, rowRangeWork } from './work.ts';
 
 export const CostModelC = t.intersection([
   t.type({
@@ -56,6 +56,13 @@ export const decodeCostModel = (u: unknown, file?: string): E.Either<HplbError, 
 
 /** Work term of a whole head under the model's work model. */
 export const modelWork = (cm: CostModel, b: number, n: number): number => (cm.workModel === 'pairs' ? headWork(b, n) : n * Math.min(b, n));
+
+/**
+ * Work term of a head's first x query rows under the model's work model: S(x) = Σ_{i≤x} min(i, b) token pairs, or x·b
+ * under workModel "budget". A part's work term (`partCost`) is S(rowEnd) − S(rowStart); the split solver inverts it
+ * to place cut rows.
+ */
+export const modelPrefixWork = (cm: CostModel, b: number, x: number): number => (cm.workModel === 'pairs' ? prefixRowWork(b, x) : x * b);
 
 /** Time of a whole head with budget b at context n on a device of relative speed `speed`. */
 export const headCost = (cm: CostModel, b: number, n: number, speed = 1): number => cm.fixed + (cm.perTokenPair * modelWork(cm, b, n)) / speed;

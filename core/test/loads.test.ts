@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { deviceLoadsOfLayer, type LayerLoadsInput } from '../src/loads.ts';
 import { kvExtraCopiesOfLayer, kvSummary } from '../src/kv.ts';
-import { BUDGET_COST_MODEL, DEFAULT_COST_MODELS, WORK_COST_MODEL, withLinkBandwidth, type CostModel } from '../src/cost.ts';
+import { BUDGET_COST_MODEL, DEFAULT_COST_MODELS, WORK_COST_MODEL, modelPrefixWork, partCost, withLinkBandwidth, type CostModel } from '../src/cost.ts';
 import { deviceLoads, extraKvCopies, layerLoads, type Layout } from '../src/simulate.ts';
 import { recomputeLoads } from '../src/validate.ts';
 import { makeDevices, type ModelShape } from '../src/model.ts';
@@ -128,5 +128,19 @@ test('recomputeLoads, deviceLoads and layerLoads are deviceLoadsOfLayer, bit for
       placement.forEach((_, l) => assert.deepEqual(layerLoads(layout, l, budgets[l]!, extra[l]), want[l], `layerLoads, layer ${l}`));
     }),
     { seed, numRuns: 150 },
+  );
+});
+
+test('a part\'s work term is the difference of modelPrefixWork at its rows (what the split solver inverts) (fast-check)', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 1 << 17 }), fc.double({ min: 0, max: 1.2, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (n, bf, x, y) => {
+      const b = Math.max(1, Math.round(bf * n));
+      const [rs, re] = [Math.floor(Math.min(x, y) * n), Math.floor(Math.max(x, y) * n)];
+      const bb = Math.min(b, n);
+      for (const cm of [WORK_COST_MODEL, BUDGET_COST_MODEL]) {
+        assert.equal(partCost(cm, b, n, rs, re), modelPrefixWork(cm, bb, re) - modelPrefixWork(cm, bb, rs), `${cm.name}: b ${b}, rows [${rs}, ${re}) of ${n}`);
+      }
+    }),
+    { seed, numRuns: 300 },
   );
 });

@@ -23,7 +23,7 @@
  * returned unsplit, and splits are kept only when they lower the makespan (in seconds, split overheads can make
  * a split not pay).
  */
-import { deviceLoadsOfLayer, kvCopyCost, kvHeadBytes, partCost, groupSize, type CostModel, type ModelShape, type Split } from '@hplb/core';
+import { deviceLoadsOfLayer, kvCopyCost, kvHeadBytes, modelPrefixWork, partCost, groupSize, type CostModel, type ModelShape, type Split } from '@hplb/core';
 
 export interface SplitLayerInput {
   layer: number;
@@ -77,9 +77,8 @@ const efficiency = (loads: ReadonlyArray<number>) => {
   return max === 0 ? 1 : loads.reduce((a, b) => a + b, 0) / loads.length / max;
 };
 
-/** Work term (token pairs, or rows·b under workModel "budget") of rows [0, x). */
-const prefix = (cm: CostModel, b: number, x: number): number =>
-  cm.workModel === 'pairs' ? (x <= b ? (x * (x + 1)) / 2 : (b * (b + 1)) / 2 + (x - b) * b) : x * b;
+/** Work term (token pairs, or rows·b under workModel "budget") of rows [0, x): core's `modelPrefixWork`. */
+const prefix = modelPrefixWork;
 
 /** Context shared by the packers. */
 interface Ctx {
