@@ -61,6 +61,7 @@ export {
   type PipelineSpec, type PipelineRun, type PlanContext, type TimelineOptions, type ParetoSeries,
   PlanOptionsC, SettingsOptionsC, BudgetOptionsC, InstanceC, BUDGET_POLICIES, REFERENCE_PIPELINES, PROFILE_PIPELINES, PARETO_PIPELINES,
   DEFAULT_DENSITY, DEFAULT_P, DEFAULT_PLAN_EFFORT, DEFAULT_GPUS, DEFAULT_TIME_LIMIT_MS, DEFAULT_DENSITIES, DEFAULT_PS, skyline, latencyText, displayUnit,
+  serializePlan, comparisonTable, comparisonTableText, type ComparisonTableRow, type ComparisonTableCells,
 } from '@hplb/planner';
 export { SOLVER_NAMES, type SolverName, type SolverRuntime, type PlanSettings } from '@hplb/solvers';
 
@@ -248,7 +249,7 @@ export const solveInstanceWith = async (runtime: SolverRuntime | undefined, inst
  * Solve one raw multiway-partitioning instance (P‖Cmax with serving constraints), what `hplb solve` does:
  * `{ costs: number[], gpus: number, constraints?: { equalHeadsPerDevice, groups, pinned, speeds, timeMatrix,
  * previous, migrationWeight, kvGroupOf, maxKvPerDevice, maxExtraKvCopies } }`, or a bench file `{ instances: […] }`
- * with `options.name`. Resolves to `{ makespan, lowerBound, status, gap, seconds, assignment }`. Options: `solver`
+ * with `options.name`. Resolves to `{ makespan, lowerBound, status, gap, seconds, assignment, instance }`. Options: `solver`
  * (default `auto`), `timeLimitMs` (default 10 000), `seed`, `effort`, `name`, `file` (named in errors), `runtime`.
  * Left: a malformed instance (its JSON path), no GPU, or an infeasible constraint set (`$.constraints.X`).
  *

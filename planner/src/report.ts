@@ -1,9 +1,12 @@
 /**
- * The chart of a planned run: the per-layer GPU timeline of `hplb plan` (plan.svg), titled with the pipeline and
- * subtitled with the profile, context, devices, policy and solver; and a latency in the display unit.
+ * What `hplb plan` reports about planned runs, as library functions (the CLI and the browser page share them): the
+ * chart of a run (plan.svg, the per-layer GPU timeline titled with the pipeline and subtitled with the profile,
+ * context, devices, policy and solver), a latency in the display unit, plan.json's exact text (`serializePlan`) and
+ * the comparison table (`comparisonTable` cells, `comparisonTableText`).
  */
 import { renderTimeline } from './svg/timeline.ts';
 import { displayUnit } from './svg/xml.ts';
+import type { Plan } from '@hplb/core';
 import type { PipelineRun, PlanContext } from './pipelines.ts';
 import type { LoadedProfile } from './profiles.ts';
 
@@ -23,4 +26,68 @@ export const planTimelineSvg = (run: Pick<PipelineRun, 'spec' | 'plan' | 'sim' |
     summary: `latency ${latencyText(run.sim.latency, run.sim.unit)} · balance efficiency ${run.sim.balanceEfficiency.toFixed(4)} · bubble ${(run.sim.bubbleFraction * 100).toFixed(2)}%${rec}`,
     synthetic: profile.synthetic,
   });
+};
+
+/**
+ * plan.json's text: the bytes `hplb plan` writes (two-space JSON and a final newline). The one serialization of a
+ * plan, shared by the CLI and the browser page, so the same plan is the same file everywhere.
+ */
+export const serializePlan = (plan: Plan): string => JSON.stringify(plan, null, 2) + '\n';
+
+/** A comparison-table row (or a failed pipeline's reason), as `comparisonTable` takes it. */
+export type ComparisonTableRow =
+  | { readonly ok: true; readonly name: string; readonly run: Pick<PipelineRun, 'spec' | 'plan' | 'sim' | 'recovery' | 'seconds'>; readonly chosen: boolean }
+  | { readonly ok: false; readonly name: string; readonly error: string; readonly chosen: boolean };
+
+/** The comparison table as cells: a header and one row per pipeline, numbers formatted as `hplb plan` prints them. */
+export interface ComparisonTableCells {
+  readonly head: ReadonlyArray<string>;
+  readonly rows: ReadonlyArray<{ readonly cells: ReadonlyArray<string>; readonly chosen: boolean; readonly failed: boolean }>;
+}
+
+/**
+ * The comparison table's cells: pipeline, latency (in the display unit of the slowest row), speed-up over the
+ * contiguous row, balance efficiency, bubble fraction, makespan over the lower bound, min and mean recovery, solve
+ * seconds. The chosen row's name ends in ` *`. A failed row shows `failed: <reason>`.
+ */
+export const comparisonTable = (rows: ReadonlyArray<ComparisonTableRow>): ComparisonTableCells => {
+  const ok = rows.flatMap((r) => (r.ok ? [r.run] : []));
+  const unit = ok[0]?.sim.unit ?? 'token-pairs';
+  const ref = ok.reduce((a, r) => Math.max(a, r.sim.latency), 0);
+  const { factor, label } = displayUnit(unit, ref);
+  const base = ok.find((r) => r.spec.solver === 'contiguous');
+  const head = ['pipeline', `latency (${label})`, 'speed-up', 'balance eff.', 'bubble', 'makespan/LB', 'min rec.', 'mean rec.', 'solve s'];
+  return {
+    head,
+    rows: rows.map((r) => {
+      const name = r.name + (r.chosen ? ' *' : '');
+      if (!r.ok) return { cells: [name, `failed: ${r.error}`, '', '', '', '', '', '', ''], chosen: r.chosen, failed: true };
+      const x = r.run;
+      const lb = x.plan.predicted.lowerBoundTotal;
+      return {
+        cells: [
+          name,
+          (x.sim.latency * factor).toFixed(3),
+          base ? `${(base.sim.latency / x.sim.latency).toFixed(3)}x` : '-',
+          x.sim.balanceEfficiency.toFixed(4),
+          `${(x.sim.bubbleFraction * 100).toFixed(2)}%`,
+          lb > 0 ? (x.sim.latency / lb).toFixed(4) : '-',
+          x.recovery ? x.recovery.min.toFixed(4) : 'n/a',
+          x.recovery ? x.recovery.mean.toFixed(4) : 'n/a',
+          x.seconds.toFixed(2),
+        ],
+        chosen: r.chosen,
+        failed: false,
+      };
+    }),
+  };
+};
+
+/** The comparison table as aligned text, what `hplb plan` prints. */
+export const comparisonTableText = (rows: ReadonlyArray<ComparisonTableRow>): string => {
+  const t = comparisonTable(rows);
+  const cells = t.rows.map((r) => r.cells);
+  const widths = t.head.map((h, c) => Math.max(h.length, ...cells.map((r) => (r[c] ?? '').length)));
+  const line = (cs: ReadonlyArray<string>) => cs.map((x, c) => (c > 0 ? x.padStart(widths[c]!) : x.padEnd(widths[c]!))).join('  ').trimEnd();
+  return [line(t.head), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n') + '\n';
 };

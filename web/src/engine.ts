@@ -1,8 +1,14 @@
 /**
- * What the worker runs: the library facade `hplb` (platform-neutral root) turned into the page's results.
- * Expected failures come back as `{ ok: false, message }` with the library's one-line message (`formatError`).
+ * What the worker runs: the library facade `hplb` (its platform-neutral root) turned into the page's results.
+ *   - profiles: `defaultProfile()` or `loadProfile({ text, fileName }, options)` for a dropped file;
+ *   - planning: `comparePipelines` (the CLI's table; its chosen row is what `hplb plan` writes), progress reported;
+ *   - output: `serializePlan` (plan.json's exact bytes), `renderPlanSvg` (plan.svg), `comparisonTable` (cells),
+ *     `paretoSweep` + `renderParetoSvg` (the Pareto chart), errors through `formatError` (one line).
+ * Settings the page leaves empty are not sent, so the facade's defaults apply (they are never restated here).
  */
-import type { PlanResult, PlanSettings, ProfileSource } from './protocol.ts';
+import * as hplb from 'hplb';
+import type { HplbError, LoadedProfile, PlanOptions, Profile } from 'hplb';
+import type { PlanResult, PlanSettings, ProfileSource, TextFile } from './protocol.ts';
 
 export type Outcome<A> = { readonly ok: true; readonly value: A } | { readonly ok: false; readonly message: string };
 export type OnProgress = (done: number, total: number, label: string) => void;
@@ -12,8 +18,116 @@ declare const __HPLB_VERSION__: string;
 /** Shown on the page once the worker is up. */
 export const LIBRARY = `hplb ${__HPLB_VERSION__}`;
 
-export const planRequest = async (_source: ProfileSource, _settings: PlanSettings, _onProgress: OnProgress): Promise<Outcome<PlanResult>> =>
-  ({ ok: false, message: 'planning is not wired to the library yet' });
+type Either<A> = { readonly _tag: 'Left'; readonly left: HplbError } | { readonly _tag: 'Right'; readonly right: A };
 
-export const paretoRequest = async (_source: ProfileSource, _settings: PlanSettings, _onProgress: OnProgress): Promise<Outcome<string>> =>
-  ({ ok: false, message: 'the Pareto sweep is not wired to the library yet' });
+const fail = (e: HplbError): Outcome<never> => ({ ok: false, message: hplb.formatError(e) });
+
+// ---------------------------------------------------------------- profiles
+
+/** The facade's load options the page can set (`modelConfig` arrives with issue 14; passed when present). */
+type LoadOptions = NonNullable<Parameters<typeof hplb.loadProfile>[1]>;
+
+/** The profile of a request: the built-in default, or the dropped file through `loadProfile`. */
+export const loadSource = (source: ProfileSource, settings: PlanSettings): Either<Profile | LoadedProfile> => {
+  if (source.kind === 'default') return { _tag: 'Right', right: hplb.defaultProfile() };
+  const options: Record<string, unknown> = {
+    fileName: source.profile.name,
+    ...(settings.format !== undefined ? { format: settings.format } : {}),
+    ...(settings.model !== undefined ? { model: settings.model } : {}),
+    ...(settings.contextLength !== undefined ? { contextLength: settings.contextLength } : {}),
+    ...(settings.sparsity !== undefined ? { sparsity: settings.sparsity } : {}),
+  };
+  if (source.config !== undefined) {
+    const withConfig = modelConfigOption(source.config);
+    if (withConfig._tag === 'Left') return withConfig;
+    Object.assign(options, withConfig.right);
+  }
+  return hplb.loadProfile({ text: source.profile.text, fileName: source.profile.name }, options as LoadOptions);
+};
+
+/**
+ * A Hugging Face config.json as a `loadProfile` option. The facade reads it when it exports `parseModelConfigText`
+ * (issue 14: `modelConfig`); an older facade gets a clear refusal rather than a guess at the shape.
+ */
+const modelConfigOption = (config: TextFile): Either<Record<string, unknown>> => {
+  const parse = Reflect.get(hplb, 'parseModelConfigText') as ((text: string, file?: string) => Either<unknown>) | undefined;
+  if (typeof parse !== 'function')
+    return { _tag: 'Left', left: hplb.hplbError('argument', [hplb.issue('$.modelConfig', 'a library with model-config support (hplb loadProfile option modelConfig)', 'this build has none')], config.name) };
+  const parsed = parse(config.text, config.name);
+  return parsed._tag === 'Left' ? parsed : { _tag: 'Right', right: { modelConfig: parsed.right } };
+};
+
+// ---------------------------------------------------------------- settings
+
+/** The page's controls as facade options: only what the user set. */
+export const planOptions = (s: PlanSettings): PlanOptions => {
+  const constraints = {
+    ...(s.equalHeads !== undefined ? { equalHeadsPerDevice: s.equalHeads } : {}),
+    ...(s.kv !== undefined ? { kv: s.kv } : {}),
+  };
+  const o: Record<string, unknown> = {
+    ...(s.gpus !== undefined ? { gpus: s.gpus } : {}),
+    ...(s.speeds !== undefined ? { speeds: s.speeds } : {}),
+    ...(s.policy !== undefined ? { policy: s.policy } : {}),
+    ...(s.density !== undefined ? { density: s.density } : {}),
+    ...(s.solver !== undefined ? { solver: s.solver } : {}),
+    ...(s.splitHeads !== undefined ? { splitHeads: s.splitHeads } : {}),
+    ...(Object.keys(constraints).length > 0 ? { constraints } : {}),
+    ...(s.contextLength !== undefined ? { contextLength: s.contextLength } : {}),
+  };
+  // Decoded (and refused with the option's JSON path) by the facade: the page passes what the user typed.
+  return o as PlanOptions;
+};
+
+// ---------------------------------------------------------------- requests
+
+/** Plan: the comparison table's pipelines, the chosen row's plan.json and plan.svg. */
+export const planRequest = async (source: ProfileSource, settings: PlanSettings, onProgress: OnProgress): Promise<Outcome<PlanResult>> => {
+  const profile = loadSource(source, settings);
+  if (profile._tag === 'Left') return fail(profile.left);
+  const r = await hplb.comparePipelines(profile.right, { ...planOptions(settings), onProgress });
+  if (r._tag === 'Left') return fail(r.left);
+  const c = r.right;
+  const table = hplb.comparisonTable(c.rows.map((row) => (row.ok ? row : { ok: false as const, name: row.name, error: row.error.issues[0]?.expected ?? row.error.code, chosen: row.chosen })));
+  const o = c.outcome;
+  const ctx = c.settings;
+  const d = ctx.devices.length;
+  const notes: string[] = [];
+  if (c.profile.synthetic) notes.push('SYNTHETIC profile (generated from head archetypes, not measured on a real model).');
+  if (!ctx.curves) notes.push(`recovery: n/a (${ctx.curvesError?.issues[0]?.expected ?? 'the profile has no recovery curves'})`);
+  const bf = o.budgets?.details as { before?: { min: number; mean: number }; after?: { min: number; mean: number }; blocksAdded?: number } | undefined;
+  if (c.policy === 'bubble-fill' && bf?.before && bf.after)
+    notes.push(`bubble-fill: +${bf.blocksAdded} blocks; recovery min ${bf.before.min.toFixed(4)} → ${bf.after.min.toFixed(4)}, mean ${bf.before.mean.toFixed(4)} → ${bf.after.mean.toFixed(4)}, at the same latency`);
+  const budgetText = c.policy === 'profile' ? 'budgets as stated by the profile'
+    : c.policy === 'top-p' ? `policy top-p, p = ${c.choice.p ?? hplb.DEFAULT_P}`
+    : `policy ${c.policy}, ${c.choice.totalTokens !== undefined ? `total ${c.choice.totalTokens} tokens` : c.choice.totalWork !== undefined ? `total work ${c.choice.totalWork} token pairs` : `density ${c.choice.density ?? hplb.DEFAULT_DENSITY}`}`;
+  return {
+    ok: true,
+    value: {
+      planJson: hplb.serializePlan(o.plan),
+      svg: hplb.renderPlanSvg(o),
+      table: { head: table.head, rows: table.rows.map((x) => ({ cells: x.cells, written: x.chosen, failed: x.failed })) },
+      summary: `${c.profile.label} · N = ${ctx.contextLength}, ${d} GPU${d === 1 ? '' : 's'}, ${budgetText}, block ${ctx.blockSize}, cost ${ctx.costModel.name} (${ctx.costModel.unit})`,
+      notes,
+    },
+  };
+};
+
+/** Pareto sweep: latency against min and mean recovery per pipeline, drawn by the CLI's chart code. */
+export const paretoRequest = async (source: ProfileSource, settings: PlanSettings, onProgress: OnProgress): Promise<Outcome<string>> => {
+  const profile = loadSource(source, settings);
+  if (profile._tag === 'Left') return fail(profile.left);
+  const { policy: _p, density: _d, solver: _s, splitHeads: _h, ...rest } = planOptions(settings) as PlanOptions & Record<string, unknown>;
+  const r = await hplb.paretoSweep(profile.right, { ...rest, onProgress } as Parameters<typeof hplb.paretoSweep>[1]);
+  if (r._tag === 'Left') return fail(r.left);
+  const s = r.right;
+  return {
+    ok: true,
+    value: hplb.renderParetoSvg(s.series, {
+      title: 'hplb pareto: attention latency vs recovery',
+      subtitle: `${s.profile.short} · N = ${s.settings.contextLength} · ${s.settings.devices.length} GPUs · cost ${s.settings.costModel.name}`,
+      unit: s.unit,
+      synthetic: s.profile.synthetic,
+    }),
+  };
+};
