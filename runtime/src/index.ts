@@ -9,3 +9,4 @@ export * from './executor.ts';
 export * from './dump.ts';
 export * from './inputs.ts';
 export * from './deviceRunner.ts';
+export * from './profileDump.ts';

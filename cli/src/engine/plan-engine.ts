@@ -18,16 +18,19 @@ import {
   importProfile,
   isProfileFormat,
   issue,
+  makeDevices,
+  namedCostModel,
   type CostModel,
+  type Device,
   type Profile,
 } from '@hplb/core';
 import { writeJsonAtomic } from '@hplb/core/node';
 import type { EnginePlanResult, KvCopiesCandidate } from '@hplb/solvers';
 import { planEngineLayoutForProfile, planLengthDistribution } from '@hplb/engines';
-import { parseArgs } from '../args.ts';
+import { parseArgs, type Args } from '../args.ts';
 import { CliFailure, argumentError, orFail, readText, type Io } from '../io.ts';
 import { orFailFlags, type FlagTable } from '../optionFlags.ts';
-import { SOLVER_FLAG_SPEC, readCostModel, readDevices, readTimeLimitMs } from '../solverFlags.ts';
+import { SOLVER_FLAG_SPEC, readCostModel, readTimeLimitMs } from '../solverFlags.ts';
 import { progressBar } from '../progress.ts';
 
 /** The planners' option paths → the flags that set them. */
@@ -84,6 +87,18 @@ export const parseContext = (v: string | undefined, dflt: number): { contextLeng
 
 const gb = (b: number) => (b / 2 ** 30).toFixed(2);
 
+/** The TP ranks from --gpus, --speeds and --memory-gb (GB, one value or one per GPU). */
+const readDevices = (args: Args): Device[] => {
+  const g = args.int('gpus', (x) => x >= 0, 'a number of GPUs ≥ 1');
+  if (g === undefined) throw argumentError('--gpus', 'a number of GPUs (e.g. --gpus 8)');
+  if (g === 0) throw argumentError('--gpus', 'at least one GPU', 0);
+  const speeds = args.numberList('speeds', (x) => x > 0, 'a comma-separated list of positive speeds');
+  if (speeds && speeds.length !== g) throw argumentError('--speeds', `${g} speeds, one per GPU (--gpus ${g})`, `${speeds.length} values`);
+  const mem = args.numberList('memory-gb', (x) => x >= 0, 'a memory size in GB (≥ 0), or one per GPU');
+  if (mem && mem.length !== 1 && mem.length !== g) throw argumentError('--memory-gb', `one value for all GPUs or ${g} values, one per GPU (--gpus ${g})`, `${mem.length} values`);
+  return makeDevices(g, speeds).map((d, i) => ({ ...d, memoryBytes: mem ? Math.round((mem.length === 1 ? mem[0]! : mem[i]!) * 1e9) : null }));
+};
+
 export async function runEnginePlan(argv: string[], io: Io): Promise<number> {
   const args = parseArgs(argv, {
     values: [...new Set([...SOLVER_FLAG_SPEC.values, 'profile', 'format', 'context', 'kv-copies', 'kv-projection-cost', 'hidden-size', 'kv-bytes', 'out', 'model', 'recovery', 'sparsity', 'threshold', 'table'])],
@@ -128,9 +143,10 @@ export async function runEnginePlan(argv: string[], io: Io): Promise<number> {
   const lengths = parseContext(args.string('context'), refN);
   const recovery = args.number('recovery', (n) => n >= 0 && n <= 1, 'a recovery target in [0, 1]');
 
-  // Shared device / cost / time flags (cli/src/solverFlags.ts): --gpus, --speeds, --memory-gb (GB, one or per GPU).
+  // Device, cost and time flags: --gpus, --speeds, --memory-gb (GB, one or per GPU), --cost / --calibration, --time-limit.
   const devices = readDevices(args);
-  const cm: CostModel = readCostModel(args);
+  const named: CostModel | string = readCostModel(args);
+  const cm: CostModel = typeof named === 'string' ? namedCostModel(named)! : named;
   const timeLimitMs = readTimeLimitMs(args, 500);
   for (const f of ['previous', 'migration-weight', 'kv-cap-gb', 'max-splits', 'min-rows', 'seed'])
     if (args.has(f)) throw argumentError(`--${f}`, 'no such flag with --engine-layout or a length distribution (not supported by the engine-layout planner)', args.string(f));
