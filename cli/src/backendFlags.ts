@@ -1,8 +1,11 @@
 /**
- * `--backend-option key=value` (repeatable) for `hplb execute` / `hplb calibrate`: parsed into the options record
- * that `@hplb/runtime`'s `backendCandidate` / `createBackend` take.
+ * Flags shared by `hplb execute` and `hplb calibrate`: `--backend-option key=value` (repeatable), parsed into the
+ * options record that `@hplb/runtime`'s `createBackend` takes; the timing-protocol flags; and the mapping of the
+ * runtime library's option names to these flags in error messages.
  */
-import { argumentError } from './io.ts';
+import * as E from 'fp-ts/lib/Either.js';
+import type { HplbError } from '@hplb/core';
+import { argumentError, orFail } from './io.ts';
 
 export const BACKEND_OPTION_FLAG = '--backend-option';
 const OPTION_EXPECTED = 'key=value backend options (repeatable or comma-separated, e.g. mode=cpu or idleReleaseMs=0)';
@@ -44,4 +47,29 @@ export const takeBackendOptions = (argv: ReadonlyArray<string>): { argv: string[
     else rest.push(a);
   }
   return { argv: rest, options: items.length > 0 ? parseBackendOptions(items) : undefined };
+};
+
+/**
+ * The library speaks of option names and JSON paths (`options.contexts`, `$.backend`); the CLI of its flags. This
+ * maps the paths of a library error (and option names quoted in its words) to the flags that set them.
+ */
+export const withFlags = (e: HplbError, flags: Readonly<Record<string, string>>): HplbError => {
+  const words = (s: string) => Object.entries(flags).reduce((t, [k, v]) => t.split(k).join(v), s);
+  return { ...e, issues: e.issues.map((i) => ({ ...i, path: flags[i.path] ?? i.path, expected: words(i.expected), ...(i.actual !== undefined ? { actual: words(i.actual) } : {}) })) };
+};
+
+/** `orFail` for library results, with `withFlags` applied to a Left. */
+export const orFailFlags = <A>(e: E.Either<HplbError, A>, flags: Readonly<Record<string, string>>, exitCode = 1): A =>
+  orFail(E.mapLeft((x: HplbError) => withFlags(x, flags))(e), exitCode);
+
+/** Timing-protocol flags shared by `hplb calibrate` and `hplb execute`. */
+export const TIMING_FLAGS = ['warmups', 'max-spread', 'max-remeasures'] as const;
+export const TIMING_HELP = `  --warmups W         warm-up runs per point, reported apart (default 1)
+  --max-spread X      largest spread (IQR/median) a point may keep (default 0.05); above it the point is re-measured,
+                      then flagged noisy
+  --max-remeasures R  extra runs per point at most, spent on re-measures (default 5)
+`;
+export const TIMING_OPTION_FLAGS: Readonly<Record<string, string>> = {
+  'options.warmups': '--warmups', 'options.maxSpread': '--max-spread', 'options.maxRemeasures': '--max-remeasures', 'options.repeats': '--repeats',
+  'options.force': '--force', '$.backend': '--backend',
 };

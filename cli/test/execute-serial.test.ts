@@ -127,7 +127,7 @@ test('hplb calibrate and hplb execute forward --backend-option to the backend (a
   const dir = mkdtempSync(join(tmpdir(), 'hplb-exec-serial-'));
   try {
     const c1 = capture();
-    assert.equal(await calibrate(['--backend', 'cpu', '--contexts', '256', '--fractions', '0.25,1', '--head-dim', '32', '--repeats', '1', '--backend-option', 'workers=1', '--json'], c1.io), 0, c1.err);
+    assert.equal(await calibrate(['--backend', 'cpu', '--contexts', '256', '--fractions', '0.25,1', '--head-dim', '32', '--repeats', '1', '--backend-option', 'workers=1', '--json', '--force'], c1.io), 0, c1.err);
     assert.match(JSON.parse(c1.out).machine, /1 worker threads/);
     await assert.rejects(calibrate(['--backend', 'cpu', '--contexts', '256', '--fractions', '0.25,1', '--backend-option', 'mode=cpu'], capture().io), (e: CliFailure) => {
       assert.equal(e.error.issues[0]!.path, '$.backends.cpu.mode');

@@ -286,3 +286,26 @@ export const parseJsonText = (text: string, fileName?: string): E.Either<HplbErr
 // ---------------------------------------------------------------- runtime (kernel backends)
 // [runtime engineer] `createBackend`, `executePlan`, `calibrate` (and their types): @hplb/runtime is Node-only, so
 // they go in `hplb/node` (hplb/src/node/index.ts); only platform-neutral runtime exports belong here.
+// `@hplb/runtime/backends` and `@hplb/runtime/timing` import no Node built-in: the backend registry and the timing
+// protocol are platform-neutral (which backends load where is each backend package's business).
+
+/**
+ * Attention-kernel backends by name: `createBackend(name | 'auto', { backendOptions?, requires? })` resolves a
+ * registered backend (`BACKEND_NAMES`: cuda, webgpu, gpujs, cpu), imports its package lazily and starts it. The
+ * Right is `{ backend, info }` (call `backend.dispose()` when done); a Left lists every candidate's reason
+ * (`$.backends.<name>`), or names an unknown backend (`$.backend`).
+ */
+export {
+  createBackend, BACKEND_NAMES, isBackendName, loadBestBackend,
+  type BackendName, type CreateBackendOptions, type ResolvedBackend,
+} from '@hplb/runtime/backends';
+/**
+ * The timing protocol hplb times every kernel with (calibration, execution, benchmarks): warm-up runs apart, k
+ * interleaved repeats per point, median and IQR, contention detected (reference kernel, wall / CPU) and
+ * re-measured, noisy points flagged. `measurePoints(count, run, protocol?, { reference? })` runs it with your
+ * `run(i)` returning `{ seconds }`; `summarizeTimings` gives the summary every hplb JSON output carries.
+ */
+export {
+  measurePoints, DEFAULT_TIMING, spreadOf, quantile, interleavedOrder, assessPoint, summarizeTimings, timingProtocol,
+  type TimingProtocol, type TimingSummary, type PointTiming, type Reading, type Sample, type Spread, type MeasureOptions, type MeasuredPoints,
+} from '@hplb/runtime/timing';

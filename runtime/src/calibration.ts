@@ -1,59 +1,57 @@
 /**
- * The calibration runner: times a backend's `sparseAttention` over a grid of context lengths N and token budgets
- * b (the sink+local layout `budgetLayout` builds, the one the executor runs), and fits two linear models:
+ * Calibration: times a backend's `sparseAttention` over a grid of context lengths N and token budgets b (the
+ * sink+local layout `budgetLayout` builds, the one the executor runs), and fits two linear models:
  *   - kernel level:  seconds = fixedSeconds + secondsPerBlock · computed blocks          (fit.r2)
  *   - cost model:    seconds = fixed + perTokenPair · W(b, N)    (core/src/cost.ts, workModel "pairs", seconds)
- * both by relative least squares with a fixed cost ≥ 0 (`fitLinear`, `FitWeighting`).
- * The result is an `hplb.calibration/1` document that `hplb plan --calibration F` and `hplb execute` use.
- * The grid runs once to warm up (JIT, caches), then `repeats` more times round-robin; each point keeps its fastest
- * time (best of R: on a machine shared with other jobs, interference only ever adds time, and round-robin spreads a
- * burst of it over many points). The executor uses the same statistic.
- * Used by `hplb calibrate`, `hplb execute` (when no calibration file is given) and examples/bench-kernels.ts.
+ * both by relative least squares with a fixed cost ≥ 0 (`fitLinear`, `FitWeighting`), each coefficient with a 95%
+ * confidence interval. The result is an `hplb.calibration/1` document for `hplb plan --calibration F` and
+ * `hplb execute`.
+ *
+ * Timing follows the protocol of `timing.ts`: one warm-up run per grid point (reported apart), `repeats` steady
+ * runs in interleaved order with a reference kernel (the smallest context at two key blocks) timed between points,
+ * contended runs rejected and re-measured, each point's median and spread (IQR / median). The default grid covers
+ * two context lengths (1024 and 4096) and budgets from 0.5% to 50% of N (real per-head densities are 0.5-20%;
+ * heavy heads of max-min plans reach 50% and more). `calibrate` refuses a calibration whose points still spread
+ * more than `timing.maxSpread` after the re-measures, unless `force` is set; the record always says how noisy it
+ * was (`timing`).
+ * Used by `hplb calibrate`, `executePlan` (when given no cost model) and examples/bench-fidelity.ts.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { headWork, hplbError, issue, type Calibration, type HplbError } from '@hplb/core';
+import { headWork, hplbError, issue, issueText, type Calibration, type HplbError } from '@hplb/core';
 import { makeAttentionParams } from '@hplb/core/kernel';
 import { budgetKeys, budgetLayout, layoutBlocks } from '@hplb/core/kernel';
 import { gaussian, rng } from '@hplb/core/kernel';
-import type { AttentionBackend, BackendInfo, Precision } from '@hplb/core/kernel';
+import type { AttentionBackend, AttentionParams, BackendInfo, BlockLayout, Precision } from '@hplb/core/kernel';
+import { createBackend, type ResolvedBackend } from './backends.ts';
+import { defaultClock, timeRun, wallCpuCheckApplies, type Clock } from './clock.ts';
+import { DEFAULT_TIMING, measurePoints, summarizeTimings, timingProtocol, type PointTiming, type TimingProtocol, type TimingSummary } from './timing.ts';
+
+// ---------------------------------------------------------------- model
 
 export interface CalibrationOptions {
   readonly contexts: ReadonlyArray<number>;
-  /** Budgets as fractions of N. */
+  /** Budgets as fractions of N (points that round to the same whole-block budget at one N are timed once). */
   readonly fractions: ReadonlyArray<number>;
   readonly headDim: number;
   readonly blockSize: number;
   readonly precision: Precision;
+  /** Steady runs per grid point (the protocol's k; `timing.repeats` wins when both are given). */
   readonly repeats: number;
   readonly seed?: number;
   /** How kernel time is read (see `Clock`). Default: `defaultClock(backend name)`. */
   readonly clock?: Clock;
+  /** Protocol settings beyond `repeats` (warm-ups, spread threshold, re-measures, contention tolerances). */
+  readonly timing?: Partial<TimingProtocol>;
   readonly onProgress?: (done: number, total: number) => void;
 }
 
 export const DEFAULT_CALIBRATION: CalibrationOptions = {
-  contexts: [1024, 2048],
-  fractions: [0.05, 0.1, 0.2, 0.35, 0.5, 0.75],
+  contexts: [1024, 4096],
+  fractions: [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5],
   headDim: 128,
   blockSize: 64,
   precision: 'fp32',
-  repeats: 3,
-};
-
-/**
- * "wall": elapsed time (GPU backends: the device works while the thread waits).
- * "cpu": process CPU time (user + system) of the run, for the CPU backend on a machine shared with other jobs:
- * other processes then do not inflate the measurement. Valid while one thread computes at a time.
- */
-export type Clock = 'wall' | 'cpu';
-export const CLOCKS: ReadonlyArray<Clock> = ['wall', 'cpu'];
-export const defaultClock = (backend: string): Clock => (backend === 'cpu' ? 'cpu' : 'wall');
-
-/** A reading of the clock in seconds. */
-export const clockNow = (clock: Clock): number => {
-  if (clock === 'wall') return performance.now() / 1000;
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
+  repeats: DEFAULT_TIMING.repeats,
 };
 
 export interface LinearFit {
@@ -63,7 +61,17 @@ export interface LinearFit {
   readonly r2: number;
   /** |predicted / measured − 1| over the points. */
   readonly relativeError: { readonly median: number; readonly max: number };
+  /**
+   * 95% confidence intervals of the coefficients, [low, high], from the weighted residuals (Student t, n − 2
+   * degrees of freedom; n − 1 for the slope of a fit through the origin). When the fixed cost is constrained to 0,
+   * its interval is the unconstrained one clipped at 0.
+   */
+  readonly confidence: { readonly level: number; readonly intercept: readonly [number, number]; readonly slope: readonly [number, number] };
 }
+
+/** Two-sided 97.5% quantiles of Student's t for 1..30 degrees of freedom; beyond, 1.96 + 2.4/df (within 0.002). */
+const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+export const tQuantile975 = (df: number): number => (df < 1 ? Infinity : df <= 30 ? T975[Math.floor(df) - 1]! : 1.96 + 2.4 / df);
 
 /**
  * How the residuals of a fit are weighed. "absolute": ordinary least squares, Σ (y − ŷ)². "relative": Σ ((y − ŷ)/y)²,
@@ -75,10 +83,10 @@ export interface LinearFit {
 export type FitWeighting = 'absolute' | 'relative';
 
 /**
- * Least squares y = intercept + slope·x (weighted as `weighting` says), with the ordinary R² of the resulting line
- * and its relative errors |ŷ/y − 1| (median, max). With `nonNegative`, a negative intercept is constrained to 0 (a
- * negative fixed cost is meaningless): the constrained optimum then lies on that boundary, the fit through the
- * origin.
+ * Least squares y = intercept + slope·x (weighted as `weighting` says), with the ordinary R² of the resulting line,
+ * its relative errors |ŷ/y − 1| (median, max) and 95% confidence intervals of both coefficients. With
+ * `nonNegative`, a negative intercept is constrained to 0 (a negative fixed cost is meaningless): the constrained
+ * optimum then lies on that boundary, the fit through the origin.
  */
 export const fitLinear = (xs: ReadonlyArray<number>, ys: ReadonlyArray<number>, nonNegative = true, weighting: FitWeighting = 'absolute'): LinearFit => {
   const n = xs.length;
@@ -89,13 +97,29 @@ export const fitLinear = (xs: ReadonlyArray<number>, ys: ReadonlyArray<number>, 
   mx /= W; my /= W;
   let sxy = 0, sxx = 0;
   for (let i = 0; i < n; i++) { sxy += w[i]! * (xs[i]! - mx) * (ys[i]! - my); sxx += w[i]! * (xs[i]! - mx) ** 2; }
-  let slope = sxx > 0 ? sxy / sxx : 0;
-  let intercept = my - slope * mx;
+  const freeSlope = sxx > 0 ? sxy / sxx : 0;
+  const freeIntercept = my - freeSlope * mx;
+  // Weighted residual variance and the coefficients' standard errors of the unconstrained fit.
+  let wsse = 0;
+  for (let i = 0; i < n; i++) wsse += w[i]! * (ys[i]! - freeIntercept - freeSlope * xs[i]!) ** 2;
+  const s2 = n > 2 ? wsse / (n - 2) : NaN;
+  const t2 = tQuantile975(n - 2);
+  const seSlope = sxx > 0 ? Math.sqrt(s2 / sxx) : NaN;
+  const seIntercept = sxx > 0 ? Math.sqrt(s2 * (1 / W + (mx * mx) / sxx)) : NaN;
+  let slope = freeSlope, intercept = freeIntercept;
+  let slopeCi: [number, number] = [slope - t2 * seSlope, slope + t2 * seSlope];
+  let interceptCi: [number, number] = [intercept - t2 * seIntercept, intercept + t2 * seIntercept];
   if (nonNegative && intercept < 0) {
     let xy = 0, xx = 0;
     for (let i = 0; i < n; i++) { xy += w[i]! * xs[i]! * ys[i]!; xx += w[i]! * xs[i]! * xs[i]!; }
     slope = xx > 0 ? xy / xx : 0;
     intercept = 0;
+    let wsse0 = 0;
+    for (let i = 0; i < n; i++) wsse0 += w[i]! * (ys[i]! - slope * xs[i]!) ** 2;
+    const se0 = n > 1 && xx > 0 ? Math.sqrt(wsse0 / (n - 1) / xx) : NaN;
+    const t1 = tQuantile975(n - 1);
+    slopeCi = [slope - t1 * se0, slope + t1 * se0];
+    interceptCi = [Math.max(0, interceptCi[0]), Math.max(0, interceptCi[1])];
   }
   const mean = ys.reduce((a, b) => a + b, 0) / n;
   let sse = 0, syy = 0;
@@ -109,6 +133,7 @@ export const fitLinear = (xs: ReadonlyArray<number>, ys: ReadonlyArray<number>, 
   return {
     intercept, slope, r2: syy > 0 ? 1 - sse / syy : 1,
     relativeError: { median: rel.length > 0 ? median(rel) : 0, max: Math.max(0, ...rel) },
+    confidence: { level: 0.95, intercept: interceptCi, slope: slopeCi },
   };
 };
 
@@ -132,45 +157,72 @@ export interface CalibrationRun {
   readonly costModelR2: number;
   /** The cost model's relative error over the grid, |predicted / measured − 1|: median and max. */
   readonly costModelRelativeError: { readonly median: number; readonly max: number };
+  /** 95% confidence intervals of the cost model's coefficients (seconds, seconds per token pair). */
+  readonly costModelConfidence: { readonly level: number; readonly fixed: readonly [number, number]; readonly perTokenPair: readonly [number, number] };
+  /** How the grid was timed: spread, re-measures, contention (also in `calibration.timing`). */
+  readonly timing: TimingSummary;
 }
 
-/** Time the grid on a started backend and fit. */
-export const runCalibration = async (backend: AttentionBackend, info: BackendInfo, opts: CalibrationOptions): Promise<E.Either<HplbError, CalibrationRun>> => {
-  const samples: { contextLength: number; budget: number; blocks: number; tokenPairs: number; seconds: number }[] = [];
-  let done = 0;
-  const clock = opts.clock ?? defaultClock(info.name);
-  // Build every grid point first, then time them round-robin: repeat r runs the whole grid once, so a burst of
-  // other jobs on a shared machine hits one repeat of many points rather than every repeat of one point.
-  const points: { n: number; budget: number; layout: import('@hplb/core/kernel').BlockLayout; p: import('@hplb/core/kernel').AttentionParams; x: { q: Float32Array; k: Float32Array; v: Float32Array }; best: number }[] = [];
+interface GridPoint { n: number; budget: number; layout: BlockLayout; p: AttentionParams; x: { q: Float32Array; k: Float32Array; v: Float32Array } }
+
+/** The grid: contexts × fractions, budgets in whole blocks, a budget timed once per context. */
+const gridPoints = (opts: CalibrationOptions): E.Either<HplbError, GridPoint[]> => {
+  const points: GridPoint[] = [];
   for (const n of opts.contexts) {
     const p = makeAttentionParams({ tokens: n, headDim: opts.headDim, blockSize: opts.blockSize, precision: opts.precision });
     if (E.isLeft(p)) return p;
     const seed = opts.seed ?? 1;
     const x = { q: randomTensor(n, opts.headDim, seed), k: randomTensor(n, opts.headDim, seed + 1), v: randomTensor(n, opts.headDim, seed + 2) };
+    const seen = new Set<number>();
     for (const f of opts.fractions) {
       // The keys a late row actually attends to, (k − ½)·B for k whole blocks: W(budget, N) is the work priced.
       const budget = budgetKeys(p.right, f * n);
+      if (seen.has(budget)) continue;
+      seen.add(budget);
       const layout = budgetLayout(p.right, budget);
       if (E.isLeft(layout)) return layout;
-      points.push({ n, budget, layout: layout.right, p: p.right, x, best: Infinity });
+      points.push({ n, budget, layout: layout.right, p: p.right, x });
     }
   }
-  for (let r = 0; r <= opts.repeats; r++) {
-    for (const pt of points) {
-      const t0 = clockNow(clock);
-      const out = await backend.sparseAttention(pt.x.q, pt.x.k, pt.x.v, pt.layout, pt.p);
-      const dt = clockNow(clock) - t0;
-      if (E.isLeft(out)) return out;
-      if (r > 0) pt.best = Math.min(pt.best, dt); // r = 0 is the warm-up
-    }
-    opts.onProgress?.(++done, opts.repeats + 1);
-  }
-  for (const pt of points) samples.push({ contextLength: pt.n, budget: pt.budget, blocks: layoutBlocks(pt.layout), tokenPairs: headWork(pt.budget, pt.n), seconds: pt.best });
-  if (samples.length < 2) return E.left(hplbError('argument', [issue('$.grid', 'at least two grid points (contexts × budgets)', samples.length)]));
+  return E.right(points);
+};
+
+/** Time the grid on a started backend by the timing protocol and fit. Never refuses: see `calibrate` for that. */
+export const runCalibration = async (backend: AttentionBackend, info: BackendInfo, opts: CalibrationOptions): Promise<E.Either<HplbError, CalibrationRun>> => {
+  const clock = opts.clock ?? defaultClock(info.name);
+  const protocol = timingProtocol({
+    ...opts.timing,
+    repeats: opts.timing?.repeats ?? opts.repeats,
+    ...(opts.timing?.maxWallCpuRatio === undefined && !wallCpuCheckApplies(clock) ? { maxWallCpuRatio: null } : {}),
+  });
+  if (E.isLeft(protocol)) return protocol;
+  const grid = gridPoints(opts);
+  if (E.isLeft(grid)) return grid;
+  const points = grid.right;
+  if (points.length < 2) return E.left(hplbError('argument', [issue('options.fractions', 'at least two grid points (contexts × budgets, distinct whole-block budgets)', points.length)]));
+  // The reference kernel: the smallest context at two key blocks, same inputs every time.
+  const smallest = points.reduce((a, b) => (b.n < a.n ? b : a));
+  const refLayout = budgetLayout(smallest.p, budgetKeys(smallest.p, 2 * opts.blockSize));
+  if (E.isLeft(refLayout)) return refLayout;
+  const runOnce = async (x: GridPoint['x'], layout: BlockLayout, p: AttentionParams) => {
+    const { value, reading } = await timeRun(clock, () => backend.sparseAttention(x.q, x.k, x.v, layout, p));
+    return E.map(() => reading)(value);
+  };
+  const rounds = protocol.right.warmups + protocol.right.repeats;
+  const measured = await measurePoints(points.length, (i) => runOnce(points[i]!.x, points[i]!.layout, points[i]!.p), protocol.right, {
+    reference: () => runOnce(smallest.x, refLayout.right, smallest.p),
+    onRound: (r) => opts.onProgress?.(Math.min(r + 1, rounds), rounds),
+  });
+  if (E.isLeft(measured)) return measured;
+  const timings = measured.right.timings;
+  const timing = summarizeTimings(timings, protocol.right, clock, measured.right.probes, measured.right.ratios);
+  const samples = points.map((pt, i) => sampleOf(pt, timings[i]!));
   // Relative least squares, fixed cost ≥ 0 (see FitWeighting).
   const kernel = fitLinear(samples.map((s) => s.blocks), samples.map((s) => s.seconds), true, 'relative');
   const cm = fitLinear(samples.map((s) => s.tokenPairs), samples.map((s) => s.seconds), true, 'relative');
   const machine = `${info.device}${info.mode ? `, ${info.mode}` : ''}; clock ${clock}`;
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const costModelConfidence = { level: cm.confidence.level, fixed: cm.confidence.intercept, perTokenPair: cm.confidence.slope };
   const calibration = {
     format: 'hplb.calibration/1' as const,
     backend: info.name,
@@ -184,12 +236,83 @@ export const runCalibration = async (backend: AttentionBackend, info: BackendInf
       workModel: 'pairs' as const,
       fixed: cm.intercept,
       perTokenPair: cm.slope,
-      source: `hplb calibrate --backend ${info.name} on ${machine} (relative least squares: R² ${cm.r2.toFixed(4)}, relative error median ${(cm.relativeError.median * 100).toFixed(1)}% max ${(cm.relativeError.max * 100).toFixed(1)}% over ${samples.length} points, N ∈ {${opts.contexts.join(', ')}})`,
+      source: `hplb calibrate --backend ${info.name} on ${machine} (relative least squares: R² ${cm.r2.toFixed(4)}, relative error median ${pct(cm.relativeError.median)} max ${pct(cm.relativeError.max)} over ${samples.length} points, N ∈ {${opts.contexts.join(', ')}}; timing ${timing.noisy ? 'NOISY' : 'quiet'}, spread max ${pct(timing.spread.max)})`,
     },
     fit: { fixedSeconds: kernel.intercept, secondsPerBlock: kernel.slope, r2: kernel.r2 },
     samples,
     date: new Date().toISOString(),
     machine,
+    confidence: {
+      level: cm.confidence.level,
+      costModel: { fixed: cm.confidence.intercept, perTokenPair: cm.confidence.slope },
+      fit: { fixedSeconds: kernel.confidence.intercept, secondsPerBlock: kernel.confidence.slope },
+    },
+    costModelR2: cm.r2,
+    costModelRelativeError: cm.relativeError,
+    timing,
   };
-  return E.right({ calibration: calibration as unknown as Calibration, costModelR2: cm.r2, costModelRelativeError: cm.relativeError });
+  return E.right({ calibration: calibration as unknown as Calibration, costModelR2: cm.r2, costModelRelativeError: cm.relativeError, costModelConfidence, timing });
 };
+
+/** A calibration sample: the grid point, its median time, and how that median was measured. */
+const sampleOf = (pt: GridPoint, t: PointTiming) => ({
+  contextLength: pt.n, budget: pt.budget, blocks: layoutBlocks(pt.layout), tokenPairs: headWork(pt.budget, pt.n),
+  seconds: t.median, q1: t.q1, q3: t.q3, spread: t.spread, runs: t.samples.length, rejected: t.rejected, remeasures: t.remeasures,
+  warmupSeconds: t.warmup[0] ?? null, noisy: t.noisy,
+});
+
+/** Options of `calibrate`: the grid and protocol (defaults `DEFAULT_CALIBRATION`, `DEFAULT_TIMING`), plus what to load. */
+export interface CalibrateOptions extends Partial<Omit<CalibrationOptions, 'timing'>> {
+  /** Protocol settings (warm-ups, repeats, spread threshold, re-measures, contention tolerances). */
+  readonly timing?: Partial<TimingProtocol>;
+  /** When the backend is given by name: the options of its `createBackend` (e.g. `{ workers: 2 }` for cpu). */
+  readonly backendOptions?: Record<string, unknown>;
+  /** Return a calibration even when its points spread more than `timing.maxSpread` after every re-measure. */
+  readonly force?: boolean;
+}
+
+/**
+ * Calibrate a backend: time the grid by the timing protocol, fit the cost model with confidence intervals, and
+ * return the `hplb.calibration/1` record (`run.calibration`) with its timing summary. `backend` is a started backend
+ * (`createBackend`; the caller keeps it) or a registered name (loaded, used and disposed here). A Left names the
+ * option at fault (`options.contexts`, `options.fractions`, `$.backend`, ...), or refuses a noisy calibration
+ * (`$.timing.spread`) unless `force` is set.
+ */
+export const calibrate = async (backend: ResolvedBackend | string, options: CalibrateOptions = {}): Promise<E.Either<HplbError, CalibrationRun>> => {
+  const opts: CalibrationOptions = {
+    contexts: options.contexts ?? DEFAULT_CALIBRATION.contexts,
+    fractions: options.fractions ?? DEFAULT_CALIBRATION.fractions,
+    headDim: options.headDim ?? DEFAULT_CALIBRATION.headDim,
+    blockSize: options.blockSize ?? DEFAULT_CALIBRATION.blockSize,
+    precision: options.precision ?? DEFAULT_CALIBRATION.precision,
+    repeats: options.repeats ?? options.timing?.repeats ?? DEFAULT_CALIBRATION.repeats,
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(options.clock !== undefined ? { clock: options.clock } : {}),
+    ...(options.timing !== undefined ? { timing: options.timing } : {}),
+    ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+  };
+  const bad = opts.contexts.find((n) => !Number.isInteger(n) || n <= 0);
+  if (opts.contexts.length === 0 || bad !== undefined) return E.left(hplbError('argument', [issue('options.contexts', 'positive integer context lengths', bad ?? 'an empty list')]));
+  const badF = opts.fractions.find((f) => !(f > 0 && f <= 1));
+  if (opts.fractions.length === 0 || badF !== undefined) return E.left(hplbError('argument', [issue('options.fractions', 'budget fractions in (0, 1]', badF ?? 'an empty list')]));
+  if (opts.contexts.length * opts.fractions.length < 2) return E.left(hplbError('argument', [issue('options.fractions', 'at least two grid points (contexts × fractions)', opts.contexts.length * opts.fractions.length)]));
+  let started: ResolvedBackend;
+  if (typeof backend === 'string') {
+    const requires = makeAttentionParams({ tokens: Math.max(...opts.contexts), headDim: opts.headDim, blockSize: opts.blockSize, precision: opts.precision });
+    if (E.isLeft(requires)) return requires;
+    const r = await createBackend(backend, { ...(options.backendOptions ? { backendOptions: options.backendOptions } : {}), requires: requires.right });
+    if (E.isLeft(r)) return r;
+    started = r.right;
+  } else started = backend;
+  try {
+    const run = await runCalibration(started.backend, started.info, opts);
+    if (E.isLeft(run) || options.force === true || !run.right.timing.noisy) return run;
+    const t = run.right.timing;
+    return E.left(hplbError('backend', [issueText('$.timing.spread',
+      `a calibration whose every point spreads at most ${(100 * t.protocol.maxSpread).toFixed(1)}% (IQR/median) after re-measures (options.force keeps a noisy one)`,
+      `${t.noisyPoints} of ${t.points} points noisy (${t.note})`)]));
+  } finally {
+    if (typeof backend === 'string') await started.backend.dispose();
+  }
+};
+

@@ -1,9 +1,10 @@
 /**
  * One simulated device of the executor: it loads the backend by name (or uses one the executor shares with it),
- * then for each layer runs its tasks (whole heads and split-head row ranges) one after another and reports its
- * busy time (Σ over tasks of the best of its runs, by the chosen clock). The executor asks for `passes` passes over
- * the task list, round-robin over the devices, so a burst of other jobs on a shared machine hits one pass of some
- * devices, not every run of one task. Input generation and layout building are not timed.
+ * then runs what the executor asks: one pass over some of a layer's tasks (whole heads and split-head row ranges)
+ * in a given order, each task timed once (`timeRun`: the chosen clock plus wall and CPU seconds), with the
+ * device's reference kernel (a fixed two-block run at the executor's N) timed before the pass. The executor
+ * decides the order (interleaved), the warm-up pass and the re-measures, and computes the statistics, all by the
+ * timing protocol (`timing.ts`). Input generation and layout building are not timed.
  *
  * It runs either inside a worker thread (`deviceWorker.ts`, execution "workers") or on the executor's own thread
  * (execution "serial", for backends whose `capabilities.workerThreads` is false): the requests and replies are the
@@ -12,25 +13,29 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { formatError } from '@hplb/core';
 import { makeAttentionParams } from '@hplb/core/kernel';
-import { budgetLayout } from '@hplb/core/kernel';
+import { budgetKeys, budgetLayout } from '@hplb/core/kernel';
 import type { AttentionBackend, AttentionParams, BlockLayout } from '@hplb/core/kernel';
 import { loadBackend } from './backends.ts';
-import { clockNow, type Clock } from './calibration.ts';
+import { timeRun, type Clock } from './clock.ts';
 import { headInputs } from './inputs.ts';
+import type { Reading } from './timing.ts';
 
 export interface DeviceTask { readonly head: number; readonly kvHead: number; readonly budget: number; readonly start: number; readonly end: number }
 
 export type DeviceRequest =
   /** `warmUp: false` skips the untimed warm-up (serial execution warms the shared backend once, on device 0). */
   | { op: 'init'; backend: string; options?: Record<string, unknown>; tokens: number; headDim: number; blockSize: number; seed: number; clock: Clock; keepOutputs: boolean; warmUp?: boolean }
-  /** One pass over the layer's tasks; the executor sends `passes` of them, round-robin over the devices. */
-  | { op: 'layer'; layer: number; tasks: DeviceTask[]; pass: number; passes: number }
+  /**
+   * One pass: run `tasks[order[j]]` for j = 0, 1, … (inputs for a new layer are set up first, untimed), each timed
+   * once; with `probe`, the reference kernel is timed before the first task. `final` also times it after the last.
+   */
+  | { op: 'run'; layer: number; tasks: DeviceTask[]; order: number[]; probe: boolean; final?: boolean }
   | { op: 'close' };
 
 export type DeviceReply =
   | { op: 'ready'; device: string }
-  | { op: 'pass'; layer: number; pass: number }
-  | { op: 'layer'; layer: number; busy: number; tasks: { head: number; start: number; end: number; seconds: number; out?: Float32Array; lse?: Float32Array }[] }
+  /** `readings[j]` is the run of `tasks[order[j]]`; `probes` the reference times, in order (before; after when final). */
+  | { op: 'ran'; layer: number; readings: Reading[]; probes: number[]; outputs?: { task: number; out: Float32Array; lse: Float32Array }[] }
   | { op: 'closed' }
   | { op: 'error'; message: string };
 
@@ -40,7 +45,7 @@ export interface SharedBackend {
   readonly device: string;
 }
 
-type Prepared = { t: DeviceTask; x: ReturnType<typeof headInputs>; layout: BlockLayout; best: number; out?: Float32Array; lse?: Float32Array };
+type Prepared = { t: DeviceTask; x: ReturnType<typeof headInputs>; layout: BlockLayout; kept: boolean };
 
 export class DeviceRunner {
   private backend: AttentionBackend | undefined;
@@ -48,6 +53,7 @@ export class DeviceRunner {
   private cfg: Extract<DeviceRequest, { op: 'init' }> | undefined;
   private readonly layouts = new Map<number, BlockLayout>();
   private current: { layer: number; prepared: Prepared[] } | undefined;
+  private reference: { x: ReturnType<typeof headInputs>; layout: BlockLayout } | undefined;
 
   constructor(private readonly shared?: SharedBackend) {}
 
@@ -59,6 +65,17 @@ export class DeviceRunner {
     }
   }
 
+  private layout(budget: number): E.Either<string, BlockLayout> {
+    let layout = this.layouts.get(budget);
+    if (layout === undefined) {
+      const l = budgetLayout(this.params!, budget);
+      if (E.isLeft(l)) return E.left(formatError(l.left));
+      layout = l.right;
+      this.layouts.set(budget, layout);
+    }
+    return E.right(layout);
+  }
+
   private async step(req: DeviceRequest): Promise<DeviceReply> {
     if (req.op === 'init') return this.init(req);
     if (req.op === 'close') {
@@ -66,41 +83,38 @@ export class DeviceRunner {
       this.backend = undefined;
       return { op: 'closed' };
     }
-    const { backend, params, cfg } = this;
-    if (backend === undefined || params === undefined || cfg === undefined) return { op: 'error', message: 'device used before init' };
-    // Pass 0 sets up every task (untimed); each pass runs the task list once; each task keeps its fastest run.
-    if (req.pass === 0 || this.current === undefined || this.current.layer !== req.layer) {
+    const { backend, params, cfg, reference } = this;
+    if (backend === undefined || params === undefined || cfg === undefined || reference === undefined) return { op: 'error', message: 'device used before init' };
+    if (this.current === undefined || this.current.layer !== req.layer) {
       const prepared: Prepared[] = [];
       for (const t of req.tasks) {
-        let layout = this.layouts.get(t.budget);
-        if (layout === undefined) {
-          const l = budgetLayout(params, t.budget);
-          if (E.isLeft(l)) return { op: 'error', message: formatError(l.left) };
-          layout = l.right;
-          this.layouts.set(t.budget, layout);
-        }
-        prepared.push({ t, x: headInputs(cfg.seed, req.layer, t.head, t.kvHead, params.tokens, params.headDim), layout, best: Infinity });
+        const layout = this.layout(t.budget);
+        if (E.isLeft(layout)) return { op: 'error', message: layout.left };
+        prepared.push({ t, x: headInputs(cfg.seed, req.layer, t.head, t.kvHead, params.tokens, params.headDim), layout: layout.right, kept: false });
       }
       this.current = { layer: req.layer, prepared };
     }
     const prepared = this.current.prepared;
-    for (const pt of prepared) {
-      const t0 = clockNow(cfg.clock);
-      const r = await backend.sparseAttention(pt.x.q, pt.x.k, pt.x.v, pt.layout, params, { start: pt.t.start, end: pt.t.end });
-      const dt = clockNow(cfg.clock) - t0;
-      if (E.isLeft(r)) return { op: 'error', message: `layer ${req.layer} head ${pt.t.head} rows [${pt.t.start}, ${pt.t.end}): ${formatError(r.left)}` };
-      pt.best = Math.min(pt.best, dt);
-      if (pt.out === undefined) { pt.out = r.right.out; pt.lse = r.right.lse; }
+    const probes: number[] = [];
+    const probe = async (): Promise<string | undefined> => {
+      const { value, reading } = await timeRun(cfg.clock, () => backend.sparseAttention(reference.x.q, reference.x.k, reference.x.v, reference.layout, params));
+      if (E.isLeft(value)) return `reference kernel: ${formatError(value.left)}`;
+      probes.push(reading.seconds);
+      return undefined;
+    };
+    if (req.probe) { const bad = await probe(); if (bad !== undefined) return { op: 'error', message: bad }; }
+    const readings: Reading[] = [];
+    const outputs: { task: number; out: Float32Array; lse: Float32Array }[] = [];
+    for (const j of req.order) {
+      const pt = prepared[j];
+      if (pt === undefined) return { op: 'error', message: `layer ${req.layer}: no task ${j}` };
+      const { value, reading } = await timeRun(cfg.clock, () => backend.sparseAttention(pt.x.q, pt.x.k, pt.x.v, pt.layout, params, { start: pt.t.start, end: pt.t.end }));
+      if (E.isLeft(value)) return { op: 'error', message: `layer ${req.layer} head ${pt.t.head} rows [${pt.t.start}, ${pt.t.end}): ${formatError(value.left)}` };
+      readings.push(reading);
+      if (cfg.keepOutputs && !pt.kept) { pt.kept = true; outputs.push({ task: j, out: value.right.out, lse: value.right.lse }); }
     }
-    if (req.pass < req.passes - 1) return { op: 'pass', layer: req.layer, pass: req.pass };
-    this.current = undefined;
-    let busy = 0;
-    const tasks: Extract<DeviceReply, { op: 'layer' }>['tasks'] = [];
-    for (const pt of prepared) {
-      busy += pt.best;
-      tasks.push({ head: pt.t.head, start: pt.t.start, end: pt.t.end, seconds: pt.best, ...(cfg.keepOutputs && pt.out && pt.lse ? { out: pt.out, lse: pt.lse } : {}) });
-    }
-    return { op: 'layer', layer: req.layer, busy, tasks };
+    if (req.probe && req.final === true) { const bad = await probe(); if (bad !== undefined) return { op: 'error', message: bad }; }
+    return { op: 'ran', layer: req.layer, readings, probes, ...(cfg.keepOutputs ? { outputs } : {}) };
   }
 
   private async init(req: Extract<DeviceRequest, { op: 'init' }>): Promise<DeviceReply> {
@@ -119,6 +133,10 @@ export class DeviceRunner {
       this.backend = b.right.backend;
       device = b.right.info.device;
     }
+    // The reference kernel: two key blocks per query block at N, on inputs no task uses (layer −2).
+    const ref = this.layout(budgetKeys(params, 1.5 * params.blockSize));
+    if (E.isLeft(ref)) return { op: 'error', message: ref.left };
+    this.reference = { x: headInputs(req.seed, -2, 0, 0, params.tokens, params.headDim), layout: ref.right };
     if (req.warmUp !== false) {
       // Warm-up (untimed): JIT-compile the kernels on this thread before layer 0 is measured.
       const x = headInputs(req.seed, -1, 0, 0, params.tokens, params.headDim);

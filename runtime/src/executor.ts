@@ -8,10 +8,22 @@
  * execution "serial": one backend instance on the calling thread, shared by the devices, which run their tasks of a
  * layer one device after another; each device's busy time is still measured on its own, and the layer makespan is
  * still the max over devices, so both modes report the same quantities. Per layer it
- * measures each device's busy time (Σ kernel time / device speed; each task
- * best of `repeats` passes over the layer, taken round-robin over the devices), the layer makespan (max over devices) and, over
- * all layers, the bubbleFraction (1 − Σ mean busy / Σ makespan), next to the plan's prediction recomputed with a
- * calibrated cost model in seconds.
+ * measures each device's busy time (Σ over its tasks of the task's median time / device speed), the layer makespan
+ * (max over devices) and, over all layers, the bubbleFraction (1 − Σ mean busy / Σ makespan), next to the plan's
+ * prediction recomputed with a calibrated cost model in seconds (given, or calibrated here first at N').
+ *
+ * Timing follows the protocol of `timing.ts`, per layer: a warm-up pass over every device's tasks (reported apart,
+ * `warmupSeconds`), then `repeats` passes (default 3) in which each device runs its tasks in an interleaved order
+ * (rotated every pass) with its reference kernel timed before each pass and after the last; runs next to a slow
+ * reference time, or descheduled (cpu clock: wall / CPU over the threshold), are rejected and their tasks
+ * re-measured in extra passes; a task still spreading more than `maxSpread` is flagged noisy. Each layer reports
+ * its error with a spread: the makespan at the tasks' first and third quartiles (`measuredRange`, `errorRange`,
+ * `spread`), the re-measures and rejects, and `noisy`; `makespanError` states the noise level over the layers and
+ * `timing` summarises the protocol for the whole run.
+ *
+ * Layers measured: `layers: K` runs the first K layers; otherwise a documented sample, `sampleLayers` (default 8)
+ * layers evenly spaced from the first to the last (`sampledLayers`; every layer when the plan has at most that
+ * many, or with `sampleLayers: 'all'`).
  *
  * Scaling rule (plans are made for long contexts; the run uses a small N' so it fits a CPU): every tokenBudget is
  * scaled with the context, b' = b · N'/N, then realised in whole blocks: k = round(b'/B + ½) key blocks per query
@@ -24,7 +36,7 @@
  * runs one device at a time.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { kvHeadOf, hplbError, issueText, recomputeLoads, validatePlan, type Calibration, type CostModel, type HplbError, type Plan, type Split } from '@hplb/core';
+import { kvHeadOf, hplbError, issue, issueText, recomputeLoads, validatePlan, type Calibration, type CostModel, type HplbError, type Plan, type Split } from '@hplb/core';
 import { siblingModule, spawnTsWorker } from '@hplb/core/node';
 import { budgetKeys } from '@hplb/core/kernel';
 import { makeAttentionParams } from '@hplb/core/kernel';
@@ -32,46 +44,80 @@ import { startBackend } from '@hplb/core/kernel';
 import type { AttentionBackend, AttentionParams } from '@hplb/core/kernel';
 import type { Worker } from 'node:worker_threads';
 import { backendCandidate, isBackendName } from './backends.ts';
-import type { Clock } from './calibration.ts';
-import { median } from './calibration.ts';
+import { calibrate, median } from './calibration.ts';
+import { defaultClock, wallCpuCheckApplies, type Clock } from './clock.ts';
 import { DeviceRunner, type DeviceReply, type DeviceRequest, type DeviceTask, type SharedBackend } from './deviceRunner.ts';
+import {
+  assessPoint, interleavedOrder, quantile, referenceBaseline, summarizeTimings, timingProtocol,
+  type PointTiming, type Reading, type Sample, type TimingProtocol, type TimingSummary,
+} from './timing.ts';
 
 /** How the simulated devices ran: one worker thread each, or one after another on the calling thread (module doc). */
 export type Execution = 'workers' | 'serial';
 export const EXECUTIONS: ReadonlyArray<Execution> = ['workers', 'serial'];
 
 export interface ExecuteOptions {
+  /** A registered backend name (`BACKEND_NAMES`). */
   readonly backend: string;
   readonly backendOptions?: Record<string, unknown>;
   /** N' of the run (default 2048, capped at the plan's N). */
   readonly contextLength?: number;
-  /** Run only the first K layers (default all). */
+  /** Run only the first K layers (default: the sample of `sampleLayers`). */
   readonly layers?: number;
+  /** Layers measured when `layers` is not given: this many, evenly spaced, first and last included (default 8), or 'all'. */
+  readonly sampleLayers?: number | 'all';
   readonly blockSize?: number;
-  /** Seconds cost model for the prediction (from a calibration); required. */
-  readonly costModel: CostModel;
+  /** Seconds cost model for the prediction (from a calibration). Default: `calibration`'s, else calibrate here at N' first. */
+  readonly costModel?: CostModel;
+  /** A calibration whose cost model predicts (ignored when `costModel` is given). */
+  readonly calibration?: Calibration;
   readonly concurrency?: number;
   /** Force an execution mode (default: "serial" when the backend declares `workerThreads: false`, else "workers"). */
   readonly execution?: Execution;
-  readonly clock: Clock;
+  /** How kernel time is read (default `defaultClock(backend)`: cpu for the cpu backend, wall otherwise). */
+  readonly clock?: Clock;
   readonly seed?: number;
-  /** Passes over each layer (round-robin over the devices); each task's fastest run counts (default 1). */
+  /** Steady runs per task, k of the timing protocol (default 3; `timing.repeats` wins when both are given). */
   readonly repeats?: number;
+  /** Protocol settings beyond `repeats` (warm-ups, spread threshold, re-measures, contention tolerances). */
+  readonly timing?: Partial<TimingProtocol>;
   /** Keep every task's output (tests: split parts vs the unsplit head). */
   readonly keepOutputs?: boolean;
   readonly onLayer?: (done: number, total: number) => void;
+  /** Progress of the calibration run first when no cost model is given. */
+  readonly onCalibration?: (done: number, total: number) => void;
 }
+
+/** The executor's default number of steady runs per task. */
+export const DEFAULT_EXECUTE_REPEATS = 3;
+/** The executor's default layer sample. */
+export const DEFAULT_SAMPLE_LAYERS = 8;
 
 export interface LayerResult {
   readonly layer: number;
   /** Predicted layer makespan, seconds. */
   readonly predicted: number;
-  /** Measured layer makespan (max device busy time), seconds. */
+  /** Measured layer makespan (max device busy time; each task its median), seconds. */
   readonly measured: number;
   readonly predictedDeviceLoad: number[];
   readonly measuredDeviceBusy: number[];
-  /** Wall time of the layer including the barrier and the untimed setup. */
+  /** Wall time of the layer including the barrier, the warm-up, the reference kernel and the untimed setup. */
   readonly wallSeconds: number;
+  /** measured / predicted − 1. */
+  readonly error: number;
+  /** The makespan with every task at its first / third quartile: the measurement's spread. */
+  readonly measuredRange: readonly [number, number];
+  /** measuredRange / predicted − 1. */
+  readonly errorRange: readonly [number, number];
+  /** (measuredRange[1] − measuredRange[0]) / measured. */
+  readonly spread: number;
+  /** Makespan of the warm-up pass (reported apart, never in `measured`). */
+  readonly warmupSeconds: number;
+  /** Extra runs (re-measures) and rejected contended runs over the layer's tasks. */
+  readonly remeasures: number;
+  readonly rejected: number;
+  /** Some task of the layer is still noisy after the re-measures. */
+  readonly noisy: boolean;
 }
 
 export interface TaskOutput { readonly layer: number; readonly head: number; readonly device: number; readonly start: number; readonly end: number; readonly out: Float32Array; readonly lse: Float32Array }
@@ -95,8 +141,22 @@ export interface ExecutionResult {
   readonly measuredTotal: number;
   readonly predictedBubbleFraction: number;
   readonly measuredBubbleFraction: number;
-  /** |measured − predicted| / predicted per layer: median and max. */
-  readonly makespanError: { median: number; max: number };
+  /**
+   * |measured − predicted| / predicted per layer: median and max; with the noise level: the median and max of the
+   * layers' spreads, the layers flagged noisy, and one sentence saying it (`note`).
+   */
+  readonly makespanError: {
+    median: number; max: number;
+    spread: { median: number; max: number };
+    noisy: boolean; noisyLayers: number;
+    note: string;
+  };
+  /** The plan layers measured (the first K, or the sample). */
+  readonly sampledLayers: number[];
+  /** How every task was timed (protocol, spread, re-measures, contention), over the whole run. */
+  readonly timing: TimingSummary;
+  /** The calibration run first when no cost model was given (its fit and timing), absent otherwise. */
+  readonly calibration?: { r2: number; relativeError: { median: number; max: number }; timing: TimingSummary };
   readonly outputs?: TaskOutput[];
 }
 
@@ -192,16 +252,88 @@ const chooseExecution = async (opts: ExecuteOptions): Promise<E.Either<HplbError
 
 // ---------------------------------------------------------------- operations
 
+/** The layers a run measures: the first `layers`, or `sample` evenly spaced from the first to the last (all when L ≤ sample). */
+export const sampleLayers = (total: number, layers?: number, sample: number | 'all' = DEFAULT_SAMPLE_LAYERS): number[] => {
+  if (layers !== undefined) return Array.from({ length: Math.min(total, layers) }, (_, l) => l);
+  if (sample === 'all' || sample >= total) return Array.from({ length: total }, (_, l) => l);
+  if (sample <= 1) return [0];
+  return [...new Set(Array.from({ length: sample }, (_, i) => Math.round((i * (total - 1)) / (sample - 1))))];
+};
+
+/** Statistics of one layer from its tasks' timings (pure; the executor's loop feeds it). */
+export const layerStatistics = (
+  timings: ReadonlyArray<ReadonlyArray<PointTiming>>, speeds: ReadonlyArray<number>, predicted: number,
+): Pick<LayerResult, 'measured' | 'measuredDeviceBusy' | 'measuredRange' | 'error' | 'errorRange' | 'spread' | 'warmupSeconds' | 'remeasures' | 'rejected' | 'noisy'> => {
+  const sum = (g: number, f: (t: PointTiming) => number) => timings[g]!.reduce((s, t) => s + f(t), 0) / speeds[g]!;
+  const busy = timings.map((_, g) => sum(g, (t) => t.median));
+  const lo = Math.max(0, ...timings.map((_, g) => sum(g, (t) => t.q1)));
+  const hi = Math.max(0, ...timings.map((_, g) => sum(g, (t) => t.q3)));
+  const warm = Math.max(0, ...timings.map((_, g) => sum(g, (t) => t.warmup[0] ?? 0)));
+  const measured = Math.max(0, ...busy);
+  const rel = (x: number) => (predicted > 0 ? x / predicted - 1 : 0);
+  const all = timings.flat();
+  return {
+    measured, measuredDeviceBusy: busy, measuredRange: [lo, hi], error: rel(measured), errorRange: [rel(lo), rel(hi)],
+    spread: measured > 0 ? (hi - lo) / measured : 0, warmupSeconds: warm,
+    remeasures: all.reduce((s, t) => s + t.remeasures, 0), rejected: all.reduce((s, t) => s + t.rejected, 0), noisy: all.some((t) => t.noisy),
+  };
+};
+
+/** The makespanError summary (pure): median and max relative error, with the noise level over the layers. */
+export const makespanErrorSummary = (layers: ReadonlyArray<Pick<LayerResult, 'predicted' | 'measured' | 'spread' | 'noisy'>>, protocol: TimingProtocol): ExecutionResult['makespanError'] => {
+  const errs = layers.map((x) => (x.predicted > 0 ? Math.abs(x.measured - x.predicted) / x.predicted : 0));
+  const spreads = layers.map((x) => x.spread);
+  const spread = { median: spreads.length ? quantile(spreads, 0.5) : 0, max: Math.max(0, ...spreads) };
+  const noisyLayers = layers.filter((x) => x.noisy).length;
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const med = errs.length ? median(errs) : 0;
+  const note = noisyLayers > 0
+    ? `NOISY: ${noisyLayers} of ${layers.length} layers kept tasks spreading over ${pct(protocol.maxSpread)} after re-measures; the layer spread (makespan at the tasks' quartiles) is median ${pct(spread.median)}, max ${pct(spread.max)}: an error below that is not resolved`
+    : `quiet: every task within ${pct(protocol.maxSpread)} spread; the layer spread is median ${pct(spread.median)}, max ${pct(spread.max)}, against a median error of ${pct(med)}`;
+  return { median: med, max: Math.max(0, ...errs), spread, noisy: noisyLayers > 0, noisyLayers, note };
+};
+
+/**
+ * Run a plan on a backend and compare measured with predicted time per layer (module doc). A Left names what is
+ * wrong: the plan (its JSON path, `file` when given), an option (`options.<name>`) or the backend (`$.backend`).
+ */
 export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: string): Promise<E.Either<HplbError, ExecutionResult>> => {
   const valid = validatePlan(rawPlan, file);
   if (E.isLeft(valid)) return valid;
   const plan0 = valid.right;
-  const B = opts.blockSize ?? 64;
+  if (!isBackendName(opts.backend)) return E.left(hplbError('argument', [issue('$.backend', 'a registered backend (cuda|webgpu|gpujs|cpu)', opts.backend)]));
+  const clock = opts.clock ?? defaultClock(opts.backend);
+  const protocol = timingProtocol({
+    ...opts.timing,
+    repeats: opts.timing?.repeats ?? opts.repeats ?? DEFAULT_EXECUTE_REPEATS,
+    ...(opts.timing?.maxWallCpuRatio === undefined && !wallCpuCheckApplies(clock) ? { maxWallCpuRatio: null } : {}),
+  });
+  if (E.isLeft(protocol)) return protocol;
+  const P = protocol.right;
   const N = Math.min(plan0.contextLength, opts.contextLength ?? 2048);
-  const L = Math.min(plan0.model.layers, opts.layers ?? plan0.model.layers);
+  const sampled = sampleLayers(plan0.model.layers, opts.layers, opts.sampleLayers);
   const G = plan0.devices.length;
-  const plan = scalePlan(plan0, N, L, B);
-  const predictedLoads = recomputeLoads({ ...plan, costModel: opts.costModel as Plan['costModel'], predicted: { ...plan.predicted, unit: 'seconds' } });
+  let B = opts.blockSize ?? opts.calibration?.blockSize ?? 64;
+  let costModel = opts.costModel ?? opts.calibration?.costModel;
+  let calibrationInfo: ExecutionResult['calibration'];
+  if (opts.costModel === undefined && opts.calibration !== undefined) {
+    if ((opts.calibration.headDim as number) !== (plan0.model.headDim as number)) return E.left(hplbError('argument', [issue('options.calibration.headDim', `a calibration at the plan's head dim ${plan0.model.headDim}`, opts.calibration.headDim)]));
+    if (opts.blockSize !== undefined && opts.blockSize !== opts.calibration.blockSize) return E.left(hplbError('argument', [issue('options.blockSize', `the calibration's block size ${opts.calibration.blockSize}`, opts.blockSize)]));
+    B = opts.calibration.blockSize;
+  }
+  if (costModel === undefined) {
+    // No cost model: calibrate the same backend at N' first (always kept: its noise is reported in `calibration`).
+    const cal = await calibrate(opts.backend, {
+      contexts: [N], fractions: [0.0625, 0.125, 0.25, 0.5, 0.75, 1], headDim: plan0.model.headDim, blockSize: B, precision: 'fp32', clock, force: true,
+      timing: { ...opts.timing, repeats: P.repeats }, ...(opts.backendOptions ? { backendOptions: opts.backendOptions } : {}),
+      ...(opts.onCalibration ? { onProgress: opts.onCalibration } : {}),
+    });
+    if (E.isLeft(cal)) return cal;
+    costModel = cal.right.calibration.costModel;
+    calibrationInfo = { r2: cal.right.costModelR2, relativeError: cal.right.costModelRelativeError, timing: cal.right.timing };
+  }
+  const plan = scalePlan(plan0, N, Math.max(...sampled) + 1, B);
+  const predictedLoads = recomputeLoads({ ...plan, costModel: costModel as Plan['costModel'], predicted: { ...plan.predicted, unit: 'seconds' } });
   const chosen = await chooseExecution(opts);
   if (E.isLeft(chosen)) return chosen;
   const { execution } = chosen.right;
@@ -222,46 +354,82 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
     for (const [g, d] of devices.entries()) {
       const r = await d.ask({
         op: 'init', backend: opts.backend, ...(opts.backendOptions ? { options: opts.backendOptions } : {}), tokens: N, headDim: plan.model.headDim,
-        blockSize: B, seed: opts.seed ?? 1, clock: opts.clock, keepOutputs: opts.keepOutputs ?? false, warmUp: shared === undefined || g === 0,
+        blockSize: B, seed: opts.seed ?? 1, clock, keepOutputs: opts.keepOutputs ?? false, warmUp: shared === undefined || g === 0,
       });
       if (r.op === 'error') return E.left(backendError(r.message));
       if (r.op === 'ready') deviceName = r.device;
     }
     const layers: LayerResult[] = [];
     const outputs: TaskOutput[] = [];
-    for (let l = 0; l < L; l++) {
+    const allTimings: PointTiming[] = [];
+    const probes: number[] = [];
+    const ratios: number[] = [];
+    for (const [done, l] of sampled.entries()) {
       const tasks = layerTasks(plan, l);
       const t0 = performance.now();
-      const busy = Array<number>(G).fill(0);
-      const passes = Math.max(1, opts.repeats ?? 1);
-      for (let pass = 0; pass < passes; pass++)
-      for (let g0 = 0; g0 < G; g0 += concurrency) {
-        const batch = devices.slice(g0, g0 + concurrency).map((d, i) => d.ask({ op: 'layer', layer: l, tasks: tasks[g0 + i]!, pass, passes }));
-        const replies = await Promise.all(batch); // the barrier (per batch; the layer ends when every batch is done)
-        for (const [i, r] of replies.entries()) {
-          if (r.op === 'error') return E.left(backendError(`device ${g0 + i}: ${r.message}`));
-          if (r.op !== 'layer') continue;
-          busy[g0 + i] = r.busy / plan.devices[g0 + i]!.speed;
-          if (opts.keepOutputs) for (const t of r.tasks) if (t.out && t.lse) outputs.push({ layer: l, head: t.head, device: g0 + i, start: t.start, end: t.end, out: t.out, lse: t.lse });
+      const warm = tasks.map((ts) => ts.map(() => [] as number[]));
+      const samples = tasks.map((ts) => ts.map(() => [] as Sample[]));
+      // Runs of a device waiting for its next reference time (each gets the larger of its two neighbours).
+      const pending = tasks.map(() => [] as { j: number; reading: Reading; before: number | undefined }[]);
+      const lastProbe: (number | undefined)[] = tasks.map(() => undefined);
+      let round = 0;
+      /** One pass: each device with a non-empty order runs it; the devices take turns in batches of `concurrency`. */
+      const pass = async (orders: number[][], phase: 'warmup' | 'steady', final: boolean): Promise<E.Either<HplbError, void>> => {
+        for (let g0 = 0; g0 < G; g0 += concurrency) {
+          const batch = devices.slice(g0, g0 + concurrency).map((d, i) => ({ g: g0 + i, d })).filter(({ g }) => orders[g]!.length > 0);
+          const replies = await Promise.all(batch.map(({ g, d }) => d.ask({ op: 'run', layer: l, tasks: tasks[g]!, order: orders[g]!, probe: phase !== 'warmup', final })));
+          for (const [i, r] of replies.entries()) {
+            const g = batch[i]!.g;
+            if (r.op === 'error') return E.left(backendError(`device ${g}: ${r.message}`));
+            if (r.op !== 'ran') continue;
+            if (opts.keepOutputs) for (const o of r.outputs ?? []) { const t = tasks[g]![o.task]!; outputs.push({ layer: l, head: t.head, device: g, start: t.start, end: t.end, out: o.out, lse: o.lse }); }
+            if (phase === 'warmup') { for (const [k, j] of orders[g]!.entries()) warm[g]![j]!.push(r.readings[k]!.seconds); continue; }
+            const before = r.probes[0];
+            // The probe before this pass closes the device's previous pass.
+            if (before !== undefined) { for (const p of pending[g]!) samples[g]![p.j]!.push({ ...p.reading, reference: Math.max(p.before ?? before, before) }); pending[g] = []; probes.push(before); }
+            for (const [k, j] of orders[g]!.entries()) {
+              const reading = r.readings[k]!;
+              if (reading.wallSeconds !== undefined && reading.cpuSeconds !== undefined && reading.cpuSeconds > 0) ratios.push(reading.wallSeconds / reading.cpuSeconds);
+              pending[g]!.push({ j, reading, before });
+            }
+            lastProbe[g] = before;
+            const after = r.probes[1];
+            if (after !== undefined) { for (const p of pending[g]!) samples[g]![p.j]!.push({ ...p.reading, reference: Math.max(p.before ?? after, after) }); pending[g] = []; probes.push(after); }
+          }
         }
+        return E.right(undefined);
+      };
+      const rotate = (idx: ReadonlyArray<number>) => interleavedOrder(idx.length, round).map((i) => idx[i]!);
+      const every = tasks.map((ts) => ts.map((_, j) => j));
+      for (let w = 0; w < P.warmups; w++, round++) { const r = await pass(every.map(rotate), 'warmup', false); if (E.isLeft(r)) return r; }
+      for (let k = 0; k < P.repeats; k++, round++) { const r = await pass(every.map(rotate), 'steady', k === P.repeats - 1); if (E.isLeft(r)) return r; }
+      for (;;) {
+        const base = referenceBaseline(probes);
+        const want = samples.map((ss, g) => ss.flatMap((s, j) => (assessPoint(warm[g]![j]!, s, P, base).remeasure ? [j] : [])));
+        if (want.every((w) => w.length === 0)) break;
+        const r = await pass(want.map(rotate), 'steady', true);
+        round++;
+        if (E.isLeft(r)) return r;
       }
+      const base = referenceBaseline(probes);
+      const timings = samples.map((ss, g) => ss.map((s, j) => assessPoint(warm[g]![j]!, s, P, base).timing));
+      allTimings.push(...timings.flat());
       const pred = predictedLoads[l]!;
+      const predicted = Math.max(0, ...pred);
+      const st = layerStatistics(timings, plan.devices.map((d) => d.speed), predicted);
       layers.push({
-        layer: l,
-        predicted: Math.max(0, ...pred),
-        measured: Math.max(0, ...busy),
-        predictedDeviceLoad: pred,
-        measuredDeviceBusy: busy,
+        layer: l, predicted, measured: st.measured, predictedDeviceLoad: pred, measuredDeviceBusy: st.measuredDeviceBusy,
         wallSeconds: (performance.now() - t0) / 1000,
+        error: st.error, measuredRange: st.measuredRange, errorRange: st.errorRange, spread: st.spread, warmupSeconds: st.warmupSeconds,
+        remeasures: st.remeasures, rejected: st.rejected, noisy: st.noisy,
       });
-      opts.onLayer?.(l + 1, L);
+      opts.onLayer?.(done + 1, sampled.length);
     }
     const bubble = (rows: number[][]) => {
       const tot = rows.reduce((s, r) => s + Math.max(0, ...r), 0);
       const mean = rows.reduce((s, r) => s + r.reduce((a, b) => a + b, 0) / r.length, 0);
       return tot === 0 ? 0 : 1 - mean / tot;
     };
-    const errs = layers.map((x) => (x.predicted > 0 ? Math.abs(x.measured - x.predicted) / x.predicted : 0));
     return E.right({
       backend: opts.backend,
       device: deviceName,
@@ -272,14 +440,17 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
       devices: G,
       execution,
       concurrency,
-      clock: opts.clock,
-      costModel: opts.costModel.source ?? opts.costModel.name,
+      clock,
+      costModel: costModel.source ?? costModel.name,
       layers,
       predictedTotal: layers.reduce((s, x) => s + x.predicted, 0),
       measuredTotal: layers.reduce((s, x) => s + x.measured, 0),
       predictedBubbleFraction: bubble(layers.map((x) => x.predictedDeviceLoad)),
       measuredBubbleFraction: bubble(layers.map((x) => x.measuredDeviceBusy)),
-      makespanError: { median: errs.length ? median(errs) : 0, max: Math.max(0, ...errs) },
+      makespanError: makespanErrorSummary(layers, P),
+      sampledLayers: sampled,
+      timing: summarizeTimings(allTimings, P, clock, probes, ratios),
+      ...(calibrationInfo ? { calibration: calibrationInfo } : {}),
       ...(opts.keepOutputs ? { outputs } : {}),
     });
   } finally {

@@ -11,7 +11,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { formatError } from '@hplb/core';
 import { createBackend } from '@hplb/backend-cpu';
-import { fitLinear, runCalibration } from '@hplb/runtime';
+import { calibrate, fitLinear, runCalibration, tQuantile975 } from '@hplb/runtime';
 
 /** [N, computed blocks, token pairs W(b, N), seconds] */
 const WEBGPU_LAVAPIPE: ReadonlyArray<readonly [number, number, number, number]> = [
@@ -68,4 +68,51 @@ test('runCalibration fits relatively and reports the cost model\'s relative erro
   assert.deepEqual(r.right.costModelRelativeError, expected.relativeError);
   assert.match(costModel.source, /relative least squares/);
   await backend.dispose();
+});
+
+test('fitLinear recovers an exact line (R² = 1) and reports worse fits', () => {
+  const f = fitLinear([1, 2, 3, 4], [2.5, 4.5, 6.5, 8.5]);
+  assert.ok(Math.abs(f.intercept - 0.5) < 1e-12 && Math.abs(f.slope - 2) < 1e-12 && Math.abs(f.r2 - 1) < 1e-12);
+  const g = fitLinear([1, 2, 3, 4], [1, 3, 2, 4]);
+  assert.ok(g.r2 < 0.7 && g.r2 > 0);
+});
+
+test('a negative intercept is refitted through the origin (cost models are non-negative)', () => {
+  const f = fitLinear([1, 2, 3], [0.5, 2.5, 4.5]);
+  assert.equal(f.intercept, 0);
+  assert.ok(f.slope > 0);
+});
+
+test('confidence intervals: exact data give zero-width intervals; noise widens them around the fitted coefficients', () => {
+  const exact = fitLinear([1, 2, 3, 4, 5], [1.5, 2.5, 3.5, 4.5, 5.5], true, 'relative');
+  assert.ok(Math.abs(exact.confidence.slope[1] - exact.confidence.slope[0]) < 1e-9);
+  assert.ok(Math.abs(exact.confidence.intercept[0] - 0.5) < 1e-9);
+  const xs = [1, 2, 3, 4, 5, 6, 7, 8], noise = [0.1, -0.1, 0.05, -0.05, 0.1, -0.1, 0.05, -0.05];
+  const f = fitLinear(xs, xs.map((x, i) => 2 + 3 * x + noise[i]!));
+  assert.equal(f.confidence.level, 0.95);
+  assert.ok(f.confidence.slope[0] < f.slope && f.slope < f.confidence.slope[1]);
+  assert.ok(f.confidence.intercept[0] < f.intercept && f.intercept < f.confidence.intercept[1]);
+  assert.ok(f.confidence.slope[0] < 3 && 3 < f.confidence.slope[1], JSON.stringify(f.confidence));
+  // twice the noise, twice the half-width (same design, same t quantile)
+  const g = fitLinear(xs, xs.map((x, i) => 2 + 3 * x + 2 * noise[i]!));
+  const half = (c: readonly [number, number]) => (c[1] - c[0]) / 2;
+  assert.ok(Math.abs(half(g.confidence.slope) / half(f.confidence.slope) - 2) < 1e-6);
+  // an intercept constrained to 0 keeps a non-negative interval
+  const z = fitLinear([1, 2, 3], [0.5, 2.5, 4.5]);
+  assert.ok(z.confidence.intercept[0] >= 0 && z.confidence.intercept[1] >= 0);
+});
+
+test('Student t quantiles: the table and the large-df approximation', () => {
+  assert.equal(tQuantile975(1), 12.706);
+  assert.equal(tQuantile975(10), 2.228);
+  assert.ok(Math.abs(tQuantile975(60) - 2.0) < 0.002 && Math.abs(tQuantile975(120) - 1.98) < 0.002);
+});
+
+test('calibrate: option errors name the option, not a CLI flag', async () => {
+  const r = await calibrate('cpu', { contexts: [256], fractions: [0.5] });
+  assert.ok(E.isLeft(r) && r.left.issues[0]!.path === 'options.fractions');
+  const u = await calibrate('tpu', { contexts: [256, 512], fractions: [0.5] });
+  assert.ok(E.isLeft(u) && u.left.issues[0]!.path === '$.backend' && /cuda\|webgpu\|gpujs\|cpu/.test(u.left.issues[0]!.expected));
+  const t = await calibrate('cpu', { contexts: [256, 512], fractions: [0.5], timing: { maxSpread: -1 } });
+  assert.ok(E.isLeft(t) && t.left.issues[0]!.path === 'options.maxSpread');
 });

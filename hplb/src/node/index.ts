@@ -70,3 +70,27 @@ export const solveInstance = (instance: unknown, options?: SolveInstanceOptions 
 // ---------------------------------------------------------------- Node-only exports of other packages
 // [engines engineer] `applyLayout` (checkpoint rewrite, @hplb/engines/node) is exported here.
 // [runtime engineer] `createBackend`, `executePlan`, `calibrate` (@hplb/runtime, Node-only) are exported here.
+
+/**
+ * Kernel calibration (Node: process CPU clocks). `calibrate(backend | name, options?)` times a backend over context
+ * lengths × budgets by the timing protocol and fits the seconds cost model with 95% confidence intervals; the
+ * Right's `calibration` is an `hplb.calibration/1` record (its `costModel` goes to `planProfile`'s `costModel` or to
+ * `executePlan`). A calibration whose points still spread more than `timing.maxSpread` after re-measures is refused
+ * (Left at `$.timing.spread`) unless `force: true`; `timing` says how noisy it was.
+ */
+export {
+  calibrate, runCalibration, fitLinear, DEFAULT_CALIBRATION,
+  type CalibrateOptions, type CalibrationOptions, type CalibrationRun, type LinearFit,
+} from '@hplb/runtime';
+/**
+ * Plan execution (Node: a worker thread per simulated GPU). `executePlan(plan, { backend, calibration? | costModel?,
+ * contextLength?, layers? | sampleLayers?, repeats?, timing? })` runs the plan with a barrier per layer and returns
+ * predicted vs measured makespan per layer, each with its error range and noise flag, and `makespanError` with the
+ * noise level. Without a cost model it calibrates the backend at the run's context length first.
+ */
+export {
+  executePlan, sampleLayers, DEFAULT_EXECUTE_REPEATS, DEFAULT_SAMPLE_LAYERS, EXECUTIONS,
+  type ExecuteOptions, type ExecutionResult, type LayerResult, type Execution,
+} from '@hplb/runtime';
+/** How kernel time is read: "cpu" (process CPU time, the cpu backend's default) or "wall" (GPU backends). */
+export { CLOCKS, defaultClock, type Clock } from '@hplb/runtime';

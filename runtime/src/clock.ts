@@ -1,0 +1,39 @@
+/**
+ * Clocks for the timing protocol (Node): how a run's time is read. `timeRun` reads the chosen clock and, alongside,
+ * both wall and process CPU time, so the protocol (`timing.ts`) can see when a single-threaded run was descheduled
+ * (wall / CPU above its threshold). Used by calibration, the executor's devices and examples/bench-kernels.ts.
+ */
+import type { Reading } from './timing.ts';
+
+/**
+ * "wall": elapsed time (GPU backends: the device works while the thread waits).
+ * "cpu": process CPU time (user + system) of the run, for the CPU backend on a machine shared with other jobs:
+ * other processes then do not inflate the measurement. Valid while one thread computes at a time.
+ */
+export type Clock = 'wall' | 'cpu';
+export const CLOCKS: ReadonlyArray<Clock> = ['wall', 'cpu'];
+export const defaultClock = (backend: string): Clock => (backend === 'cpu' ? 'cpu' : 'wall');
+
+const cpuSeconds = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+/** A reading of the clock in seconds. */
+export const clockNow = (clock: Clock): number => (clock === 'wall' ? performance.now() / 1000 : cpuSeconds());
+
+/** Run `f` once and read its time on `clock`, with wall and CPU seconds for contention detection. */
+export const timeRun = async <A>(clock: Clock, f: () => Promise<A>): Promise<{ value: A; reading: Reading }> => {
+  const w0 = performance.now(), c0 = cpuSeconds();
+  const value = await f();
+  const c1 = cpuSeconds(), w1 = performance.now();
+  const wallSeconds = (w1 - w0) / 1000, cpu = c1 - c0;
+  return { value, reading: { seconds: clock === 'wall' ? wallSeconds : cpu, wallSeconds, cpuSeconds: cpu } };
+};
+
+/**
+ * The wall / CPU check of the protocol applies to the cpu clock only: with the wall clock (GPU backends) the thread
+ * waits for the device and its CPU time means nothing. Parallel CPU work (worker threads) has wall / CPU ≤ 1 and is
+ * never flagged by it.
+ */
+export const wallCpuCheckApplies = (clock: Clock): boolean => clock === 'cpu';
