@@ -46,7 +46,13 @@ export const PlanC = t.intersection([
     predicted: PredictedC,
     solver: t.intersection([
       t.type({ name: t.string, status: SolverStatusC, gap: NonNegative, seconds: NonNegative }),
-      t.partial({ layers: t.array(t.type({ layer: NonNegativeInt, status: SolverStatusC, gap: NonNegative })) }),
+      t.partial({
+        layers: t.array(t.intersection([
+          t.type({ layer: NonNegativeInt, status: SolverStatusC, gap: NonNegative }),
+          /** What proved an optimal layer (e.g. "bound:L2", "dp", "search", "branch", "ilp:highs"); optional, so older plans decode. */
+          t.partial({ proof: t.string }),
+        ])),
+      }),
     ]),
   }),
   t.partial({

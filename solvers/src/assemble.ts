@@ -10,7 +10,7 @@ import {
   decodePlan, headCost, kvSummary, recomputeLoads, summarizeLoads, validatePlan, PLAN_FORMAT,
   type CostModel, type HplbError, type Plan, type Split, type SolverStatus,
 } from '@hplb/core';
-import { instanceLowerBound } from './bounds.ts';
+import { instanceBound, type ProvenBound } from './bounds.ts';
 import { normalize } from './problem.ts';
 import { layerProblemOf } from './layerProblem.ts';
 import type { PlanInput } from './types.ts';
@@ -23,6 +23,8 @@ export interface AssembleLayer {
   readonly status: SolverStatus;
   /** A proven lower bound for this layer's budgets, if the solver has a better one than the recomputed bounds. */
   readonly lowerBound?: number;
+  /** What proved `lowerBound` (the solver's `proof`); shown on the layer when the plan finds it optimal. */
+  readonly proof?: string;
   readonly seconds?: number;
 }
 
@@ -58,12 +60,16 @@ export const splitLowerBound = (cm: CostModel, budgets: ReadonlyArray<number>, n
   return Math.max(b1, b2);
 };
 
-/** Whole-head lower bound of one layer under the plan's constraints (heads, groups, speeds). */
-export const wholeHeadLowerBound = (input: Pick<AssembleInput, 'model' | 'contextLength' | 'budgets' | 'devices' | 'constraints' | 'costModel'>, layer: number): number => {
+/** Whole-head lower bound of one layer under the plan's constraints (heads, groups, speeds), and what gave it. */
+export const wholeHeadBound = (input: Pick<AssembleInput, 'model' | 'contextLength' | 'budgets' | 'devices' | 'constraints' | 'costModel'>, layer: number): ProvenBound => {
   const p = layerProblemOf({ ...input, kvBytesPerElement: 2 }, layer, { withKv: false });
   const norm = normalize(p);
-  return norm.ok ? instanceLowerBound(norm.inst) : 0;
+  return norm.ok ? instanceBound(norm.inst) : { value: 0, proof: 'bound:L0' };
 };
+
+/** Whole-head lower bound of one layer under the plan's constraints (heads, groups, speeds). */
+export const wholeHeadLowerBound = (input: Pick<AssembleInput, 'model' | 'contextLength' | 'budgets' | 'devices' | 'constraints' | 'costModel'>, layer: number): number =>
+  wholeHeadBound(input, layer).value;
 
 export const assemblePlan = (input: AssembleInput): E.Either<HplbError, Plan> => {
   const { model, contextLength: n, devices, costModel } = input;
@@ -97,23 +103,32 @@ export const assemblePlan = (input: AssembleInput): E.Either<HplbError, Plan> =>
     const loads = recomputeLoads(shaped);
     const speeds = devices.map((d) => d.speed);
     const lbs: number[] = [];
-    const layerInfo: Array<{ layer: number; status: SolverStatus; gap: number }> = [];
+    const layerInfo: Array<{ layer: number; status: SolverStatus; gap: number; proof?: string }> = [];
     let status: SolverStatus = 'optimal';
     let seconds = 0;
     for (let l = 0; l < L; l++) {
       const mk = Math.max(0, ...loads[l]!);
       const hasSplits = splits.some((s) => s.layer === l);
-      let lb = wholeHeadLowerBound(input, l);
+      const own = wholeHeadBound(input, l);
+      let lb = own.value;
+      let by: string = own.proof;
       const given = input.layers[l]!.lowerBound;
-      if (given !== undefined && given > lb && given <= mk * (1 + 1e-9)) lb = given;
-      if (hasSplits) lb = Math.min(lb, splitLowerBound(costModel, input.budgets[l]!, n, speeds));
+      if (given !== undefined && given > lb && given <= mk * (1 + 1e-9)) {
+        lb = given;
+        by = input.layers[l]!.proof ?? by;
+      }
+      if (hasSplits) {
+        // Split heads: only the divisible-work bound holds (the whole-head bound is kept when it is lower).
+        lb = Math.min(lb, splitLowerBound(costModel, input.budgets[l]!, n, speeds));
+        by = 'bound:split';
+      }
       lb = Math.min(lb, mk);
       const gap = lb > 0 ? Math.max(0, mk / lb - 1) : 0;
       const st: SolverStatus = gap <= 1e-9 ? 'optimal' : input.layers[l]!.status === 'optimal' ? 'feasible' : input.layers[l]!.status;
       status = worse(status, st);
       seconds += input.layers[l]!.seconds ?? 0;
       lbs.push(lb);
-      layerInfo.push({ layer: l, status: st, gap: gap <= 1e-9 ? 0 : gap });
+      layerInfo.push({ layer: l, status: st, gap: gap <= 1e-9 ? 0 : gap, ...(st === 'optimal' ? { proof: by } : {}) });
     }
     const predicted = summarizeLoads(costModel.unit, loads, lbs);
     const gap = predicted.lowerBoundTotal > 0 ? Math.max(0, predicted.total / predicted.lowerBoundTotal - 1) : 0;

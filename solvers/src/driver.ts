@@ -14,7 +14,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { checkBudgets, hplbError, issue, type HplbError, type Plan, type Split, type SolverStatus } from '@hplb/core';
-import type { LayerJob, LayerProblem, LayerResult, PlanInput, SolverRuntime } from './types.ts';
+import type { EngineUnavailable, LayerJob, LayerProblem, LayerResult, PlanInput, ProofName, SolveResult, SolverRuntime } from './types.ts';
 import { solveLayer } from './registry.ts';
 import { layerProblemOf } from './layerProblem.ts';
 import { assemblePlan } from './assemble.ts';
@@ -24,6 +24,8 @@ export interface PlanLayerReport {
   readonly layer: number;
   readonly status: SolverStatus;
   readonly gap: number;
+  /** What proved the layer optimal (plan.solver.layers[].proof): a bound, "dp", "search", "branch", "ilp:highs", … */
+  readonly proof?: ProofName;
   readonly seconds: number;
   /** Makespan with equal heads per device ÷ makespan without (only when equal heads were asked for). */
   readonly priceOfEqualHeads?: number;
@@ -42,6 +44,10 @@ export interface PlanResult {
 const QUICK_MS = 25;
 /** A worker's start-up when the runtime does not say: below it, workers do not pay. */
 const WORKER_STARTUP_MS = 1500;
+
+/** An ILP engine that cannot start is a configuration problem of the run, not a property of a layer. */
+const unavailable = (r: EngineUnavailable): HplbError =>
+  hplbError('backend', [issue('$.solver', `an ILP engine that can start (${r.engine})`, r.message)]);
 
 const infeasible = (layer: number, r: { constraint: string; message: string }): HplbError =>
   hplbError('infeasible', [issue(`$.constraints.${r.constraint}`, `a satisfiable constraint set (layer ${layer}: ${r.message})`)]);
@@ -76,8 +82,9 @@ export const planModel = async (input: PlanInput, runtime: SolverRuntime = {}): 
   const quick = effort !== undefined ? limit : anytime ? Math.min(limit, QUICK_MS) : limit;
   const secondPass = anytime && (effort !== undefined ? quickEffort! < effort : quick < limit);
   for (let l = 0; l < L; l++) {
-    results[l] = await solveLayer(problems[l]!, solver, { timeLimitMs: quick, seed: seed + l, ...(quickEffort !== undefined ? { effort: quickEffort } : {}) }, runtime);
-    const r = results[l]!;
+    const r = await solveLayer(problems[l]!, solver, { timeLimitMs: quick, seed: seed + l, ...(quickEffort !== undefined ? { effort: quickEffort } : {}) }, runtime);
+    if (r.status === 'unavailable') return E.left(unavailable(r));
+    results[l] = r;
     if (r.status === 'infeasible') return E.left(infeasible(l, r));
     if (!secondPass || r.status === 'optimal') tick();
   }
@@ -95,7 +102,7 @@ export const planModel = async (input: PlanInput, runtime: SolverRuntime = {}): 
     const serial = open.length * limit;
     const pool = runtime.solveInWorkers;
     const want = pool === undefined ? 0 : input.workers ?? (k >= 2 && serial / k + (runtime.workerStartupMs ?? WORKER_STARTUP_MS) < serial ? k : 0);
-    let second: LayerResult[];
+    let second: SolveResult[];
     if (pool !== undefined && want > 0 && jobs.length > 0) {
       try {
         second = await pool(jobs, want, tick);
@@ -110,7 +117,7 @@ export const planModel = async (input: PlanInput, runtime: SolverRuntime = {}): 
     open.forEach((l, k) => {
       const a = results[l]!;
       const b = second[k]!;
-      if (b.status === 'infeasible') return;
+      if (b.status === 'infeasible' || b.status === 'unavailable') return;
       if (a.status === 'infeasible' || b.makespan <= a.makespan) results[l] = b;
     });
   }
@@ -124,7 +131,7 @@ export const planModel = async (input: PlanInput, runtime: SolverRuntime = {}): 
     const free = await solveLayer(p, solver === 'ilp-glpk' || solver === 'ilp-highs' ? 'auto' : solver, {
       timeLimitMs: effort !== undefined ? limit : priceLimit, seed: seed + l, ...(effort !== undefined ? { effort: Math.max(1, Math.floor(effort / 8)) } : {}),
     }, runtime);
-    return free.status === 'infeasible' || free.makespan === 0 ? undefined : r.makespan / Math.min(free.makespan, r.makespan);
+    return free.status === 'infeasible' || free.status === 'unavailable' || free.makespan === 0 ? undefined : r.makespan / Math.min(free.makespan, r.makespan);
   };
   for (let l = 0; l < L; l++) {
     const p = problems[l]!;
@@ -164,7 +171,7 @@ export const planModel = async (input: PlanInput, runtime: SolverRuntime = {}): 
     costModel: input.costModel, solverName: solver + (input.splitHeads ? '+split-heads' : ''),
     layers: results.map((r, l) => {
       const ok = r as Exclude<LayerResult, { status: 'infeasible' }>;
-      return { placement: placements[l]!, splits: splitsOf[l]!, status: ok.status, lowerBound: ok.lowerBound, seconds: ok.seconds };
+      return { placement: placements[l]!, splits: splitsOf[l]!, status: ok.status, lowerBound: ok.lowerBound, seconds: ok.seconds, ...(ok.proof ? { proof: ok.proof } : {}) };
     }),
     ...(input.kvBytesPerElement !== undefined ? { kvBytesPerElement: input.kvBytesPerElement } : {}),
     ...(input.kvReplicationCapBytes !== undefined ? { kvReplicationCapBytes: input.kvReplicationCapBytes } : {}),
@@ -175,6 +182,7 @@ export const planModel = async (input: PlanInput, runtime: SolverRuntime = {}): 
     plan: p,
     layers: (p.solver.layers ?? []).map((li, l) => ({
       layer: l, status: li.status, gap: li.gap, seconds: (results[l] as { seconds: number }).seconds,
+      ...(li.proof !== undefined ? { proof: li.proof as ProofName } : {}),
       ...(eqPrice[l] !== undefined ? { priceOfEqualHeads: eqPrice[l] } : {}),
       ...(grPrice[l] !== undefined ? { priceOfGroups: grPrice[l] } : {}),
       ...(input.splitHeads ? { splits: countCuts(splitsOf[l]!) } : {}),

@@ -246,8 +246,11 @@ const resplitUncached = (st: LoadState, a: number, b: number, effort?: Effort): 
     if (free.some((i) => inst.weight[i] !== w)) return false;
     countA = (quota - pinnedHeadsA) / w;
   }
-  // Effort: the subset sums of both halves.
-  if (effort) effort.spend((1 << (free.length >> 1)) + (1 << (free.length - (free.length >> 1))));
+  // Effort: the subset sums of both halves; a re-split the budget left cannot pay for is not started (it used to
+  // overspend a small share many times over, leaving nothing for the exact search after it).
+  const units = (1 << (free.length >> 1)) + (1 << (free.length - (free.length >> 1)));
+  if (effort && effort.remaining < units) return false;
+  if (effort) effort.spend(units);
   const split = bestTwoWaySplit(free.map((i) => inst.cost[i]!), pa, pb, sa, sb, countA);
   if (!split || !better(split.value, old)) return false;
   free.forEach((i, t) => st.move(i, split.inA[t] ? a : b));

@@ -14,12 +14,12 @@
  * Every result's makespan and lower bound are recomputed here from the instance (never trusted from a solver).
  * A stable re-plan (problem.previous) then minimises moves at that makespan (`reduceMoves`).
  */
-import type { LayerProblem, LayerResult, LayerStatus, SolveOptions, SolverName, SolverRuntime } from './types.ts';
+import type { LayerProblem, LayerResult, LayerStatus, ProofName, SolveOptions, SolveResult, SolverName, SolverRuntime } from './types.ts';
 import { collapseAssignment, expandAssignment, LoadState, normalize, type Instance } from './problem.ts';
-import { instanceLowerBound } from './bounds.ts';
+import { instanceBound } from './bounds.ts';
 import { BUILDERS, type BuilderName } from './heuristics.ts';
 import { localSearch, reduceMoves } from './local.ts';
-import { exactApplies, exactSearch } from './exact.ts';
+import { exactApplies, exactSearch, type ExactProof } from './exact.ts';
 import { BRANCH_MAX_ITEMS, branchAndBound } from './branch.ts';
 import { Effort } from './effort.ts';
 
@@ -65,8 +65,21 @@ const infeasibleFor = (inst: Instance): LayerResult => ({
   message: 'no placement found that fits the KV memory / replication caps (the greedy builders dead-ended)',
 });
 
+/**
+ * Is `makespan` proven optimal by `lb`? With integer costs on identical devices (and no KV copy terms) every makespan
+ * is an integer number of cost units, so the bound may be rounded up, and the comparison is exact; otherwise within
+ * a relative 1e-9 (float loads).
+ */
+const meetsBound = (inst: Instance, makespan: number, lb: number): 'exact' | 'tolerance' | false => {
+  if (inst.kind === 'identical' && !inst.kv?.hasCopyCost && inst.cost.every((c) => Number.isInteger(c))) {
+    const s = inst.speeds[0]!;
+    return Math.round(makespan * s) <= Math.ceil(lb * s - 1e-6) ? 'exact' : false;
+  }
+  return makespan <= lb * (1 + EPS) ? 'tolerance' : false;
+};
+
 const finish = (
-  inst: Instance, best: Best, lowerBound: number, status: LayerStatus, t0: number, effort?: Effort,
+  inst: Instance, best: Best, lowerBound: number, status: LayerStatus, t0: number, effort?: Effort, proof?: ProofName,
 ): LayerResult => {
   let assign = best.assign;
   let makespan = best.makespan;
@@ -96,12 +109,18 @@ const finish = (
       }
     }
   }
-  const lb = Math.min(lowerBound, makespan);
-  const gap = lb > 0 ? Math.max(0, makespan / lb - 1) : makespan > 0 ? Infinity : 0;
+  const proven = meetsBound(inst, makespan, lowerBound);
+  // An integer bound rounded up that meets the makespan is the makespan; otherwise the bound as proven (≤ makespan),
+  // and the gap is the plain ratio, never rounded down (0 within the float tolerance when proven).
+  const lb = proven === 'exact' ? makespan : Math.min(lowerBound, makespan);
+  const gap = proven ? 0 : lb > 0 ? Math.max(0, makespan / lb - 1) : makespan > 0 ? Infinity : 0;
   // Effort-bounded: `timedout` means exactly that the clock cut the solve (the answer may then depend on timing); a
   // solve that spent its effort without a proof is `feasible` (deterministic, with its gap).
-  const st: LayerStatus = gap <= EPS ? 'optimal' : effort ? (effort.clockHit ? 'timedout' : 'feasible') : status === 'optimal' ? 'feasible' : status;
-  return { status: st, assignment: expandAssignment(inst, assign), makespan, lowerBound: lb, gap: gap <= EPS ? 0 : gap, seconds: (ms() - t0) / 1000 };
+  const st: LayerStatus = proven ? 'optimal' : effort ? (effort.clockHit ? 'timedout' : 'feasible') : status === 'optimal' ? 'feasible' : status;
+  return {
+    status: st, assignment: expandAssignment(inst, assign), makespan, lowerBound: lb, gap, seconds: (ms() - t0) / 1000,
+    ...(proven ? { proof: proof ?? instanceBound(inst, makespan).proof } : {}),
+  };
 };
 
 /** Best of the portfolio builders, then local search to a fixed point (+ kicks up to `kickDeadline`). */
@@ -129,14 +148,18 @@ export const solveLayerSync = (problem: LayerProblem, solver: SolverName, option
   const seed = options.seed ?? 1;
   // Deterministic effort budget (auto / exact / local): phases get shares of it; the deadline is the safety net.
   const effort = options.effort !== undefined && Number.isFinite(options.effort) && options.effort > 0 ? new Effort(options.effort, deadline) : undefined;
-  const done = (best: Best, lowerBound: number, status: LayerStatus) => finish(inst, best, lowerBound, status, t0, effort);
+  // The best bound so far and what proved it.
+  let lbProof: ProofName = 'bound:L0';
+  const done = (best: Best, lowerBound: number, status: LayerStatus, proof?: ProofName) => finish(inst, best, lowerBound, status, t0, effort, proof ?? lbProof);
+  const fromExact = (p: ExactProof | undefined): ProofName => (p === undefined || p === 'bound:given' ? lbProof : p);
   const warm = options.warmStart && options.warmStart.length === inst.originalN ? collapseAssignment(inst, options.warmStart) : undefined;
   if (inst.n === 0) return { status: 'optimal', assignment: [], makespan: 0, lowerBound: 0, gap: 0, seconds: 0 };
 
   const single = (name: BuilderName): LayerResult => {
     const best = keepBest(inst, null, BUILDERS[name](inst));
     if (!best) return infeasibleFor(inst);
-    return done(best, instanceLowerBound(inst, best.makespan), 'feasible');
+    const b = instanceBound(inst, best.makespan);
+    return done(best, b.value, 'feasible', b.proof);
   };
   switch (solver) {
     case 'contiguous': return single('contiguous');
@@ -147,12 +170,15 @@ export const solveLayerSync = (problem: LayerProblem, solver: SolverName, option
     default: break;
   }
 
-  const lb0 = instanceLowerBound(inst);
+  const b0 = instanceBound(inst);
+  const lb0 = b0.value;
+  lbProof = b0.proof;
   // local: a fixed point plus a bounded number of kicks (at most a quarter of the time limit).
   if (solver === 'local') {
     const best = localPhase(inst, effort ? deadline : t0 + limit / 4, seed, lb0, 200, warm, effort);
     if (!best) return infeasibleFor(inst);
-    return done(best, instanceLowerBound(inst, best.makespan), 'feasible');
+    const b = instanceBound(inst, best.makespan);
+    return done(best, b.value, 'feasible', b.proof);
   }
 
   // exact / auto (and the ILP engines' warm start).
@@ -164,13 +190,14 @@ export const solveLayerSync = (problem: LayerProblem, solver: SolverName, option
     for (const b of portfolio(inst)) best = keepBest(inst, best, BUILDERS[b](inst));
     if (warm) best = keepBest(inst, best, warm);
     if (best) {
-      lb = instanceLowerBound(inst, best.makespan);
-      if (best.makespan <= lb * (1 + EPS)) return done(best, lb, 'optimal');
+      const b = instanceBound(inst, best.makespan);
+      if (b.value > lb) { lb = b.value; lbProof = b.proof; }
+      if (meetsBound(inst, best.makespan, lb)) return done(best, lb, 'optimal');
       const r = effort ? exactSearch(inst, best.assign, lb, deadline, effort.share(0.5)) : exactSearch(inst, best.assign, lb, t0 + limit * 0.5);
       best = keepBest(inst, best, r.assign) ?? best;
-      lb = Math.max(lb, r.lowerBound);
-      if (best.makespan <= lb * (1 + EPS) || (r.complete && r.resolution === 1))
-        return done(best, r.complete && r.resolution === 1 ? best.makespan : lb, 'optimal');
+      if (r.lowerBound > lb) { lb = r.lowerBound; lbProof = fromExact(r.boundBy); }
+      if (r.complete && r.resolution === 1) return done(best, best.makespan, 'optimal', fromExact(r.proof));
+      if (meetsBound(inst, best.makespan, lb)) return done(best, lb, 'optimal');
     }
   }
   const polished = effort
@@ -178,18 +205,20 @@ export const solveLayerSync = (problem: LayerProblem, solver: SolverName, option
     : localPhase(inst, ms() + Math.min(limit * 0.2, 50 + limit * 0.05), seed, lb, 64, best ? best.assign : warm);
   if (polished && (!best || polished.makespan < best.makespan)) best = polished;
   if (!best) return infeasibleFor(inst);
-  lb = Math.max(lb, instanceLowerBound(inst, best.makespan));
-  if (best.makespan <= lb * (1 + EPS)) return done(best, lb, 'optimal');
+  {
+    const b = instanceBound(inst, best.makespan);
+    if (b.value > lb) { lb = b.value; lbProof = b.proof; }
+  }
+  if (meetsBound(inst, best.makespan, lb)) return done(best, lb, 'optimal');
   let status: LayerStatus = 'feasible';
   if (exactApplies(inst)) {
     const r = effort
       ? exactSearch(inst, best.assign, lb, deadline, effort.share(solver === 'exact' ? 1 : 0.6))
       : exactSearch(inst, best.assign, lb, solver === 'exact' ? deadline : t0 + (deadline - t0) * 0.6);
     best = keepBest(inst, best, r.assign) ?? best;
-    lb = Math.max(lb, r.lowerBound);
-    if (best.makespan <= lb * (1 + EPS) || (r.complete && r.resolution === 1)) {
-      return done(best, r.complete && r.resolution === 1 ? best.makespan : lb, 'optimal');
-    }
+    if (r.lowerBound > lb) { lb = r.lowerBound; lbProof = fromExact(r.boundBy); }
+    if (r.complete && r.resolution === 1) return done(best, best.makespan, 'optimal', fromExact(r.proof));
+    if (meetsBound(inst, best.makespan, lb)) return done(best, lb, 'optimal');
     status = 'timedout';
     if (solver === 'auto' && (effort ? effort.ok() : ms() < deadline)) {
       // With an effort budget: half of what is left for the local search, the rest for a second exact search.
@@ -198,8 +227,8 @@ export const solveLayerSync = (problem: LayerProblem, solver: SolverName, option
       if (effort ? effort.ok() : ms() < deadline - 1) {
         const r2 = exactSearch(inst, best.assign, lb, deadline, effort);
         best = keepBest(inst, best, r2.assign) ?? best;
-        lb = Math.max(lb, r2.lowerBound);
-        if (r2.complete && r2.resolution === 1) return done(best, best.makespan, 'optimal');
+        if (r2.lowerBound > lb) { lb = r2.lowerBound; lbProof = fromExact(r2.boundBy); }
+        if (r2.complete && r2.resolution === 1) return done(best, best.makespan, 'optimal', fromExact(r2.proof));
       }
     }
   } else if (inst.n <= BRANCH_MAX_ITEMS) {
@@ -208,7 +237,7 @@ export const solveLayerSync = (problem: LayerProblem, solver: SolverName, option
       ? branchAndBound(inst, best.assign, lb, deadline, effort.share(solver === 'exact' ? 1 : 0.8))
       : branchAndBound(inst, best.assign, lb, solver === 'exact' ? deadline : t0 + (deadline - t0) * 0.8);
     best = keepBest(inst, best, r.assign) ?? best;
-    if (r.complete) return done(best, best.makespan, 'optimal');
+    if (r.complete) return done(best, best.makespan, 'optimal', 'branch');
     status = 'timedout';
   } else {
     // No exact method for this constraint set: iterated local search for the time (or effort) given (bounded kicks for auto).
@@ -220,42 +249,49 @@ export const solveLayerSync = (problem: LayerProblem, solver: SolverName, option
 
 /**
  * Solve one layer with any solver. The ILP solvers need a runtime with an engine (`@hplb/solvers/node` passes
- * `nodeSolverRuntime`); without one they answer that no engine is available.
+ * `nodeSolverRuntime`); without one, or when the engine cannot start, the answer is `unavailable` (naming the
+ * engine), never a verdict on the layer.
  */
-export const solveLayer = async (problem: LayerProblem, solver: SolverName, options: SolveOptions, runtime: SolverRuntime = {}): Promise<LayerResult> => {
+export const solveLayer = async (problem: LayerProblem, solver: SolverName, options: SolveOptions, runtime: SolverRuntime = {}): Promise<SolveResult> => {
   if (solver !== 'ilp-glpk' && solver !== 'ilp-highs') return solveLayerSync(problem, solver, options);
+  const engine = solver === 'ilp-glpk' ? 'glpk' : 'highs';
   const t0 = ms();
   const norm = normalize(problem);
   if (!norm.ok) return { status: 'infeasible', constraint: norm.constraint, message: norm.message };
   const inst = norm.inst;
+  const solveIlp = runtime.solveIlp;
+  if (solveIlp === undefined) {
+    return { status: 'unavailable', engine, message: `${solver}: no ILP engine in this runtime (the engines run in worker threads: use @hplb/solvers/node)` };
+  }
   // Warm start from local search (a small share of the budget).
   const warm = solveLayerSync(problem, 'local', { ...options, timeLimitMs: Math.min(200, options.timeLimitMs / 10) });
   if (warm.status === 'infeasible') return warm;
-  const solveIlp = runtime.solveIlp;
-  if (solveIlp === undefined) {
-    return { status: 'infeasible', constraint: 'engine', message: `${solver}: no ILP engine in this runtime (the engines run in worker threads: use @hplb/solvers/node)` };
-  }
   const left = Math.max(1, options.timeLimitMs - (ms() - t0));
   let r: LayerResult;
   try {
-    r = await solveIlp(problem, { engine: solver === 'ilp-glpk' ? 'glpk' : 'highs', timeLimitMs: left, warmStart: warm.assignment });
+    r = await solveIlp(problem, { engine, timeLimitMs: left, warmStart: warm.assignment });
   } catch (e) {
-    return { status: 'infeasible', constraint: 'engine', message: `${solver}: ${e instanceof Error ? e.message : String(e)}` };
+    return { status: 'unavailable', engine, message: `${solver}: ${e instanceof Error ? e.message : String(e)}` };
   }
   if (r.status === 'infeasible') return r;
-  // Re-check the engine's answer: a valid assignment, its true makespan, our own bound.
+  // Re-check the engine's answer: a valid assignment, its true makespan, our own bound. An answer that is not one
+  // device per item is ignored (the warm start stands).
   const a = r.assignment;
-  if (a.length !== inst.originalN || a.some((d) => !(Number.isInteger(d) && d >= 0 && d < inst.m)))
-    return { status: 'infeasible', constraint: 'engine', message: `${solver} returned an assignment that is not one device per item` };
-  const collapsed = collapseAssignment(inst, a);
-  const consistent = expandAssignment(inst, collapsed).every((d, i) => d === a[i]);
+  const wellFormed = a.length === inst.originalN && a.every((d) => Number.isInteger(d) && d >= 0 && d < inst.m);
+  const collapsed = wellFormed ? collapseAssignment(inst, a) : collapseAssignment(inst, warm.assignment);
+  const consistent = wellFormed && expandAssignment(inst, collapsed).every((d, i) => d === a[i]);
   const e = evaluate(inst, collapsed);
   const ours = warm.makespan;
   const useEngine = consistent && e.feasible && e.makespan <= ours;
   const best: Best = useEngine ? { assign: collapsed, makespan: e.makespan } : { assign: collapseAssignment(inst, warm.assignment), makespan: ours };
-  let lb = instanceLowerBound(inst, best.makespan);
+  const ownBound = instanceBound(inst, best.makespan);
+  let lb = ownBound.value;
+  let proof: ProofName = ownBound.proof;
   // The engine's bound is believed only when it is consistent with ours and below the makespan it returned.
-  if (r.status === 'optimal' && useEngine && r.lowerBound >= lb && r.lowerBound <= best.makespan * (1 + EPS)) lb = Math.max(lb, r.lowerBound);
+  if (r.status === 'optimal' && useEngine && r.lowerBound >= lb && r.lowerBound <= best.makespan * (1 + EPS)) {
+    lb = Math.max(lb, r.lowerBound);
+    proof = engine === 'glpk' ? 'ilp:glpk' : 'ilp:highs';
+  }
   const status: LayerStatus = r.status === 'optimal' && useEngine ? 'optimal' : r.status === 'timedout' ? 'timedout' : 'feasible';
-  return finish(inst, best, lb, status, t0);
+  return finish(inst, best, lb, status, t0, undefined, proof);
 };

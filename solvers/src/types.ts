@@ -41,18 +41,43 @@ export interface LayerProblem {
 
 export type LayerStatus = 'optimal' | 'feasible' | 'timedout';
 
+/**
+ * What proved a layer optimal: a lower bound its makespan meets (`bound:L0` mean / largest head, `bound:L1`
+ * pigeonhole, `bound:L2` Martello–Toth L2 lifted over the capacity, `bound:loads` the least achievable load above
+ * the others, `bound:equal-counts`, `bound:groups` whole KV groups, `bound:pinned`, `bound:matrix` time-matrix
+ * bound, `bound:given` a bound handed to the exact search, `bound:split` the divisible-work bound of a layer with
+ * split heads), the class-count DP (`dp`), the bin-completion search
+ * (`search`), branch and bound (`branch`), or an ILP engine's own bound (`ilp:highs`, `ilp:glpk`).
+ */
+export type ProofName =
+  | 'bound:L0' | 'bound:L1' | 'bound:L2' | 'bound:loads' | 'bound:equal-counts' | 'bound:groups' | 'bound:pinned'
+  | 'bound:matrix' | 'bound:given' | 'bound:split' | 'dp' | 'search' | 'branch' | 'ilp:highs' | 'ilp:glpk';
+
 export type LayerResult =
   | {
       readonly status: LayerStatus;
       /** assignment[i] = device of item i */
       readonly assignment: ReadonlyArray<number>;
       readonly makespan: number;
+      /** The best bound proven for this layer (≤ makespan). */
       readonly lowerBound: number;
-      /** makespan / lowerBound − 1 (0 when proven optimal against a tight bound) */
+      /** makespan / lowerBound − 1: 0 exactly when proven optimal (then `proof` says how), never rounded down. */
       readonly gap: number;
       readonly seconds: number;
+      /** What proved the layer optimal (present exactly when status is optimal). */
+      readonly proof?: ProofName;
     }
   | { readonly status: 'infeasible'; readonly constraint: string; readonly message: string };
+
+/** An ILP engine that cannot start (not installed, no engine in this runtime, start-up failed): not a property of the layer. */
+export interface EngineUnavailable {
+  readonly status: 'unavailable';
+  readonly engine: 'highs' | 'glpk';
+  readonly message: string;
+}
+
+/** What `solveLayer` answers: a layer result, or that the chosen ILP engine is unavailable. */
+export type SolveResult = LayerResult | EngineUnavailable;
 
 export interface SolveOptions {
   /** Wall-clock budget per layer in milliseconds. */
@@ -150,7 +175,7 @@ export interface SolverRuntime {
   /** A worker's start-up time: below it, a pool does not pay. */
   readonly workerStartupMs?: number;
   /** Solve jobs on `workers` threads; resolves in job order and calls `onDone` per finished job. */
-  readonly solveInWorkers?: (jobs: ReadonlyArray<LayerJob>, workers: number, onDone: () => void) => Promise<LayerResult[]>;
+  readonly solveInWorkers?: (jobs: ReadonlyArray<LayerJob>, workers: number, onDone: () => void) => Promise<SolveResult[]>;
   /** Run an ILP engine on one layer (the result is re-checked by the registry). */
   readonly solveIlp?: (problem: LayerProblem, call: IlpCall) => Promise<LayerResult>;
 }

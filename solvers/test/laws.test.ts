@@ -156,6 +156,7 @@ for (const engine of ['ilp-highs', 'ilp-glpk'] as const) {
     await fc.assert(
       fc.asyncProperty(arbProblem(['plain', 'equal', 'groups', 'pinned']), async (p) => {
         const r = await solveLayer(p, engine, { timeLimitMs: 3000 }, nodeSolverRuntime);
+        if (r.status === 'unavailable') return assert.fail(`${engine} was available, then: ${r.message}`);
         checkCommon(p, r, engine, bruteForceOptimum(p).makespan);
       }),
       { seed: baseSeed + 5, numRuns: 8 },

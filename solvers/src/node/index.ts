@@ -8,7 +8,7 @@ import type { Worker } from 'node:worker_threads';
 import type * as E from 'fp-ts/lib/Either.js';
 import type { HplbError } from '@hplb/core';
 import { siblingModule, spawnTsWorker } from '@hplb/core/node';
-import type { LayerJob, LayerProblem, LayerResult, PlanInput, SolveOptions, SolverName, SolverRuntime } from '../types.ts';
+import type { LayerJob, LayerProblem, LayerResult, PlanInput, SolveOptions, SolveResult, SolverName, SolverRuntime } from '../types.ts';
 import { planModel as planModelWith, type PlanResult } from '../driver.ts';
 import { solveLayer as solveLayerWith } from '../registry.ts';
 import { solveIlp } from '../ilp/index.ts';
@@ -61,5 +61,5 @@ export const planModel = (input: PlanInput, runtime: SolverRuntime = nodeSolverR
   planModelWith(input, runtime);
 
 /** `solveLayer` with the Node runtime (ILP engines available) by default. */
-export const solveLayer = (problem: LayerProblem, solver: SolverName, options: SolveOptions, runtime: SolverRuntime = nodeSolverRuntime): Promise<LayerResult> =>
+export const solveLayer = (problem: LayerProblem, solver: SolverName, options: SolveOptions, runtime: SolverRuntime = nodeSolverRuntime): Promise<SolveResult> =>
   solveLayerWith(problem, solver, options, runtime);
