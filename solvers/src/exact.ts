@@ -170,9 +170,11 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
   }
   if (relaxed && lo < hi && below(hi) >= lo && relaxedInfeasible(below(hi))) raise(hi, 'dp');
   if (useDp && lo < hi) {
-    // Probe order: the next achievable load below the incumbent (with a good incumbent that one probe is the proof),
-    // then the bound itself (a tight bound is met by the packing found there), then bisection between the two.
-    let probes = 0;
+    // Probe order: the next achievable load below the incumbent (with a good incumbent that one probe is the proof;
+    // after each success the incumbent is polished by local search and probed again), and after two successes in a
+    // row the bound itself (a tight bound is met by the packing found there), then bisection between the two.
+    let mode: 'descend' | 'bound' | 'bisect' = 'descend';
+    let successes = 0;
     const units = Math.ceil(dpStates / DP_STATES_PER_UNIT);
     while (lo < hi && going()) {
       let C: number;
@@ -180,9 +182,9 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
         const kHi = lowerIndex(sums, hi) - 1;
         const kLo = lowerIndex(sums, lo);
         if (kHi < kLo) { raise(hi, 'bound:loads'); break; }
-        C = sums[probes === 0 ? kHi : probes === 1 ? kLo : kLo + ((kHi - kLo) >> 1)]!;
-      } else C = probes === 0 ? hi - 1 : probes === 1 ? lo : lo + Math.floor((hi - 1 - lo) / 2);
-      probes++;
+        C = sums[mode === 'descend' ? kHi : mode === 'bound' ? kLo : kLo + ((kHi - kLo) >> 1)]!;
+      } else C = mode === 'descend' ? hi - 1 : mode === 'bound' ? lo : lo + Math.floor((hi - 1 - lo) / 2);
+      if (mode === 'bound') mode = 'bisect';
       if (relaxedInfeasible(C)) {
         raise(Math.min(hi, sums ? sums[lowerIndex(sums, C + 1)] ?? hi : C + 1), 'dp');
         continue;
@@ -204,6 +206,16 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
       });
       best = out;
       hi = intMakespan(out);
+      if (mode === 'descend' && ++successes >= 2) mode = 'bound';
+      // The DP's packing only fits C; local search on it often reaches a lower load, sparing bisection probes.
+      if (lo < hi && effort ? effort.remaining > 4 * units : lo < hi) {
+        const a = localSearch(inst, out, deadline, { maxKicks: 0, stopAt: lo / scale / speed, ...(effort ? { effort: effort.child(units) } : {}) });
+        const v = intMakespan(a);
+        if (v < hi) {
+          best = a;
+          hi = v;
+        }
+      }
     }
     return finish();
   }
