@@ -20,6 +20,7 @@ import {
   type CostModel,
   type Device,
   type HplbError,
+  type ModelShape,
   type Profile,
 } from '@hplb/core';
 import {
@@ -159,7 +160,7 @@ const prepare = (profile: Profile, o: LengthPlanOptions): E.Either<HplbError, Pr
 
 /** The K/V projection price: the option, else the cost model's calibrated price, else the hidden size in token pairs. */
 export const kvProjectionPrice = (
-  model: Profile['model'],
+  model: ModelShape,
   costModel: CostModel,
   options: Pick<EngineLayoutPlanOptions, 'kvProjection' | 'hiddenSize'> = {},
 ): { perTokenPerSlot: number; source: string } => {

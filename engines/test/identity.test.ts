@@ -10,9 +10,9 @@ import * as E from 'fp-ts/lib/Either.js';
 import { WORK_COST_MODEL, makeDevices, recomputeLoads, summarizeLoads, validatePlan, type ModelShape, type Plan } from '@hplb/core';
 import type { EngineLayer } from '@hplb/core';
 import { feasibleKvCopies, planEngineLayout } from '@hplb/solvers';
-import { buildEngineLayout } from '@hplb/engines';
-import { permuteColumnBlocks, permuteRowBlocks } from '@hplb/engines';
-import { TOLERANCE, layerOutput, maxRelError, randomInput, randomWeights, rng, shardedOutput, type LayerWeights } from './engine-reference.ts';
+import { buildEngineLayout } from '../src/index.ts';
+import { permuteColumnBlocks, permuteRowBlocks } from '../src/index.ts';
+import { TOLERANCE, layerOutput, maxRelError, randomInput, randomWeights, rng, shardedOutput, type LayerWeights } from './reference.ts';
 
 const f32 = (b: Buffer) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 const bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);

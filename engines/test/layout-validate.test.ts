@@ -8,7 +8,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { WORK_COST_MODEL, makeDevices, type ModelShape } from '@hplb/core';
 import { decodeEngineLayout, validateEngineLayout, type EngineLayout } from '@hplb/core';
 import { planEngineLayout } from '@hplb/solvers';
-import { buildEngineLayout } from '@hplb/engines';
+import { buildEngineLayout } from '../src/index.ts';
 
 const M: ModelShape = { name: 'tiny-validate', layers: 2, queryHeads: 8, kvHeads: 2, headDim: 4 };
 const N = 64;
