@@ -23,11 +23,10 @@ export interface BuiltSite {
 }
 
 /**
- * Library modules that are Node-only would not run in a browser: a package's `/node` subpath, or @hplb/runtime.
- * (Node built-ins themselves cannot even resolve on esbuild's browser platform.)
+ * Library modules that are Node-only would not run in a browser: a package's `/node` subpath. (Node built-ins
+ * themselves cannot even resolve on esbuild's browser platform.)
  */
-const nodeOnlyInputs = (meta: Metafile): string[] =>
-  Object.keys(meta.inputs).filter((f) => /(^|\/)dist\/node\/|(^|\/)runtime\/dist\//.test(f));
+const nodeOnlyInputs = (meta: Metafile): string[] => Object.keys(meta.inputs).filter((f) => /(^|\/)dist\/node\//.test(f));
 
 export const buildSite = async (outDir: string = DEFAULT_OUT_DIR): Promise<BuiltSite> => {
   const tmp = `${outDir}.tmp-${process.pid}`;

@@ -1,24 +1,50 @@
 /**
  * The planner page in a real browser (Debian's headless Chromium through playwright-core): build the site into a
- * temporary directory with the real bundler, serve it from 127.0.0.1, and check what a visitor sees. Skipped, with
- * the reason, only when Chromium is not installed (scripts/setup-system.sh installs it).
+ * temporary directory with the real bundler, serve it from 127.0.0.1, and check what a visitor sees:
+ *   - the static build (no Node built-ins in the bundles);
+ *   - `?run=default`: `#plan-json` is byte for byte the plan.json `hplb plan` writes, and the table shows the CLI's
+ *     numbers; the screenshot is not blank;
+ *   - a bad file: the CLI's one-line error, and the page still plans afterwards;
+ *   - the 80-layer Llama-3.1-70B profile: the page answers while the worker solves, cancel works, a fast plan
+ *     completes (skipped, with the reason, when ../shared/data is absent).
+ * Skipped, with the reason, only when Chromium is not installed (scripts/setup-system.sh installs it).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildSite } from '../scripts/build.ts';
+import { basename, join, resolve } from 'node:path';
+import { sharedDataDir } from '@hplb/core/node';
+import { buildSite, WEB_DIR } from '../scripts/build.ts';
 import { chromiumMissing, waitForState, withPage } from './browser.ts';
+import { pictureStats } from './png.ts';
 
+const ROOT = resolve(WEB_DIR, '..');
+const HPLB_BIN = join(ROOT, 'cli', 'bin', 'hplb.mjs');
 const skip = chromiumMissing() ?? false;
 let site = '';
+let work = '';
 
 before(async () => {
   site = mkdtempSync(join(tmpdir(), 'hplb-web-site-'));
+  work = mkdtempSync(join(tmpdir(), 'hplb-web-work-'));
   await buildSite(join(site, 'dist'));
 });
-after(() => rmSync(site, { recursive: true, force: true }));
+after(() => {
+  rmSync(site, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** Run the CLI (compiled, as users run it) in `cwd`; resolves with its exit code, stdout and stderr. */
+const hplbCli = (args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> =>
+  new Promise((ok) => {
+    execFile(process.execPath, [HPLB_BIN, ...args], { cwd, timeout: 300_000, maxBuffer: 1 << 26 }, (e, stdout, stderr) =>
+      ok({ code: e === null ? 0 : typeof e.code === 'number' ? e.code : 1, stdout, stderr }));
+  });
+
+const tableRows = (page: import('playwright-core').Page): Promise<string[][]> =>
+  page.evaluate(() => Array.from(document.querySelectorAll('#table tbody tr')).map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent ?? '')));
 
 test('the build writes a static site: index.html, style.css, main.js and worker.js, with no Node built-ins', () => {
   const dist = join(site, 'dist');
@@ -27,20 +53,119 @@ test('the build writes a static site: index.html, style.css, main.js and worker.
   assert.match(html, /<script type="module" src="main\.js"><\/script>/);
   for (const f of ['main.js', 'worker.js']) {
     const js = readFileSync(join(dist, f), 'utf8');
-    assert.doesNotMatch(js, /\bfrom\s*["']node:|\brequire\(["'](node:)?(fs|path|child_process|worker_threads)["']\)/, `${f} imports a Node built-in`);
+    assert.doesNotMatch(js, /\bfrom\s*["']node:|\bimport\(["']node:|\brequire\(["'](node:)?(fs|path|child_process|worker_threads)["']\)/, `${f} imports a Node built-in`);
   }
 });
 
-test('the page loads, its solver worker answers, and the GPU panel says whether WebGPU is available', { skip, timeout: 120_000 }, async () => {
+test('?run=default: #plan-json is byte for byte the CLI plan.json, the table has the CLI numbers, the screenshot is not blank', { skip, timeout: 600_000 }, async () => {
+  const cliDir = join(work, 'cli-default');
+  mkdirSync(cliDir);
+  // The CLI and the page run at the same time (separate processes).
+  const cli = hplbCli(['plan', '--out', join(cliDir, 'plan.json')], cliDir);
   await withPage(join(site, 'dist'), {}, async ({ page, server, problems }) => {
-    await page.goto(server.url);
-    assert.equal(await waitForState(page, ['idle', 'error'], 60_000), 'idle');
-    assert.match((await page.textContent('#status')) ?? '', /solver worker ready \(hplb \d+\.\d+\.\d+\)/);
-    await page.waitForFunction(() => document.getElementById('gpu-panel')?.dataset['webgpu'] !== undefined, null, { timeout: 30_000 });
-    const gpu = await page.evaluate(() => ({ state: document.getElementById('gpu-panel')!.dataset['webgpu'], text: document.getElementById('gpu-status')!.textContent }));
-    // Launched with --disable-gpu: WebGPU has no adapter (or no navigator.gpu), and the panel must say so in words.
-    assert.notEqual(gpu.state, 'available', `with --disable-gpu no adapter was expected, got: ${gpu.text}`);
-    assert.match(gpu.text ?? '', /cannot run here/);
+    await page.goto(`${server.url}?run=default`);
+    const state = await waitForState(page, ['done', 'error'], 480_000);
+    assert.equal(state, 'done', `the default plan failed: ${await page.textContent('#error')}`);
+    const pageJson = await page.evaluate(() => document.getElementById('plan-json')!.textContent ?? '');
+    const c = await cli;
+    assert.equal(c.code, 0, `hplb plan failed: ${c.stderr}`);
+    const cliJson = readFileSync(join(cliDir, 'plan.json'), 'utf8');
+    assert.ok(pageJson === cliJson, `#plan-json differs from the CLI's plan.json (${pageJson.length} vs ${cliJson.length} characters; first difference at ${[...pageJson].findIndex((ch, i) => ch !== cliJson[i])})`);
+    // The table: every row of the CLI's printed table, with the same numbers (the solve-seconds column aside).
+    const rows = await tableRows(page);
+    const cliRows = c.stdout.split('\n').filter((l) => rows.some((r) => l.startsWith(r[0]!)));
+    assert.equal(cliRows.length, rows.length, `the CLI printed ${cliRows.length} of the page's ${rows.length} rows:\n${c.stdout}`);
+    for (const [i, r] of rows.entries()) {
+      const cliCells = cliRows[i]!.slice(r[0]!.length).trim().split(/\s{2,}/);
+      assert.deepEqual(r.slice(1, -1), cliCells.slice(0, -1), `row ${r[0]}`);
+    }
+    assert.ok(rows.some((r) => r[0]!.endsWith(' *')), 'the written row is marked');
+    // The charts and the downloads are there.
+    assert.equal(await page.locator('#timeline svg').count(), 1, 'the timeline SVG is shown');
+    assert.equal(await page.getAttribute('#download-json', 'aria-disabled'), 'false');
+    assert.match((await page.getAttribute('#download-json', 'href')) ?? '', /^blob:/);
+    const svgText = await page.evaluate(async () => (await fetch((document.getElementById('download-svg') as HTMLAnchorElement).href)).text());
+    assert.match(svgText, /^(<\?xml[^>]*>\n)?<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    assert.ok(svgText === readFileSync(join(cliDir, 'plan.svg'), 'utf8'), 'the downloaded plan.svg is the CLI plan.svg');
+    // A screenshot with something drawn on it.
+    const png = await page.screenshot({ path: join(work, 'page.png'), fullPage: true });
+    const stats = pictureStats(png);
+    assert.ok(stats.lumaStd > 10 && stats.colours > 50, `the screenshot looks blank: luminance std ${stats.lumaStd.toFixed(2)}, ${stats.colours} colours`);
     assert.deepEqual(problems, []);
   });
 });
+
+test('a bad profile shows the CLI one-line error, and the page keeps working', { skip, timeout: 300_000 }, async () => {
+  // A MInference file with a negative vertical size in layer 3, head 7 (the bad-input corpus' case).
+  const bad = join(ROOT, 'spec', 'bad-inputs', 'minference-negative-size', 'input.json');
+  const dir = join(work, 'bad');
+  mkdirSync(dir);
+  copyFileSync(bad, join(dir, 'bad-pattern.json'));
+  const cli = await hplbCli(['plan', '--profile', 'bad-pattern.json', '--model', 'Llama-3.2-1B-Instruct'], dir);
+  assert.notEqual(cli.code, 0);
+  const cliLine = cli.stderr.trim().replace(/^hplb: /, '');
+  assert.equal(cliLine.split('\n').length, 1, `the CLI's error is one line: ${cli.stderr}`);
+  await withPage(join(site, 'dist'), {}, async ({ page, server, problems }) => {
+    await page.goto(server.url);
+    await waitForState(page, ['idle'], 60_000);
+    await page.fill('#model', 'Llama-3.2-1B-Instruct');
+    await page.setInputFiles('#file', { name: 'bad-pattern.json', mimeType: 'application/json', buffer: readFileSync(bad) });
+    assert.equal(await waitForState(page, ['error', 'done'], 120_000), 'error');
+    assert.equal(await page.textContent('#error'), cliLine);
+    // A file that is not a profile at all.
+    await page.setInputFiles('#file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+    await page.waitForFunction((prev) => document.getElementById('error')!.textContent !== prev && document.body.dataset['state'] === 'error', cliLine, { timeout: 60_000 });
+    assert.match((await page.textContent('#error')) ?? '', /format/);
+    // Still usable: back to the default with a fast solver and fewer GPUs.
+    await page.click('#use-default');
+    await page.fill('#gpus', '4');
+    await page.selectOption('#solver', 'lpt');
+    await page.click('#plan');
+    assert.equal(await waitForState(page, ['done', 'error'], 240_000), 'done', (await page.textContent('#error')) ?? '');
+    assert.equal(await page.textContent('#error'), '');
+    const plan = JSON.parse((await page.textContent('#plan-json')) ?? '{}') as { devices?: unknown[]; solver?: { name?: string } };
+    assert.equal(plan.devices?.length, 4);
+    assert.deepEqual(problems, []);
+  });
+});
+
+const SEVENTY_B = 'minference/Llama_3.1_70B_Instruct_128k_kv_out_v32_fit_o_best_pattern_v2.json';
+const shared = sharedDataDir();
+const seventyB = shared !== undefined && existsSync(join(shared, SEVENTY_B)) ? join(shared, SEVENTY_B) : undefined;
+
+test('the 80-layer Llama-3.1-70B: the page answers while the worker solves, cancel stops it, a whole-head LPT plan completes',
+  { skip: skip || (seventyB === undefined ? `the shared real data (${SEVENTY_B}) is not present (../shared/data or HPLB_SHARED_DATA)` : false), timeout: 600_000 }, async () => {
+    await withPage(join(site, 'dist'), {}, async ({ page, server, problems }) => {
+      await page.goto(server.url);
+      await waitForState(page, ['idle'], 60_000);
+      const file = { name: basename(seventyB!), mimeType: 'application/json', buffer: readFileSync(seventyB!) };
+      // Dropping the file starts the default plan (auto + split heads over 80 layers: long).
+      await page.setInputFiles('#file', file);
+      await page.waitForFunction(() => {
+        const p = document.getElementById('progress') as HTMLProgressElement;
+        return document.body.dataset['state'] === 'busy' && p.hasAttribute('value') && p.value > 0;
+      }, null, { timeout: 240_000, polling: 100 });
+      // The main thread is free: script runs and the DOM updates while the solve is still going on.
+      const answer = await page.evaluate(() => {
+        const el = document.createElement('span');
+        el.id = 'probe';
+        document.body.appendChild(el);
+        return { state: document.body.dataset['state'], probe: document.getElementById('probe') !== null, label: document.getElementById('progress-label')!.textContent };
+      });
+      assert.equal(answer.state, 'busy', 'the page answered only after the solve ended');
+      assert.ok(answer.probe);
+      assert.match(answer.label ?? '', /\(\d+\/\d+\)/);
+      await page.click('#cancel');
+      assert.equal(await waitForState(page, ['cancelled'], 30_000), 'cancelled');
+      await page.waitForFunction(() => /solver worker ready/.test(document.getElementById('status')!.textContent ?? ''), null, { timeout: 60_000 });
+      // A fast plan of the same model completes: whole heads, LPT.
+      await page.selectOption('#solver', 'lpt');
+      await page.selectOption('#split', 'whole');
+      await page.click('#plan');
+      assert.equal(await waitForState(page, ['done', 'error'], 300_000), 'done', (await page.textContent('#error')) ?? '');
+      const plan = JSON.parse((await page.textContent('#plan-json')) ?? '{}') as { model?: { layers?: number }; solver?: { name?: string } };
+      assert.equal(plan.model?.layers, 80);
+      assert.equal(await page.locator('#timeline svg').count(), 1);
+      assert.deepEqual(problems, []);
+    });
+  });
