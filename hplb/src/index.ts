@@ -283,6 +283,40 @@ export const parseJsonText = (text: string, fileName?: string): E.Either<HplbErr
 // ---------------------------------------------------------------- engines (engine layouts)
 // [engines engineer] `exportEngineLayout` (and its types) is exported here, from @hplb/engines.
 
+/**
+ * From a plan to what vLLM, SGLang and TensorRT-LLM run: `exportEngineLayout(plan, { engine: 'vllm' | 'sglang' |
+ * 'trtllm', planFile?, minference? })` gives `{ layout, minference?, minferenceSkipped? }`: the validated
+ * `hplb.engine-layout/1` layout (per layer qSource / kvSource / budgets in the new head order / per-rank lists, TP
+ * size, K/V copies, geometry, config.json changes, engine notes) and, when `minference.config` is given, that
+ * MInference best-pattern config re-indexed to the new head order. The plan must give every rank H/T query heads
+ * (`constraints.equalHeadsPerDevice`, or a plan from `planEngineLayoutForProfile`); split heads become tier-3
+ * virtual heads. A Left names the plan's JSON path (the engines' rule it breaks) or `$.minference`.
+ * `applyLayout` (`hplb/node`) rewrites a checkpoint for the layout.
+ *
+ * @example
+ * const r = exportEngineLayout(plan, { engine: 'vllm' });
+ * if (r._tag === 'Right') console.log(r.right.layout.configChanges); // { num_key_value_heads: 16, head_dim: 128 }
+ */
+export { exportEngineLayout, type ExportOptions, type EngineExport, type MinferenceExportOptions } from '@hplb/engines';
+/**
+ * Plans the serving engines can run after a checkpoint rewrite. `planEngineLayoutForProfile(profile, { gpus,
+ * kvCopies?: r | 'auto', lengths?: N | [{ contextLength, weight }], costModel?, kvProjection?, hiddenSize?,
+ * recoveryTarget?, timeLimitMs?, kvBytesPerElement? })`: every rank holds H/T query heads and its KV slots, every
+ * query head sits with its KV slot, and the K/V duplication factor r is fixed or chosen by expected latency
+ * (attention plus K/V projection; an r whose KV cache exceeds the devices' `memoryBytes` is ruled out). The Right's
+ * `plan` (with its `engineLayout` extension) goes to `exportEngineLayout`; `candidates` reports every r.
+ * `planLengthDistribution(profile, { gpus, lengths, equalHeadsPerDevice?, kv? })` places heads freely for a
+ * distribution of context lengths (expected latency). Lefts name `$.gpus`, `$.kvCopies`, `$.lengths`,
+ * `$.devices[*].speed`, `$.devices[*].memoryBytes`, `$.equalHeadsPerDevice`.
+ */
+export {
+  planEngineLayoutForProfile, planLengthDistribution, kvProjectionPrice,
+  type EngineLayoutPlanOptions, type LengthDistributionPlanOptions, type LengthPlanOptions, type LengthDistributionPlan, type ContextWeight,
+} from '@hplb/engines';
+/** The engine layout format and its checks: `hplb.engine-layout/1` files decode with `decodeEngineLayout` and pass `validateEngineLayout`. */
+export { ENGINES, ENGINE_LAYOUT_FORMAT, decodeEngineLayout, validateEngineLayout, type EngineLayout, type EngineLayer, type EngineName } from '@hplb/core';
+export { type EnginePlanResult, type KvCopiesCandidate, type EngineLayoutExtension } from '@hplb/solvers';
+
 // ---------------------------------------------------------------- runtime (kernel backends)
 // [runtime engineer] `createBackend`, `executePlan`, `calibrate` (and their types): @hplb/runtime is Node-only, so
 // they go in `hplb/node` (hplb/src/node/index.ts); only platform-neutral runtime exports belong here.

@@ -69,6 +69,30 @@ export const solveInstance = (instance: unknown, options?: SolveInstanceOptions 
 
 // ---------------------------------------------------------------- Node-only exports of other packages
 // [engines engineer] `applyLayout` (checkpoint rewrite, @hplb/engines/node) is exported here.
+
+/**
+ * Rewrite a Hugging Face checkpoint for an engine layout (Node: reads and writes files).
+ * `applyLayout(layout, { checkpoint, out, force?, cwd?, layoutFile?, onProgress? })` streams the safetensors shards
+ * one tensor at a time: q_proj rows (and biases) permuted, k_proj / v_proj rows permuted and duplicated into the KV
+ * slots, o_proj columns permuted, every other tensor copied byte for byte; config.json gets the layout's
+ * `configChanges`. Llama, Mistral and Qwen2; fused-QKV, ALiBi, quantized and unknown architectures are refused
+ * naming what is missing. The output directory appears atomically (nothing is left behind on failure). The Right
+ * is a report (architecture, KV heads → slots, shards, bytes written, subdirectories not copied); a Left names the
+ * file and JSON path, or `$.out`.
+ *
+ * @example
+ * const r = await applyLayout(layout, { checkpoint: 'Meta-Llama-3.1-8B-Instruct', out: 'Llama-3.1-8B-hplb-tp8' });
+ * if (r._tag === 'Left') console.error(formatError(r.left));
+ */
+export { applyLayout, checkCheckpointConfig, type ApplyOptions, type ApplyReport } from '@hplb/engines/node';
+/**
+ * Recovery curves per head from attention inputs (Node: dump files, backends; what `hplb profile` computes).
+ * `profileAttention({ dumps: [dir, …] } | { synthetic: { model?, layers?, contexts?, samples?, seed? } },
+ * { blockSize?, sampleRows?, maxPoints?, target?, backend?, workers?, requireStability?, onProgress? })` gives the
+ * `hplb.profile/1` curve profile of the first run and, with two runs or more, the `hplb.stability/1` report of how
+ * stable the heads' required budgets are across samples and context lengths.
+ */
+export { profileAttention, type ProfileInput, type SyntheticProfileInput, type ProfileAttentionOptions, type AttentionProfile } from '@hplb/runtime';
 // [runtime engineer] `createBackend`, `executePlan`, `calibrate` (@hplb/runtime, Node-only) are exported here.
 
 /**
