@@ -51,12 +51,15 @@ const inputFor = (profile: Profile, budgets: ReadonlyArray<ReadonlyArray<number>
   timeLimitMs: 5000, workers: 0, ...(solver === 'auto' ? { effort } : {}),
 });
 
+/** Wall and CPU seconds of one plan (CPU: this process; the machine may be shared, so wall time can overstate). */
 const timed = async (input: PlanInput) => {
   const t = performance.now();
+  const c0 = process.cpuUsage();
   const r = await planModel(input);
   const s = (performance.now() - t) / 1000;
+  const c = process.cpuUsage(c0);
   if (E.isLeft(r)) throw new Error(formatError(r.left));
-  return { s, r: r.right };
+  return { s, cpu: (c.user + c.system) / 1e6, r: r.right };
 };
 
 /** What proved each layer, when the plan's per-layer report says so (`proof`); "optimal" otherwise. */
@@ -103,7 +106,7 @@ const wholeModels = async () => {
     ['32 × 32 × 8 (Llama-3.1-8B)', 'Llama_3.1_8B_Instruct_128k_kv_out_v32_fit_o_best_pattern.json'],
   ];
   log(`\n## Whole models on 8 GPUs (auto with effort ${effort}/layer vs LPT, same run; first run apart, median of ${runs})\n`);
-  log('| model | auto first s | auto median s | LPT first s | LPT median s | auto / LPT | layers proven |');
+  log('| model | auto first s | auto median s (cpu) | LPT first s | LPT median s (cpu) | auto / LPT (cpu) | layers proven |');
   log('|---|---|---|---|---|---|---|');
   const rows: Array<Record<string, unknown>> = [];
   for (const [label, f] of cases) {
@@ -114,12 +117,14 @@ const wholeModels = async () => {
     const b = budgetsAt(p.right, N);
     if (E.isLeft(b)) continue;
     const times = { auto: [] as number[], lpt: [] as number[] };
+    const cpus = { auto: [] as number[], lpt: [] as number[] };
     let provenCount = 0;
     let layers = 0;
     for (let k = 0; k <= runs; k++) {
       for (const solver of ['lpt', 'auto'] as const) {
-        const { s, r } = await timed(inputFor(p.right, b.right, 8, solver));
+        const { s, cpu, r } = await timed(inputFor(p.right, b.right, 8, solver));
         times[solver].push(s);
+        cpus[solver].push(cpu);
         if (solver === 'auto') {
           provenCount = r.layers.filter((l) => l.status === 'optimal').length;
           layers = r.layers.length;
@@ -128,8 +133,10 @@ const wholeModels = async () => {
     }
     const am = median(times.auto.slice(1));
     const lm = median(times.lpt.slice(1));
-    rows.push({ model: label, autoFirst: times.auto[0], autoMedian: am, lptFirst: times.lpt[0], lptMedian: lm, ratio: am / lm, proven: provenCount, layers });
-    log(`| ${label} | ${times.auto[0]!.toFixed(3)} | ${am.toFixed(3)} | ${times.lpt[0]!.toFixed(3)} | ${lm.toFixed(3)} | ${(am / lm).toFixed(2)} | ${provenCount}/${layers} |`);
+    const ac = median(cpus.auto.slice(1));
+    const lc = median(cpus.lpt.slice(1));
+    rows.push({ model: label, autoFirst: times.auto[0], autoMedian: am, autoCpu: ac, lptFirst: times.lpt[0], lptMedian: lm, lptCpu: lc, ratio: am / lm, cpuRatio: ac / lc, proven: provenCount, layers });
+    log(`| ${label} | ${times.auto[0]!.toFixed(3)} | ${am.toFixed(3)} (${ac.toFixed(3)}) | ${times.lpt[0]!.toFixed(3)} | ${lm.toFixed(3)} (${lc.toFixed(3)}) | ${(am / lm).toFixed(1)} (${(ac / lc).toFixed(1)}) | ${provenCount}/${layers} |`);
   }
   out['wholeModels'] = rows;
 };

@@ -12,7 +12,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
-import { WORK_COST_MODEL, budgetsAt, formatError, importProfile, makeDevices, type Profile } from '@hplb/core';
+import { WORK_COST_MODEL, budgetsAt, formatError, headCost, importProfile, makeDevices, type Profile } from '@hplb/core';
 import { layerProblemOf, solveLayer, solveLayerSync, type LayerProblem } from '../src/index.ts';
 
 const N = 131072;
@@ -154,6 +154,32 @@ test('every whole-head layer of the shared profiles at HP 2/4/8 is proven optima
     }
   }
   console.log(`${layers} layers; proofs: ${[...proofs].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  assert.deepEqual(failures, []);
+});
+
+test('layers of the same kind as the shared ones (28 query heads, 5-8 real budget classes) on 2/4/8 GPUs are proven too', { skip: dir ? false : 'real data not found: expected ../shared/data next to the repository (or set HPLB_SHARED_DATA)' }, () => {
+  // The budget classes that occur in the shared MInference profiles at N, drawn into random 28-head layers (seeded).
+  const classes = new Set<number>();
+  for (const { name, profile } of profiles(dir!)) {
+    if (!name.startsWith('minference/')) continue;
+    const b = budgetsAt(profile, N);
+    if (E.isRight(b)) for (const row of b.right) for (const x of row) classes.add(x);
+  }
+  const pool = [...classes].sort((x, y) => x - y);
+  let seed = 12345;
+  const rand = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
+  const failures: string[] = [];
+  for (let k = 0; k < 300; k++) {
+    const T = 5 + Math.floor(rand() * 4);
+    const chosen = [...pool].sort(() => rand() - 0.5).slice(0, T);
+    const budgets = Array.from({ length: 28 }, (_, h) => chosen[h < T ? h : Math.floor(rand() * T)]!);
+    const G = [2, 4, 8][k % 3]!;
+    const p: LayerProblem = { layer: k, costs: budgets.map((b) => headCost(WORK_COST_MODEL, b, N, 1)), speeds: Array<number>(G).fill(1) };
+    const r = solveLayerSync(p, 'auto', { timeLimitMs: 60_000, effort: EFFORT, seed: 1 + k });
+    if (r.status !== 'optimal') { failures.push(`case ${k} (G=${G}, ${T} classes): ${r.status}${r.status === 'infeasible' ? '' : `, gap ${r.gap}`}`); continue; }
+    const v = recheck(p, r.assignment, r.makespan);
+    if (v !== true) failures.push(`case ${k}: FALSE PROOF (${r.proof}): ${v}`);
+  }
   assert.deepEqual(failures, []);
 });
 
