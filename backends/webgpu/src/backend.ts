@@ -1,7 +1,8 @@
 /**
  * The WebGPU attention backend: validates each call through `@hplb/core/kernel/params.ts`, uploads the tensors,
- * runs the WGSL kernels of `shaders.ts` on a Dawn device and reads the results back. Used through
- * `createBackend` in `index.ts` (the CLI registry, examples/bench-kernels.ts, the conformance test).
+ * runs the WGSL kernels of `shaders.ts` on a WebGPU device and reads the results back. Platform-neutral: the `GPU`
+ * object comes from a `GpuProvider` (Dawn in Node, `index.ts`; `navigator.gpu` in browsers, `browser.ts`). Used
+ * through `createBackend` (the runtime registry, examples/bench-kernels.ts, the conformance test, the web page).
  *
  * Device lifetime: `init()` requests the adapter and a device; `dispose()` destroys the device. Because a live
  * Dawn device keeps Node's event loop alive, the device is also destroyed after `idleReleaseMs` without work
@@ -14,7 +15,7 @@ import { checkKernelCall, checkOutputFinite } from '@hplb/core/kernel';
 import type {
   AttentionBackend, AttentionOutput, AttentionParams, BackendCapabilities, BackendInfo, BlockLayout, HeadInput, RowRange,
 } from '@hplb/core/kernel';
-import { adapterFacts, BufferUsage, MapMode, requestAdapter, requestDevice } from './device.ts';
+import { adapterFacts, BufferUsage, MapMode, requestAdapter, requestDevice, type GpuProvider } from './device.ts';
 import { attentionShader, blockMassShader, chooseTile, NEG, PARAM_WORDS, paramsBytes, type Tile } from './shaders.ts';
 
 // ---------------------------------------------------------------- model
@@ -79,19 +80,20 @@ export class WebGpuBackend implements AttentionBackend {
   private state: DeviceState | undefined;
   private info: BackendInfo | undefined;
   private tail: Promise<unknown> = Promise.resolve();
-  private idleTimer: NodeJS.Timeout | undefined;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private inFlight = 0;
   /** Milliseconds spent creating pipelines (WGSL → Vulkan compile), summed over the backend's life. */
   compileMs = 0;
   /** How many times a device was created (1 + re-creations after idle release or loss). */
   deviceStarts = 0;
 
-  constructor(private readonly options: E.Either<HplbError, WebGpuBackendOptions>) {}
+  /** `provider`: where the `GPU` object comes from (Dawn in Node, `navigator.gpu` in browsers, or injected). */
+  constructor(private readonly options: E.Either<HplbError, WebGpuBackendOptions>, private readonly provider: GpuProvider) {}
 
   async init(): Promise<E.Either<HplbError, BackendInfo>> {
     if (E.isLeft(this.options)) return this.options;
     if (this.info !== undefined) return E.right(this.info);
-    const a = await requestAdapter(this.options.right.powerPreference);
+    const a = await requestAdapter(this.provider, this.options.right.powerPreference);
     if (E.isLeft(a)) return a;
     this.adapter = a.right;
     const d = await this.exclusive(() => this.deviceState());
@@ -101,7 +103,7 @@ export class WebGpuBackend implements AttentionBackend {
       name: NAME,
       device: facts.device,
       mode: facts.details['softwareRasterizer'] === true ? 'webgpu on a software rasterizer (CPU)' : 'webgpu on a hardware adapter',
-      details: { ...facts.details, dawn: 'npm webgpu', idleReleaseMs: this.options.right.idleReleaseMs },
+      details: { ...facts.details, gpu: this.provider.label, idleReleaseMs: this.options.right.idleReleaseMs },
     };
     return E.right(this.info);
   }
@@ -122,7 +124,8 @@ export class WebGpuBackend implements AttentionBackend {
     const idle = E.isRight(this.options) ? this.options.right.idleReleaseMs : 0;
     if (this.inFlight === 0 && idle > 0 && this.state !== undefined) {
       this.idleTimer = setTimeout(() => { if (this.inFlight === 0) this.releaseDevice(); }, idle);
-      this.idleTimer.unref();
+      // Node: an unref'd timer never keeps the process alive (browsers have no unref and need none).
+      (this.idleTimer as { unref?: () => void }).unref?.();
     }
   }
 
@@ -138,7 +141,7 @@ export class WebGpuBackend implements AttentionBackend {
     let d = await requestDevice(this.adapter);
     if (E.isLeft(d)) {
       // An adapter can only hand out one device; after a destroy or loss ask for a fresh adapter.
-      const a = await requestAdapter(E.isRight(this.options) ? this.options.right.powerPreference : DEFAULTS.powerPreference);
+      const a = await requestAdapter(this.provider, E.isRight(this.options) ? this.options.right.powerPreference : DEFAULTS.powerPreference);
       if (E.isLeft(a)) return a;
       this.adapter = a.right;
       d = await requestDevice(a.right);
