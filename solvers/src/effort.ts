@@ -1,7 +1,9 @@
 /**
  * Deterministic effort budgets for the anytime solvers (`SolveOptions.effort`). One unit is one elementary search
- * step: a branch-and-bound node, a bin-completion node, a capacity-DP state × item type, a candidate move or swap
- * evaluated by local search, a subset sum enumerated by a pairwise re-split. Every phase of `auto` / `exact` / `local`
+ * step: a branch-and-bound node, a bin-completion node, eight count-vector states of the class DP (a state is a few
+ * additions, ~40 ns; exact.ts `DP_STATES_PER_UNIT`), a candidate move or swap evaluated by local search, a subset sum
+ * enumerated by a pairwise re-split. A step that costs more than what is left is not started (a DP probe, a re-split),
+ * so a share is never overspent by much. Every phase of `auto` / `exact` / `local`
  * spends from one budget (phases get shares of it, never shares of the clock), so with `effort` set the result depends
  * only on the instance, the seed and the effort. The wall-clock deadline stays as a hard safety net: a phase cut by
  * the clock sets `clockHit`, and the registry then reports the layer as `timedout`.

@@ -87,7 +87,7 @@ export interface SolveOptions {
   readonly warmStart?: ReadonlyArray<number>;
   /**
    * Deterministic effort budget for `auto`, `exact` and `local` (and the ILP engines' warm start): at most this many
-   * search steps per layer (a branch-and-bound or bin-completion node, a capacity-DP state × item type, a candidate
+   * search steps per layer (a branch-and-bound or bin-completion node, eight count-vector states of the class DP, a candidate
    * move or swap evaluated by local search, a subset sum of a pairwise re-split; see effort.ts). Every phase spends
    * shares of it instead of shares of the time limit, so the result depends only on the instance, the seed and the
    * effort. `timeLimitMs` stays a hard safety net: a solve it cuts first is still valid, with a truthful gap, and is
