@@ -1,7 +1,9 @@
 /**
- * Clocks for the timing protocol (Node): how a run's time is read. `timeRun` reads the chosen clock and, alongside,
- * both wall and process CPU time, so the protocol (`timing.ts`) can see when a single-threaded run was descheduled
- * (wall / CPU above its threshold). Used by calibration, the executor's devices and examples/bench-kernels.ts.
+ * Clocks for the timing protocol: how a run's time is read (wall time everywhere, process CPU time in Node).
+ * `timeRun` reads the chosen clock and, alongside, both wall and process CPU time, so the protocol (`timing.ts`) can
+ * see when a single-threaded run was descheduled (wall / CPU above its threshold). No Node built-ins: the browser
+ * page's calibration sweep uses it (`@hplb/runtime/calibration`). Used by calibration, the executor's devices and
+ * examples/bench-kernels.ts.
  */
 import type { Reading } from './timing.ts';
 
@@ -14,21 +16,27 @@ export type Clock = 'wall' | 'cpu';
 export const CLOCKS: ReadonlyArray<Clock> = ['wall', 'cpu'];
 export const defaultClock = (backend: string): Clock => (backend === 'cpu' ? 'cpu' : 'wall');
 
-const cpuSeconds = (): number => {
+/** Process CPU seconds (user + system), or undefined where there is no process clock (browsers). */
+const cpuSeconds = (): number | undefined => {
+  if (typeof process === 'undefined' || typeof process.cpuUsage !== 'function') return undefined;
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 };
 
-/** A reading of the clock in seconds. */
-export const clockNow = (clock: Clock): number => (clock === 'wall' ? performance.now() / 1000 : cpuSeconds());
+/** A reading of the clock in seconds (the cpu clock reads NaN where there is no process clock: browsers). */
+export const clockNow = (clock: Clock): number => (clock === 'wall' ? performance.now() / 1000 : cpuSeconds() ?? NaN);
 
-/** Run `f` once and read its time on `clock`, with wall and CPU seconds for contention detection. */
+/**
+ * Run `f` once and read its time on `clock`, with wall and CPU seconds for contention detection. Where there is no
+ * process clock (browsers) the reading has no `cpuSeconds`, and the wall clock is the only usable one.
+ */
 export const timeRun = async <A>(clock: Clock, f: () => Promise<A>): Promise<{ value: A; reading: Reading }> => {
   const w0 = performance.now(), c0 = cpuSeconds();
   const value = await f();
   const c1 = cpuSeconds(), w1 = performance.now();
-  const wallSeconds = (w1 - w0) / 1000, cpu = c1 - c0;
-  return { value, reading: { seconds: clock === 'wall' ? wallSeconds : cpu, wallSeconds, cpuSeconds: cpu } };
+  const wallSeconds = (w1 - w0) / 1000;
+  const cpu = c0 === undefined || c1 === undefined ? undefined : c1 - c0;
+  return { value, reading: { seconds: clock === 'wall' ? wallSeconds : cpu ?? NaN, wallSeconds, ...(cpu !== undefined ? { cpuSeconds: cpu } : {}) } };
 };
 
 /**
