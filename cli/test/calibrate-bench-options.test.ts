@@ -19,7 +19,9 @@ test('bench-kernels --backend gpujs --backend-option mode=cpu: the option reache
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /gpu\.js CPU mode/); // the device the backend reports in mode=cpu (the default would be GPU mode)
   assert.match(r.out, /options \{"mode":"cpu"\}/);
-  assert.match(r.out, /\| budget \(tokens\) \| density \| blocks \| first run \(ms\) \| steady median \(ms\) \| GFLOP\/s \(executed\) \|/);
+  assert.match(r.out, /\| budget \(tokens\) \| density \| blocks \| first run \(ms\) \| steady median \(ms\) \| IQR \(ms\) \| re-measured \| GFLOP\/s \(executed\) \|/);
+  assert.match(r.out, /timing protocol: 1 warm-up run reported apart, 1 interleaved steady runs per point/);
+  assert.match(r.out, /## timing\n\n- table 1: (quiet|NOISY): spread/);
   assert.match(r.out, /\| layout \| kernel GFLOP\/s \| GEMM GFLOP\/s \| ratio \|/);
   assert.match(r.out, /gpujs runs one head per call.*\(multiHead: false\)/);
   assert.doesNotMatch(r.out, /batches on its device/);

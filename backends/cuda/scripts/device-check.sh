@@ -20,6 +20,9 @@
 #
 # Environment: HPLB_TOKENS (default 8192,32768,131072), HPLB_DENSITIES (default 1,2,5,10,20), HPLB_REPS (5),
 # HPLB_SKIP (comma list of steps to skip: conformance,bench,bench-kernels,torch,calibrate,execute).
+# Timing: every step times kernels by the runtime's timing protocol (@hplb/runtime/timing: warm-up apart, interleaved
+# repeats, median and IQR, a reference kernel between points, contended runs re-measured); summary.md has a
+# "Timing protocol" table with each measurement's spread and re-measures, and flags the noisy ones.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,7 +38,7 @@ case "${1:-}" in
   --prepare) mode=prepare ;;
   --dry-run) mode=dry-run ;;
   "") ;;
-  -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
   *) echo "device-check: unknown argument $1 (use --prepare, --dry-run or nothing)" >&2; exit 2 ;;
 esac
 
@@ -91,11 +94,24 @@ stage_plan() {
   node cli/bin/hplb.mjs plan --profile "$stage/$(basename "$profile")" --gpus 2 --context 32768 --out "$stage/plan.json"
 }
 
+# The compiled packages (every workspace's dist/: the bin, the workers and @hplb/* imports run compiled JavaScript),
+# ignored by git, so they travel packed, one tar.xz under $stage.
+stage_dist() {
+  local dirs
+  dirs=$(ls -d ./*/dist backends/*/dist 2>/dev/null | sed 's|^\./||')
+  [ -n "$dirs" ] || { echo "no dist/ folders: run npx tsc -b first" >&2; return 1; }
+  mkdir -p "$stage"
+  # shellcheck disable=SC2086
+  tar -cJf "$stage/dist.tar.xz" $dirs && echo "staged $(echo "$dirs" | wc -w) dist/ folders: $(du -h "$stage/dist.tar.xz" | cut -f1)"
+}
+
 prepare() {
+  step compile npx tsc -b
   step build bash backends/cuda/scripts/build.sh
   [ -f backends/cuda/build/Release/hplb_cuda.node ] || { echo "device-check: the addon was not built (nvcc missing?)" >&2; failures+=(addon); }
   step pack-node bash "$root/../shared/tools/pack-node-for-device.sh"
   step stage-node-modules stage_node_modules
+  step stage-dist stage_dist
   step stage-plan stage_plan
   grep -qx '/.device/' .git/info/exclude 2>/dev/null || echo '/.device/' >> .git/info/exclude
 }
@@ -145,6 +161,9 @@ unpack_runtime() {
   if [ ! -d node_modules/tsx ]; then
     mkdir -p node_modules && unxz_to "$stage/node_modules.tar.xz" | tar -C node_modules -x || return 1
   fi
+  if [ ! -f cli/dist/main.js ]; then
+    unxz_to "$stage/dist.tar.xz" | tar -x || return 1
+  fi
   export PATH="$bin:$PATH"
 }
 
@@ -184,9 +203,11 @@ run_torch() {
 
 # `hplb execute` runs its kernels at fp32 (the executor does not take a precision), so the calibration it predicts
 # with is made at fp32 too; the bf16 kernels are characterized by bench-cuda.ts. Context 32K: the staged plan's.
+# --force: a noisy calibration is still written (its `timing` says how noisy, and summary.md flags it) so the
+# execute step can use it; without it `hplb calibrate` refuses to write a calibration over the spread threshold.
 run_calibrate() {
   node cli/bin/hplb.mjs calibrate --backend cuda --precision fp32 --head-dim 128 --block 64 --contexts 8192,32768 \
-    --out "$OUT/calibration.json"
+    --force --out "$OUT/calibration.json"
 }
 
 run_execute() {
@@ -213,7 +234,10 @@ if [ "$mode" = prepare ] || [ "$mode" = dry-run ]; then
     # bench-kernels has no --help: its flags parse, then it stops at the backend's init (no GPU here) with that reason.
     if [ -f examples/bench-kernels.ts ]; then step bench-kernels-args sh -c 'node --import tsx examples/bench-kernels.ts --backend cuda --context 8192 --head-dim 128 --block 64 --repeats 3 2>&1 | grep -q "no CUDA device"'
     else echo "device-check: WARNING: examples/bench-kernels.ts is not in this tree yet; its device step will fail and be reported"; status_lines+=("| bench-kernels-args | missing: examples/bench-kernels.ts | |"); fi
-    step summary-format sh -c "node --import tsx backends/cuda/scripts/summarize.ts --dir '$work' --work '$work' --status '| dry-run | ok | |' > '$work/summary.md' && grep -q '^# CUDA backend' '$work/summary.md'"
+    # The timing code end to end without a GPU: bench-cuda against a simulated backend (its contention bursts must be
+    # re-measured), then the summary of that JSON with its timing table.
+    step bench-simulated sh -c "node --import tsx backends/cuda/scripts/bench-cuda.ts --out '$work' --tokens 8192 --densities 1,10 --reps 5 --simulate >/dev/null && node -e 'const j=require(process.argv[1]); if (!(j.timing.length === 1 && j.results.every((r) => r.runs >= 5) && j.results.some((r) => r.remeasures > 0))) process.exit(1)' '$work/cuda-bench.json'"
+    step summary-format sh -c "node --import tsx backends/cuda/scripts/summarize.ts --dir '$work' --work '$work' --status '| dry-run | ok | |' > '$work/summary.md' && grep -q '^# CUDA backend' '$work/summary.md' && grep -q '^| bench-cuda N=8K | quiet: ' '$work/summary.md'"
     step transfer-size check_transfer_size
     step device-tree simulate_device_tree
     rm -rf "$work"

@@ -26,6 +26,8 @@ export interface CudaBench {
   readonly results: CudaRow[];
   readonly blockMass: Array<{ tokens: number; kernelMs: number }>;
   readonly linearity: Array<{ tokens: number; r2: number; slope: number; intercept: number }>;
+  /** The timing protocol's summary per N (@hplb/runtime/timing): spread, re-measures, contention, noisy. */
+  readonly timing?: Array<{ tokens: number; noisy: boolean; note: string }>;
 }
 export interface TorchTiming { readonly tokens: number; readonly heads: number; readonly ms: number; readonly firstMs: number }
 export interface TorchResults {
@@ -101,7 +103,7 @@ export interface SummaryInputs {
   readonly tap?: string;
   readonly cuda?: CudaBench;
   readonly torch?: TorchResults;
-  readonly calibration?: { readonly fit?: { readonly r2?: number } };
+  readonly calibration?: { readonly fit?: { readonly r2?: number }; readonly timing?: { readonly noisy?: boolean; readonly note?: string } };
   readonly execute?: string;
 }
 
@@ -157,6 +159,18 @@ export const renderSummary = (x: SummaryInputs): string => {
       lines.push('');
     }
   }
+
+  // The timing protocol: how noisy each measurement was (a noisy one says so instead of passing silently).
+  lines.push('## Timing protocol (warm-up apart, interleaved repeats, median and IQR, contention re-measured)', '');
+  const noiseLine = execute?.match(/^noise: (.*)$/m)?.[1];
+  const rows: Array<[string, string]> = [
+    ...(cuda?.timing ?? []).map((t): [string, string] => [`bench-cuda N=${k(t.tokens)}`, t.note]),
+    ['hplb calibrate', calibration?.timing?.note ?? 'not run'],
+    ['hplb execute', noiseLine ?? 'not run'],
+  ];
+  lines.push('| measurement | timing |', '| --- | --- |', ...rows.map(([m, n]) => `| ${m} | ${n} |`), '');
+  const noisy = rows.filter(([, n]) => n.startsWith('NOISY')).map(([m]) => m);
+  if (noisy.length > 0) lines.push(`Noisy: ${noisy.join(', ')}: their numbers carry more spread than the protocol's threshold; rerun before quoting them.`, '');
 
   // hplb execute prints "makespan error median X%, max Y%" (per layer): the target holds when the max does.
   const makespan = execute?.match(/makespan error median [0-9.]+%, max ([0-9.]+)%/)?.[1];

@@ -2,13 +2,16 @@
  * First-run (kernel compile) vs steady time of the WebGPU backend, per operation, in one fresh process. Run it with
  * Mesa's shader cache off to see the cold compile lavapipe pays at a kernel's first dispatch:
  *   MESA_SHADER_CACHE_DISABLE=true node --import tsx backends/webgpu/scripts/first-run.ts [--context N]
- * Prints a markdown table (quoted in backends/webgpu/README.md). A benchmark, not a test.
+ * Prints a markdown table (quoted in backends/webgpu/README.md). A benchmark, not a test. Timing follows the
+ * runtime's protocol (@hplb/runtime/timing): the first run is the warm-up, reported apart; the steady median comes
+ * from 3 more runs, re-measured when contended or spread over 5%, with the spread in the table.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { formatError, type HplbError } from '@hplb/core';
 import { makeAttentionParams } from '@hplb/core/kernel';
 import { budgetLayout } from '@hplb/core/kernel';
 import { gaussian, rng } from '@hplb/core/kernel';
+import { measurePoints, timingProtocol } from '@hplb/runtime/timing';
 import { createBackend } from '../src/index.ts';
 
 const arg = process.argv.indexOf('--context');
@@ -29,19 +32,19 @@ const layout = right(budgetLayout(p, 0.05 * N));
 const pm = right(makeAttentionParams({ tokens: Math.min(N, 1024), headDim: 128, blockSize: 64 }));
 const qm = x.q.subarray(0, pm.tokens * 128), km = x.k.subarray(0, pm.tokens * 128);
 
-const timed = async (f: () => Promise<unknown>): Promise<number> => { const s = performance.now(); await f(); return performance.now() - s; };
 const rows: string[] = [];
+/** Wall time (the GPU works while the thread waits): no wall / CPU check. */
+const protocol = right(timingProtocol({ warmups: 1, repeats: 3, maxWallCpuRatio: null }));
 const measure = async (label: string, f: () => Promise<unknown>) => {
-  const first = await timed(f);
-  const steady: number[] = [];
-  for (let r = 0; r < 3; r++) steady.push(await timed(f));
-  steady.sort((a, b) => a - b);
-  rows.push(`| ${label} | ${first.toFixed(0)} | ${steady[1]!.toFixed(0)} | ${(first - steady[1]!).toFixed(0)} |`);
+  const m = right(await measurePoints(1, async () => { const s = performance.now(); await f(); return E.right({ seconds: (performance.now() - s) / 1000 }); }, protocol));
+  const t = m.timings[0]!;
+  const first = t.warmup[0]! * 1e3, steady = t.median * 1e3;
+  rows.push(`| ${label} | ${first.toFixed(0)} | ${steady.toFixed(0)} | ${(first - steady).toFixed(0)} | ${(100 * t.spread).toFixed(1)}%${t.noisy ? ' NOISY' : ''} |`);
 };
 await measure(`sparseAttention N=${N}, 5% budget`, async () => right(await backend.sparseAttention(x.q, x.k, x.v, layout, p)));
 await measure(`blockMass N=${pm.tokens}`, async () => right(await backend.blockMass(qm, km, pm)));
 await backend.dispose();
 
 process.stdout.write(`# ${info.device}; Mesa shader cache ${process.env['MESA_SHADER_CACHE_DISABLE'] === 'true' ? 'disabled (cold compiles)' : 'enabled'}; init ${initMs.toFixed(0)} ms\n\n`);
-process.stdout.write('| operation (d = 128, B = 64) | first run (ms) | steady median (ms) | first − steady (ms) |\n|---|---:|---:|---:|\n');
+process.stdout.write('| operation (d = 128, B = 64) | first run (ms) | steady median (ms) | first − steady (ms) | spread (IQR/median) |\n|---|---:|---:|---:|---:|\n');
 process.stdout.write(rows.join('\n') + '\n');
