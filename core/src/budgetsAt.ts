@@ -106,9 +106,9 @@ const fromCurves = (
 export const budgetsAt = (profile: Profile, n: number, options: BudgetsAtOptions = {}): E.Either<HplbError, number[][]> => {
   const file = options.file;
   const err = (code: 'argument' | 'decode', path: string, expected: string, actual?: unknown) => E.left(hplbError(code, [issue(path, expected, actual)], file));
-  if (!(Number.isInteger(n) && n > 0)) return err('argument', '--context', 'a context length N: a positive integer', n);
+  if (!(Number.isInteger(n) && n > 0)) return err('argument', '$.contextLength', 'a context length N: a positive integer', n);
   const target = options.recoveryTarget ?? DEFAULT_RECOVERY_TARGET;
-  if (!(target >= 0 && target <= 1)) return err('argument', '--recovery', 'a recovery target in [0, 1]', target);
+  if (!(target >= 0 && target <= 1)) return err('argument', '$.recoveryTarget', 'a recovery target in [0, 1]', target);
   const scaling = options.curveScaling ?? 'fixed';
   const checked = checkProfile(profile, file);
   if (E.isLeft(checked)) return checked;
@@ -123,13 +123,13 @@ export const budgetsAt = (profile: Profile, n: number, options: BudgetsAtOptions
         return err(
           'argument',
           '$.topP',
-          'recovery curves of this model (a curve profile, --curves FILE) to turn top-p targets into tokens: these budgets are attention-mass fractions (XAttention thresholds), not token counts',
+          'recovery curves of this model (a curve profile, $.curves = FILE) to turn top-p targets into tokens: these budgets are attention-mass fractions (XAttention thresholds), not token counts',
         );
       const cc = checkProfile(curves, file);
       if (E.isLeft(cc)) return cc;
       const m = profile.model;
       if (curves.model.layers !== m.layers || curves.model.queryHeads !== m.queryHeads)
-        return err('argument', '--curves', `recovery curves for ${m.layers} layers × ${m.queryHeads} query heads (${m.name})`, words(`${curves.model.layers} × ${curves.model.queryHeads} (${curves.model.name})`));
+        return err('argument', '$.curves', `recovery curves for ${m.layers} layers × ${m.queryHeads} query heads (${m.name})`, words(`${curves.model.layers} × ${curves.model.queryHeads} (${curves.model.name})`));
       return E.right(fromCurves(curves, n, (l, h) => topP[l]![h]!, scaling));
     }
     case 'elastic':

@@ -281,7 +281,7 @@ const elasticProfileCurves = (p: ElasticProfile, n: number, assumedRecovery: num
     return E.right({ curves: out, model: 'duo-gate' });
   }
   if (assumedRecovery === undefined)
-    return fail('argument', '$.alpha', 'recall information: MoA spans carry no recovery value; pass an assumed recovery at each span (--span-recovery R) to use the power-through-point curve model');
+    return fail('argument', '$.alpha', 'recall information: MoA spans carry no recovery value; pass an assumed recovery at each span ($.spanRecovery = R) to use the power-through-point curve model');
   const rule = p.spanRule ?? { multiple: 64, minimum: 128 };
   const out = p.alpha.map((row, l) => row.map((a, h) => {
     const span = Math.min(n, Math.max(rule.minimum, Math.ceil((a + p.beta[l]![h]! * n) / rule.multiple) * rule.multiple));

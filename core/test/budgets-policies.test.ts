@@ -168,7 +168,7 @@ test('bad input: density and p outside (0, 1], total below one block per head', 
   for (const d of [0, -0.1, 1.5, Number.NaN]) assert.ok(E.isLeft(densityTotal(d, p)), `density ${d} accepted`);
   for (const x of [0, 1.01, -1]) {
     const r = topPPolicy(p, x);
-    assert.ok(E.isLeft(r) && r.left.issues[0]!.path === '--p');
+    assert.ok(E.isLeft(r) && r.left.issues[0]!.path === '$.p');
   }
   const low = maxMinPolicy(p, { kind: 'tokens', value: 127 });
   assert.ok(E.isLeft(low));

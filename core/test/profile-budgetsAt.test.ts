@@ -82,7 +82,7 @@ test('required budgets clamp to [1, N]; top-p profiles need curves, then read ea
   const curves = curveProfile(4096, [Array(4).fill(oneCurve), Array(4).fill(oneCurve)]);
   assert.deepEqual(right(budgetsAt(topP, 4096, { curves })), [[100, 400, Math.ceil(400 + (0.05 / 0.09) * 600), 1], [100, 100, 100, 4096]]);
   const other = right(decodeProfile({ format: 'hplb.profile/1', kind: 'curve', model: { ...tiny, layers: 1 }, contextLength: 4096, curves: [Array(4).fill(oneCurve)] })) as CurveProfile;
-  assert.match(leftText(budgetsAt(topP, 4096, { curves: other })), /--curves/);
+  assert.match(leftText(budgetsAt(topP, 4096, { curves: other })), /\$\.curves/);
 });
 
 test('elastic spans: alpha + beta·N; MoA rule clamps to N, rounds up to 64, at least 128, capped at N', () => {
@@ -100,9 +100,9 @@ test('elastic spans: alpha + beta·N; MoA rule clamps to N, rounds up to 64, at 
 
 test('budgetsAt rejects a bad N or recovery target, naming the flag', () => {
   const p = right(decodeProfile({ format: 'hplb.profile/1', kind: 'elastic', model: tiny, alpha: [[0, 0, 0, 0], [0, 0, 0, 0]], beta: [[1, 1, 1, 1], [1, 1, 1, 1]] }));
-  assert.match(leftText(budgetsAt(p, 0)), /at --context: expected a context length N/);
-  assert.match(leftText(budgetsAt(p, 1.5)), /--context/);
-  assert.match(leftText(budgetsAt(p, 10, { recoveryTarget: 1.5 })), /--recovery/);
+  assert.match(leftText(budgetsAt(p, 0)), /at \$\.contextLength: expected a context length N/);
+  assert.match(leftText(budgetsAt(p, 1.5)), /\$\.contextLength/);
+  assert.match(leftText(budgetsAt(p, 10, { recoveryTarget: 1.5 })), /\$\.recoveryTarget/);
 });
 
 test('checkProfile: dimensions, registry shapes, monotone curves, finite spans, each with its JSON path', () => {
@@ -136,8 +136,8 @@ test('MInference importer on inline input: formula, stream_llm, key and shape er
   assert.match(leftText(importMinference(JSON.stringify([good[0], layer(() => ['vertical_and_slash', 1, 2])]), { model: tiny })), /at \$\[1\]\["0"\]: expected a 4-item/);
   assert.match(leftText(importMinference(JSON.stringify([good[0], layer(() => ['block', 1, 2, 0.3])]), { model: tiny })), /at \$\[1\]\["0"\]\[0\]: expected "vertical_and_slash" or "stream_llm"/);
   assert.match(leftText(importMinference(JSON.stringify([good[0], layer(() => ['vertical_and_slash', 1, 2, 3])]), { model: tiny })), /at \$\[1\]\["0"\]\[3\]: expected a recall score in \[0, 1\]/);
-  assert.match(leftText(importMinference(JSON.stringify(good), { model: 'no-such-model' })), /at --model: expected a registered model/);
-  assert.match(leftText(importMinference(JSON.stringify(good), { file: 'x.json' })), /^x\.json: at --model: expected a model name/);
+  assert.match(leftText(importMinference(JSON.stringify(good), { model: 'no-such-model' })), /at \$\.model: expected a registered model/);
+  assert.match(leftText(importMinference(JSON.stringify(good), { file: 'x.json' })), /^x\.json: at \$\.model: expected a model name/);
 });
 
 test('DuoAttention importer on inline TSV: sparsity and threshold rules, ragged rows, non-numbers', () => {
@@ -151,8 +151,8 @@ test('DuoAttention importer on inline TSV: sparsity and threshold rules, ragged 
   assert.match(leftText(importDuo('0.1\tx\n0.3\t0.4\n', { model: tiny, sparsity: 0.5 })), /at \$\[0\]\[1\]: expected a finite number \(line 1, column 2\), got "x"/);
   assert.match(leftText(importDuo('0.1\t0.2\t0.3\n0.3\t0.4\t0.5\n', { model: tiny, sparsity: 0.5 })), /at \$\[0\]: expected 2 columns \(KV heads\)/);
   assert.match(leftText(importDuo('', { model: tiny, sparsity: 0.5 })), /at \$: expected a tab-separated matrix .*got an empty file/);
-  assert.match(leftText(importDuo(tsv, { model: tiny })), /at --sparsity/);
-  assert.match(leftText(importDuo(tsv, { model: tiny, sparsity: 2 })), /at --sparsity: expected a number in \[0, 1\]/);
+  assert.match(leftText(importDuo(tsv, { model: tiny })), /at \$\.sparsity/);
+  assert.match(leftText(importDuo(tsv, { model: tiny, sparsity: 2 })), /at \$\.sparsity: expected a number in \[0, 1\]/);
 });
 
 test('MoA and XAttention importers on inline input: shape mismatches and missing tables', () => {

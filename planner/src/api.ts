@@ -96,10 +96,9 @@ const prepare = (x: Profile | LoadedProfile, o: PlanOptions): E.Either<HplbError
   const checked = checkBudgetOptions(o);
   if (E.isLeft(checked)) return checked;
   const loaded = asLoadedProfile(x);
-  const splitOpts = typeof o.splitHeads === 'object' ? o.splitHeads : undefined;
   const settings = planSettings(loaded, o);
   if (E.isLeft(settings)) return settings;
-  const ctx: PlanContext = splitOpts ? { ...settings.right, splitHeads: splitOpts } : settings.right;
+  const ctx = settings.right;
   const policy: BudgetPolicy = o.policy ?? 'bubble-fill';
   if ((POLICIES_NEEDING_CURVES as ReadonlyArray<string>).includes(policy) && !ctx.curves) return E.left(noCurvesError(ctx, policy));
   if (policy === 'profile' && !ctx.profileBudgets)

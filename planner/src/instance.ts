@@ -92,6 +92,8 @@ export interface InstanceSolution {
   readonly gap: number;
   readonly seconds: number;
   readonly assignment: ReadonlyArray<number>;
+  /** The instance solved (the named one of a bench file). */
+  readonly instance: Instance;
 }
 
 /** Solve an instance (already decoded). Left `infeasible` names the violated constraint (`$.constraints.X`). */
@@ -107,5 +109,5 @@ export const solveDecodedInstance = async (inst: Instance, options: SolveInstanc
   const answer = r as unknown as { status: string; engine?: string; constraint?: string; message?: string };
   if (answer.status === 'unavailable') return E.left(hplbError('backend', [issue('$.solver', `an ILP engine that can start (${answer.engine}: ${answer.message})`, options.solver ?? 'auto')], options.file));
   if (answer.status === 'infeasible' || !('assignment' in r)) return E.left(hplbError('infeasible', [issue(`$.constraints.${answer.constraint ?? ''}`.replace(/\.$/, ''), `a satisfiable constraint set: ${answer.message ?? ''}`)], options.file));
-  return E.right({ makespan: r.makespan, lowerBound: r.lowerBound, status: r.status, gap: r.gap, seconds: r.seconds, assignment: r.assignment });
+  return E.right({ makespan: r.makespan, lowerBound: r.lowerBound, status: r.status, gap: r.gap, seconds: r.seconds, assignment: r.assignment, instance: inst });
 };

@@ -41,6 +41,13 @@ export interface SettingsOptions {
   readonly constraints?: { readonly equalHeadsPerDevice?: boolean; readonly kv?: 'group' | 'replicate' };
   /** A cost model, or a name: `work` (default, token pairs), `budget`/`paper-budget` (N·b), `cuda-h100`, `cpu` (seconds). */
   readonly costModel?: CostModel | string;
+  /** KV-copy communication term: replicated KV bytes / (linkGbps GB/s), charged per layer (cost models in seconds). */
+  readonly linkGbps?: number;
+  /**
+   * Split the heaviest heads' query rows: true / options (the split-head stage's settings). `planProfile` reads its
+   * own `splitHeads` (below) to decide whether the planned row splits; reference rows use these options.
+   */
+  readonly splitHeads?: boolean | SplitOptions;
   /** Context length N (default: the profile's, else 131072). */
   readonly contextLength?: number;
   /** Budget block size in tokens (default 64, at most N). */
@@ -106,11 +113,13 @@ const literalUnion = <T extends string>(xs: ReadonlyArray<T>, name: string) =>
   t.keyof(Object.fromEntries(xs.map((x) => [x, null])) as Record<T, null>, name);
 
 export const SettingsOptionsC = t.partial({
-  gpus: t.union([PositiveInt, t.array(DeviceC)], 'a number of GPUs ≥ 1 or a list of devices {id, speed, memoryBytes}'),
+  gpus: t.union([NonNegativeInt, t.array(DeviceC)], 'a number of GPUs ≥ 1 or a list of devices {id, speed, memoryBytes}'),
   speeds: t.array(Positive, 'a list of positive speeds'),
   memoryGb: t.union([NonNegative, t.array(NonNegative)], 'a memory size in GB (≥ 0), or one per GPU'),
   constraints: t.partial({ equalHeadsPerDevice: t.boolean, kv: t.keyof({ group: null, replicate: null }, 'group|replicate') }),
   costModel: t.union([t.string, CostModelC], 'a cost model or its name'),
+  linkGbps: t.refinement(Positive, () => true, 'a link bandwidth in GB/s > 0'),
+  splitHeads: t.union([t.boolean, SplitOptionsC], 'true, false or {maxSplits?, minRows?}'),
   contextLength: t.refinement(PositiveInt, () => true, 'a context length ≥ 1 token'),
   blockSize: t.refinement(PositiveInt, () => true, 'a block size ≥ 1 token'),
   kvBytesPerElement: t.refinement(PositiveInt, () => true, 'bytes per KV element ≥ 1'),

@@ -7,10 +7,10 @@
 import * as E from 'fp-ts/lib/Either.js';
 import {
   BUDGET_COST_MODEL, COST_MODEL_NAMES, CURVE_MODELS, DEFAULT_BLOCK_SIZE, DEFAULT_CONTEXT_LENGTH, WORK_COST_MODEL, budgetsAt, hplbError,
-  issue, kvHeadBytes, makeDevices, namedCostModel, profileCurves, withFile,
-  type CostModel, type Device, type HplbError, type Profile,
+  issue, kvHeadBytes, makeDevices, namedCostModel, profileCurves, withFile, withLinkBandwidth,
+  type CostModel, type Device, type HplbError, type ModelShape, type Profile,
 } from '@hplb/core';
-import { nearestEvenDeviceCounts } from '@hplb/solvers';
+import { nearestEvenDeviceCounts, type PlanSettings } from '@hplb/solvers';
 import type { PlanContext } from './pipelines.ts';
 import type { SettingsOptions } from './options.ts';
 import { profileSourceName, type LoadedProfile } from './profiles.ts';
@@ -51,14 +51,12 @@ export const costModelOf = (c: CostModel | string | undefined): E.Either<HplbErr
 };
 
 /**
- * The settings record of a run on `loaded`. Left: an option out of range or infeasible for this model (equal heads
- * that cannot divide the heads or GQA groups, memory too small for one copy of every KV head, a previous plan of
- * another model or GPU count), with the option's JSON path.
+ * The placement half of the settings for `model` at context `n`: devices, constraints, cost model, solver budget,
+ * KV and split options, a previous plan. Left: an option out of range or infeasible for this model (equal heads that
+ * cannot divide the heads or GQA groups, memory too small for one copy of every KV head, a previous plan of another
+ * model or GPU count), with the option's JSON path; option values in the text read `$.gpus = 3`.
  */
-export const planSettings = (loaded: LoadedProfile, o: SettingsOptions = {}): E.Either<HplbError, PlanContext> => {
-  const { profile } = loaded;
-  const model = profile.model;
-  const n = o.contextLength ?? contextOf(profile);
+export const placementSettings = (model: ModelShape, n: number, o: SettingsOptions = {}): E.Either<HplbError, PlanSettings & { readonly blockSize: number; readonly seed: number }> => {
   const block = o.blockSize ?? DEFAULT_BLOCK_SIZE;
   if (block > n) return E.left(argument('$.blockSize', `a block size at most the context length ${n}`, block));
   const devicesE = devicesOf(o);
@@ -81,6 +79,11 @@ export const planSettings = (loaded: LoadedProfile, o: SettingsOptions = {}): E.
   if (!(timeLimitMs > 0)) return E.left(argument('$.timeLimitMs', 'a time limit in ms > 0', timeLimitMs));
   const costE = costModelOf(o.costModel);
   if (E.isLeft(costE)) return costE;
+  let costModel = costE.right;
+  if (o.linkGbps !== undefined) {
+    if (costModel.unit !== 'seconds') return E.left(argument('$.linkGbps', 'a cost model in seconds ($.costModel = cuda-h100|cpu or a calibrated cost model): token-pair costs have no link time', costModel.name));
+    costModel = withLinkBandwidth(costModel, o.linkGbps * 1e9);
+  }
   if (o.kvReplicationCapBytes !== undefined && o.kvReplicationCapBytes !== null && kv === 'group')
     return E.left(argument('$.kvReplicationCapBytes', 'a cap only with $.constraints.kv = replicate (groups are never replicated)', `$.constraints.kv = ${kv}`));
 
@@ -105,26 +108,41 @@ export const planSettings = (loaded: LoadedProfile, o: SettingsOptions = {}): E.
       return E.left(hplbError('decode', [issue('$.previous.model', `a plan of ${model.name} (${model.layers} layers × ${model.queryHeads} heads)`, `${previous.model.layers} × ${previous.model.queryHeads}`)]));
     if (previous.devices.length !== g) return E.left(hplbError('decode', [issue('$.previous.devices', `${g} devices ($.gpus = ${g})`, previous.devices.length)]));
   }
-
-  const curves = profileCurves(profile, n, o.spanRecovery !== undefined ? { spanRecovery: o.spanRecovery } : {});
-  const curvesError: HplbError | undefined = E.isLeft(curves) ? (loaded.file ? withFile(loaded.file)(curves.left) : curves.left) : undefined;
-  const budgets = budgetsAt(profile, n, loaded.file ? { file: loaded.file } : {});
-  const curveModel = E.isRight(curves) ? curves.right.model : undefined;
+  const split = o.splitHeads;
   return E.right({
     model,
     contextLength: n,
     devices,
     constraints: { equalHeadsPerDevice: equal, kv },
-    costModel: costE.right,
+    costModel,
     timeLimitMs,
     seed: o.seed ?? 1,
     blockSize: block,
+    ...(split !== undefined && split !== false ? { splitHeads: split === true ? {} : split } : {}),
     ...(o.runtime ? { runtime: o.runtime } : {}),
     ...(o.kvBytesPerElement !== undefined ? { kvBytesPerElement: o.kvBytesPerElement } : {}),
     ...(o.kvReplicationCapBytes !== undefined ? { kvReplicationCapBytes: o.kvReplicationCapBytes } : {}),
     ...(o.effort !== undefined ? { effort: o.effort } : {}),
     ...(previous ? { previous } : {}),
     ...(o.migrationWeight !== undefined ? { migrationWeight: o.migrationWeight } : {}),
+  });
+};
+
+/**
+ * The settings record of a run on `loaded`: `placementSettings` at the context length (default the profile's) plus
+ * the recovery curves at N (or why there are none), the budgets the profile states at N, and provenance.
+ */
+export const planSettings = (loaded: LoadedProfile, o: SettingsOptions = {}): E.Either<HplbError, PlanContext> => {
+  const { profile } = loaded;
+  const n = o.contextLength ?? contextOf(profile);
+  const placement = placementSettings(profile.model, n, o);
+  if (E.isLeft(placement)) return placement;
+  const curves = profileCurves(profile, n, o.spanRecovery !== undefined ? { spanRecovery: o.spanRecovery } : {});
+  const curvesError: HplbError | undefined = E.isLeft(curves) ? (loaded.file ? withFile(loaded.file)(curves.left) : curves.left) : undefined;
+  const budgets = budgetsAt(profile, n, loaded.file ? { file: loaded.file } : {});
+  const curveModel = E.isRight(curves) ? curves.right.model : undefined;
+  return E.right({
+    ...placement.right,
     ...(E.isRight(curves) ? { curves: curves.right.curves } : {}),
     ...(curvesError ? { curvesError } : {}),
     ...(E.isRight(budgets) ? { profileBudgets: budgets.right } : {}),

@@ -13,23 +13,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import {
-  DEFAULT_CONTEXT_LENGTH,
-  PROFILE_FORMATS,
-  budgetsAt,
-  detectFormat,
-  duoWindowFromConfig,
-  hplbError,
-  importHplbProfile,
-  importProfile,
-  isProfileFormat,
-  issue,
-  type CurveProfile,
-  type HplbError,
-  type Profile,
-} from '@hplb/core';
+import { DEFAULT_CONTEXT_LENGTH, PROFILE_FORMATS, detectFormat, hplbError, issue, inspectProfile, type CurveProfile, type HplbError } from 'hplb';
+import { loadProfile } from 'hplb/node';
+import { duoWindowFromConfig, isProfileFormat } from '@hplb/core';
 import { parseArgs } from '../args.ts';
-import { CliFailure, argumentError, orFail, readJson, readText, type Io } from '../io.ts';
+import { CliFailure, argumentError, readJson, readText, type Io } from '../io.ts';
+import { planFailure } from '../planFlags.ts';
 
 export const summary = 'per-layer head budgets (min/mean/max, max/min) of a MInference, DuoAttention, MoA, XAttention or hplb profile';
 
@@ -49,29 +38,15 @@ const USAGE = `Usage: hplb inspect <file> [--format ${PROFILE_FORMATS.join('|')}
   --recovery r   curve profiles: attention mass each head keeps (default 0.95)
 `;
 
-export interface LayerStats {
-  readonly layer: number;
-  readonly heads: number;
-  readonly budgetMin: number;
-  readonly budgetMean: number;
-  readonly budgetMax: number;
-  readonly maxOverMin: number | null;
-  readonly distinct: number;
-}
-
-/** Per-layer statistics of a [layer][head] table. */
-export const layerStats = (table: ReadonlyArray<ReadonlyArray<number>>): LayerStats[] =>
-  table.map((row, layer) => {
-    const min = Math.min(...row);
-    const max = Math.max(...row);
-    const mean = row.reduce((a, b) => a + b, 0) / row.length;
-    return { layer, heads: row.length, budgetMin: min, budgetMean: mean, budgetMax: max, maxOverMin: min > 0 ? max / min : null, distinct: new Set(row).size };
-  });
+export { layerStats, type LayerStats } from '@hplb/planner';
 
 const fmt = (x: number | null, digits = 0): string => (x === null ? '-' : digits === 0 && Number.isInteger(x) ? String(x) : x.toFixed(digits === 0 ? 1 : digits));
 
-/** Unwrap at the edge: argument and format problems exit 2 (usage), everything else 1. */
-const orExit = <A>(e: E.Either<HplbError, A>): A => orFail(e, E.isLeft(e) && (e.left.code === 'argument' || e.left.code === 'format') ? 2 : 1);
+/** Unwrap at the edge, naming flags: argument and format problems exit 2 (usage), everything else 1. */
+const orExit = <A>(e: E.Either<HplbError, A>): A => {
+  if (E.isLeft(e)) throw planFailure(e.left, { exitCode: e.left.code === 'argument' || e.left.code === 'format' ? 2 : 1 });
+  return e.right;
+};
 
 export const run = async (argv: string[], io: Io): Promise<number> => {
   const args = parseArgs(argv, {
@@ -95,7 +70,7 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
   const recovery = args.number('recovery', (n) => n >= 0 && n <= 1, 'a recovery target in [0, 1]');
   const sink = args.int('sink', (n) => n >= 0, 'a non-negative integer');
   const recent = args.int('recent', (n) => n >= 0, 'a non-negative integer');
-  const text = orFail(readText(file));
+  const text = orExit(readText(file));
   const format = args.string('format') ?? detectFormat(file, text);
   if (format === undefined)
     throw new CliFailure(hplbError('format', [issue('--format', `a format (${PROFILE_FORMATS.join('|')}): none given and the file's content names none`)], file), 2);
@@ -111,9 +86,9 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
 
   const model = args.string('model');
   const table = args.string('table');
-  const profile: Profile = orExit(
-    importProfile(format, text, {
-      file,
+  const loaded = orExit(
+    loadProfile({ text, fileName: file }, {
+      format,
       ...(model !== undefined ? { model } : {}),
       ...(context !== undefined ? { contextLength: context } : {}),
       ...(sparsity !== undefined ? { sparsity } : {}),
@@ -123,41 +98,19 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
       ...(recentTokens !== undefined ? { recentTokens } : {}),
     }),
   );
-  const n = context ?? ('contextLength' in profile ? profile.contextLength : DEFAULT_CONTEXT_LENGTH);
+  const profile = loaded.profile;
 
   let curves: CurveProfile | undefined;
   const curvesFile = args.string('curves');
   if (curvesFile !== undefined) {
-    const c = orExit(E.chain((t: string) => importHplbProfile(t, { file: curvesFile }))(readText(curvesFile)));
+    const c = orExit(loadProfile(curvesFile, { format: 'hplb' })).profile;
     if (c.kind !== 'curve') throw new CliFailure(hplbError('argument', [issue('$.kind', '"curve" (recovery curves for --curves)', c.kind)], curvesFile), 2);
     curves = c;
   }
-
-  const topPOnly = profile.kind === 'required' && profile.topP !== undefined && profile.budgets.length === 0 && curves === undefined;
-  const unit = topPOnly ? 'top-p' : 'tokens';
-  const values: number[][] = topPOnly
-    ? (profile as { topP: number[][] }).topP.map((r) => [...r])
-    : orExit(budgetsAt(profile, n, { file, ...(recovery !== undefined ? { recoveryTarget: recovery } : {}), ...(curves ? { curves } : {}) }));
-
-  // MInference recall (share of dense attention mass the pattern keeps), per layer, where the source has it.
-  const recall = profile.kind === 'required' && profile.recall?.some((r) => r.some((x) => x !== null)) ? profile.recall : undefined;
-  const layers = layerStats(values).map((st) => {
-    if (!recall) return st;
-    const rs = (recall[st.layer] ?? []).filter((x): x is NonNullable<typeof x> => x !== null);
-    return { ...st, recallMin: rs.length > 0 ? Math.min(...rs) : null, recallMean: rs.length > 0 ? rs.reduce((a, b) => a + b, 0) / rs.length : null };
-  });
-  const flat = values.flat();
-  const means = layers.map((l) => l.budgetMean);
+  const inspection = orExit(inspectProfile(profile, { file, ...(context !== undefined ? { contextLength: context } : {}), ...(recovery !== undefined ? { recoveryTarget: recovery } : {}), ...(curves ? { curves } : {}) }));
+  const { unit, layers, summary: overall, contextLength: n } = inspection;
+  const topPOnly = unit === 'top-p';
   const m = profile.model;
-  const ratios = layers.map((l) => l.maxOverMin).filter((r): r is number => r !== null);
-  const overall = {
-    budgetMin: Math.min(...flat),
-    budgetMean: flat.reduce((a, b) => a + b, 0) / flat.length,
-    budgetMax: Math.max(...flat),
-    distinct: new Set(flat).size,
-    maxOverMinLargest: ratios.length > 0 ? Math.max(...ratios) : null,
-    layerMeanSpread: Math.min(...means) > 0 ? Math.max(...means) / Math.min(...means) : null,
-  };
   if (args.flag('json')) {
     const out = {
       format,

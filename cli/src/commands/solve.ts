@@ -9,12 +9,12 @@
  * timeMatrix (item × GPU), previous (a device per item) + migrationWeight, kvGroupOf + maxKvPerDevice /
  * maxExtraKvCopies. An infeasible constraint set fails with one line naming the constraint (exit 1).
  */
-import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
-import { NonNegative, NonNegativeInt, Positive, decode, hplbError, issue, type HplbError } from '@hplb/core';
-import { SOLVER_NAMES, solveLayer, type LayerProblem } from '@hplb/solvers/node';
+import { SOLVER_NAMES, type InstanceSolution } from 'hplb';
+import { solveInstance } from 'hplb/node';
 import { parseArgs } from '../args.ts';
-import { CliFailure, argumentError, orFail, readJson, type Io } from '../io.ts';
+import { argumentError, orFail, readJson, type Io } from '../io.ts';
+import { CliFailure } from '../io.ts';
 import { readSolverName, readTimeLimitMs } from '../solverFlags.ts';
 
 export const summary = 'solve a raw partitioning instance {costs, gpus, constraints?} (or a shared bench instance by --name)';
@@ -29,62 +29,8 @@ const USAGE = `Usage: hplb solve <instance.json> [--solver ${SOLVER_NAMES.join('
   --seed N         seed for randomised search (default 1)
 `;
 
-const ConstraintsC = t.partial({
-  equalHeadsPerDevice: t.boolean,
-  groups: t.array(t.array(NonNegativeInt)),
-  pinned: t.array(t.type({ item: NonNegativeInt, device: NonNegativeInt })),
-  speeds: t.array(Positive),
-  timeMatrix: t.array(t.array(NonNegative)),
-  previous: t.array(NonNegativeInt),
-  migrationWeight: NonNegative,
-  kvGroupOf: t.array(NonNegativeInt),
-  maxKvPerDevice: t.array(t.union([NonNegativeInt, t.null])),
-  maxExtraKvCopies: NonNegativeInt,
-}, 'Constraints');
-
-export const InstanceC = t.intersection([
-  t.type({ costs: t.array(NonNegative), gpus: NonNegativeInt }),
-  t.partial({ name: t.string, constraints: ConstraintsC }),
-], 'Instance');
-export type Instance = t.TypeOf<typeof InstanceC>;
-
-const BenchC = t.type({ instances: t.array(t.UnknownRecord) }, 'BenchFile');
-
-/** Pick the instance: the file itself, or the named one of a bench file. */
-export const readInstance = (u: unknown, file: string, name: string | undefined): E.Either<HplbError, Instance> => {
-  const isBench = typeof u === 'object' && u !== null && 'instances' in u;
-  if (!isBench) {
-    if (name !== undefined) return E.left(hplbError('argument', [issue('--name', 'a bench file ({"instances": [...]}) to pick the instance from', name)], file));
-    return decode(InstanceC, u, file);
-  }
-  return E.chain((b: t.TypeOf<typeof BenchC>) => {
-    const names = b.instances.map((x) => String(x['name']));
-    if (name === undefined) return E.left(hplbError('argument', [issue('--name', `an instance name (${names.slice(0, 6).join(', ')}${names.length > 6 ? ', …' : ''})`)], file));
-    const k = names.indexOf(name);
-    if (k < 0) return E.left(hplbError('argument', [issue('--name', `one of the ${names.length} instances in the file (${names.slice(0, 6).join(', ')}, …)`, name)], file));
-    return E.mapLeft((e: HplbError) => ({ ...e, issues: e.issues.map((i) => ({ ...i, path: i.path.replace(/^\$/, `$.instances[${k}]`) })) }))(decode(InstanceC, b.instances[k], file));
-  })(decode(BenchC, u, file));
-};
-
-export const problemOf = (inst: Instance, file: string): LayerProblem => {
-  const c = inst.constraints ?? {};
-  if (inst.gpus === 0) throw new CliFailure(hplbError('argument', [issue('$.gpus', 'at least one GPU', 0)], file), 1);
-  const speeds = c.speeds ?? Array<number>(inst.gpus).fill(1);
-  if (speeds.length !== inst.gpus) throw new CliFailure(hplbError('decode', [issue('$.constraints.speeds', `${inst.gpus} speeds, one per GPU ($.gpus)`, `${speeds.length} values`)], file), 1);
-  return {
-    layer: 0,
-    costs: inst.costs,
-    speeds,
-    ...(c.timeMatrix ? { timeMatrix: c.timeMatrix } : {}),
-    ...(c.groups ? { groups: c.groups } : {}),
-    ...(c.equalHeadsPerDevice ? { equalHeadsPerDevice: true } : {}),
-    ...(c.pinned ? { pinned: c.pinned } : {}),
-    ...(c.previous ? { previous: c.previous, migrationWeight: c.migrationWeight ?? 0 } : {}),
-    ...(c.kvGroupOf ? { kvGroupOf: c.kvGroupOf } : {}),
-    ...(c.maxKvPerDevice ? { maxKvPerDevice: c.maxKvPerDevice } : {}),
-    ...(c.maxExtraKvCopies !== undefined ? { maxExtraKvCopies: c.maxExtraKvCopies } : {}),
-  };
-};
+/** `hplb solve`'s own option paths (the instance's paths, `$.gpus`, `$.constraints.X`, stay as they are). */
+const SOLVE_FLAGS: Readonly<Record<string, string>> = { '$.name': '--name', '$.solver': '--solver' };
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const args = parseArgs(argv, { values: ['solver', 'time-limit', 'name', 'seed'], booleans: ['json', 'help'] });
@@ -98,12 +44,18 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const solver = readSolverName(args);
   const timeLimitMs = readTimeLimitMs(args, 10_000);
   const seed = args.int('seed');
-  const picked = E.chain((u: unknown) => readInstance(u, file, args.string('name')))(readJson(file));
-  const inst = orFail(picked, E.isLeft(picked) && picked.left.code === 'argument' ? 2 : 1);
-  const problem = problemOf(inst, file);
-  const r = await solveLayer(problem, solver, { timeLimitMs, ...(seed !== undefined ? { seed } : {}) });
-  if (r.status === 'infeasible') throw new CliFailure(hplbError('infeasible', [issue(`$.constraints.${r.constraint}`, `a satisfiable constraint set: ${r.message}`)], file), 1);
+  const name = args.string('name');
+  const u = orFail(readJson(file));
+  const solved = await solveInstance(u, { solver, timeLimitMs, file, ...(seed !== undefined ? { seed } : {}), ...(name !== undefined ? { name } : {}) });
+  if (E.isLeft(solved)) {
+    const e = solved.left;
+    // Usage errors (--name) exit 2, like the argument errors of the flags; a bad instance exits 1.
+    const usage = e.code === 'argument' && e.issues[0]?.path === '$.name';
+    throw new CliFailure({ ...e, issues: e.issues.map((i) => ({ ...i, path: SOLVE_FLAGS[i.path] ?? i.path })) }, usage ? 2 : 1);
+  }
+  const r: InstanceSolution = solved.right;
   const out = { makespan: r.makespan, lowerBound: r.lowerBound, status: r.status, gap: r.gap, seconds: r.seconds, assignment: r.assignment };
+  const inst = r.instance;
   if (args.flag('json')) {
     io.out(JSON.stringify(out) + '\n');
     return 0;

@@ -1,23 +1,19 @@
 /**
  * Text and files for `hplb plan`: the comparison table (latency, speed-up over contiguous, balance efficiency, bubble
- * fraction, makespan over the lower bound, min/mean recovery, solve time), the plan.svg timeline, and atomic writes.
+ * fraction, makespan over the lower bound, min/mean recovery, solve time) of the library's `comparePipelines` rows,
+ * and atomic writes of plan.json and plan.svg.
  */
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { writeFileAtomic } from '@hplb/core/node';
-import { renderTimeline } from '@hplb/planner';
-import { displayUnit } from '@hplb/planner';
+import { displayUnit, type ComparisonRow, type PipelineRun } from 'hplb';
 import { orFail } from '../io.ts';
-import type { PipelineRun, PlanContext } from '@hplb/planner';
+import { flagText } from '../planFlags.ts';
 
 const pad = (s: string, w: number, right = false) => (right ? s.padStart(w) : s.padEnd(w));
 
-export const latencyText = (v: number, unit: 'token-pairs' | 'seconds', ref = v): string => {
-  const { factor, label } = displayUnit(unit, ref);
-  return `${(v * factor).toFixed(3)} ${label}`;
-};
-
 /** The comparison table. `written` is the index of the run whose plan is written. */
-export const comparisonTable = (runs: ReadonlyArray<PipelineRun | { name: string; error: string }>, written: number): string => {
+export const comparisonTable = (table: ReadonlyArray<ComparisonRow>, written: number): string => {
+  const runs = table.map((r) => (r.ok ? r.run : { name: r.name, error: flagText(r.error.issues[0]?.expected ?? r.error.code) }));
   const ok = runs.filter((r): r is PipelineRun => 'plan' in r);
   const unit = ok[0]?.sim.unit ?? 'token-pairs';
   const ref = ok.reduce((a, r) => Math.max(a, r.sim.latency), 0);
@@ -45,17 +41,6 @@ export const comparisonTable = (runs: ReadonlyArray<PipelineRun | { name: string
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n') + '\n';
 };
 
-export const svgFor = (ctx: PlanContext, run: PipelineRun, profileLabel: string, synthetic: boolean): string => {
-  const d = ctx.devices.length;
-  const rec = run.recovery ? ` · recovery min ${run.recovery.min.toFixed(4)}, mean ${run.recovery.mean.toFixed(4)}` : '';
-  return renderTimeline(run.sim, {
-    title: `hplb plan: ${run.spec.name}`,
-    subtitle: `${profileLabel} · N = ${ctx.contextLength} · ${d} GPU${d === 1 ? '' : 's'} · policy ${run.spec.policy} · solver ${run.plan.solver.name}`,
-    summary: `latency ${latencyText(run.sim.latency, run.sim.unit)} · balance efficiency ${run.sim.balanceEfficiency.toFixed(4)} · bubble ${(run.sim.bubbleFraction * 100).toFixed(2)}%${rec}`,
-    synthetic,
-  });
-};
-
 /** Where plan.json and plan.svg go: --out F (svg next to it), else --out-dir D (or the current directory). */
 export const outputPaths = (cwd: string, out: string | undefined, outDir: string | undefined): { plan: string; svg: string } => {
   if (out !== undefined) {
@@ -69,5 +54,4 @@ export const outputPaths = (cwd: string, out: string | undefined, outDir: string
 export const writeOutputs = (paths: { plan: string; svg: string }, planJson: string, svg: string): void => {
   orFail(writeFileAtomic(paths.plan, planJson));
   orFail(writeFileAtomic(paths.svg, svg));
-  void dirname;
 };

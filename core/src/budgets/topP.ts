@@ -11,7 +11,7 @@ import { blockOf, checkProblem, resultOf, type BudgetProblem, type BudgetResult 
 const okP = (p: number) => Number.isFinite(p) && p > 0 && p <= 1;
 
 export const topPPolicy = (prob: BudgetProblem, p: number | ReadonlyArray<ReadonlyArray<number>>): E.Either<HplbError, BudgetResult> => {
-  if (typeof p === 'number' && !okP(p)) return fail('argument', '--p', 'a recovery target p in (0, 1]', p);
+  if (typeof p === 'number' && !okP(p)) return fail('argument', '$.p', 'a recovery target p in (0, 1]', p);
   if (typeof p !== 'number')
     for (let l = 0; l < p.length; l++) for (let h = 0; h < p[l]!.length; h++) if (!okP(p[l]![h]!)) return fail('argument', `$.topP[${l}][${h}]`, 'a recovery target in (0, 1]', p[l]![h]);
   return E.map((pp: BudgetProblem) => {

@@ -57,14 +57,14 @@ export const measureOf = (kind: BudgetTotal['kind'], n: number) => (kind === 'to
 export const densityTotal = (density: number, p: BudgetProblem): E.Either<HplbError, BudgetTotal> =>
   Number.isFinite(density) && density > 0 && density <= 1
     ? E.right({ kind: 'tokens', value: density * p.contextLength * headCount(p) })
-    : fail('argument', '--density', 'a density in (0, 1] (the mean budget as a share of the context length)', density);
+    : fail('argument', '$.density', 'a density in (0, 1] (the mean budget as a share of the context length)', density);
 
 /** Check the problem and the total: block ≤ N, total at least one block per head. */
 export const checkProblem = (p: BudgetProblem, total?: BudgetTotal): E.Either<HplbError, BudgetProblem> => {
   const block = blockOf(p);
   const n = p.contextLength;
-  if (!(Number.isInteger(block) && block >= 1)) return fail('argument', '--block', 'a block size ≥ 1 token', block);
-  if (block > n) return fail('argument', '--block', `a block size at most the context length ${n}`, block);
+  if (!(Number.isInteger(block) && block >= 1)) return fail('argument', '$.blockSize', 'a block size ≥ 1 token', block);
+  if (block > n) return fail('argument', '$.blockSize', `a block size at most the context length ${n}`, block);
   for (let l = 0; l < p.curves.length; l++)
     for (let h = 0; h < p.curves[l]!.length; h++)
       if (p.curves[l]![h]!.contextLength !== n) return fail('argument', `$.curves[${l}][${h}]`, `a curve at context length ${n}`, p.curves[l]![h]!.contextLength);
@@ -72,8 +72,8 @@ export const checkProblem = (p: BudgetProblem, total?: BudgetTotal): E.Either<Hp
     const heads = headCount(p);
     const floor = heads * measureOf(total.kind, n)(block);
     if (!(Number.isFinite(total.value) && total.value >= floor)) {
-      const flag = total.kind === 'tokens' ? '--total-tokens' : '--total-work';
-      return fail('argument', flag, `a total of at least one block per head: ${heads} heads × ${total.kind === 'tokens' ? `${block} tokens` : `W(${block}, ${n}) token pairs`} = ${floor}`, total.value);
+      const option = total.kind === 'tokens' ? '$.totalTokens' : '$.totalWork';
+      return fail('argument', option, `a total of at least one block per head: ${heads} heads × ${total.kind === 'tokens' ? `${block} tokens` : `W(${block}, ${n}) token pairs`} = ${floor}`, total.value);
     }
   }
   return E.right(p);

@@ -11,8 +11,8 @@ import { checkShapeAgainstConfig, nearestModelNames, registeredModel, type Infer
 /** The context length importers use as the profile's reference N when none is given: 128k. */
 export const DEFAULT_CONTEXT_LENGTH = 131072;
 
-/** The option names as errors report them (the CLI maps them to its flags). */
-export const MODEL_OPTION = '--model';
+/** The option names as errors report them: JSON paths of the options (the CLI maps them to its flags). */
+export const MODEL_OPTION = '$.model';
 export const MODEL_CONFIG_OPTION = 'modelConfig';
 
 export interface ImportOptions {
@@ -88,7 +88,7 @@ export const resolveModel = (opts: ImportOptions, hint?: string, inferred?: Infe
       [
         issue(
           MODEL_OPTION,
-          `a model name (${MODEL_OPTION} NAME) or the model's config.json (the ${MODEL_CONFIG_OPTION} option), because the file name names no registered model` +
+          `a model name (${MODEL_OPTION} = NAME) or the model's config.json (the ${MODEL_CONFIG_OPTION} option), because the file name names no registered model` +
             (base !== '' ? ` (nearest registered names: ${nearestModelNames(base.replace(/\.[a-z]+$/i, '')).join(', ')})` : ''),
           file ?? hint,
         ),

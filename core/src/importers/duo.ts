@@ -101,14 +101,14 @@ export const importDuo = (text: string, opts: DuoOptions = {}): E.Either<HplbErr
   const file = opts.file;
   const { sparsity, threshold } = opts;
   if (sparsity === undefined && threshold === undefined)
-    return option(file, '--sparsity', 'a sparsity s in [0, 1] or a threshold τ (--threshold): DuoAttention gates only say which heads stream once one is chosen');
-  if (sparsity !== undefined && threshold !== undefined) return option(file, '--threshold', 'either --sparsity or --threshold, not both', threshold);
-  if (sparsity !== undefined && !(Number.isFinite(sparsity) && sparsity >= 0 && sparsity <= 1)) return option(file, '--sparsity', 'a number in [0, 1]', sparsity);
-  if (threshold !== undefined && !Number.isFinite(threshold)) return option(file, '--threshold', 'a finite number', threshold);
+    return option(file, '$.sparsity', 'a sparsity s in [0, 1] or a threshold τ ($.threshold): DuoAttention gates only say which heads stream once one is chosen');
+  if (sparsity !== undefined && threshold !== undefined) return option(file, '$.threshold', 'either $.sparsity or $.threshold, not both', threshold);
+  if (sparsity !== undefined && !(Number.isFinite(sparsity) && sparsity >= 0 && sparsity <= 1)) return option(file, '$.sparsity', 'a number in [0, 1]', sparsity);
+  if (threshold !== undefined && !Number.isFinite(threshold)) return option(file, '$.threshold', 'a finite number', threshold);
   const sink = opts.sinkTokens ?? DUO_SINK_TOKENS;
   const recent = opts.recentTokens ?? DUO_RECENT_TOKENS;
-  if (!(Number.isInteger(sink) && sink >= 0)) return option(file, '--sink', 'a non-negative integer', sink);
-  if (!(Number.isInteger(recent) && recent >= 0)) return option(file, '--recent', 'a non-negative integer', recent);
+  if (!(Number.isInteger(sink) && sink >= 0)) return option(file, '$.sinkTokens', 'a non-negative integer', sink);
+  if (!(Number.isInteger(recent) && recent >= 0)) return option(file, '$.recentTokens', 'a non-negative integer', recent);
   return E.chain((raw: number[][]) =>
     E.chain((m: ModelShape) => {
       if (raw.length !== m.layers) return E.left(hplbError('decode', [issueText('$', `${m.layers} rows (layers) for ${m.name}`, `${raw.length} rows`)], file));

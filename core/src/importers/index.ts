@@ -46,7 +46,7 @@ export const importProfile = (format: string, text: string, opts: ImportProfileO
     case 'hplb':
       return importHplbProfile(text, opts);
     default:
-      return E.left(hplbError('format', [issue('--format', `one of ${PROFILE_FORMATS.join('|')}`, format)], opts.file));
+      return E.left(hplbError('format', [issue('$.format', `one of ${PROFILE_FORMATS.join('|')}`, format)], opts.file));
   }
 };
 

@@ -91,7 +91,7 @@ export const minferenceProfile = (u: unknown, opts: MinferenceOptions = {}): E.E
               ...(layers.length > 0 ? { queryHeads: { value: Object.keys(layers[0]!).length, path: '$[0]' } } : {}),
             }),
           ),
-          E.bind('n', () => positiveIntOption('--context', opts.contextLength, defaultContextLength(opts), file)),
+          E.bind('n', () => positiveIntOption('$.contextLength', opts.contextLength, defaultContextLength(opts), file)),
           E.bind('rows', ({ model }) => table(model, layers, file)),
         ),
       ),

@@ -63,7 +63,7 @@ export const xattentionProfile = (u: unknown, opts: XattentionOptions = {}): E.E
               ...(table.values.length > 0 ? { queryHeads: { value: table.values[0]!.length, path: `${table.path}[0]` } } : {}),
             }),
           ),
-          E.bind('n', () => positiveIntOption('--context', opts.contextLength, defaultContextLength(opts), file)),
+          E.bind('n', () => positiveIntOption('$.contextLength', opts.contextLength, defaultContextLength(opts), file)),
           E.chainFirst(({ table, model }) => checkTable(table.path, table.values, model, model.queryHeads, 'query heads', file)),
           E.map(({ table, model, n }) => {
             const profile = {
