@@ -8,7 +8,7 @@
  * options as `$.<option>` (`$.minference`).
  */
 import * as E from 'fp-ts/lib/Either.js';
-import type { EngineLayout, EngineName, HplbError, Plan } from '@hplb/core';
+import { ENGINES, fail, type EngineLayout, type EngineName, type HplbError, type Plan } from '@hplb/core';
 import { buildEngineLayout, reindexMinference } from './layout.ts';
 
 // ---------------------------------------------------------------- model
@@ -59,6 +59,7 @@ export interface EngineExport {
  * else console.error(formatError(r.left));
  */
 export const exportEngineLayout = (plan: Plan, options: ExportOptions): E.Either<HplbError, EngineExport> => {
+  if (!(ENGINES as ReadonlyArray<unknown>).includes(options?.engine)) return fail('argument', '$.engine', `one of ${ENGINES.join('|')}`, options?.engine);
   const built = buildEngineLayout(plan, { engine: options.engine, ...(options.planFile !== undefined ? { planFile: options.planFile } : {}) });
   if (E.isLeft(built)) return built;
   const layout = built.right;

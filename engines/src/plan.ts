@@ -7,31 +7,42 @@
  * (`planFreeLengths`). The result holds an `hplb.plan/1` plan that `exportEngineLayout` turns into an engine layout.
  * Platform-neutral. Used by `hplb plan` and the `hplb` facade.
  *
- * Errors name option names as JSON paths (`$.gpus`, `$.lengths`, `$.kvCopies`, `$.devices[*].speed`,
+ * Options are decoded (io-ts) like the facade's: a JavaScript caller's `{ gpus: 'eight' }` is a Left. Errors name
+ * option names as JSON paths (`$.gpus`, `$.lengths`, `$.kvCopies`, `$.devices[*].speed`,
  * `$.devices[*].memoryBytes`, `$.equalHeadsPerDevice`, …), never CLI flags; a profile's own errors name its file.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import * as t from 'io-ts';
 import {
+  CostModelC,
   DEFAULT_CONTEXT_LENGTH,
+  DeviceC,
+  Fraction,
+  NonNegative,
+  Positive,
+  PositiveInt,
   WORK_COST_MODEL,
   budgetsAt,
+  decode,
   fail,
+  hplbError,
+  issue,
   makeDevices,
   type CostModel,
   type Device,
   type HplbError,
   type ModelShape,
+  type Plan,
   type Profile,
 } from '@hplb/core';
 import {
   planEngineLayout,
   planFreeLengths,
+  type EngineLayerResult,
   type EnginePlanResult,
   type LengthDistributionExtension,
   type LengthPoint,
 } from '@hplb/solvers';
-import type { EngineLayerResult } from '@hplb/solvers';
-import type { Plan } from '@hplb/core';
 
 // ---------------------------------------------------------------- model
 
@@ -93,6 +104,42 @@ export interface LengthDistributionPlan {
   readonly layers: EngineLayerResult[];
 }
 
+// ---------------------------------------------------------------- codecs (options from JavaScript are decoded)
+
+const LengthPlanOptionsC = t.partial({
+  gpus: t.union([PositiveInt, t.array(DeviceC)], 'a number of GPUs ≥ 1 or a list of devices {id, speed, memoryBytes}'),
+  lengths: t.union([PositiveInt, t.array(t.type({ contextLength: PositiveInt, weight: Positive }), 'a list of {contextLength, weight}')], 'a context length N or a list of {contextLength, weight}'),
+  recoveryTarget: Fraction,
+  costModel: CostModelC,
+  timeLimitMs: Positive,
+  kvBytesPerElement: PositiveInt,
+  source: t.UnknownRecord,
+  profileFile: t.string,
+});
+
+export const EngineLayoutPlanOptionsC = t.intersection([
+  LengthPlanOptionsC,
+  t.partial({
+    kvCopies: t.union([PositiveInt, t.literal('auto')], 'a positive integer duplication factor, or auto'),
+    kvProjection: t.type({ perTokenPerSlot: NonNegative, source: t.string }, 'a projection price {perTokenPerSlot ≥ 0, source}'),
+    hiddenSize: PositiveInt,
+  }),
+]);
+
+export const LengthDistributionPlanOptionsC = t.intersection([
+  LengthPlanOptionsC,
+  t.partial({ equalHeadsPerDevice: t.boolean, kv: t.keyof({ group: null, replicate: null }, 'group|replicate') }),
+]);
+
+/** Decode options (all but `onProgress`): a Left `argument` names the option by its JSON path. */
+const checkOptions = <A, O>(codec: t.Type<A, O, unknown>, o: unknown): E.Either<HplbError, void> => {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return E.left(hplbError('argument', [issue('$', 'an options object', o)]));
+  if ((o as { gpus?: unknown }).gpus === undefined) return fail('argument', '$.gpus', 'a number of GPUs ≥ 1 or a list of devices {id, speed, memoryBytes}');
+  const { onProgress, ...data } = o as { onProgress?: unknown };
+  if (onProgress !== undefined && typeof onProgress !== 'function') return fail('argument', '$.onProgress', 'a function (done, total, label)', typeof onProgress);
+  return E.bimap((e: HplbError): HplbError => ({ ...e, code: 'argument' }), () => undefined)(decode(codec, data));
+};
+
 // ---------------------------------------------------------------- constructors
 
 const DEFAULT_TIME_LIMIT_MS = 500;
@@ -103,10 +150,6 @@ const contextWeights = (lengths: LengthPlanOptions['lengths'], reference: number
   if (typeof lengths === 'number') return E.right([{ contextLength: lengths, weight: 1 }]);
   if (lengths.length === 0) return fail('argument', '$.lengths', 'at least one context length');
   const sum = lengths.reduce((s, p) => s + p.weight, 0);
-  for (const [k, p] of lengths.entries()) {
-    if (!(Number.isInteger(p.contextLength) && p.contextLength > 0)) return fail('argument', `$.lengths[${k}].contextLength`, 'a positive integer context length', p.contextLength);
-    if (!(p.weight > 0 && Number.isFinite(p.weight))) return fail('argument', `$.lengths[${k}].weight`, 'a weight > 0', p.weight);
-  }
   if (Math.abs(sum - 1) > 1e-6) return fail('argument', '$.lengths', `weights that sum to 1 (they sum to ${sum})`, sum);
   if (new Set(lengths.map((p) => p.contextLength)).size !== lengths.length) return fail('argument', '$.lengths', 'distinct context lengths', lengths.map((p) => p.contextLength).join(','));
   return E.right(lengths.map((p) => ({ contextLength: p.contextLength, weight: p.weight })));
@@ -128,8 +171,7 @@ interface Prepared {
 
 /** Options → the solvers' input: devices, each length's budgets from the profile, the budget policy record. */
 const prepare = (profile: Profile, o: LengthPlanOptions): E.Either<HplbError, Prepared> => {
-  const devices = typeof o.gpus === 'number' ? (Number.isInteger(o.gpus) && o.gpus > 0 ? makeDevices(o.gpus) : undefined) : o.gpus;
-  if (devices === undefined) return fail('argument', '$.gpus', 'a positive integer number of GPUs, or the devices', o.gpus);
+  const devices = typeof o.gpus === 'number' ? makeDevices(o.gpus) : o.gpus;
   const reference = 'contextLength' in profile ? profile.contextLength : DEFAULT_CONTEXT_LENGTH;
   const ctx = contextWeights(o.lengths, reference);
   if (E.isLeft(ctx)) return ctx;
@@ -186,10 +228,8 @@ export const kvProjectionPrice = (
  * if (E.isRight(r)) console.log(r.right.plan.engineLayout.kvCopies, r.right.candidates);
  */
 export const planEngineLayoutForProfile = (profile: Profile, options: EngineLayoutPlanOptions): E.Either<HplbError, EnginePlanResult> => {
-  if (options.kvCopies !== undefined && options.kvCopies !== 'auto' && !(Number.isInteger(options.kvCopies) && options.kvCopies >= 1))
-    return fail('argument', '$.kvCopies', 'a positive integer duplication factor, or auto', options.kvCopies);
-  if (options.hiddenSize !== undefined && !(Number.isInteger(options.hiddenSize) && options.hiddenSize > 0)) return fail('argument', '$.hiddenSize', 'a positive integer', options.hiddenSize);
-  if (options.kvProjection !== undefined && !(options.kvProjection.perTokenPerSlot >= 0)) return fail('argument', '$.kvProjection.perTokenPerSlot', 'a cost ≥ 0 per context token per KV slot', options.kvProjection.perTokenPerSlot);
+  const ok = checkOptions(EngineLayoutPlanOptionsC, options);
+  if (E.isLeft(ok)) return ok;
   return E.chain(({ common }: Prepared) =>
     renameDevices(options.gpus)(planEngineLayout({ ...common, kvCopies: options.kvCopies ?? 'auto', projection: kvProjectionPrice(common.model, common.costModel, options) })),
   )(prepare(profile, options));
@@ -200,10 +240,13 @@ export const planEngineLayoutForProfile = (profile: Profile, options: EngineLayo
  * runtime runs): minimises the expected latency Σ_k w_k Σ_layers makespan_k over heads (kv `replicate`) or whole
  * GQA groups (kv `group`), with equal or free counts per GPU. The plan's N is the longest length.
  */
-export const planLengthDistribution = (profile: Profile, options: LengthDistributionPlanOptions): E.Either<HplbError, LengthDistributionPlan> =>
-  E.chain(({ common }: Prepared) =>
+export const planLengthDistribution = (profile: Profile, options: LengthDistributionPlanOptions): E.Either<HplbError, LengthDistributionPlan> => {
+  const ok = checkOptions(LengthDistributionPlanOptionsC, options);
+  if (E.isLeft(ok)) return ok;
+  return E.chain(({ common }: Prepared) =>
     renameDevices(options.gpus)(planFreeLengths({ ...common, equalHeadsPerDevice: options.equalHeadsPerDevice ?? false, kv: options.kv ?? 'replicate' })),
   )(prepare(profile, options));
+};
 
 /** The solvers name the ranks `$.devices`; when the caller gave a GPU count, its option is `$.gpus`. */
 const renameDevices =

@@ -81,3 +81,10 @@ test('a plan with unequal heads per rank is refused at its placement path, namin
   assert.match(r.left.issues[0]!.expected, /4 query heads on every rank .*equal heads per device or an engine layout/);
   assert.doesNotMatch(r.left.issues[0]!.expected, /--/);
 });
+
+test('an unknown engine is a Left at $.engine', () => {
+  const r = (exportEngineLayout as (p: Plan, o: unknown) => E.Either<import('@hplb/core').HplbError, unknown>)(enginePlan(4, 1), { engine: 'tgi' });
+  assert.ok(E.isLeft(r));
+  assert.equal(r.left.issues[0]!.path, '$.engine');
+  assert.match(r.left.issues[0]!.expected, /vllm\|sglang\|trtllm/);
+});

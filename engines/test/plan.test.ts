@@ -77,3 +77,14 @@ test('bad options name option paths', () => {
   const speeds = left(planLengthDistribution(profile, { gpus: makeDevices(4, [1, 1, 1, 0.5]), lengths: 1024 }));
   assert.match(speeds.issues[0]!.expected, /at one context length/);
 });
+
+test('options from JavaScript are decoded: a wrong type is a Left at its path, never a throw', () => {
+  const js = planEngineLayoutForProfile as (p: Profile, o: unknown) => E.Either<HplbError, unknown>;
+  assert.equal(left(js(profile, { gpus: 'eight' })).issues[0]!.path, '$.gpus');
+  assert.equal(left(js(profile, {})).issues[0]!.path, '$.gpus');
+  assert.equal(left(js(profile, { gpus: 4, kvCopies: 0 })).issues[0]!.path, '$.kvCopies');
+  assert.equal(left(js(profile, { gpus: 4, timeLimitMs: 'soon' })).issues[0]!.path, '$.timeLimitMs');
+  assert.equal(left(js(profile, null)).issues[0]!.path, '$');
+  const free = planLengthDistribution as (p: Profile, o: unknown) => E.Either<HplbError, unknown>;
+  assert.equal(left(free(profile, { gpus: 4, kv: 'pairs' })).issues[0]!.path, '$.kv');
+});

@@ -128,6 +128,8 @@ export const applyLayout = async (layout: EngineLayout, options: ApplyOptions): 
 };
 
 const rewrite = (layout: EngineLayout, options: ApplyOptions): ApplyReport => {
+  for (const key of ['checkpoint', 'out'] as const)
+    if (typeof options?.[key] !== 'string' || options[key] === '') refuse('argument', `$.${key}`, key === 'out' ? 'the directory to write' : 'the checkpoint directory', options?.[key]);
   need(validateEngineLayout(layout, options.layoutFile));
   if (layout.tier !== 1 || layout.virtualHeads)
     refuse('argument', '$.tier', `a tier-1 layout: this one has virtual heads (split heads), which no engine can run from a rewritten checkpoint (${layout.virtualHeads?.requirement ?? 'tier 3'})`, layout.tier, options.layoutFile);
