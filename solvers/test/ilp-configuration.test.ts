@@ -51,3 +51,40 @@ test('configuration ILP feasibility = exhaustive search; LP infeasible ⇒ ILP i
     }
   }
 });
+
+test('KV memory / replication caps go through the configuration model, and its optimum equals brute force', async (t) => {
+  const { solveIlp, ilpEngineAvailable, kvConfigurationClasses } = await import('../src/ilp/index.ts');
+  const { buildModel } = await import('../src/ilp/model.ts');
+  const avail = await ilpEngineAvailable('highs');
+  if (avail !== true) return t.skip(`highs unavailable: ${avail}`);
+  const r = rng(Number(process.env['ILP_SEED'] ?? 7));
+  for (let inst = 0; inst < 6; inst++) {
+    const n = 8;
+    const m = 2 + (inst % 2);
+    const kvGroupOf = Array.from({ length: n }, (_, i) => Math.floor(i / 2)); // 4 KV groups of 2 heads
+    const costs = Array.from({ length: n }, () => [30, 50, 80][Math.floor(r() * 3)]!);
+    const cap = m === 2 ? 3 : 2;
+    const extra = inst >= 4 ? 1 : undefined;
+    const pr = { layer: inst, costs, speeds: Array<number>(m).fill(1), kvGroupOf, maxKvPerDevice: Array<number>(m).fill(cap), ...(extra !== undefined ? { maxExtraKvCopies: extra } : {}) };
+    // Brute force over every assignment that keeps the caps.
+    let opt = Infinity;
+    const a = Array<number>(n).fill(0);
+    for (let code = 0; code < m ** n; code++) {
+      let c = code;
+      for (let i = 0; i < n; i++) { a[i] = c % m; c = Math.floor(c / m); }
+      const held = Array.from({ length: m }, () => new Set<number>());
+      a.forEach((d, i) => held[d]!.add(kvGroupOf[i]!));
+      if (held.some((h) => h.size > cap)) continue;
+      if (extra !== undefined && held.reduce((s, h) => s + h.size, 0) > 4 + extra) continue;
+      const loads = Array<number>(m).fill(0);
+      a.forEach((d, i) => { loads[d]! += costs[i]!; });
+      opt = Math.min(opt, Math.max(...loads));
+    }
+    const built = buildModel(pr);
+    assert.ok(built.ok && kvConfigurationClasses(pr, built.built) !== null, 'the configuration model takes this layer');
+    const res = await solveIlp(pr, { engine: 'highs', timeLimitMs: 20_000 });
+    const where = JSON.stringify({ costs, m, cap, extra });
+    assert.equal(res.status, 'optimal', where);
+    if (res.status === 'optimal') assert.equal(res.makespan, opt, where);
+  }
+});

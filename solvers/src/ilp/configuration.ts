@@ -31,12 +31,16 @@ export const enumeratePatterns = (
   upper: number,
   perDevice: number | null,
   cap = 20_000,
+  kv?: { readonly groupOf: ReadonlyArray<number>; readonly maxGroups: number },
 ): PatternSet | null => {
   const K = counts.length;
   const patterns: number[][] = [];
   const loads: number[] = [];
   const c = Array<number>(K).fill(0);
   let overflow = false;
+  // KV memory: classes of one KV group share a copy; a pattern holds at most `maxGroups` distinct groups.
+  const inGroup = new Map<number, number>();
+  let distinct = 0;
   const rec = (k: number, load: number, heads: number) => {
     if (overflow) return;
     if (k === K) {
@@ -47,12 +51,28 @@ export const enumeratePatterns = (
       if (patterns.length > cap) overflow = true;
       return;
     }
+    let joined = false;
     for (let v = 0; v <= counts[k]!; v++) {
       const l = load + v * costs[k]!;
       const h = heads + v * sizes[k]!;
       if (l > upper || (perDevice !== null && h > perDevice)) break;
+      if (kv && v === 1) {
+        // The first head of class k on this device: its KV group needs a copy here unless one is already counted.
+        const g = kv.groupOf[k]!;
+        const had = inGroup.get(g) ?? 0;
+        if (had === 0 && distinct + 1 > kv.maxGroups) break;
+        if (had === 0) distinct++;
+        inGroup.set(g, had + 1);
+        joined = true;
+      }
       c[k] = v;
       rec(k + 1, l, h);
+    }
+    if (joined) {
+      const g = kv!.groupOf[k]!;
+      const now = inGroup.get(g)! - 1;
+      inGroup.set(g, now);
+      if (now === 0) distinct--;
     }
     c[k] = 0;
   };
@@ -72,7 +92,10 @@ const w = (v: number, j: number) => `w_${v}_${j}`;
  * The feasibility ILP for candidate makespan T over device classes (patterns with load ≤ T only), or null when
  * some class count cannot be met at all. `used[v]` lists the pattern indices of class v in the model.
  */
-export const feasibilityModel = (classes: ReadonlyArray<DeviceClass>, counts: ReadonlyArray<number>, T: number, name: string): { model: LinearModel; used: number[][] } | null => {
+export const feasibilityModel = (
+  classes: ReadonlyArray<DeviceClass>, counts: ReadonlyArray<number>, T: number, name: string,
+  copies?: { readonly perPattern: ReadonlyArray<ReadonlyArray<number>>; readonly max: number },
+): { model: LinearModel; used: number[][] } | null => {
   const used = classes.map((cl) => cl.set.loads.flatMap((l, j) => (l <= T ? [j] : [])));
   const all = used.flatMap((js, v) => js.map((j) => ({ v, j })));
   if (all.length === 0) return null;
@@ -87,6 +110,8 @@ export const feasibilityModel = (classes: ReadonlyArray<DeviceClass>, counts: Re
   classes.forEach((cl, v) => {
     if (used[v]!.length > 0) rows.push({ name: `m_${v}`, vars: used[v]!.map((j) => ({ name: w(v, j), coef: 1 })), type: BOUND.up, lb: 0, ub: cl.devices });
   });
+  // KV replication cap: every pattern holds one copy per distinct KV group; Σ copies ≤ groups + extra copies allowed.
+  if (copies) rows.push({ name: 'r_cap', vars: all.map(({ v, j }) => ({ name: w(v, j), coef: copies.perPattern[v]![j]! })).filter((x) => x.coef > 0), type: BOUND.up, lb: 0, ub: copies.max });
   const model: LinearModel = {
     name,
     // Pure feasibility (zero objective): the first integer solution ends the search. Minimising Σ w instead made

@@ -186,28 +186,66 @@ type ConfigOutcome =
  * our own integer bound are never tried; the lowest candidate is tried first, so a plan meeting the bound is proven
  * by the bound itself.
  */
+/**
+ * Classes for the configuration model of a layer with KV memory / replication caps (no pins, previous placement,
+ * time matrix or KV copy costs): units of one integer cost, size and KV group are interchangeable. null when the
+ * layer does not fit (then the assignment model is used).
+ */
+export const kvConfigurationClasses = (pr: IlpProblem, built: BuiltModel): { classes: number[][]; groupOf: number[] } | null => {
+  const kvOf = pr.kvGroupOf;
+  if (!kvOf || pr.timeMatrix || pr.previous || (pr.pinned ?? []).length > 0 || (pr.kvCopyCost ?? []).some((c) => c > 0)) return null;
+  const byKey = new Map<string, number[]>();
+  const groupOfKey = new Map<string, number>();
+  for (let u = 0; u < built.units.length; u++) {
+    const gs = new Set(built.units[u]!.map((i) => kvOf[i]!));
+    if (gs.size !== 1) return null;
+    const g = [...gs][0]!;
+    const key = `${built.p[u]!.join(',')}|${built.units[u]!.length}|${g}`;
+    const list = byKey.get(key);
+    if (list) list.push(u);
+    else {
+      byKey.set(key, [u]);
+      groupOfKey.set(key, g);
+    }
+  }
+  const keys = [...byKey.keys()].sort((a, b) => built.p[byKey.get(b)![0]!]![0]! - built.p[byKey.get(a)![0]!]![0]! || byKey.get(a)![0]! - byKey.get(b)![0]!);
+  return { classes: keys.map((k) => byKey.get(k)!), groupOf: keys.map((k) => groupOfKey.get(k)!) };
+};
+
 const configurationSolve = async (pr: IlpProblem, built: BuiltModel, engine: IlpEngine, deadline: number): Promise<ConfigOutcome> => {
-  if (!built.classes || pr.timeMatrix || built.tUpper === null) return { kind: 'skip' };
+  if (pr.timeMatrix || built.tUpper === null) return { kind: 'skip' };
+  const kvc = built.classes ? null : kvConfigurationClasses(pr, built);
+  if (!built.classes && !kvc) return { kind: 'skip' };
   const m = built.devices;
   const n = pr.costs.length;
-  const classes = built.classes;
+  const classes = built.classes ?? kvc!.classes;
   const counts = classes.map((cl) => cl.length);
   const sizes = classes.map((cl) => built.units[cl[0]!]!.length);
-  // Device classes: devices of one speed share integer costs (p depends only on the speed).
-  const bySpeed = new Map<number, number[]>();
+  // Device classes: devices of one speed (and, with KV caps, one memory cap) share integer costs and patterns.
+  const capOf = (d: number) => pr.maxKvPerDevice?.[d] ?? Infinity;
+  const bySpeed = new Map<string, number[]>();
   for (let d = 0; d < m; d++) {
-    const list = bySpeed.get(pr.speeds[d]!);
+    const key = `${pr.speeds[d]}|${kvc ? capOf(d) : ''}`;
+    const list = bySpeed.get(key);
     if (list) list.push(d);
-    else bySpeed.set(pr.speeds[d]!, [d]);
+    else bySpeed.set(key, [d]);
   }
   const deviceLists = [...bySpeed.values()];
   const deviceClasses: DeviceClass[] = [];
   for (const ds of deviceLists) {
     const costs = classes.map((cl) => built.p[cl[0]!]![ds[0]!]!);
-    const set = enumeratePatterns(counts, costs, sizes, built.tUpper, pr.equalHeadsPerDevice ? n / m : null);
+    const kvLimit = kvc ? { groupOf: kvc.groupOf, maxGroups: capOf(ds[0]!) } : undefined;
+    const set = enumeratePatterns(counts, costs, sizes, built.tUpper, pr.equalHeadsPerDevice ? n / m : null, 20_000, kvLimit);
     if (!set) return { kind: 'skip' };
     deviceClasses.push({ devices: ds.length, set });
   }
+  // Replication cap: each pattern holds one KV copy per distinct group in it.
+  const copies = kvc && pr.maxExtraKvCopies !== undefined
+    ? {
+        perPattern: deviceClasses.map((dc) => dc.set.patterns.map((pat) => new Set(pat.flatMap((c, k) => (c > 0 ? [kvc.groupOf[k]!] : []))).size)),
+        max: new Set(kvc.groupOf).size + pr.maxExtraKvCopies,
+      }
+    : undefined;
   const allLoads = deviceClasses.flatMap((dc) => dc.set.loads);
   const cands = [...new Set(allLoads.filter((l) => l >= built.tLower && l <= built.tUpper!))].sort((a, b) => a - b);
   if (cands.length === 0 || cands[cands.length - 1]! < built.tUpper) cands.push(built.tUpper);
@@ -232,7 +270,7 @@ const configurationSolve = async (pr: IlpProblem, built: BuiltModel, engine: Ilp
   };
   /** The LP relaxation: infeasible ⇒ the ILP is infeasible (cheap; the configuration LP bound is strong). */
   const relaxationFeasible = async (T: number): Promise<boolean | null> => {
-    const fm = feasibilityModel(deviceClasses, counts, T, `layer${pr.layer}_T${T}_lp`);
+    const fm = feasibilityModel(deviceClasses, counts, T, `layer${pr.layer}_T${T}_lp`, copies);
     if (!fm) return false;
     const call = await ask({ ...fm.model, generals: [], binaries: [] });
     if (!call || call.kind !== 'answer') return null;
@@ -248,7 +286,7 @@ const configurationSolve = async (pr: IlpProblem, built: BuiltModel, engine: Ilp
     // A bounded search for a packing first (cheap when one exists); the ILP decides otherwise.
     const found = accept(searchPacking(deviceClasses, counts, T), T);
     if (found) return found;
-    const fm = feasibilityModel(deviceClasses, counts, T, `layer${pr.layer}_T${T}`);
+    const fm = feasibilityModel(deviceClasses, counts, T, `layer${pr.layer}_T${T}`, copies);
     if (!fm) return false;
     const call = await ask(fm.model);
     if (!call) return null;
