@@ -1,5 +1,6 @@
 /**
- * Builds the static planner page into web/dist/: index.html, style.css, main.js and worker.js (+ source maps),
+ * Builds the static planner page into web/dist/: index.html, style.css, main.js, worker.js (the solver worker) and
+ * gpuWorker.js (the GPU panel's worker), with source maps,
  * bundled by esbuild for the browser from web/src and the compiled library packages (run `tsc -b` first; the root
  * `npm run build:web` does both). No server code and no Node built-ins end up in the page: esbuild's browser
  * platform refuses to resolve them, and the build checks the bundle's inputs as well. The new site is written
@@ -36,7 +37,7 @@ export const buildSite = async (outDir: string = DEFAULT_OUT_DIR): Promise<Built
     const version = (JSON.parse(readFileSync(join(WEB_DIR, '..', 'hplb', 'package.json'), 'utf8')) as { version: string }).version;
     const r = await build({
       absWorkingDir: WEB_DIR,
-      entryPoints: { main: 'src/main.ts', worker: 'src/worker.ts' },
+      entryPoints: { main: 'src/main.ts', worker: 'src/worker.ts', gpuWorker: 'src/gpuWorker.ts' },
       outdir: tmp,
       bundle: true,
       format: 'esm',

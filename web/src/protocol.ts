@@ -75,3 +75,35 @@ export type WorkerResponse =
   | { readonly type: 'pareto-result'; readonly id: number; readonly svg: string; readonly seconds: number }
   /** A one-line message as the CLI prints it (`formatError`). */
   | { readonly type: 'error'; readonly id: number; readonly message: string };
+
+// ---------------------------------------------------------------- the GPU worker (gpuWorker.ts)
+
+/** The calibration grid the page sweeps (smaller than `hplb calibrate`'s default: it runs in a visitor's tab). */
+export interface GpuGrid {
+  readonly contexts: ReadonlyArray<number>;
+  readonly fractions: ReadonlyArray<number>;
+  readonly repeats: number;
+}
+
+export type GpuRequest = { readonly type: 'gpu-run'; readonly id: number; readonly grid: GpuGrid };
+
+/** One conformance case's outcome (as `@hplb/spec/cases` reports it). */
+export interface GpuCase {
+  readonly name: string;
+  readonly status: 'pass' | 'fail' | 'skip';
+  readonly message?: string;
+  readonly seconds: number;
+}
+
+export type GpuResponse =
+  | { readonly type: 'gpu-started'; readonly id: number; readonly device: string; readonly mode: string }
+  | { readonly type: 'gpu-case'; readonly id: number; readonly result: GpuCase; readonly done: number; readonly total: number }
+  | { readonly type: 'gpu-progress'; readonly id: number; readonly done: number; readonly total: number; readonly label: string }
+  | {
+    readonly type: 'gpu-done'; readonly id: number;
+    readonly passed: number; readonly failed: number; readonly skipped: number;
+    /** The `hplb.calibration/1` file's text, or why there is none. */
+    readonly calibration: { readonly ok: true; readonly json: string; readonly summary: string } | { readonly ok: false; readonly message: string };
+  }
+  /** The backend could not start (one line, `formatError`). */
+  | { readonly type: 'gpu-error'; readonly id: number; readonly message: string };
