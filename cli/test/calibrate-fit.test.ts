@@ -13,3 +13,12 @@ test('calibrate: a missing backend, an unknown backend and a one-point grid are 
   await assert.rejects(run(['--backend', 'cpu', '--head-dim', '512', '--contexts', '64', '--fractions', '0.5,1'], io),
     (e: { error: { issues: { expected: string }[] } }) => /head dim ≤ 256/.test(e.error.issues[0]!.expected));
 });
+
+test('calibrate: library errors come back under the flags that set them', async () => {
+  // two fractions that round to the same whole-block budget leave one grid point: the library's options.fractions
+  await assert.rejects(run(['--backend', 'cpu', '--contexts', '256', '--fractions', '0.01,0.02', '--head-dim', '32'], io), (e: { error: { issues: { path: string; expected: string }[] } }) => {
+    assert.equal(e.error.issues[0]!.path, '--fractions');
+    assert.match(e.error.issues[0]!.expected, /distinct whole-block budgets/);
+    return true;
+  });
+});
