@@ -87,6 +87,38 @@ export const greedy = (
   return st.assign;
 };
 
+/**
+ * Whole KV groups, largest first, each onto the least-loaded device with a KV slot left (no extra copies, so the
+ * replication cap holds too). The fallback when item-by-item greedy dead-ends under tight KV memory caps: it always
+ * succeeds when the caps hold every group (checked by `normalize`) and there are no pins or equal head counts.
+ */
+export const kvGroupsGreedy = (inst: Instance): Int32Array | null => {
+  const { n, m, time, kv } = inst;
+  if (!kv || inst.quota !== undefined || inst.pinned.some((x) => x >= 0)) return null;
+  const items: number[][] = Array.from({ length: kv.groups }, () => []);
+  for (let i = 0; i < n; i++) items[kv.kvOf[i]!]!.push(i);
+  const order = items.map((_, g) => g).filter((g) => items[g]!.length > 0)
+    .sort((a, b) => items[b]!.reduce((s, i) => s + time[i * m]!, 0) - items[a]!.reduce((s, i) => s + time[i * m]!, 0) || a - b);
+  const load = new Float64Array(m);
+  const slots = Float64Array.from(kv.cap);
+  const out = new Int32Array(n);
+  for (const g of order) {
+    let best = -1;
+    let bestT = Infinity;
+    for (let d = 0; d < m; d++) {
+      if (slots[d]! < 1) continue;
+      let t = load[d]!;
+      for (const i of items[g]!) t += time[i * m + d]!;
+      if (t < bestT) { bestT = t; best = d; }
+    }
+    if (best < 0) return null;
+    slots[best]!--;
+    load[best] = bestT;
+    for (const i of items[g]!) out[i] = best;
+  }
+  return out;
+};
+
 /** Earliest-finish LPT (identical devices: classic LPT; a heap when there are no side constraints). */
 export const lpt = (inst: Instance): Int32Array | null => {
   if (inst.plain && inst.kind === 'identical') {
@@ -117,7 +149,7 @@ export const lpt = (inst: Instance): Int32Array | null => {
     }
     return out;
   }
-  return greedy(inst, byCostDesc(inst));
+  return greedy(inst, byCostDesc(inst)) ?? kvGroupsGreedy(inst);
 };
 
 /** LPT with at most `cap` heads per device (default ⌈heads/m⌉). */

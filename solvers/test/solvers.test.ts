@@ -184,3 +184,17 @@ test('planModel with a calibrated cost model (seconds, fixed term → time matri
     if (kv === 'group') assert.equal(r.right.plan.kvReplication?.copies, 0);
   }
 });
+
+test('tight KV memory caps where item-by-item greedy dead-ends: whole KV groups still give a plan, never a false "infeasible"', () => {
+  // Greedy LPT puts 19 (group 1) and 18 (group 2) first, then has no device left for group 0's heads.
+  const p = { layer: 0, costs: [4, 3, 6, 19, 1, 18], speeds: [1, 1, 1], kvGroupOf: [0, 0, 1, 1, 2, 2], maxKvPerDevice: [1, 1, 1] };
+  for (const solver of ['lpt', 'local', 'auto', 'exact'] as const) {
+    const r = solveLayerSync(p, solver, { timeLimitMs: 2000, effort: 100_000 });
+    assert.notEqual(r.status, 'infeasible', `${solver}: ${JSON.stringify(r)}`);
+    if (r.status === 'infeasible') continue;
+    // One KV group per device: the only plans put each group's two heads together; the best makespan is 25.
+    const held = [0, 1, 2].map((d) => new Set(r.assignment.flatMap((x, i) => (x === d ? [p.kvGroupOf[i]!] : []))).size);
+    assert.ok(held.every((h) => h <= 1), `${solver}: ${held}`);
+    assert.equal(r.makespan, 25, solver);
+  }
+});
