@@ -33,6 +33,7 @@ export const PLAN_FLAGS: ReadonlyArray<readonly [path: string, flag: string]> = 
   ['$.policy', '--policy'],
   ['$.profile', '--profile'],
   ['$.format', '--format'],
+  ['$.modelConfig', '--model-config'],
   ['$.model', '--model'],
   ['$.contextLength', '--context'],
   ['$.blockSize', '--block'],
@@ -98,13 +99,15 @@ export const orFailFlags = <A>(r: E.Either<HplbError, A>, ctx: { previous?: stri
 
 /** Flags the profile side reads (besides the [solvers] flags). */
 export const PROFILE_FLAG_SPEC = {
-  values: ['profile', 'format', 'context', 'model', 'sparsity', 'threshold', 'table', 'span-recovery', 'block', 'kv-bytes', 'cost-model', 'link-gbps'],
+  values: ['profile', 'format', 'context', 'model', 'model-config', 'sparsity', 'threshold', 'table', 'span-recovery', 'block', 'kv-bytes', 'cost-model', 'link-gbps'],
   booleans: [] as string[],
 };
 
 export const PROFILE_FLAG_HELP = `  --profile F              a profile (default: the built-in SYNTHETIC Llama-3.1-8B-shaped curve profile)
   --format NAME            ${PROFILE_FORMATS.join('|')} (default: detected from the file)
-  --model NAME             the model, when the file name does not say (e.g. Llama-3.1-8B-Instruct)
+  --model NAME             the model, when the file name does not say (e.g. Llama-3.1-8B-Instruct; any case)
+  --model-config F         the model's Hugging Face config.json: plans any model (its shape; max_position_embeddings
+                           is the default --context), checked against the profile's own layers and heads
   --context N              context length (default: the profile's, else 131072)
   --sparsity S | --threshold T   DuoAttention: which KV heads stream
   --table NAME             XAttention threshold table (default max)
@@ -125,13 +128,17 @@ export { SOLVER_FLAG_HELP };
 /** The profile --profile names (read through `hplb/node`'s loadProfile), or the built-in default. */
 export const readProfile = (args: Args): LoadedProfile => {
   const file = args.string('profile');
-  if (file === undefined) return builtinLoadedProfile();
+  if (file === undefined) {
+    if (args.has('model-config')) throw argumentError('--model-config', 'a profile to check it against (--profile F): the built-in default states its own model', args.string('model-config'));
+    return builtinLoadedProfile();
+  }
   const sparsity = args.number('sparsity', (x) => x >= 0 && x <= 1, 'a sparsity in [0, 1]');
   const threshold = args.number('threshold');
   const ctx = args.int('context', (x) => x >= 1, 'a context length ≥ 1 token');
   const options: LoadProfileOptions = {
     ...(args.string('format') !== undefined ? { format: args.string('format')! } : {}),
     ...(args.string('model') !== undefined ? { model: args.string('model')! } : {}),
+    ...(args.string('model-config') !== undefined ? { modelConfig: args.string('model-config')! } : {}),
     ...(sparsity !== undefined ? { sparsity } : {}),
     ...(threshold !== undefined ? { threshold } : {}),
     ...(args.string('table') !== undefined ? { table: args.string('table')! } : {}),

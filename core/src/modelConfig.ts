@@ -164,6 +164,14 @@ export interface InferredShape {
   readonly headDim?: { readonly value: number; readonly path: string };
 }
 
+/** A model record's own numbers as an `InferredShape` (paths `$.model.layers`, …): to check a plan or profile's model. */
+export const statedShape = (m: ModelShape, at = '$.model'): InferredShape => ({
+  layers: { value: m.layers, path: `${at}.layers` },
+  queryHeads: { value: m.queryHeads, path: `${at}.queryHeads` },
+  kvHeads: { value: m.kvHeads, path: `${at}.kvHeads` },
+  headDim: { value: m.headDim, path: `${at}.headDim` },
+});
+
 const FIELD_WORDS: Record<keyof InferredShape, (n: number) => string> = {
   layers: (n) => `${n} layers`,
   queryHeads: (n) => `${n} query heads`,
@@ -173,15 +181,16 @@ const FIELD_WORDS: Record<keyof InferredShape, (n: number) => string> = {
 
 /**
  * Check a profile's own shape (what its tables say) against a model config. A contradiction is an error in the profile
- * `file`, at the path where the profile states the number, naming the config file and both numbers.
+ * `file`, at the path where the profile states the number, naming the config file and both numbers. `noun` names
+ * what `file` is (`profile`, `plan`).
  */
-export const checkShapeAgainstConfig = (inferred: InferredShape, config: ModelConfig, file?: string): E.Either<HplbError, ModelConfig> => {
+export const checkShapeAgainstConfig = (inferred: InferredShape, config: ModelConfig, file?: string, noun = 'profile'): E.Either<HplbError, ModelConfig> => {
   const cfg = config.file !== undefined ? `the model config ${config.file}` : 'the model config';
   for (const k of ['layers', 'queryHeads', 'kvHeads', 'headDim'] as const) {
     const got = inferred[k];
     if (got === undefined || got.value === config.shape[k]) continue;
     const says = FIELD_WORDS[k];
-    return E.left(hplbError('decode', [issueText(got.path, `${says(config.shape[k])} as ${cfg} states (${config.from[k]})`, `${says(got.value)} in this profile`)], file));
+    return E.left(hplbError('decode', [issueText(got.path, `${says(config.shape[k])} as ${cfg} states (${config.from[k]})`, `${says(got.value)} in this ${noun}`)], file));
   }
   return E.right(config);
 };

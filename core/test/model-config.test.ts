@@ -158,9 +158,9 @@ test('model names: case-insensitive, separators ignored; an unknown name gets th
   assert.equal(nearestModelNames('Qwen2.5-7B-Instrct')[0], 'Qwen2.5-7B-Instruct');
   assert.equal(nearestModelNames('qwen2.5-7b-instruct-2m')[0], 'Qwen2.5-7B-Instruct-1M');
   const msg = leftText(importMinference(minferenceText(28, 28), { file: 'x.json', model: 'Qwen2.5-7B-Instrct' }));
-  assert.match(msg, /expected a registered model \(nearest: Qwen2\.5-7B-Instruct[^)]*\), or the model's config\.json through the modelConfig option, got "Qwen2\.5-7B-Instrct"/);
+  assert.match(msg, /at \$\.model: expected a registered model \(nearest: Qwen2\.5-7B-Instruct[^)]*\), or the model's config\.json \(\$\.modelConfig\), got "Qwen2\.5-7B-Instrct"/);
   const none = leftText(importMinference(minferenceText(28, 28), { file: 'My_Model_kv_out.json' }));
-  assert.match(none, /the modelConfig option/);
+  assert.match(none, /\$\.modelConfig = config\.json/);
   assert.equal(none.split('\n').length, 1);
 });
 

@@ -85,6 +85,7 @@ const LoadProfileOptionsC = t.partial({
   contextLength: t.refinement(t.number, (n) => Number.isInteger(n) && n >= 1, 'a context length ≥ 1 token'),
   model: t.union([t.string, t.UnknownRecord], 'a model name or shape'),
   fileName: t.string,
+  modelConfig: t.unknown,
   sparsity: t.refinement(t.number, (n) => n >= 0 && n <= 1, 'a sparsity in [0, 1]'),
   threshold: t.number,
   sinkTokens: t.number,
@@ -101,8 +102,10 @@ const isTextSource = (u: unknown): u is { text: string; fileName?: string } =>
  * `loadProfile` also takes a file path.
  *
  * Options: `format` (`minference|duo|moa|xattention|hplb`, default detected), `contextLength`, `model` (a registered
- * name or a shape, default found from the file name), `fileName`, DuoAttention `sparsity` / `threshold` /
- * `sinkTokens` / `recentTokens`, XAttention `table`.
+ * name or a shape, default found from the file name; names match case-insensitively), `modelConfig` (the model's
+ * Hugging Face `config.json` as a parsed object or `{ text, fileName? }`: the shape of any model, its
+ * `max_position_embeddings` as the default context, checked against the profile's own layers and heads), `fileName`,
+ * DuoAttention `sparsity` / `threshold` / `sinkTokens` / `recentTokens`, XAttention `table`.
  *
  * Returns a `LoadedProfile` (`{ profile, file?, format, label, short, synthetic, builtIn }`): pass it (or its
  * `profile`) to `planProfile`. Left: the format cannot be detected (`$.format`), an option is malformed, or the
@@ -125,7 +128,8 @@ const profileArg = (x: unknown): E.Either<HplbError, Profile | LoadedProfile> =>
     const l = x as LoadedProfile;
     return l.profile === builtinProfile() ? E.right(l) : E.map((p: Profile) => ({ ...l, profile: p }))(decode(ProfileC, l.profile));
   }
-  return E.mapLeft((e: HplbError): HplbError => ({ ...e, code: 'argument', issues: e.issues.map((i) => ({ ...i, path: i.path.replace(/^\$/, '$profile') })) }))(decode(ProfileC, x));
+  // The profile is a document of its own: paths are inside it (`$.curves[0][3].mass`).
+  return E.mapLeft((e: HplbError): HplbError => ({ ...e, code: 'argument' }))(decode(ProfileC, x));
 };
 
 /**

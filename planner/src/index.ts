@@ -13,6 +13,7 @@ export * from './api.ts';
 export * from './inspect.ts';
 export * from './instance.ts';
 export * from './svg/timeline.ts';
+export * from './svg/timelinePanels.ts';
 export * from './svg/pareto.ts';
 export * from './svg/xml.ts';
 export * from './svg/wellFormed.ts';

@@ -5,8 +5,8 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  BUILTIN_PROFILE_SOURCE, PROFILE_FORMATS, builtinProfile, detectFormat, hplbError, importProfile, issue,
-  type HplbError, type ImportProfileOptions, type ModelShape, type Profile,
+  BUILTIN_PROFILE_SOURCE, PROFILE_FORMATS, builtinProfile, detectFormat, hplbError, importProfile, issue, parseModelConfig, parseModelConfigText,
+  type HplbError, type ImportProfileOptions, type ModelConfig, type ModelShape, type Profile,
 } from '@hplb/core';
 
 // ---------------------------------------------------------------- model
@@ -36,6 +36,12 @@ export interface LoadProfileOptions {
   readonly contextLength?: number;
   /** The model: a registered name or alias, or a shape (default: found from the file name). */
   readonly model?: string | ModelShape;
+  /**
+   * The model's Hugging Face `config.json`: a parsed object, `{ text, fileName? }`, or a `ModelConfig` from core's
+   * `parseModelConfig`. It gives the shape of any model (registered or not) and the default context length
+   * (`max_position_embeddings`); the profile's own layers and heads must agree with it. `hplb/node` also takes a path.
+   */
+  readonly modelConfig?: unknown;
   /** The file name (or path) of the text: used to detect the format and the model, and named in errors. */
   readonly fileName?: string;
   /** DuoAttention: share of KV heads made streaming, in [0, 1]. */
@@ -50,6 +56,18 @@ export interface LoadProfileOptions {
 }
 
 // ---------------------------------------------------------------- constructors
+
+const isModelConfig = (u: unknown): u is ModelConfig =>
+  typeof u === 'object' && u !== null && 'shape' in u && 'from' in u && typeof (u as { shape: unknown }).shape === 'object';
+const isConfigText = (u: unknown): u is { text: string; fileName?: string } =>
+  typeof u === 'object' && u !== null && typeof (u as { text?: unknown }).text === 'string' && Object.keys(u).every((k) => k === 'text' || k === 'fileName');
+
+/**
+ * The `modelConfig` option as a `ModelConfig`: already parsed, `{ text, fileName? }` (parsed, errors name the file), or
+ * a parsed config.json object. Left: the config's error at its JSON path (`$.num_attention_heads`, …).
+ */
+export const modelConfigOf = (u: unknown): E.Either<HplbError, ModelConfig> =>
+  isModelConfig(u) ? E.right(u) : isConfigText(u) ? parseModelConfigText(u.text, u.fileName) : parseModelConfig(u);
 
 const seedOf = (p: Profile): string => String((p.source as { seed?: number } | undefined)?.seed ?? '?');
 
@@ -76,7 +94,7 @@ export const loadProfileText = (text: string, options: LoadProfileOptions = {}):
   const format = options.format ?? detectFormat(file ?? '', text);
   if (format === undefined)
     return E.left(hplbError('argument', [issue('$.format', `a profile format (${PROFILE_FORMATS.join('|')}): it could not be detected from ${file ?? 'the text'}`)]));
-  const opts: ImportProfileOptions = {
+  let opts: ImportProfileOptions = {
     ...(file !== undefined ? { file } : {}),
     ...(options.model !== undefined ? { model: options.model } : {}),
     ...(options.sparsity !== undefined ? { sparsity: options.sparsity } : {}),
@@ -86,6 +104,13 @@ export const loadProfileText = (text: string, options: LoadProfileOptions = {}):
     ...(options.sinkTokens !== undefined ? { sinkTokens: options.sinkTokens } : {}),
     ...(options.recentTokens !== undefined ? { recentTokens: options.recentTokens } : {}),
   };
+  let modelConfig: ModelConfig | undefined;
+  if (options.modelConfig !== undefined) {
+    const c = modelConfigOf(options.modelConfig);
+    if (E.isLeft(c)) return c;
+    modelConfig = c.right;
+  }
+  if (modelConfig !== undefined) opts = { ...opts, modelConfig };
   return E.map((p: Profile): LoadedProfile => {
     const synthetic = p.synthetic === true;
     const name = file !== undefined ? baseName(file) : 'profile';

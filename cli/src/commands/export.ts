@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodePlan, validatePlan, type HplbError, type Plan } from '@hplb/core';
+import { checkShapeAgainstConfig, decodePlan, parseModelConfig, statedShape, validatePlan, type HplbError, type Plan } from '@hplb/core';
 import { ENGINES, type EngineName } from '@hplb/core';
 import { writeJsonAtomic } from '@hplb/core/node';
 import { exportEngineLayout, type MinferenceExportOptions } from '@hplb/engines';
@@ -27,7 +27,7 @@ const FLAGS: FlagTable = {
 export const summary = 'turn a plan into an engine layout (hplb.engine-layout/1) for vLLM, SGLang or TensorRT-LLM, plus a re-indexed MInference config';
 
 const USAGE = `Usage: hplb export <plan.json> --engine ${ENGINES.join('|')} --out layout.json
-                   [--minference CONFIG.json] [--minference-out FILE] [--json]
+                   [--minference CONFIG.json] [--minference-out FILE] [--model-config config.json] [--json]
 
   <plan.json>        an hplb.plan/1 plan (best: from hplb plan --engine-layout)
   --engine           the serving engine the layout is for
@@ -35,11 +35,13 @@ const USAGE = `Usage: hplb export <plan.json> --engine ${ENGINES.join('|')} --ou
   --minference F     the MInference best-pattern config the plan's budgets came from (default: the plan's source
                      file when its format is minference); a copy re-indexed to the new head order is written
   --minference-out F where to write that copy (default: <out>.minference.json)
+  --model-config F   the checkpoint's Hugging Face config.json: the plan's model (layers, query and KV heads, head dim)
+                     must be the one it describes
   --json             print the layout instead of a summary
 `;
 
 export const run = async (argv: string[], io: Io): Promise<number> => {
-  const args = parseArgs(argv, { values: ['engine', 'out', 'minference', 'minference-out'], booleans: ['json', 'help'] });
+  const args = parseArgs(argv, { values: ['engine', 'out', 'minference', 'minference-out', 'model-config'], booleans: ['json', 'help'] });
   if (args.flag('help')) {
     io.out(USAGE);
     return 0;
@@ -57,6 +59,11 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
       E.chain((u: unknown) => E.chain((p: Plan) => validatePlan(p, planFile))(decodePlan(u, planFile)))(readJson(planFile)),
     ),
   );
+
+  // --model-config: the plan must be for the model that config.json describes (before anything is written).
+  const cfgFile = args.string('model-config');
+  if (cfgFile !== undefined)
+    orFail(E.chain((cfg: Parameters<typeof checkShapeAgainstConfig>[1]) => checkShapeAgainstConfig(statedShape(plan.model), cfg, planFile, 'plan'))(E.chain((u: unknown) => parseModelConfig(u, cfgFile))(readJson(cfgFile))));
 
   // The MInference config the budgets came from: --minference, or the plan's source file when it is one.
   let mfFile = args.string('minference');

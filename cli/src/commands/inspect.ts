@@ -23,13 +23,14 @@ import { planFailure } from '../planFlags.ts';
 export const summary = 'per-layer head budgets (min/mean/max, max/min) of a MInference, DuoAttention, MoA, XAttention or hplb profile';
 
 const USAGE = `Usage: hplb inspect <file> [--format ${PROFILE_FORMATS.join('|')}] [--context N] [--json]
-                    [--model NAME] [--sparsity s | --threshold t] [--table NAME] [--curves FILE] [--recovery r]
+                    [--model NAME | --model-config F] [--sparsity s | --threshold t] [--table NAME] [--curves FILE] [--recovery r]
 
   <file>         the profile; for DuoAttention the full_attention_heads.tsv or its folder
   --format       input format (default: guessed from the file name and content)
   --context N    context length for the budgets (default: the profile's reference N, else ${DEFAULT_CONTEXT_LENGTH})
   --json         machine-readable output
-  --model NAME   model shape from the registry (default: found from the file or folder name)
+  --model NAME   model shape from the registry (default: found from the file or folder name; any case)
+  --model-config F   the model's Hugging Face config.json (any model; checked against the file's layers and heads)
   --sparsity s   DuoAttention: share of KV heads made streaming (lowest gates), in [0, 1]
   --threshold t  DuoAttention: gates below t stream
   --sink, --recent  DuoAttention streaming window (default: config.json next to the TSV, else 128 + 256)
@@ -50,7 +51,7 @@ const orExit = <A>(e: E.Either<HplbError, A>): A => {
 
 export const run = async (argv: string[], io: Io): Promise<number> => {
   const args = parseArgs(argv, {
-    values: ['format', 'context', 'model', 'sparsity', 'threshold', 'table', 'curves', 'recovery', 'sink', 'recent'],
+    values: ['format', 'context', 'model', 'model-config', 'sparsity', 'threshold', 'table', 'curves', 'recovery', 'sink', 'recent'],
     booleans: ['json', 'help'],
   });
   if (args.flag('help')) {
@@ -85,11 +86,13 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
   const recentTokens = recent ?? window?.recentTokens;
 
   const model = args.string('model');
+  const modelConfig = args.string('model-config');
   const table = args.string('table');
   const loaded = orExit(
     loadProfile({ text, fileName: file }, {
       format,
       ...(model !== undefined ? { model } : {}),
+      ...(modelConfig !== undefined ? { modelConfig } : {}),
       ...(context !== undefined ? { contextLength: context } : {}),
       ...(sparsity !== undefined ? { sparsity } : {}),
       ...(threshold !== undefined ? { threshold } : {}),

@@ -13,7 +13,7 @@ export const DEFAULT_CONTEXT_LENGTH = 131072;
 
 /** The option names as errors report them: JSON paths of the options (the CLI maps them to its flags). */
 export const MODEL_OPTION = '$.model';
-export const MODEL_CONFIG_OPTION = 'modelConfig';
+export const MODEL_CONFIG_OPTION = '$.modelConfig';
 
 export interface ImportOptions {
   /** The input's path (or folder, for DuoAttention): named in errors, and used to find the model by name. */
@@ -41,7 +41,7 @@ const describe = (m: ModelShape) => `${m.layers} layers, ${m.queryHeads} query h
 const unknownName = (name: string, file?: string): HplbError =>
   hplbError(
     'argument',
-    [issue(MODEL_OPTION, `a registered model (nearest: ${nearestModelNames(name).join(', ')}; ${MODEL_REGISTRY.length} registered), or the model's config.json through the ${MODEL_CONFIG_OPTION} option`, name)],
+    [issue(MODEL_OPTION, `a registered model (nearest: ${nearestModelNames(name).join(', ')}; ${MODEL_REGISTRY.length} registered), or the model's config.json (${MODEL_CONFIG_OPTION})`, name)],
     file,
   );
 
@@ -88,7 +88,7 @@ export const resolveModel = (opts: ImportOptions, hint?: string, inferred?: Infe
       [
         issue(
           MODEL_OPTION,
-          `a model name (${MODEL_OPTION} = NAME) or the model's config.json (the ${MODEL_CONFIG_OPTION} option), because the file name names no registered model` +
+          `a model name (${MODEL_OPTION} = NAME) or the model's config.json (${MODEL_CONFIG_OPTION} = config.json), because the file name names no registered model` +
             (base !== '' ? ` (nearest registered names: ${nearestModelNames(base.replace(/\.[a-z]+$/i, '')).join(', ')})` : ''),
           file ?? hint,
         ),

@@ -10,6 +10,7 @@ import { hplbError, issue, parseJson, type HplbError } from '../errors.ts';
 import { decodeProfile, type Profile } from '../profile.ts';
 import type { ModelShape } from '../model.ts';
 import { resolveModel, type ImportOptions } from './common.ts';
+import { statedShape } from '../modelConfig.ts';
 
 /** Decode parsed `hplb.profile/1` JSON (with `checkProfile`), checking it against an explicit model when one is given. */
 export const hplbProfile = (u: unknown, opts: ImportOptions = {}): E.Either<HplbError, Profile> =>
@@ -17,8 +18,7 @@ export const hplbProfile = (u: unknown, opts: ImportOptions = {}): E.Either<Hplb
     decodeProfile(u, opts.file),
     E.chain((p) => {
       if (opts.model === undefined && opts.modelConfig === undefined) return E.right(p);
-      const stated = (k: 'layers' | 'queryHeads' | 'kvHeads' | 'headDim') => ({ value: p.model[k], path: `$.model.${k}` });
-      const inferred = { layers: stated('layers'), queryHeads: stated('queryHeads'), kvHeads: stated('kvHeads'), headDim: stated('headDim') };
+      const inferred = statedShape(p.model);
       return E.chain((m: ModelShape) => {
         for (const k of ['layers', 'queryHeads', 'kvHeads', 'headDim'] as const)
           if (m[k] !== p.model[k]) return E.left(hplbError('decode', [issue(`$.model.${k}`, `${m[k]} (${k} of ${m.name}, the --model given)`, p.model[k])], opts.file));

@@ -38,9 +38,15 @@ export const readTextFile = (file: string): E.Either<HplbError, string> => {
 
 /**
  * `loadProfile` of `hplb`, plus a file path: the file is read and imported with `fileName` = the path (a
- * DuoAttention folder holding `full_attention_heads.tsv` stands for that file). Left `io`: the file cannot be read.
+ * DuoAttention folder holding `full_attention_heads.tsv` stands for that file); `modelConfig` may be the path of a
+ * `config.json` too. Left `io`: a file cannot be read.
  */
 export const loadProfile = (source: string | ProfileSource, options?: LoadProfileOptions): E.Either<HplbError, LoadedProfile> => {
+  // A model config given as a path is read here (the platform-neutral loadProfile takes its text or parsed JSON).
+  if (typeof options?.modelConfig === 'string') {
+    const cfgFile = options.modelConfig;
+    return E.chain((text: string) => loadProfile(source, { ...options, modelConfig: { text, fileName: cfgFile } }))(readTextFile(cfgFile));
+  }
   if (typeof source !== 'string') return loadProfileFrom(source, options);
   let file = source;
   try {
