@@ -155,13 +155,34 @@ const withProgress = (ctx: PlanContext, o: SettingsOptions, name: string, offset
   o.onProgress ? { ...ctx, onProgress: (d, t) => o.onProgress!(offset * t + d, rows * t, name) } : ctx;
 
 /**
+ * The rows of the comparison and the chosen one: with curves and a budget policy the reference pipelines, else the
+ * profile-budget ones (split heads become whole heads when KV is grouped or head counts are equal); the chosen
+ * pipeline is the row it equals (same solver, split heads and policy), else an extra last row.
+ */
+export const comparisonSpecs = (ctx: PlanContext, policy: BudgetPolicy, chosen: PipelineSpec, canSplit: boolean): { specs: PipelineSpec[]; chosen: number } => {
+  const refs = (ctx.curves && policy !== 'profile' ? REFERENCE_PIPELINES : PROFILE_PIPELINES).map((r) =>
+    r.splitHeads && !canSplit ? { ...r, splitHeads: false, name: r.name.replace('split heads', 'whole heads') } : r);
+  const same = (a: PipelineSpec, b: PipelineSpec) => a.solver === b.solver && a.splitHeads === b.splitHeads && a.policy === b.policy;
+  const specs: PipelineSpec[] = [...refs];
+  let written = specs.findIndex((s) => same(s, chosen));
+  if (written < 0) {
+    specs.push(chosen);
+    written = specs.length - 1;
+  }
+  return { specs, chosen: written };
+};
+
+/**
  * Plan a profile: the chosen pipeline (policy, solver, split heads) on the options' devices. The result's plan is
- * byte for byte the `plan.json` `hplb plan` writes for the same options (`JSON.stringify(plan, null, 2) + '\n'`).
+ * byte for byte the `plan.json` `hplb plan` writes for the same options (`JSON.stringify(plan, null, 2) + '\n'`): a
+ * chosen pipeline equal to a reference row runs as that row (its name is written into `plan.source.pipeline`).
  */
 export const planProfile = async (profile: Profile | LoadedProfile, options: PlanOptions = {}): Promise<E.Either<HplbError, PlanOutcome>> => {
   const prep = prepare(profile, options);
   if (E.isLeft(prep)) return prep;
-  const { ctx, spec, choice, loaded } = prep.right;
+  const { ctx, spec: chosen, choice, loaded, policy, canSplit } = prep.right;
+  const { specs, chosen: i } = comparisonSpecs(ctx, policy, chosen, canSplit);
+  const spec = specs[i]!;
   const r = await runPipeline(withProgress(ctx, options, spec.name), spec, choice);
   return E.map((run: PipelineRun) => outcomeOf(run, ctx, loaded))(r);
 };
@@ -177,16 +198,7 @@ export const comparePipelines = async (profile: Profile | LoadedProfile, options
   const prep = prepare(profile, options);
   if (E.isLeft(prep)) return prep;
   const { ctx, spec: chosen, choice, loaded, policy, canSplit } = prep.right;
-  // Split heads need replicated KV and free head counts; without them hplb's row keeps whole heads (and says so).
-  const refs = (ctx.curves && policy !== 'profile' ? REFERENCE_PIPELINES : PROFILE_PIPELINES).map((r) =>
-    r.splitHeads && !canSplit ? { ...r, splitHeads: false, name: r.name.replace('split heads', 'whole heads') } : r);
-  const same = (a: PipelineSpec, b: PipelineSpec) => a.solver === b.solver && a.splitHeads === b.splitHeads && a.policy === b.policy;
-  const specs: PipelineSpec[] = [...refs];
-  let written = specs.findIndex((s) => same(s, chosen));
-  if (written < 0) {
-    specs.push(chosen);
-    written = specs.length - 1;
-  }
+  const { specs, chosen: written } = comparisonSpecs(ctx, policy, chosen, canSplit);
   const rows: ComparisonRow[] = [];
   for (let i = 0; i < specs.length; i++) {
     const spec = specs[i]!;
