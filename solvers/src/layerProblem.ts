@@ -19,10 +19,15 @@ export const kvCopiesPerLayer = (src: LayerSource): Array<number | null> => {
 export const layerProblemOf = (src: LayerSource, layer: number, opts: { withKv?: boolean } = {}): LayerProblem => {
   const { model: m, contextLength: n, costModel: cm, devices } = src;
   const row = src.budgets[layer] ?? [];
-  const speeds = devices.map((d) => d.speed);
-  const costs = row.map((b) => headCost(cm, b, n, 1));
-  const mixed = speeds.some((s) => s !== speeds[0]);
-  const timeMatrix = mixed && cm.fixed > 0 ? row.map((b) => speeds.map((s) => headCost(cm, b, n, s))) : undefined;
+  const deviceSpeeds = devices.map((d) => d.speed);
+  const mixed = deviceSpeeds.some((s) => s !== deviceSpeeds[0]);
+  // Item times must be core's headCost at the device's speed (what deviceLoadsOfLayer charges). Without a fixed term
+  // that is headCost(…, 1) / speed; with one, mixed speeds need a time matrix, and identical devices of speed s ≠ 1
+  // are priced at headCost(…, s) on unit speeds (dividing headCost(…, 1) by s would divide the fixed term too).
+  const unitSpeeds = !mixed && cm.fixed > 0 && deviceSpeeds[0] !== 1;
+  const speeds = unitSpeeds ? deviceSpeeds.map(() => 1) : deviceSpeeds;
+  const costs = row.map((b) => headCost(cm, b, n, unitSpeeds ? deviceSpeeds[0] : 1));
+  const timeMatrix = mixed && cm.fixed > 0 ? row.map((b) => deviceSpeeds.map((s) => headCost(cm, b, n, s))) : undefined;
   const groups = src.constraints.kv === 'group' ? Array.from({ length: m.kvHeads }, (_, g) => queryHeadsOfGroup(m, g)) : undefined;
   const withKv = opts.withKv ?? true;
   const one = kvHeadBytes(m, n, src.kvBytesPerElement ?? 2);

@@ -1,7 +1,8 @@
 /**
  * The solvers' incremental `LoadState` (per-item times from `layerProblemOf`, KV-copy terms kept up to date by every
  * move) agrees with core's one load function, `deviceLoadsOfLayer`, on random layers and random move sequences:
- * whole heads, GQA groups kept whole or replicated, mixed speeds, token-pair, budget and seconds cost models.
+ * whole heads, GQA groups kept whole or replicated, mixed or identical speeds (also ≠ 1 with a fixed cost per head),
+ * token-pair, budget and seconds cost models.
  * Loads are compared within `LAW_TOLERANCE` of the layer's makespan (the sums run in different orders); the extra
  * KV copies per device are integers and must be equal.
  */
@@ -33,6 +34,7 @@ const arb = fc.record({
   cost: fc.constantFrom(...Object.keys(costModels)),
   kv: fc.constantFrom('replicate' as const, 'group' as const),
   speeds: fc.array(fc.constantFrom(0.5, 1, 1.5, 2), { minLength: 4, maxLength: 4 }),
+  same: fc.boolean(),
   budgetRaw: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 9, maxLength: 9 }),
   placeRaw: fc.array(fc.nat(), { minLength: 9, maxLength: 9 }),
   moves: fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 12 }),
@@ -40,14 +42,12 @@ const arb = fc.record({
 
 test('LoadState loads = deviceLoadsOfLayer, at construction and after every move (fast-check)', () => {
   fc.assert(
-    fc.property(arb, ({ groups, gsize, g, n, cost, kv, speeds: speedPool, budgetRaw, placeRaw, moves }) => {
+    fc.property(arb, ({ groups, gsize, g, n, cost, kv, speeds: speedPool, same, budgetRaw, placeRaw, moves }) => {
       const H = groups * gsize;
       const model: ModelShape = { name: 't', layers: 1, queryHeads: H, kvHeads: groups, headDim: 64 };
       const costModel = costModels[cost]!;
-      let speeds = speedPool.slice(0, g);
-      // Equal speeds other than 1 with a fixed cost are left out: layerProblemOf prices identical devices as
-      // headCost(…, speed 1) / speed, which divides the fixed term too (a known divergence, reported on issue 12).
-      if (costModel.fixed > 0 && speeds.every((s) => s === speeds[0])) speeds = speeds.map(() => 1);
+      // Identical devices of speed ≠ 1 with a fixed cost per head included: the fixed term is not divided by the speed.
+      const speeds = same ? speedPool.slice(0, g).map(() => speedPool[0]!) : speedPool.slice(0, g);
       const budgets = Array.from({ length: H }, (_, h) => 1 + Math.floor(budgetRaw[h]! * (n - 1)));
       // kv "group": every head of a group on the device of the group's first head.
       const placement = Array.from({ length: H }, (_, h) => placeRaw[kv === 'group' ? h - (h % gsize) : h]! % g);
