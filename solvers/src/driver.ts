@@ -2,7 +2,7 @@
  * The multi-layer driver: `planModel(input)` solves every layer of a model and returns a validated `hplb.plan/1`
  * plus a per-layer report (status, gap, seconds, the price of equal head counts and of whole GQA groups, splits).
  *   1. every layer is solved in this thread with a short budget (most real layers are proven optimal here);
- *      with `input.effort` the budgets are effort shares (1/16 here, the whole effort in step 2; prices get 1/8), the
+ *      with `input.effort` the budgets are effort shares (1/4 here, the whole effort in step 2; prices get 1/8), the
  *      time limit is only a safety net, and the plan depends only on the inputs, the seed and the effort;
  *   2. layers still open get the full time limit, warm-started, in worker threads (core's `spawnTsWorker`) when
  *      that pays (parallel time, work / workers + a worker's start-up, below the serial time), here otherwise;
@@ -39,6 +39,9 @@ export interface PlanResult {
   readonly plan: Plan;
   readonly layers: ReadonlyArray<PlanLayerReport>;
 }
+
+/** Rough wall time of one effort unit on one core (effort.ts: 10^6 units are a few hundred milliseconds). */
+const EFFORT_UNIT_MS = 3e-4;
 
 /** Budget of the in-thread first pass per layer. */
 const QUICK_MS = 25;
@@ -78,7 +81,9 @@ export const planModel = async (input: PlanInput, runtime: SolverRuntime = {}): 
   // 1. First pass in this thread.
   // With an effort budget every pass is bounded by effort shares; the time limit is only the safety net.
   const effort = input.effort !== undefined && Number.isFinite(input.effort) && input.effort > 0 ? input.effort : undefined;
-  const quickEffort = effort !== undefined ? Math.max(1, Math.floor(effort / 16)) : undefined;
+  // A quarter of the effort: enough for the class-DP proof of real layers (an 80 × 64 × 8 model leaves none open at
+  // 10^6), so the second pass (and its worker threads) is for layers that really need more.
+  const quickEffort = effort !== undefined ? Math.max(1, Math.floor(effort / 4)) : undefined;
   const quick = effort !== undefined ? limit : anytime ? Math.min(limit, QUICK_MS) : limit;
   const secondPass = anytime && (effort !== undefined ? quickEffort! < effort : quick < limit);
   for (let l = 0; l < L; l++) {
@@ -98,8 +103,10 @@ export const planModel = async (input: PlanInput, runtime: SolverRuntime = {}): 
     }));
     // Workers pay when the parallel time (work / k + a worker's start-up) beats doing it here.
     const k = Math.min(runtime.parallelism ?? 1, 4, open.length);
-    // (With an effort budget the time per layer is unknown up front: the limit is the same pessimistic estimate.)
-    const serial = open.length * limit;
+    // With an effort budget a layer takes at most about effort × 0.3 µs (effort.ts: 10^6 units are a few hundred
+    // milliseconds), so a handful of open layers stay in this thread rather than paying for workers' start-up.
+    const perLayerMs = effort !== undefined ? Math.min(limit, effort * EFFORT_UNIT_MS) : limit;
+    const serial = open.length * perLayerMs;
     const pool = runtime.solveInWorkers;
     const want = pool === undefined ? 0 : input.workers ?? (k >= 2 && serial / k + (runtime.workerStartupMs ?? WORKER_STARTUP_MS) < serial ? k : 0);
     let second: SolveResult[];
