@@ -8,6 +8,7 @@
  * (what `hplb plan` does with no arguments). `document.body.dataset.state` (idle | busy | done | error | cancelled)
  * says where the page is, for people and for the browser test.
  */
+import { BUDGET_POLICIES, PROFILE_FORMATS, SOLVER_NAMES } from 'hplb';
 import type { PlanResult, PlanSettings, ProfileSource, TextFile, WorkerRequest, WorkerResponse } from './protocol.ts';
 import { setupGpuPanel } from './gpuPanel.ts';
 
@@ -267,6 +268,15 @@ const showPlan = (r: PlanResult): void => {
 };
 
 // ---------------------------------------------------------------- wiring
+
+/** The choices come from the library (its names, its order); the first option of each select means "default". */
+const fillSelect = (select: HTMLSelectElement, names: ReadonlyArray<string>): void => {
+  for (const n of names) select.appendChild(Object.assign(document.createElement('option'), { value: n, textContent: n }));
+};
+fillSelect(el.format, PROFILE_FORMATS);
+fillSelect(el.policy, BUDGET_POLICIES);
+// The ILP solvers need an ILP engine, which only `hplb/node` has (HiGHS / GLPK in worker threads).
+fillSelect(el.solver, SOLVER_NAMES.filter((s) => !s.startsWith('ilp-')));
 
 el.plan.addEventListener('click', plan);
 el.pareto.addEventListener('click', pareto);
