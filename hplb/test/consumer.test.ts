@@ -9,7 +9,7 @@
  *     plan (and the plan validates against the shipped JSON Schema), and the installed `hplb` bin starts;
  *   - (b) a `.ts` consumer type-checks with `tsc --noEmit` (skipLibCheck off, so the shipped .d.ts are checked too)
  *     under `moduleResolution: "NodeNext"` and `"bundler"`;
- *   - (c) core, solvers, planner and the facade root bundle for the browser (esbuild, platform "browser") without
+ *   - (c) core, solvers, planner, engines and the facade root bundle for the browser (esbuild, platform "browser") without
  *     touching a Node built-in; `@hplb/core/node` is the control that the check sees one;
  *   - the README's "Use as a library" example, extracted from README.md, runs as is.
  * Install scripts are not run (`--ignore-scripts`): headless-gl (gpu.js's dependency) would compile from source for
@@ -209,8 +209,8 @@ test('consumer: the packed packages, installed into a project outside the worksp
       assert.equal(bundler!.status, 0, `tsc (bundler): ${bundler!.stdout}${bundler!.stderr}`);
     });
 
-    await t.test('(c) core, solvers, planner and the facade root bundle for the browser with no Node built-ins', async () => {
-      for (const entry of ['@hplb/core', '@hplb/core/kernel', '@hplb/solvers', '@hplb/planner', 'hplb']) {
+    await t.test('(c) core, solvers, planner, engines and the facade root bundle for the browser with no Node built-ins', async () => {
+      for (const entry of ['@hplb/core', '@hplb/core/kernel', '@hplb/solvers', '@hplb/planner', '@hplb/engines', 'hplb']) {
         const b = await browserBundle(entry, proj);
         assert.deepEqual(b.errors, [], `${entry}: esbuild errors`);
         assert.deepEqual(b.builtins, [], `${entry} reaches Node built-ins (Node-only code belongs under a /node subpath)`);
