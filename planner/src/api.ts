@@ -99,7 +99,8 @@ const prepare = (x: Profile | LoadedProfile, o: PlanOptions): E.Either<HplbError
   const settings = planSettings(loaded, o);
   if (E.isLeft(settings)) return settings;
   const ctx = settings.right;
-  const policy: BudgetPolicy = o.policy ?? 'bubble-fill';
+  // Default policy: the budgets a published profile states ('profile'); a curve profile's are chosen ('bubble-fill').
+  const policy: BudgetPolicy = o.policy ?? (loaded.profile.kind !== 'curve' && ctx.profileBudgets ? 'profile' : 'bubble-fill');
   if ((POLICIES_NEEDING_CURVES as ReadonlyArray<string>).includes(policy) && !ctx.curves) return E.left(noCurvesError(ctx, policy));
   if (policy === 'profile' && !ctx.profileBudgets)
     return E.left(hplbError('argument', [issue('$.policy', 'a budget policy: the profile states no budgets at this context length (e.g. top-p thresholds); use $.policy with a curve profile')]));
@@ -157,7 +158,8 @@ const withProgress = (ctx: PlanContext, o: SettingsOptions, name: string, offset
 /**
  * The rows of the comparison and the chosen one: with curves and a budget policy the reference pipelines, else the
  * profile-budget ones (split heads become whole heads when KV is grouped or head counts are equal); the chosen
- * pipeline is the row it equals (same solver, split heads and policy), else an extra last row.
+ * pipeline is the row it equals (same solver, split heads and policy; the row then runs with the chosen effort), else
+ * an extra last row.
  */
 export const comparisonSpecs = (ctx: PlanContext, policy: BudgetPolicy, chosen: PipelineSpec, canSplit: boolean): { specs: PipelineSpec[]; chosen: number } => {
   const refs = (ctx.curves && policy !== 'profile' ? REFERENCE_PIPELINES : PROFILE_PIPELINES).map((r) =>
@@ -168,7 +170,7 @@ export const comparisonSpecs = (ctx: PlanContext, policy: BudgetPolicy, chosen: 
   if (written < 0) {
     specs.push(chosen);
     written = specs.length - 1;
-  }
+  } else if (chosen.effort !== undefined) specs[written] = { ...specs[written]!, effort: chosen.effort };
   return { specs, chosen: written };
 };
 
