@@ -7,10 +7,14 @@
  *      plan of the same model in the same run. The first run of each is reported apart (JIT warm-up); steady figures
  *      are medians of `--runs` runs (default 5).
  * Layers are solved in this thread (`workers: 0`): worker start-up is the driver's business, not the proof's.
+ *   3. (`--only process`) the 80 × 64 × 8 plan as a whole Node process on the compiled packages (start-up included;
+ *      `@hplb/solvers/node`'s planModel with its default runtime): `lpt` against `auto`, alternating, wall and the
+ *      child's own CPU seconds. Needs `tsc -b` first.
  *
- * Usage: npx tsx examples/bench-proofs.ts [--only profiles|model] [--runs 5] [--effort 1000000] [--json]
+ * Usage: npx tsx examples/bench-proofs.ts [--only profiles|model|process] [--runs 5] [--effort 1000000] [--json]
  * Reads ../shared/data (relative to the repository root); prints a note and skips when it is absent.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -141,6 +145,45 @@ const wholeModels = async () => {
   out['wholeModels'] = rows;
 };
 
+/** One child process per plan: it imports the compiled packages, plans, and prints its own CPU seconds. */
+const processes = () => {
+  const file = join(dataDir, 'Llama_3.1_70B_Instruct_128k_kv_out_v32_fit_o_best_pattern_v2.json');
+  if (!existsSync(file)) { log(`skipped the process runs: ${file} absent`); return; }
+  const child = (solver: string) => `
+    import { readFileSync } from 'node:fs';
+    import { WORK_COST_MODEL, budgetsAt, importProfile, makeDevices } from '@hplb/core';
+    import { planModel } from '@hplb/solvers/node';
+    const file = ${JSON.stringify(file)};
+    const p = importProfile('minference', readFileSync(file, 'utf8'), { file });
+    const b = budgetsAt(p.right, ${N});
+    const r = await planModel({ model: p.right.model, contextLength: ${N}, budgets: b.right, devices: makeDevices(8),
+      constraints: { equalHeadsPerDevice: false, kv: 'replicate' }, costModel: WORK_COST_MODEL, solver: '${solver}',
+      timeLimitMs: 5000${solver === 'auto' ? `, effort: ${effort}` : ''} });
+    const c = process.cpuUsage();
+    console.log(JSON.stringify({ proven: r.right.layers.filter((l) => l.status === 'optimal').length, cpu: (c.user + c.system) / 1e6 }));`;
+  const here = dirname(fileURLToPath(import.meta.url));
+  const times = { lpt: [] as number[], auto: [] as number[] };
+  const cpus = { lpt: [] as number[], auto: [] as number[] };
+  let proven = { lpt: 0, auto: 0 };
+  for (let k = 0; k < runs; k++) for (const solver of ['lpt', 'auto'] as const) {
+    const t = performance.now();
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', child(solver)], { cwd: here, encoding: 'utf8' });
+    const s = (performance.now() - t) / 1000;
+    if (r.status !== 0) throw new Error(`${solver} child failed: ${r.stderr}`);
+    const o = JSON.parse(r.stdout.trim().split('\n').pop()!) as { proven: number; cpu: number };
+    times[solver].push(s);
+    cpus[solver].push(o.cpu);
+    proven = { ...proven, [solver]: o.proven };
+  }
+  log(`\n## 80 × 64 × 8 (Llama-3.1-70B v2) as a whole process on the compiled packages (median of ${runs}; start-up included)\n`);
+  log('| solver | wall s | CPU s | layers proven |');
+  log('|---|---|---|---|');
+  for (const solver of ['lpt', 'auto'] as const) log(`| ${solver} | ${median(times[solver]).toFixed(2)} | ${median(cpus[solver]).toFixed(2)} | ${proven[solver]}/80 |`);
+  log(`\nauto / lpt: wall ${(median(times.auto) / median(times.lpt)).toFixed(2)}, CPU ${(median(cpus.auto) / median(cpus.lpt)).toFixed(2)}`);
+  out['process'] = { wall: times, cpu: cpus, proven };
+};
+
 if (only === 'all' || only === 'profiles') await profiles();
 if (only === 'all' || only === 'model') await wholeModels();
+if (only === 'all' || only === 'process') processes();
 if (json) console.log(JSON.stringify(out, null, 2));

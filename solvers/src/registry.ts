@@ -187,8 +187,12 @@ export const solveLayerSync = (problem: LayerProblem, solver: SolverName, option
   if (exactApplies(inst) && fewTypes(inst)) {
     // Real budgets come in a handful of classes: the capacity search over item types is then the fastest way to a
     // proof, so it runs first, from the best builder, with half the budget.
-    for (const b of portfolio(inst)) best = keepBest(inst, best, BUILDERS[b](inst));
+    // Cheapest first; a builder whose plan already meets the bound ends the solve (no need for the others).
     if (warm) best = keepBest(inst, best, warm);
+    for (const b of portfolio(inst)) {
+      if (best && meetsBound(inst, best.makespan, lb)) break;
+      best = keepBest(inst, best, BUILDERS[b](inst));
+    }
     if (best) {
       const b = instanceBound(inst, best.makespan);
       if (b.value > lb) { lb = b.value; lbProof = b.proof; }
