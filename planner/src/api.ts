@@ -216,7 +216,9 @@ export const comparePipelines = async (profile: Profile | LoadedProfile, options
 
 // ---------------------------------------------------------------- Pareto sweep
 
+/** Densities `paretoSweep` sweeps by default (uniform, max-min and hplb pipelines). */
 export const DEFAULT_DENSITIES: ReadonlyArray<number> = [0.01, 0.02, 0.05, 0.08, 0.12, 0.2, 0.3, 0.5];
+/** top-p targets `paretoSweep` sweeps by default (the LPT + top-p pipeline). */
 export const DEFAULT_PS: ReadonlyArray<number> = [0.85, 0.9, 0.93, 0.95, 0.96, 0.97, 0.98];
 
 /** The pipelines of `hplb pareto`, each swept over densities or top-p targets. */
@@ -245,6 +247,7 @@ export interface SweepPoint {
   readonly skylineMean: boolean;
 }
 
+/** What `paretoSweep` returns: per-pipeline series (for `renderPareto`), every point with skyline marks, the unit. */
 export interface ParetoSweep {
   readonly series: ReadonlyArray<ParetoSeries>;
   /** Every point in series order, with its skyline marks. */

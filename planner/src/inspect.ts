@@ -7,6 +7,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { DEFAULT_CONTEXT_LENGTH, budgetsAt, type CurveProfile, type HplbError, type Profile } from '@hplb/core';
 
+/** One layer's budget statistics. */
 export interface LayerStats {
   readonly layer: number;
   readonly heads: number;
@@ -21,6 +22,7 @@ export interface LayerStats {
   readonly recallMean?: number | null;
 }
 
+/** Options of `inspectProfile`. */
 export interface InspectOptions {
   /** Context length N (default: the profile's reference N, else 131072). */
   readonly contextLength?: number;
@@ -32,6 +34,7 @@ export interface InspectOptions {
   readonly file?: string;
 }
 
+/** What `inspectProfile` returns (the JSON `hplb inspect --json` prints, less the format name and source). */
 export interface ProfileInspection {
   readonly kind: Profile['kind'];
   readonly contextLength: number;

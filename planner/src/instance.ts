@@ -26,6 +26,7 @@ export const InstanceC = t.intersection([
   t.type({ costs: t.array(NonNegative), gpus: NonNegativeInt }),
   t.partial({ name: t.string, constraints: ConstraintsC }),
 ], 'Instance');
+/** A decoded instance. */
 export type Instance = t.TypeOf<typeof InstanceC>;
 
 const BenchC = t.type({ instances: t.array(t.UnknownRecord) }, 'BenchFile');
@@ -70,6 +71,7 @@ export const instanceProblem = (inst: Instance, file?: string): E.Either<HplbErr
   });
 };
 
+/** Options of `solveInstance`. */
 export interface SolveInstanceOptions {
   /** Solver (default `auto`). */
   readonly solver?: SolverName;

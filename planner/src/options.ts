@@ -18,6 +18,7 @@ import { SOLVER_NAMES, type SolverName, type SolverRuntime } from '@hplb/solvers
 
 /** A budget policy of core (`uniform`, `top-p`, `max-min`, `bubble-fill`, `joint`) or `profile` (the profile's own). */
 export type BudgetPolicy = (typeof POLICY_NAMES)[number] | 'profile';
+/** Every budget policy name, in help order. */
 export const BUDGET_POLICIES: ReadonlyArray<BudgetPolicy> = [...POLICY_NAMES, 'profile'];
 
 /** Split-head options: `maxSplits` cuts per layer at most, `minRows` query rows per part at least. */
@@ -90,7 +91,7 @@ export interface BudgetOptions {
 
 /** Options of `planProfile` and `comparePipelines`. */
 export interface PlanOptions extends SettingsOptions, BudgetOptions {
-  /** Budget policy (default `bubble-fill`, hplb's). */
+  /** Budget policy (default: `profile`, the budgets a published profile states; for curve profiles `bubble-fill`, hplb's). */
   readonly policy?: BudgetPolicy;
   /** Solver of the planned row (default `auto` with the deterministic effort). */
   readonly solver?: SolverName;
@@ -112,6 +113,7 @@ const SpanRecoveryC = t.refinement(t.number, (n) => Number.isFinite(n) && n > 0 
 const literalUnion = <T extends string>(xs: ReadonlyArray<T>, name: string) =>
   t.keyof(Object.fromEntries(xs.map((x) => [x, null])) as Record<T, null>, name);
 
+/** Codec of `SettingsOptions` (decode with `decodeOptions`): wrong types are Lefts at the option's path. */
 export const SettingsOptionsC = t.partial({
   gpus: t.union([NonNegativeInt, t.array(DeviceC)], 'a number of GPUs ≥ 1 or a list of devices {id, speed, memoryBytes}'),
   speeds: t.array(Positive, 'a list of positive speeds'),
@@ -135,6 +137,7 @@ export const SettingsOptionsC = t.partial({
   profileName: t.string,
 }, 'SettingsOptions');
 
+/** Codec of `BudgetOptions` (the cross-field rule is `checkBudgetOptions`). */
 export const BudgetOptionsC = t.partial({
   density: DensityC,
   totalTokens: t.refinement(Positive, () => true, 'a total number of tokens > 0'),
@@ -142,6 +145,7 @@ export const BudgetOptionsC = t.partial({
   p: PC,
 }, 'BudgetOptions');
 
+/** Codec of `PlanOptions` (decode with `decodePlanOptions`, which adds the budget rule). */
 export const PlanOptionsC = t.intersection([
   SettingsOptionsC,
   BudgetOptionsC,

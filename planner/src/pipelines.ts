@@ -55,6 +55,7 @@ export interface BudgetChoice {
   readonly p?: number;
 }
 
+/** One pipeline: its name (a table row), the solver, split heads or not, the budget policy, the effort. */
 export interface PipelineSpec {
   readonly name: string;
   readonly solver: SolverName;
@@ -68,6 +69,7 @@ export interface PipelineSpec {
   readonly effort?: number;
 }
 
+/** A pipeline's result: the written plan, its simulation, the budgets' details, recovery, wall-clock seconds. */
 export interface PipelineRun {
   readonly spec: PipelineSpec;
   readonly plan: Plan;
@@ -79,6 +81,7 @@ export interface PipelineRun {
   readonly trajectory?: ReadonlyArray<JointStep>;
 }
 
+/** Mean budget as a share of N when no density or total is given. */
 export const DEFAULT_DENSITY = 0.2;
 /** Per-layer wall-clock safety net of an effort-bounded solve (the effort, not this, ends the search normally). */
 export const EFFORT_SAFETY_NET_MS = 5000;
@@ -88,6 +91,7 @@ export const EFFORT_SAFETY_NET_MS = 5000;
  * the default `hplb plan` at about 6 s on a 2-core machine.
  */
 export const DEFAULT_PLAN_EFFORT = 1_000_000;
+/** top-p target when none is given. */
 export const DEFAULT_P = 0.95;
 
 // ---------------------------------------------------------------- operations

@@ -6,6 +6,7 @@
  */
 import { displayUnit, el, esc, num, rangeTicks, text, tickLabel } from './xml.ts';
 
+/** One point of a Pareto series: the density it ran at, its latency and min / mean recovery. */
 export interface ParetoPoint {
   readonly density: number;
   readonly latency: number;
@@ -13,11 +14,13 @@ export interface ParetoPoint {
   readonly mean: number;
 }
 
+/** One pipeline's points. */
 export interface ParetoSeries {
   readonly name: string;
   readonly points: ReadonlyArray<ParetoPoint>;
 }
 
+/** Titles, the latency unit and the synthetic mark of a Pareto chart. */
 export interface ParetoOptions {
   readonly title: string;
   readonly subtitle: string;
@@ -41,6 +44,7 @@ export const skyline = (pts: ReadonlyArray<{ latency: number; r: number }>): num
   return out;
 };
 
+/** pareto.svg: latency against min (left) and mean (right) recovery per series, the skylines dashed. */
 export const renderPareto = (series: ReadonlyArray<ParetoSeries>, opts: ParetoOptions): string => {
   const all = series.flatMap((s) => s.points);
   const maxLat = Math.max(...all.map((p) => p.latency), 1e-300);

@@ -9,6 +9,7 @@
 import type { Simulation } from '@hplb/core';
 import { displayUnit, el, esc, niceTicks, num, text, tickLabel } from './xml.ts';
 
+/** Titles and the synthetic mark of a timeline chart. */
 export interface TimelineOptions {
   readonly title: string;
   /** Second title line: profile, context, devices, policy, solver. */
@@ -20,6 +21,7 @@ export interface TimelineOptions {
 
 const COLORS = { busy: '#3b7dd8', critical: '#e0662b', idle: '#d9d9d9', idleStroke: '#b0b0b0', axis: '#444', grid: '#e6e6e6', text: '#222', muted: '#666' };
 
+/** plan.svg: one row per layer, one bar per GPU (busy, idle hatched, critical GPU marked), legend and units. */
 export const renderTimeline = (sim: Simulation, opts: TimelineOptions): string => {
   const L = sim.layers.length;
   const G = sim.layers.reduce((a, l) => Math.max(a, l.busy.length), 0);
