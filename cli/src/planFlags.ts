@@ -7,7 +7,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { PROFILE_FORMATS, COST_MODEL_NAMES, DEFAULT_BLOCK_SIZE, hplbError, issue, type HplbError, type LoadedProfile, type LoadProfileOptions, type SettingsOptions } from 'hplb';
 import { isProfileFormat } from '@hplb/core';
-import { builtinLoadedProfile } from '@hplb/planner';
+import { builtinLoadedProfile, publishedLoadedProfile, syntheticLoadedProfile } from '@hplb/planner';
 import { loadProfile as loadProfileNode } from 'hplb/node';
 import type { Args } from './args.ts';
 import { CliFailure, argumentError } from './io.ts';
@@ -103,7 +103,8 @@ export const PROFILE_FLAG_SPEC = {
   booleans: [] as string[],
 };
 
-export const PROFILE_FLAG_HELP = `  --profile F              a profile (default: the built-in SYNTHETIC Llama-3.1-8B-shaped curve profile)
+export const PROFILE_FLAG_HELP = `  --profile F              a profile file, or \`published\` (the default: MInference's published Llama-3.1-8B-Instruct
+                           budgets and recall, built in) or \`synthetic\` (the built-in SYNTHETIC curve profile)
   --format NAME            ${PROFILE_FORMATS.join('|')} (default: detected from the file)
   --model NAME             the model, when the file name does not say (e.g. Llama-3.1-8B-Instruct; any case)
   --model-config F         the model's Hugging Face config.json: plans any model (its shape; max_position_embeddings
@@ -129,8 +130,13 @@ export { SOLVER_FLAG_HELP };
 export const readProfile = (args: Args): LoadedProfile => {
   const file = args.string('profile');
   if (file === undefined) {
-    if (args.has('model-config')) throw argumentError('--model-config', 'a profile to check it against (--profile F): the built-in default states its own model', args.string('model-config'));
+    if (args.has('model-config')) throw argumentError('--model-config', 'a profile file to check it against (--profile F): the built-in default states its own model', args.string('model-config'));
     return builtinLoadedProfile();
+  }
+  // The built-in profiles by name: the published default, and the SYNTHETIC curve profile for the curve policies.
+  if (file === 'synthetic' || file === 'published') {
+    if (args.has('model-config')) throw argumentError('--model-config', `a profile file to check it against: the built-in ${file} profile states its own model`, args.string('model-config'));
+    return file === 'synthetic' ? syntheticLoadedProfile() : publishedLoadedProfile();
   }
   const sparsity = args.number('sparsity', (x) => x >= 0 && x <= 1, 'a sparsity in [0, 1]');
   const threshold = args.number('threshold');

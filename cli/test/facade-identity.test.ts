@@ -1,15 +1,15 @@
 /**
- * The CLI uses exactly the library: `hplb plan` (no arguments) writes the plan.json and plan.svg that the facade's
- * `planProfile(defaultProfile())` returns, serialized the same way (`JSON.stringify(plan, null, 2) + '\n'`,
- * `renderPlanSvg`), byte for byte.
+ * The CLI uses exactly the library: `hplb plan` (no arguments) writes the plan.json that the facade's
+ * `planProfile(defaultProfile())` returns, serialized the same way (`JSON.stringify(plan, null, 2) + '\n'`), and the
+ * plan.svg `renderComparisonSvg(mainJob())` draws, byte for byte.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultProfile, formatError, renderPlanSvg } from 'hplb';
-import { planProfile } from 'hplb/node';
+import { defaultProfile, formatError, renderComparisonSvg } from 'hplb';
+import { mainJob, planProfile } from 'hplb/node';
 import { main } from '../src/main.ts';
 
 test('hplb plan writes what planProfile(defaultProfile()) returns, byte for byte', { timeout: 240_000 }, async () => {
@@ -29,7 +29,11 @@ test('hplb plan writes what planProfile(defaultProfile()) returns, byte for byte
       const i = a.findIndex((line, k) => line !== b[k]);
       assert.fail(`plan.json differs from planProfile's plan first at line ${i + 1}: ${b[i]} vs ${a[i]}`);
     }
-    assert.equal(renderPlanSvg(r.right), readFileSync(join(dir, 'plan.svg'), 'utf8'));
+    const job = await mainJob();
+    assert.equal(job._tag, 'Right', job._tag === 'Left' ? formatError(job.left) : '');
+    if (job._tag !== 'Right') return;
+    assert.equal(JSON.stringify(job.right.outcome.plan, null, 2) + '\n', written, 'the main job writes planProfile(defaultProfile())');
+    assert.equal(renderComparisonSvg(job.right), readFileSync(join(dir, 'plan.svg'), 'utf8'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,7 +1,9 @@
 /**
- * `hplb plan`, the main job: with no arguments it writes a valid hplb.plan/1 (recovery, budgetPolicy) and plan.svg,
- * prints the comparison table labelled SYNTHETIC, and writes byte-identical files on a second run; bad input fails with
- * one clear line and exit ≠ 0; engine flags are delegated to the engine planner.
+ * `hplb plan`, the main job: with no arguments it plans the built-in published MInference profile, prints the
+ * [published] rows (contiguous 0.514 and LPT 0.919 balance efficiency at HP 8, as in the README) and the [modelled]
+ * rows with notes saying which numbers are which, writes a valid hplb.plan/1 with the published budgets and a
+ * before/after plan.svg, byte-identically on a second run; `--profile synthetic` keeps the synthetic curve profile;
+ * bad input fails with one clear line and exit ≠ 0; engine flags are delegated to the engine planner.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodePlan } from '@hplb/core';
+import { decodePlan, publishedDefaultProfile } from '@hplb/core';
 import { validatePlan } from '@hplb/core';
 import { main } from '../src/main.ts';
 import type { Io } from '../src/io.ts';
@@ -23,34 +25,69 @@ const capture = (cwd: string) => {
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'hplb-plan-'));
 
-test('hplb plan with no arguments: table, valid plan.json with recovery and budgetPolicy, plan.svg; byte-identical rerun', { timeout: 180_000 }, async () => {
+test('hplb plan with no arguments: the published MInference profile, [published] and [modelled] rows, valid plan.json, before/after plan.svg; byte-identical rerun', { timeout: 240_000 }, async () => {
   const a = tmp();
   const b = tmp();
   try {
     const c = capture(a);
     const code = await main([], c.io);
     assert.equal(code, 0, c.err);
-    for (const row of ['contiguous + uniform', 'LPT + max-min (paper)', 'hplb (split heads + max-min + bubble-fill)', 'SYNTHETIC', 'balance eff.', 'min rec.']) assert.ok(c.out.includes(row), `table lacks "${row}":\n${c.out}`);
+    for (const row of [
+      'built-in published profile: MInference Llama-3.1-8B-Instruct',
+      '[published] contiguous (engines today)', '[published] LPT (paper)', '[published] engine layout (equal heads, K/V x', '[published] hplb (split heads) *',
+      '[modelled] contiguous + uniform', '[modelled] LPT + max-min (paper)', '[modelled] hplb (split heads + max-min + bubble-fill)',
+      'balance eff.', 'min rec.', 'published: ', 'modelled: ', 'power-through-point',
+    ]) assert.ok(c.out.includes(row), `output lacks "${row}":\n${c.out}`);
+    assert.ok(!c.out.includes('SYNTHETIC'), 'the default is not synthetic');
+    // The README's real-data numbers at HP 8: contiguous (engines) 0.514, LPT (paper) 0.919 balance efficiency.
+    const eff = (name: string) => Number(c.out.split('\n').find((l) => l.startsWith(name))!.slice(name.length).trim().split(/\s+/)[2]);
+    assert.equal(eff('[published] contiguous (engines today)').toFixed(3), '0.514');
+    assert.equal(eff('[published] LPT (paper)').toFixed(3), '0.919');
+    assert.ok(eff('[published] hplb (split heads) *') > 0.999);
     const text = readFileSync(join(a, 'plan.json'), 'utf8');
     const plan = decodePlan(JSON.parse(text));
     assert.ok(E.isRight(plan));
     assert.ok(E.isRight(validatePlan(plan.right)), 'the written plan passes the independent validator');
     assert.equal(plan.right.format, 'hplb.plan/1');
-    assert.ok(plan.right.recovery && plan.right.recovery.min > 0.5 && plan.right.recovery.mean >= plan.right.recovery.min);
-    assert.equal((plan.right.budgetPolicy as { name: string }).name, 'bubble-fill');
+    assert.equal(plan.right.model.name, 'Llama-3.1-8B-Instruct');
+    assert.equal(plan.right.contextLength, 131072);
+    assert.equal((plan.right.budgetPolicy as { name: string }).name, 'profile');
     assert.equal(plan.right.devices.length, 8);
-    assert.equal((plan.right.source as { synthetic: boolean }).synthetic, true);
-    const block = 64;
-    plan.right.budgets.forEach((row) => row.forEach((x) => assert.ok(x >= block && x <= plan.right.contextLength && (x % block === 0 || Number(x) === Number(plan.right.contextLength)))));
-    assert.ok(readFileSync(join(a, 'plan.svg'), 'utf8').includes('<svg'));
+    assert.ok(plan.right.predicted.balanceEfficiency > 0.999);
+    // The written budgets are the published ones, and its recovery the published recall.
+    const pub = publishedDefaultProfile();
+    assert.ok(E.isRight(pub));
+    assert.deepEqual(plan.right.budgets, pub.right.profile.budgets.map((row) => row.map((x) => Math.min(x, 131072))));
+    assert.ok(plan.right.recovery && Math.abs(plan.right.recovery.min - 0.4383) < 1e-4);
+    const svg = readFileSync(join(a, 'plan.svg'), 'utf8');
+    assert.equal(svg.split('<g class="panel"').length - 1, 2, 'before and after panels');
+    assert.ok(svg.includes('data-label="[published] contiguous (engines today)"') && svg.includes('data-label="[published] hplb (split heads)"'));
     // Same inputs and seed: the same bytes, through --out-dir this time.
     const c2 = capture(tmp());
     assert.equal(await main(['plan', '--out-dir', b], c2.io), 0, c2.err);
     assert.equal(readFileSync(join(b, 'plan.json'), 'utf8'), text, 'plan.json differs between two identical runs');
-    assert.equal(readFileSync(join(b, 'plan.svg'), 'utf8'), readFileSync(join(a, 'plan.svg'), 'utf8'), 'plan.svg differs between two identical runs');
+    assert.equal(readFileSync(join(b, 'plan.svg'), 'utf8'), svg, 'plan.svg differs between two identical runs');
   } finally {
     rmSync(a, { recursive: true, force: true });
     rmSync(b, { recursive: true, force: true });
+  }
+});
+
+test('--profile synthetic keeps the synthetic curve profile and the curve policies (max-min + bubble-fill)', { timeout: 180_000 }, async () => {
+  const a = tmp();
+  try {
+    const c = capture(a);
+    assert.equal(await main(['plan', '--profile', 'synthetic', '--out-dir', a], c.io), 0, c.err);
+    for (const row of ['contiguous + uniform', 'LPT + max-min (paper)', 'hplb (split heads + max-min + bubble-fill)', 'SYNTHETIC']) assert.ok(c.out.includes(row), `table lacks "${row}":\n${c.out}`);
+    const plan = decodePlan(JSON.parse(readFileSync(join(a, 'plan.json'), 'utf8')));
+    assert.ok(E.isRight(plan) && E.isRight(validatePlan(plan.right)));
+    assert.equal((plan.right.budgetPolicy as { name: string }).name, 'bubble-fill');
+    assert.equal((plan.right.source as { synthetic: boolean }).synthetic, true);
+    assert.ok(plan.right.recovery && plan.right.recovery.min > 0.5);
+    const block = 64;
+    plan.right.budgets.forEach((row) => row.forEach((x) => assert.ok(x >= block && x <= plan.right.contextLength && (x % block === 0 || Number(x) === Number(plan.right.contextLength)))));
+  } finally {
+    rmSync(a, { recursive: true, force: true });
   }
 });
 

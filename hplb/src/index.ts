@@ -36,11 +36,12 @@ import {
 } from '@hplb/core';
 import {
   comparePipelines as compareWith, decodeOptions, decodePlanOptions, inspectProfile as inspectWith, loadProfileText, paretoSweep as sweepWith,
-  planProfile as planWith, planTimelineSvg, readInstance, renderPareto, renderTimeline, solveDecodedInstance, BudgetOptionsC, SettingsOptionsC,
+  comparisonSvg, planProfile as planWith, planTimelineSvg, publishedProfile, type ComparisonChart, readInstance, renderPareto, renderTimeline, solveDecodedInstance, BudgetOptionsC, SettingsOptionsC,
   type Comparison, type InspectOptions, type InstanceSolution, type LoadedProfile, type LoadProfileOptions, type ParetoSweep,
   type ParetoSweepOptions, type PlanOptions, type PlanOutcome, type ProfileInspection, type SolveInstanceOptions,
 } from '@hplb/planner';
 import { SOLVER_NAMES, type SolverRuntime } from '@hplb/solvers';
+import { mainJobWith, type MainJob, type MainJobOptions } from './mainJob.ts';
 
 // ---------------------------------------------------------------- re-exports: types, codecs, pure operations
 
@@ -62,20 +63,46 @@ export {
   PlanOptionsC, SettingsOptionsC, BudgetOptionsC, InstanceC, BUDGET_POLICIES, REFERENCE_PIPELINES, PROFILE_PIPELINES, PARETO_PIPELINES,
   DEFAULT_DENSITY, DEFAULT_P, DEFAULT_PLAN_EFFORT, DEFAULT_GPUS, DEFAULT_TIME_LIMIT_MS, DEFAULT_DENSITIES, DEFAULT_PS, skyline, latencyText, displayUnit,
   serializePlan, comparisonTable, comparisonTableText, type ComparisonTableRow, type ComparisonTableCells,
+  type ComparisonChart, type TimelinePanel, renderTimelinePanels, publishedLoadedProfile, syntheticLoadedProfile,
 } from '@hplb/planner';
 export { SOLVER_NAMES, type SolverName, type SolverRuntime, type PlanSettings } from '@hplb/solvers';
+
+/**
+ * The main job (`npx hplb plan`): the built-in published profile (MInference Llama-3.1-8B-Instruct, N = 131072) on
+ * 8 GPUs (`gpus`), in one table — `[published]` rows (the published budgets placed contiguously as engines do
+ * today, by LPT as the paper does, by the engine-deployable layout with K/V copies `kvCopies` (default `auto`), and
+ * by hplb's split heads, the written plan) and `[modelled]` rows (uniform / max-min / bubble-fill budgets at the same
+ * total tokens on recovery curves modelled through each head's published point). `notes` say which numbers are
+ * published and which modelled. `outcome` is the written plan (`planProfile(defaultProfile())`).
+ */
+export { mainJobWith, type MainJob, type MainJobOptions } from './mainJob.ts';
+/** The main job with the solver runtime of this thread (`hplb/node` solves in worker threads). */
+export const mainJob = (options?: MainJobOptions): Promise<E.Either<HplbError, MainJob>> => mainJobWith(undefined, options);
 
 // ---------------------------------------------------------------- profiles
 
 /**
- * The built-in default profile: a SYNTHETIC curve profile of a Llama-3.1-8B-shaped model (32 layers × 32 query
- * heads, 8 KV heads, head dim 128) at N = 131072, made by hplb's profiler from synthetic head archetypes (not
- * measured on a real model). The same object on every call: treat it as read-only. Platform-neutral (embedded data).
+ * The built-in default profile: MInference's published per-head pattern for Llama-3.1-8B-Instruct (32 layers × 32
+ * query heads, 8 KV heads, head dim 128) at N = 131072 — a `required` profile of published budgets and recall
+ * (microsoft/MInference @ fb56c91, MIT; embedded in @hplb/core with its license notice and provenance). What
+ * `hplb plan` plans with no arguments. The same object on every call: treat it as read-only. Platform-neutral.
+ * Its default budget policy is `profile` (the published budgets); curve-based policies use recovery curves modelled
+ * through each head's published (budget, recall) point (`power-through-point`).
  *
  * @example
- * const p = defaultProfile();            // p.kind === 'curve', p.synthetic === true
+ * const p = defaultProfile();            // p.kind === 'required', p.model.name === 'Llama-3.1-8B-Instruct'
  */
-export const defaultProfile = (): Profile => builtinProfile();
+export const defaultProfile = (): Profile => publishedProfile();
+
+/**
+ * The built-in SYNTHETIC curve profile (`hplb plan --profile synthetic`): a Llama-3.1-8B-shaped model at N = 131072
+ * whose recovery curves hplb's profiler measured on synthetic head archetypes (not a real model). For the
+ * curve-based budget policies (uniform, top-p, max-min, bubble-fill, joint). The same object on every call.
+ *
+ * @example
+ * const p = syntheticProfile();          // p.kind === 'curve', p.synthetic === true
+ */
+export const syntheticProfile = (): Profile => builtinProfile();
 
 /** Where a profile comes from in the platform-neutral `loadProfile`: a parsed object, or text with its file name. */
 export type ProfileSource = unknown | { readonly text: string; readonly fileName?: string };
@@ -123,10 +150,10 @@ export const loadProfile = (source: ProfileSource, options?: LoadProfileOptions)
 
 /** A profile argument from any caller: the built-in default (kept by identity), a LoadedProfile, or a decoded Profile. */
 const profileArg = (x: unknown): E.Either<HplbError, Profile | LoadedProfile> => {
-  if (x === builtinProfile()) return E.right(x as Profile);
+  if (x === builtinProfile() || x === publishedProfile()) return E.right(x as Profile);
   if (typeof x === 'object' && x !== null && 'profile' in x && 'label' in x) {
     const l = x as LoadedProfile;
-    return l.profile === builtinProfile() ? E.right(l) : E.map((p: Profile) => ({ ...l, profile: p }))(decode(ProfileC, l.profile));
+    return l.profile === builtinProfile() || l.profile === publishedProfile() ? E.right(l) : E.map((p: Profile) => ({ ...l, profile: p }))(decode(ProfileC, l.profile));
   }
   // The profile is a document of its own: paths are inside it (`$.curves[0][3].mass`).
   return E.mapLeft((e: HplbError): HplbError => ({ ...e, code: 'argument' }))(decode(ProfileC, x));
@@ -269,6 +296,14 @@ export const solveInstance = (instance: unknown, options?: SolveInstanceOptions 
  * The per-layer GPU timeline SVG of a simulation (one bar per GPU per layer, busy vs idle, critical GPU marked):
  * `renderTimelineSvg(outcome.simulation, { title, subtitle, summary, synthetic })`. Deterministic text.
  */
+/**
+ * plan.svg of `hplb plan`: the engines' contiguous split ("before") and the written plan ("after") side by side on one
+ * time axis, each panel labelled with its pipeline's name and latency, bubbles hatched — from a `Comparison`
+ * (`comparePipelines`) or a `MainJob`. Without a contiguous row to compare with, the written plan alone
+ * (`renderPlanSvg`). Deterministic text.
+ */
+export const renderComparisonSvg: (c: ComparisonChart) => string = comparisonSvg;
+
 export const renderTimelineSvg: (sim: Simulation, options: Parameters<typeof renderTimeline>[1]) => string = renderTimeline;
 
 /** plan.svg of a `planProfile` outcome (or a comparison row's run), titled as `hplb plan` titles it. */

@@ -9,18 +9,25 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDefaultProfile, sharedDataDir, SHARED_DATA_MISSING } from '@hplb/core/node';
+import { publishedDefaultProfile } from '@hplb/core';
 import * as root from 'hplb';
 import * as node from 'hplb/node';
 
 const fast = { gpus: 4, solver: 'lpt', splitHeads: false, policy: 'max-min', density: 0.1 } as const;
 
-test('defaultProfile() is the committed default profile, decoded the same way as @hplb/core/node reads it', () => {
-  const p = root.defaultProfile();
+test('syntheticProfile() is the committed synthetic profile, decoded the same way as @hplb/core/node reads it; defaultProfile() the published one', () => {
+  const p = root.syntheticProfile();
   const disk = loadDefaultProfile();
   assert.equal(disk._tag, 'Right');
   assert.deepEqual(p, disk._tag === 'Right' ? disk.right : undefined);
-  assert.equal(root.defaultProfile(), p, 'the same object on every call');
+  assert.equal(root.syntheticProfile(), p, 'the same object on every call');
   assert.equal(p.synthetic, true);
+  const d = root.defaultProfile();
+  assert.equal(root.defaultProfile(), d, 'the same object on every call');
+  assert.equal(d.kind, 'required');
+  assert.equal(d.model.name, 'Llama-3.1-8B-Instruct');
+  const pub = publishedDefaultProfile();
+  assert.deepEqual(d, pub._tag === 'Right' ? pub.right.profile : undefined);
 });
 
 test('options from a JavaScript caller are decoded: wrong types are a Left naming the JSON path, never a throw', async () => {
@@ -51,7 +58,7 @@ test('options from a JavaScript caller are decoded: wrong types are a Left namin
 });
 
 test('loadProfile: a parsed object, { text, fileName } and (hplb/node) a path give the same profile', () => {
-  const text = JSON.stringify(root.defaultProfile());
+  const text = JSON.stringify(root.syntheticProfile());
   const fromObject = root.loadProfile(JSON.parse(text));
   const fromText = root.loadProfile({ text, fileName: 'default.json' });
   assert.equal(fromObject._tag, 'Right');
@@ -87,8 +94,8 @@ test('loadProfile on published data (hplb/node path, MInference; DuoAttention ne
 });
 
 test('the root (calling thread) and hplb/node (worker threads) give the same plan bytes; the plan validates', async () => {
-  const a = await root.planProfile(root.defaultProfile(), fast);
-  const b = await node.planProfile(root.defaultProfile(), fast);
+  const a = await root.planProfile(root.syntheticProfile(), fast);
+  const b = await node.planProfile(root.syntheticProfile(), fast);
   assert.equal(a._tag, 'Right', a._tag === 'Left' ? root.formatError(a.left) : '');
   assert.equal(b._tag, 'Right');
   if (a._tag === 'Right' && b._tag === 'Right') {
@@ -122,7 +129,7 @@ test('solveInstance: a raw instance and a bench file entry; infeasible constrain
 });
 
 test('comparePipelines returns the rows hplb plan prints, the chosen one marked', async () => {
-  const r = await root.comparePipelines(root.defaultProfile(), fast);
+  const r = await root.comparePipelines(root.syntheticProfile(), fast);
   assert.equal(r._tag, 'Right');
   if (r._tag === 'Right') {
     assert.deepEqual(r.right.rows.map((x) => x.name), root.REFERENCE_PIPELINES.map((x) => x.name));

@@ -5,8 +5,9 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  BUILTIN_PROFILE_SOURCE, PROFILE_FORMATS, builtinProfile, detectFormat, hplbError, importProfile, issue, parseModelConfig, parseModelConfigText,
-  type HplbError, type ImportProfileOptions, type ModelConfig, type ModelShape, type Profile,
+  BUILTIN_PROFILE_SOURCE, PROFILE_FORMATS, PUBLISHED_DEFAULT_PROVENANCE, builtinProfile, detectFormat, formatError, hplbError, importProfile, issue,
+  parseModelConfig, parseModelConfigText, publishedDefaultProfile,
+  type HplbError, type ImportProfileOptions, type ModelConfig, type ModelShape, type Profile, type RequiredProfile,
 } from '@hplb/core';
 
 // ---------------------------------------------------------------- model
@@ -71,8 +72,8 @@ export const modelConfigOf = (u: unknown): E.Either<HplbError, ModelConfig> =>
 
 const seedOf = (p: Profile): string => String((p.source as { seed?: number } | undefined)?.seed ?? '?');
 
-/** The built-in default profile, labelled. */
-export const builtinLoadedProfile = (): LoadedProfile => {
+/** The built-in SYNTHETIC curve profile (`--profile synthetic`), labelled: for the curve-based budget policies. */
+export const syntheticLoadedProfile = (): LoadedProfile => {
   const p = builtinProfile();
   return {
     profile: p,
@@ -82,6 +83,42 @@ export const builtinLoadedProfile = (): LoadedProfile => {
     builtIn: true,
   };
 };
+
+let published: RequiredProfile | undefined;
+
+/**
+ * The built-in published profile: MInference's Llama-3.1-8B-Instruct pattern (microsoft/MInference, MIT) embedded in
+ * @hplb/core, at N = 131072. The same object on every call (treat it as read-only). The embedded data is checked by
+ * core's tests, so importing it cannot fail at run time; if it ever did, that is a broken build and this throws.
+ */
+export const publishedProfile = (): RequiredProfile => {
+  if (published === undefined) {
+    const r = publishedDefaultProfile();
+    if (E.isLeft(r)) throw new Error(`hplb: the embedded published profile does not import: ${formatError(r.left)}`);
+    published = r.right.profile;
+  }
+  return published;
+};
+
+/** Where plans say the built-in published profile came from (`plan.source.profile`). */
+export const PUBLISHED_PROFILE_SOURCE = `built-in published profile: ${PUBLISHED_DEFAULT_PROVENANCE.repository} @ ${PUBLISHED_DEFAULT_PROVENANCE.commit}, ${PUBLISHED_DEFAULT_PROVENANCE.path} (${PUBLISHED_DEFAULT_PROVENANCE.license.spdx})`;
+
+/** The built-in published profile, labelled: the default of `hplb plan` (the main job). */
+export const publishedLoadedProfile = (): LoadedProfile => {
+  const p = publishedProfile();
+  return {
+    profile: p,
+    file: PUBLISHED_DEFAULT_PROVENANCE.file,
+    format: 'minference',
+    label: `built-in published profile: MInference ${p.model.name} (${PUBLISHED_DEFAULT_PROVENANCE.repository.replace('https://github.com/', '')} @ ${PUBLISHED_DEFAULT_PROVENANCE.commit}, ${PUBLISHED_DEFAULT_PROVENANCE.license.spdx})`,
+    short: `MInference ${p.model.name} (published)`,
+    synthetic: false,
+    builtIn: true,
+  };
+};
+
+/** The default profile of `hplb plan`, labelled: the published MInference Llama-3.1-8B-Instruct profile. */
+export const builtinLoadedProfile = (): LoadedProfile => publishedLoadedProfile();
 
 const baseName = (path: string): string => path.replace(/[/\\]+$/, '').split(/[/\\]/).pop() ?? path;
 
@@ -131,10 +168,12 @@ const isLoaded = (x: Profile | LoadedProfile): x is LoadedProfile => 'profile' i
 /** A profile object as the planner sees it: labelled (the built-in default is recognised by identity). */
 export const asLoadedProfile = (x: Profile | LoadedProfile): LoadedProfile => {
   if (isLoaded(x)) return x;
-  if (x === builtinProfile()) return builtinLoadedProfile();
+  if (x === builtinProfile()) return syntheticLoadedProfile();
+  if (x === publishedProfile()) return publishedLoadedProfile();
   const synthetic = x.synthetic === true;
   return { profile: x, label: `${x.model.name} (${x.kind} profile${synthetic ? ', SYNTHETIC' : ''})`, short: `${x.model.name}${synthetic ? ' (SYNTHETIC)' : ''}`, synthetic, builtIn: false };
 };
 
 /** What plans write as `source.profile`. */
-export const profileSourceName = (loaded: LoadedProfile): string => loaded.file ?? (loaded.builtIn ? BUILTIN_PROFILE_SOURCE : 'a profile given by the caller');
+export const profileSourceName = (loaded: LoadedProfile): string =>
+  loaded.builtIn ? (loaded.profile === builtinProfile() ? BUILTIN_PROFILE_SOURCE : PUBLISHED_PROFILE_SOURCE) : loaded.file ?? 'a profile given by the caller';

@@ -1,14 +1,17 @@
 /**
- * `hplb plan`: the main job. With no arguments it plans the built-in SYNTHETIC Llama-3.1-8B-shaped profile on 8 GPUs
- * with max-min budgets at the default density, prints the comparison table
- *   contiguous + uniform | contiguous + max-min | LPT + max-min (the paper) | hplb (split heads + max-min + bubble-fill)
- * and writes plan.json (`hplb.plan/1` with `recovery` and `budgetPolicy`) and plan.svg (per-layer GPU timeline) into
- * the current directory (or --out-dir), atomically and byte-identically for the same inputs and seed.
- * With --profile F the budgets default to the profile's own (policy "profile"); --policy chooses them instead.
+ * `hplb plan`: the main job. With no arguments (or only --gpus / --out / --out-dir / --json) it plans the built-in
+ * PUBLISHED profile — MInference's Llama-3.1-8B-Instruct budgets and recall (microsoft/MInference @ fb56c91, MIT) —
+ * at N = 131072 on 8 GPUs (`mainJob` of hplb/node) and prints one table:
+ *   [published] contiguous (engines today) | LPT (paper) | engine layout (equal heads, K/V copies) | hplb (split heads) *
+ *   [modelled]  contiguous + uniform | contiguous + max-min | LPT + max-min (paper) | hplb (split + max-min + bubble-fill)
+ * then writes plan.json (the [published] hplb plan) and plan.svg (the engines' contiguous split and hplb's plan side
+ * by side on one time axis) into the current directory (or --out-dir), atomically and byte-identically.
+ * Otherwise flags → options → `comparePipelines`: --profile F|published|synthetic; with a profile's own budgets the
+ * policy defaults to "profile"; --policy chooses them instead (the synthetic curve profile defaults to bubble-fill).
  * Engine-compatible planning (--engine-layout, --kv-copies, --context N:w,...) is delegated to cli/src/engine/plan-engine.ts.
  */
-import { hplbError, issue, POLICY_NAMES, DEFAULT_DENSITY, DEFAULT_P, DEFAULT_PLAN_EFFORT, renderPlanSvg, type BudgetPolicy, type PlanOptions } from 'hplb';
-import { comparePipelines } from 'hplb/node';
+import { hplbError, issue, POLICY_NAMES, DEFAULT_DENSITY, DEFAULT_P, DEFAULT_PLAN_EFFORT, renderComparisonSvg, type BudgetPolicy, type PlanOptions } from 'hplb';
+import { comparePipelines, mainJob } from 'hplb/node';
 import { parseArgs } from '../args.ts';
 import { CliFailure, argumentError, type Io } from '../io.ts';
 import { progressBar } from '../progress.ts';
@@ -16,14 +19,18 @@ import { ALL_FLAG_SPEC, PROFILE_FLAG_HELP, SOLVER_FLAG_HELP, flagText, orFailFla
 import { previousFile } from '../solverFlags.ts';
 import { comparisonTable, outputPaths, writeOutputs } from '../pipeline/report.ts';
 
-export const summary = 'plan budgets and head placement (no arguments: the default synthetic model on 8 GPUs, with charts)';
+export const summary = 'plan budgets and head placement (no arguments: the published MInference Llama-3.1-8B-Instruct profile on 8 GPUs, with charts)';
 
 const USAGE = `Usage: hplb plan [--policy ${[...POLICY_NAMES, 'profile'].join('|')}] [--density D | --total-tokens B | --total-work W] [--p P]
                  [--profile F --format NAME] [--context N] [--gpus G] [solver flags] [--out plan.json | --out-dir D] [--json]
 
-With no arguments: the built-in SYNTHETIC profile, 8 GPUs, max-min budgets at density ${DEFAULT_DENSITY}, the auto solver (with a
-deterministic effort of ${DEFAULT_PLAN_EFFORT} search steps per layer) then split heads, then bubble-fill; prints the comparison
-table and writes plan.json and plan.svg into the current directory. With an explicit --solver auto the same effort applies.
+With no arguments: the built-in PUBLISHED profile (MInference's Llama-3.1-8B-Instruct budgets and recall, MIT) at N = 131072 on
+8 GPUs. [published] rows place the published budgets (contiguous as engines do today, LPT as the paper does, the
+engine-deployable layout with K/V copies, hplb's split heads with the auto solver at a deterministic effort of
+${DEFAULT_PLAN_EFFORT} search steps per layer); [modelled] rows spend the same total tokens with uniform, max-min and
+bubble-fill budgets on recovery curves modelled through each head's published (budget, recall) point. Writes plan.json
+(the [published] hplb plan) and plan.svg (the contiguous split and hplb's plan on one time axis) into the current
+directory. --profile synthetic plans the built-in SYNTHETIC curve profile (max-min + bubble-fill at density ${DEFAULT_DENSITY}).
 
   --policy P               uniform (one k for all heads), top-p (smallest budget reaching mass p), max-min (raise the worst
                            head's recovery within the total), bubble-fill (max-min, then fill idle GPU time after placement),
@@ -58,6 +65,38 @@ const delegateToEngine = async (argv: string[], io: Io): Promise<number> => {
 /** Per-layer solver budget when --time-limit is absent: split heads close what whole heads leave, so 0.25 s is plenty. */
 const DEFAULT_TIME_LIMIT_MS = 250;
 
+/** Flags the main job takes; any other flag plans with the general path. */
+const MAIN_JOB_FLAGS = new Set(['gpus', 'out', 'out-dir', 'json']);
+
+/** The main job: the published default profile, the [published] and [modelled] rows, the before/after chart. */
+const runMainJob = async (args: ReturnType<typeof parseArgs>, io: Io): Promise<number> => {
+  const gpus = args.int('gpus', (x) => x >= 1, 'a number of GPUs ≥ 1');
+  const bar = progressBar(io, 'hplb plan');
+  const job = orFailFlags(await mainJob({ ...(gpus !== undefined ? { gpus } : {}), onProgress: (d, t, name) => bar.update(d, t, name) }).finally(() => bar.finish()));
+  const mine = job.outcome;
+  const planJson = JSON.stringify(mine.plan, null, 2) + '\n';
+  const svg = renderComparisonSvg(job);
+  const out = args.string('out');
+  const outDir = args.string('out-dir');
+  const paths = outputPaths(io.cwd, out, outDir);
+  if (args.flag('json')) {
+    io.out(planJson);
+    if (out !== undefined || outDir !== undefined) writeOutputs(paths, planJson, svg);
+    return 0;
+  }
+  writeOutputs(paths, planJson, svg);
+  const base = mine.settings;
+  const d = base.devices.length;
+  io.out(`hplb plan — ${job.profile.label}\n`);
+  io.out(`N = ${base.contextLength}, ${d} GPU${d === 1 ? '' : 's'}, block ${base.blockSize}, cost ${base.costModel.name} (${base.costModel.unit}); ${job.totalTokens} tokens per query over all heads\n`);
+  io.out('\n' + comparisonTable(job.rows, job.chosen));
+  io.out(`\n* written: ${paths.plan} and ${paths.svg} (before/after: the engines' contiguous split and hplb's plan on one time axis)\n`);
+  for (const n of job.notes) io.out(`${n}\n`);
+  if (!('rows' in job.modelled)) io.out(`[modelled] rows not run: ${flagText(job.modelled.issues[0]?.expected ?? job.modelled.code)}\n`);
+  io.out('other profiles: --profile FILE (--model NAME or --model-config config.json for its shape); --profile synthetic for the curve-based policies on a synthetic curve profile\n');
+  return 0;
+};
+
 export async function run(argv: string[], io: Io): Promise<number> {
   if (wantsEngine(argv)) return delegateToEngine(argv, io);
   const args = parseArgs(argv, ALL_FLAG_SPEC({ values: ['policy', 'density', 'total-tokens', 'total-work', 'p', 'out', 'out-dir'], booleans: ['json', 'help', 'whole-heads'] }));
@@ -70,9 +109,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const totalTokens = args.number('total-tokens', (x) => x > 0, 'a total number of tokens > 0');
   const totalWork = args.number('total-work', (x) => x > 0, 'a total work in token pairs > 0');
   const p = args.number('p', (x) => x > 0 && x <= 1, 'a recovery target p in (0, 1]');
+  // No profile, no budget or solver flags: the main job.
+  if (argv.filter((a) => a.startsWith('--')).every((a) => MAIN_JOB_FLAGS.has(a.slice(2).split('=')[0]!))) return runMainJob(args, io);
   const loaded = readProfile(args);
   // With --profile the budgets default to the profile's own (policy "profile"); the library's default is bubble-fill.
-  const policy: BudgetPolicy = args.oneOf('policy', [...POLICY_NAMES, 'profile'] as const, loaded.file === undefined ? 'bubble-fill' : 'profile');
+  // The built-in published profile with --density / --total-tokens / --total-work / --p: budgets chosen by bubble-fill.
+  const chooses = density !== undefined || totalTokens !== undefined || totalWork !== undefined || p !== undefined;
+  const policy: BudgetPolicy = args.oneOf('policy', [...POLICY_NAMES, 'profile'] as const, loaded.file === undefined || (loaded.builtIn && chooses) ? 'bubble-fill' : 'profile');
   const settings = readSettingsOptions(args, { timeLimitMs: DEFAULT_TIME_LIMIT_MS, defaultGpus: 8 });
   const options: PlanOptions = {
     ...settings,
@@ -88,7 +131,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const cmp = orFailFlags(await comparePipelines(loaded, { ...options, onProgress: (d, t, name) => bar.update(d, t, name) }).finally(() => bar.finish()), { previous: previousFile(args) });
   const mine = cmp.outcome;
   const planJson = JSON.stringify(mine.plan, null, 2) + '\n';
-  const svg = renderPlanSvg(mine);
+  const svg = renderComparisonSvg(cmp);
   const out = args.string('out');
   const outDir = args.string('out-dir');
   const paths = outputPaths(io.cwd, out, outDir);

@@ -19,7 +19,7 @@ import type {
   Comparison, InstanceSolution, LoadedProfile, LoadProfileOptions, ParetoSweep, ParetoSweepOptions, PlanOptions, PlanOutcome, SolveInstanceOptions,
 } from '@hplb/planner';
 import {
-  comparePipelinesWith, loadProfile as loadProfileFrom, paretoSweepWith, planProfileWith, solveInstanceWith, type ProfileSource,
+  comparePipelinesWith, loadProfile as loadProfileFrom, mainJobWith, paretoSweepWith, planProfileWith, solveInstanceWith, type MainJob, type MainJobOptions, type ProfileSource,
 } from '../index.ts';
 
 export * from '../index.ts';
@@ -60,6 +60,9 @@ export const loadProfile = (source: string | ProfileSource, options?: LoadProfil
 /** `planProfile` of `hplb`, solving in worker threads (`nodeSolverRuntime`) unless `options.runtime` says otherwise. */
 export const planProfile = (profile: Profile | LoadedProfile, options?: PlanOptions): Promise<E.Either<HplbError, PlanOutcome>> =>
   planProfileWith(nodeSolverRuntime, profile, options);
+
+/** `mainJob` of `hplb` (what `npx hplb plan` prints and writes), solving in worker threads. */
+export const mainJob = (options?: MainJobOptions): Promise<E.Either<HplbError, MainJob>> => mainJobWith(nodeSolverRuntime, options);
 
 /** `comparePipelines` of `hplb`, with `nodeSolverRuntime` by default. */
 export const comparePipelines = (profile: Profile | LoadedProfile, options?: PlanOptions): Promise<E.Either<HplbError, Comparison>> =>

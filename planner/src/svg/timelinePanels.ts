@@ -7,6 +7,9 @@
  * Used by the main job's plan.svg (`hplb plan`); `renderTimeline` (timeline.ts) draws a single plan. Deterministic text.
  */
 import type { Simulation } from '@hplb/core';
+import type { PlanOutcome } from '../api.ts';
+import type { LoadedProfile } from '../profiles.ts';
+import { latencyText, planTimelineSvg } from '../report.ts';
 import { displayUnit, el, esc, niceTicks, num, text, tickLabel } from './xml.ts';
 
 // ---------------------------------------------------------------- model
@@ -34,7 +37,7 @@ export const panelHeading = (p: TimelinePanel, first: Simulation, factor: number
   const speedup = p.sim.latency > 0 ? first.latency / p.sim.latency : 1;
   return [
     p.label,
-    `latency ${tickLabel(p.sim.latency * factor)} ${unitLabel} (${speedup.toFixed(2)}x) · balance eff. ${p.sim.balanceEfficiency.toFixed(3)} · bubble ${(p.sim.bubbleFraction * 100).toFixed(1)}%`,
+    `latency ${(p.sim.latency * factor).toFixed(2)} ${unitLabel} (${speedup.toFixed(2)}x) · balance eff. ${p.sim.balanceEfficiency.toFixed(3)} · bubble ${(p.sim.bubbleFraction * 100).toFixed(1)}%`,
   ];
 };
 
@@ -124,4 +127,55 @@ export const renderTimelinePanels = (panels: ReadonlyArray<TimelinePanel>, opts:
   });
   out.push('</svg>');
   return out.join('\n') + '\n';
+};
+
+/** A table row as `comparisonSvg` needs it. */
+export interface PanelRow {
+  readonly ok: boolean;
+  readonly name: string;
+  readonly run?: { readonly spec: { readonly solver: string; readonly name: string }; readonly sim: Simulation };
+}
+
+/**
+ * plan.svg of a comparison: the first row placed contiguously (the engines' split, "before") and the written row
+ * ("after") side by side on one time axis. Undefined when there is no such pair (no contiguous row, or it is the
+ * written one): draw the written plan alone then.
+ */
+export const comparisonPanels = (rows: ReadonlyArray<PanelRow>, chosen: number): TimelinePanel[] | undefined => {
+  const after = rows[chosen];
+  const before = rows.find((r, i) => i !== chosen && r.ok && r.run?.spec.solver === 'contiguous');
+  if (!after?.ok || after.run === undefined || before?.run === undefined) return undefined;
+  return [
+    { label: before.name, sim: before.run.sim },
+    { label: after.name, sim: after.run.sim },
+  ];
+};
+
+/** What `comparisonSvg` draws from: a comparison's rows, the written row, its outcome and profile (a `Comparison` or a main job). */
+export interface ComparisonChart {
+  readonly rows: ReadonlyArray<PanelRow>;
+  readonly chosen: number;
+  readonly outcome: PlanOutcome;
+  readonly profile: LoadedProfile;
+  /** A line under the subtitle (e.g. which numbers are published). */
+  readonly chartNote?: string;
+}
+
+/**
+ * plan.svg of `hplb plan`: the engines' contiguous split and the written plan side by side on one time axis, each
+ * panel labelled with its pipeline and latency (`comparisonPanels`); the written plan alone when there is no
+ * contiguous row to compare with. Deterministic text.
+ */
+export const comparisonSvg = (c: ComparisonChart): string => {
+  const mine = c.outcome;
+  const panels = comparisonPanels(c.rows, c.chosen);
+  if (panels === undefined) return planTimelineSvg({ spec: mine.pipeline, plan: mine.plan, sim: mine.simulation, ...(mine.recovery ? { recovery: mine.recovery } : {}) }, mine.settings, c.profile);
+  const d = mine.settings.devices.length;
+  const [before, after] = [panels[0]!.sim, panels[1]!.sim];
+  return renderTimelinePanels(panels, {
+    title: `hplb plan: before and after (${latencyText(before.latency, after.unit)} → ${latencyText(after.latency, after.unit)})`,
+    subtitle: `${c.profile.short} · N = ${mine.settings.contextLength} · ${d} GPU${d === 1 ? '' : 's'} · written plan: ${panels[1]!.label} (policy ${mine.pipeline.policy}, solver ${mine.plan.solver.name})`,
+    ...(c.chartNote !== undefined ? { note: c.chartNote } : {}),
+    synthetic: c.profile.synthetic,
+  });
 };
