@@ -371,7 +371,6 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
       const samples = tasks.map((ts) => ts.map(() => [] as Sample[]));
       // Runs of a device waiting for its next reference time (each gets the larger of its two neighbours).
       const pending = tasks.map(() => [] as { j: number; reading: Reading; before: number | undefined }[]);
-      const lastProbe: (number | undefined)[] = tasks.map(() => undefined);
       let round = 0;
       /** One pass: each device with a non-empty order runs it; the devices take turns in batches of `concurrency`. */
       const pass = async (orders: number[][], phase: 'warmup' | 'steady', final: boolean): Promise<E.Either<HplbError, void>> => {
@@ -392,7 +391,6 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
               if (reading.wallSeconds !== undefined && reading.cpuSeconds !== undefined && reading.cpuSeconds > 0) ratios.push(reading.wallSeconds / reading.cpuSeconds);
               pending[g]!.push({ j, reading, before });
             }
-            lastProbe[g] = before;
             const after = r.probes[1];
             if (after !== undefined) { for (const p of pending[g]!) samples[g]![p.j]!.push({ ...p.reading, reference: Math.max(p.before ?? after, after) }); pending[g] = []; probes.push(after); }
           }
