@@ -118,6 +118,7 @@ const LoadProfileOptionsC = t.partial({
   sinkTokens: t.number,
   recentTokens: t.number,
   table: t.string,
+  spanRecovery: t.refinement(t.number, (n) => Number.isFinite(n) && n > 0 && n <= 1, 'a recovery in (0, 1]'),
 }, 'LoadProfileOptions');
 
 const isTextSource = (u: unknown): u is { text: string; fileName?: string } =>
@@ -132,7 +133,8 @@ const isTextSource = (u: unknown): u is { text: string; fileName?: string } =>
  * name or a shape, default found from the file name; names match case-insensitively), `modelConfig` (the model's
  * Hugging Face `config.json` as a parsed object or `{ text, fileName? }`: the shape of any model, its
  * `max_position_embeddings` as the default context, checked against the profile's own layers and heads), `fileName`,
- * DuoAttention `sparsity` / `threshold` / `sinkTokens` / `recentTokens`, XAttention `table`.
+ * DuoAttention `sparsity` / `threshold` / `sinkTokens` / `recentTokens`, XAttention `table`, MoA `spanRecovery` (the
+ * recovery assumed at each span, kept with the profile: planning uses it unless its own `spanRecovery` says otherwise).
  *
  * Returns a `LoadedProfile` (`{ profile, file?, format, label, short, synthetic, builtIn }`): pass it (or its
  * `profile`) to `planProfile`. Left: the format cannot be detected (`$.format`), an option is malformed, or the

@@ -137,3 +137,20 @@ test('comparePipelines returns the rows hplb plan prints, the chosen one marked'
     assert.equal(r.right.rows[r.right.chosen]!.name, 'LPT + max-min (paper)');
   }
 });
+
+test('loadProfile keeps MoA spanRecovery with the profile: max-min plans need it', async (t) => {
+  const dir = sharedDataDir();
+  const file = dir && join(dir, 'moa', 'meta-llama--Llama-3.2-1B-Instruct', 'moa_alpha_beta.json');
+  if (!file || !existsSync(file)) return t.skip(SHARED_DATA_MISSING);
+  const options = { gpus: 4, solver: 'lpt', splitHeads: false, policy: 'max-min' } as const;
+  const without = node.loadProfile(file, { format: 'moa' });
+  const withRecovery = node.loadProfile(file, { format: 'moa', spanRecovery: 0.9 });
+  assert.equal(without._tag, 'Right');
+  assert.equal(withRecovery._tag, 'Right');
+  if (without._tag !== 'Right' || withRecovery._tag !== 'Right') return;
+  const a = await root.planProfile(without.right, options);
+  assert.equal(a._tag, 'Left');
+  if (a._tag === 'Left') assert.match(root.formatError(a.left), /\$\.spanRecovery = R.*\$\.policy = max-min needs recovery curves/);
+  const b = await root.planProfile(withRecovery.right, options);
+  assert.equal(b._tag, 'Right', b._tag === 'Left' ? root.formatError(b.left) : '');
+});

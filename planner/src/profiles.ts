@@ -27,6 +27,8 @@ export interface LoadedProfile {
   readonly synthetic: boolean;
   /** True for the built-in default profile. */
   readonly builtIn: boolean;
+  /** MoA: the recovery assumed at each head's span, as given to `loadProfile` (planning uses it unless told otherwise). */
+  readonly spanRecovery?: number;
 }
 
 /** How to read a profile's text: its format (default: detected), model, context length and format-specific options. */
@@ -54,6 +56,8 @@ export interface LoadProfileOptions {
   readonly recentTokens?: number;
   /** XAttention: the threshold table (default `max`). */
   readonly table?: string;
+  /** MoA: the recovery assumed at each head's span (MoA publishes none), kept with the profile for planning. */
+  readonly spanRecovery?: number;
 }
 
 // ---------------------------------------------------------------- constructors
@@ -159,6 +163,7 @@ export const loadProfileText = (text: string, options: LoadProfileOptions = {}):
       short: `${p.model.name} (${format}${synthetic ? ', SYNTHETIC' : ''})`,
       synthetic,
       builtIn: false,
+      ...(options.spanRecovery !== undefined ? { spanRecovery: options.spanRecovery } : {}),
     };
   })(importProfile(format, text, opts));
 };

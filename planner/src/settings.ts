@@ -137,7 +137,8 @@ export const planSettings = (loaded: LoadedProfile, o: SettingsOptions = {}): E.
   const n = o.contextLength ?? contextOf(profile);
   const placement = placementSettings(profile.model, n, o);
   if (E.isLeft(placement)) return placement;
-  const curves = profileCurves(profile, n, o.spanRecovery !== undefined ? { spanRecovery: o.spanRecovery } : {});
+  const spanRecovery = o.spanRecovery ?? loaded.spanRecovery;
+  const curves = profileCurves(profile, n, spanRecovery !== undefined ? { spanRecovery } : {});
   const curvesError: HplbError | undefined = E.isLeft(curves) ? (loaded.file ? withFile(loaded.file)(curves.left) : curves.left) : undefined;
   const budgets = budgetsAt(profile, n, loaded.file ? { file: loaded.file } : {});
   const curveModel = E.isRight(curves) ? curves.right.model : undefined;
