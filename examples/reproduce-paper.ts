@@ -145,6 +145,14 @@ mean; LPT (the paper's fix) recovers most of it; proving whole-head optimality a
 heads cap every whole-head placement; splitting those heads' query rows across GPUs removes that cap.
 `;
 process.stdout.write(`${header}\n${sep}\n${lines.join('\n')}\n`);
-const out = writeFileAtomic(join(fileURLToPath(new URL('.', import.meta.url)), 'RESULTS.md'), md);
+// Sections other scripts own (each starts with a "## " heading, e.g. bench-startup's) are kept after this table.
+const resultsPath = join(fileURLToPath(new URL('.', import.meta.url)), 'RESULTS.md');
+let kept = '';
+try {
+  const old = readFileSync(resultsPath, 'utf8');
+  const at = old.search(/^## /m);
+  if (at >= 0) kept = '\n' + old.slice(at);
+} catch { /* no RESULTS.md yet */ }
+const out = writeFileAtomic(resultsPath, md + kept);
 if (E.isLeft(out)) die(formatError(out.left));
 process.stdout.write(`\nwrote examples/RESULTS.md (${total.toFixed(0)} s)\n`);
