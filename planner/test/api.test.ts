@@ -33,6 +33,10 @@ test('placementSettings: devices, constraints and cost model from options; infea
   assert.deepEqual(s.right.constraints, { equalHeadsPerDevice: false, kv: 'group' });
   assert.equal(s.right.costModel.workModel, 'budget');
   assert.deepEqual(s.right.splitHeads, { maxSplits: 2 });
+  const devices = [{ id: 'a', speed: 1, memoryBytes: null }, { id: 'b', speed: 2, memoryBytes: 5e9 }];
+  const given = placementSettings(m, 4096, { gpus: devices });
+  assert.deepEqual(E.isRight(given) ? given.right.devices : undefined, devices);
+  assert.equal(leftOf(placementSettings(m, 4096, { gpus: [] }))?.path, '$.gpus');
   assert.equal(leftOf(placementSettings(m, 4096, { gpus: 0 }))?.path, '$.gpus');
   assert.equal(leftOf(placementSettings(m, 4096, { gpus: 3, speeds: [1] }))?.path, '$.speeds');
   const eq = leftOf(placementSettings(m, 4096, { gpus: 3, constraints: { equalHeadsPerDevice: true } }));
