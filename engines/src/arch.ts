@@ -5,7 +5,7 @@
  * `config.json` against a layout. Used by `applyLayout` (`@hplb/engines/node`, behind `hplb apply`).
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { hplbError, issue, type EngineLayout, type HplbError } from '@hplb/core';
+import { hplbError, issue, parseModelConfig, type EngineLayout, type HplbError } from '@hplb/core';
 
 export interface AttentionTensors {
   readonly q: string;
@@ -89,23 +89,18 @@ export const checkCheckpointConfig = (cfg: Record<string, unknown>, layout: Engi
   }
   if (cfg['quantization_config'] !== undefined) return failure('argument', '$.quantization_config', 'an unquantized checkpoint (quantized weights pack rows and scales; rewrite the original weights, then quantize)', 'present');
   const m = layout.model;
-  const ints: Record<string, number | undefined> = {};
-  for (const key of ['num_attention_heads', 'num_key_value_heads', 'num_hidden_layers', 'hidden_size']) {
-    const v = configInt(cfg, key, file);
-    if (E.isLeft(v)) return v;
-    ints[key] = v.right;
-  }
-  const H = ints['num_attention_heads'];
-  const K = ints['num_key_value_heads'] ?? H;
-  const L = ints['num_hidden_layers'];
-  const hidden = ints['hidden_size'];
-  if (H !== m.queryHeads) return failure('decode', '$.num_attention_heads', `${m.queryHeads} (the layout's model ${m.name})`, H);
-  if (K !== m.kvHeads) return failure('decode', '$.num_key_value_heads', `${m.kvHeads} (the layout's model ${m.name}; is this checkpoint already rewritten?)`, K);
-  if (L !== m.layers) return failure('decode', '$.num_hidden_layers', `${m.layers} (the layout's model ${m.name})`, L);
-  if (hidden === undefined) return failure('decode', '$.hidden_size', 'a positive integer', undefined);
-  const headDim = configInt(cfg, 'head_dim', file);
-  if (E.isLeft(headDim)) return headDim;
-  const d = headDim.right ?? hidden / H;
-  if (d !== m.headDim) return failure('decode', '$.head_dim', `${m.headDim} (the layout's head dim)`, d);
+  // The checkpoint's shape as core reads any config.json (parseModelConfig: num_key_value_heads defaulting to the
+  // heads, head_dim else hidden_size / heads), then each number against the layout's model.
+  const hiddenSize = configInt(cfg, 'hidden_size', file);
+  if (E.isLeft(hiddenSize)) return hiddenSize;
+  if (hiddenSize.right === undefined) return failure('decode', '$.hidden_size', 'a positive integer', undefined);
+  const hidden = hiddenSize.right;
+  const parsed = parseModelConfig(cfg, file);
+  if (E.isLeft(parsed)) return parsed;
+  const c = parsed.right.shape;
+  if (c.queryHeads !== m.queryHeads) return failure('decode', '$.num_attention_heads', `${m.queryHeads} (the layout's model ${m.name})`, c.queryHeads);
+  if (c.kvHeads !== m.kvHeads) return failure('decode', '$.num_key_value_heads', `${m.kvHeads} (the layout's model ${m.name}; is this checkpoint already rewritten?)`, c.kvHeads);
+  if (c.layers !== m.layers) return failure('decode', '$.num_hidden_layers', `${m.layers} (the layout's model ${m.name})`, c.layers);
+  if (c.headDim !== m.headDim) return failure('decode', '$.head_dim', `${m.headDim} (the layout's head dim)`, c.headDim);
   return E.right({ arch, hidden });
 };
