@@ -18,7 +18,7 @@ export type CommandName = (typeof COMMANDS)[number];
 
 /** One line per command for `hplb --help` (each equals the command module's `summary`). */
 export const SUMMARIES: Readonly<Record<CommandName, string>> = {
-  plan: 'plan budgets and head placement (no arguments: the default synthetic model on 8 GPUs, with charts)',
+  plan: 'plan budgets and head placement (no arguments: the published MInference Llama-3.1-8B-Instruct profile on 8 GPUs, with charts)',
   pareto: 'sweep budget densities per pipeline and chart latency against recovery (pareto.svg)',
   inspect: 'per-layer head budgets (min/mean/max, max/min) of a MInference, DuoAttention, MoA, XAttention or hplb profile',
   solve: 'solve a raw partitioning instance {costs, gpus, constraints?} (or a shared bench instance by --name)',
