@@ -1,14 +1,14 @@
 /**
  * Lower bounds for a normalised layer, the one public entry (the pure bound functions live in `./bounds/`): core's
  * bounds (mean, largest items, pigeonhole, equal counts, groups), Dell'Amico–Martello L0/L1, the Martello–Toth L2
- * bin-packing bound lifted to a makespan bound (the smallest C with L2(C) ≤ m, over the achievable loads when the
+ * and L3 bin-packing bounds lifted to a makespan bound (the smallest C with L2(C) ≤ m, over the achievable loads when the
  * layer has few cost classes), pinned loads and the time-matrix bound. Every solver's gap is measured against
  * `instanceLowerBound`; `instanceBound` also says which bound gave the value (a layer whose makespan meets it is
  * proven by that bound); the exact search raises it further when it proves a capacity infeasible.
  */
 import { layerLowerBound } from '@hplb/core';
 import type { Instance } from './problem.ts';
-import { binsNeededL2 } from './bounds/l2.ts';
+import { binsNeededL2, binsNeededL3 } from './bounds/l2.ts';
 import { dellAmicoL0, dellAmicoL1, equalCountBound } from './bounds/dellAmico.ts';
 import { liftCapacity, liftOverSums } from './bounds/lift.ts';
 import { achievableSums, classesOf } from './bounds/classes.ts';
@@ -23,7 +23,7 @@ const allIntegers = (xs: ReadonlyArray<number>) => xs.every((x) => Number.isInte
 
 /** Which bound gave a layer's lower bound (a layer whose makespan meets it is proven optimal by it). */
 export type BoundProof =
-  | 'bound:L0' | 'bound:L1' | 'bound:L2' | 'bound:loads' | 'bound:equal-counts' | 'bound:groups' | 'bound:pinned' | 'bound:matrix';
+  | 'bound:L0' | 'bound:L1' | 'bound:L2' | 'bound:L3' | 'bound:loads' | 'bound:equal-counts' | 'bound:groups' | 'bound:pinned' | 'bound:matrix';
 
 export interface ProvenBound {
   readonly value: number;
@@ -106,6 +106,11 @@ export const instanceBound = (inst: Instance, ub = Infinity): ProvenBound => {
       if (inst.quota === undefined && hi > c) {
         const l2 = (C: number) => binsNeededL2(desc, C);
         up(loads ? liftOverSums(l2, m, loads, c, hi) : liftCapacity(l2, m, c, hi), 'bound:L2');
+        // L3 (L2 after fixing dominant bins) can only add; it starts where L2 stopped.
+        if (hi > c) {
+          const l3 = (C: number) => binsNeededL3(desc, C);
+          up(loads ? liftOverSums(l3, m, loads, c, hi) : liftCapacity(l3, m, c, hi), 'bound:L3');
+        }
       }
     }
     raise(c / s, by);

@@ -18,7 +18,7 @@
 import type { Instance } from './problem.ts';
 import type { Effort } from './effort.ts';
 import { localSearch } from './local.ts';
-import { binsNeededL2 } from './bounds/l2.ts';
+import { binsNeededL2, binsNeededL3 } from './bounds/l2.ts';
 import { dellAmicoL0, dellAmicoL1, equalCountBound } from './bounds/dellAmico.ts';
 import { liftCapacity, liftOverSums, lowerIndex } from './bounds/lift.ts';
 import { achievableSums, countVectors, type Classes } from './bounds/classes.ts';
@@ -30,7 +30,7 @@ import { CLASS_DP_MAX_STATES, classMinBins, relaxClasses, type Meter } from './b
  * `bound:given` the caller's), the class-count DP proving the next load below the incumbent infeasible (`dp`), or
  * the bin-completion search exhausting the capacities below it (`search`).
  */
-export type ExactProof = 'bound:L0' | 'bound:L1' | 'bound:L2' | 'bound:loads' | 'bound:equal-counts' | 'bound:given' | 'dp' | 'search';
+export type ExactProof = 'bound:L0' | 'bound:L1' | 'bound:L2' | 'bound:L3' | 'bound:loads' | 'bound:equal-counts' | 'bound:given' | 'dp' | 'search';
 
 export interface ExactResult {
   /** Best assignment the search found (collapsed items), or null when it found none better than the start. */
@@ -118,6 +118,10 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
   if (perBin === undefined && hi > lo) {
     const l2 = (C: number) => binsNeededL2(desc, C);
     raise(sums ? liftOverSums(l2, m, sums, lo, hi) : liftCapacity(l2, m, lo, hi), 'bound:L2');
+    if (hi > lo) {
+      const l3 = (C: number) => binsNeededL3(desc, C);
+      raise(sums ? liftOverSums(l3, m, sums, lo, hi) : liftCapacity(l3, m, lo, hi), 'bound:L3');
+    }
   }
 
   let nodes = 0;

@@ -43,14 +43,15 @@ export type LayerStatus = 'optimal' | 'feasible' | 'timedout';
 
 /**
  * What proved a layer optimal: a lower bound its makespan meets (`bound:L0` mean / largest head, `bound:L1`
- * pigeonhole, `bound:L2` Martello–Toth L2 lifted over the capacity, `bound:loads` the least achievable load above
+ * pigeonhole, `bound:L2` Martello–Toth L2 lifted over the capacity, `bound:L3` the same for L3 (L2 after fixing
+ * dominant bins), `bound:loads` the least achievable load above
  * the others, `bound:equal-counts`, `bound:groups` whole KV groups, `bound:pinned`, `bound:matrix` time-matrix
  * bound, `bound:given` a bound handed to the exact search, `bound:split` the divisible-work bound of a layer with
  * split heads), the class-count DP (`dp`), the bin-completion search
  * (`search`), branch and bound (`branch`), or an ILP engine's own bound (`ilp:highs`, `ilp:glpk`).
  */
 export type ProofName =
-  | 'bound:L0' | 'bound:L1' | 'bound:L2' | 'bound:loads' | 'bound:equal-counts' | 'bound:groups' | 'bound:pinned'
+  | 'bound:L0' | 'bound:L1' | 'bound:L2' | 'bound:L3' | 'bound:loads' | 'bound:equal-counts' | 'bound:groups' | 'bound:pinned'
   | 'bound:matrix' | 'bound:given' | 'bound:split' | 'dp' | 'search' | 'branch' | 'ilp:highs' | 'ilp:glpk';
 
 export type LayerResult =

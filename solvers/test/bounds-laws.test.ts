@@ -1,7 +1,7 @@
 /**
  * Laws of the lower bounds (src/bounds/ and bounds.ts) against brute force on small instances (≤ 8 items, ≤ 4
  * devices, integer costs, often with repeated costs like real budget classes). Every bound must be ≤ the brute-force
- * optimum, every bin-packing bound ≤ the brute-force least number of bins, the class-count DP must equal it, and a
+ * optimum, every bin-packing bound (L1, L2, L3) ≤ the brute-force least number of bins, the class-count DP must equal it, and a
  * completed exact search must return the optimum with a bound that never exceeds it. 12,000 fast-check cases in all.
  * Seeds are printed; replay with FC_SEED=<seed>.
  */
@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  achievableSums, binsNeededL1, binsNeededL2, classMinBins, classesOf, dellAmicoL0, dellAmicoL1, equalCountBound,
+  achievableSums, binsNeededL1, binsNeededL2, binsNeededL3, classMinBins, classesOf, dellAmicoL0, dellAmicoL1, equalCountBound,
   liftCapacity, liftOverSums, relaxClasses,
 } from '../src/bounds/index.ts';
 import { layerLowerBound } from '@hplb/core';
@@ -113,6 +113,8 @@ test('bin-packing bounds (L1, L2) never exceed the least number of bins; the cla
     const d = desc(costs);
     assert.ok(binsNeededL1(d, C) <= need, `L1 bins ${binsNeededL1(d, C)} > ${need} at C=${C} for ${JSON.stringify(costs)}`);
     assert.ok(binsNeededL2(d, C) <= need, `L2 bins ${binsNeededL2(d, C)} > ${need} at C=${C} for ${JSON.stringify(costs)}`);
+    assert.ok(binsNeededL3(d, C) <= need, `L3 bins ${binsNeededL3(d, C)} > ${need} at C=${C} for ${JSON.stringify(costs)}`);
+    assert.ok(binsNeededL3(d, C) >= binsNeededL2(d, C), 'L3 is at least L2');
     const c = classesOf(costs);
     const dp = classMinBins(c, C);
     assert.notEqual(dp, 'stopped');
@@ -143,6 +145,8 @@ test('lifted bounds (L2 by bisection on the capacity, over integers and over ach
     const l2 = (C: number) => binsNeededL2(d, C);
     const lifted = liftCapacity(l2, m, dellAmicoL0(d, m), total);
     assert.ok(lifted <= opt, `lifted L2 ${lifted} > optimum ${opt} for ${JSON.stringify({ costs, m })}`);
+    const lifted3 = liftCapacity((C) => binsNeededL3(d, C), m, dellAmicoL0(d, m), total);
+    assert.ok(lifted3 <= opt, `lifted L3 ${lifted3} > optimum ${opt} for ${JSON.stringify({ costs, m })}`);
     const sums = achievableSums(classesOf(costs), 0, total);
     assert.ok(sums !== null && sums.includes(opt), 'the optimum is an achievable load');
     const overSums = liftOverSums(l2, m, sums!, dellAmicoL0(d, m), total);

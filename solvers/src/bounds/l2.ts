@@ -46,3 +46,31 @@ export const binsNeededL2 = (desc: ReadonlyArray<number>, C: number): number => 
   }
   return best;
 };
+
+/**
+ * L3 (Martello–Toth's scheme, with the first rule of their reduction procedure MTRP): while the largest remaining item
+ * j can share a bin with at most one other item (the two smallest remaining items do not both fit beside it), the bin
+ * {j, the largest item that fits beside j} is dominant: some optimal packing uses it, so it is fixed. The bound is the
+ * largest, over the reduction steps, of fixed bins + L2 of what remains. O(n² · distinct sizes).
+ */
+export const binsNeededL3 = (desc: ReadonlyArray<number>, C: number): number => {
+  if (desc.length === 0) return 0;
+  if (desc[0]! > C) return Infinity;
+  const rest = [...desc];
+  let fixed = 0;
+  let best = binsNeededL2(rest, C);
+  while (rest.length > 0) {
+    const j = rest[0]!;
+    const room = C - j;
+    const n = rest.length;
+    // The two smallest others both fit beside j: the rule does not apply.
+    if (n >= 3 && rest[n - 1]! + rest[n - 2]! <= room) break;
+    rest.shift();
+    // The largest item that fits beside j (rest is sorted non-increasing).
+    const k = rest.findIndex((v) => v <= room);
+    if (k >= 0) rest.splice(k, 1);
+    fixed++;
+    best = Math.max(best, fixed + binsNeededL2(rest, C));
+  }
+  return best;
+};
