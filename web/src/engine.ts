@@ -1,8 +1,11 @@
 /**
  * What the worker runs: the library facade `hplb` (its platform-neutral root) turned into the page's results.
- *   - profiles: `defaultProfile()` or `loadProfile({ text, fileName }, options)` for a dropped file;
- *   - planning: `comparePipelines` (the CLI's table; its chosen row is what `hplb plan` writes), progress reported;
- *   - output: `serializePlan` (plan.json's exact bytes), `renderPlanSvg` (plan.svg), `comparisonTable` (cells),
+ *   - profiles: `defaultProfile()` or `loadProfile({ text, fileName }, options)` for a dropped file, with an
+ *     optional config.json as its `modelConfig` option;
+ *   - planning: `mainJob` for the built-in default (what `hplb plan` runs with no flags), else `comparePipelines`
+ *     (the CLI's table; its chosen row is what `hplb plan` writes), progress reported;
+ *   - output: `serializePlan` (plan.json's exact bytes), `renderComparisonSvg` (plan.svg: before/after),
+ *     `comparisonTable` (cells),
  *     `paretoSweep` + `renderParetoSvg` (the Pareto chart), errors through `formatError` (one line).
  * Settings the page leaves empty are not sent, so the facade's defaults apply (they are never restated here).
  */
@@ -24,7 +27,7 @@ const fail = (e: HplbError): Outcome<never> => ({ ok: false, message: hplb.forma
 
 // ---------------------------------------------------------------- profiles
 
-/** The facade's load options the page can set (`modelConfig` arrives with issue 14; passed when present). */
+/** The facade's load options. */
 type LoadOptions = NonNullable<Parameters<typeof hplb.loadProfile>[1]>;
 
 /** The profile of a request: the built-in default, or the dropped file through `loadProfile`. */
@@ -37,24 +40,9 @@ export const loadSource = (source: ProfileSource, settings: PlanSettings): Eithe
     ...(settings.contextLength !== undefined ? { contextLength: settings.contextLength } : {}),
     ...(settings.sparsity !== undefined ? { sparsity: settings.sparsity } : {}),
   };
-  if (source.config !== undefined) {
-    const withConfig = modelConfigOption(source.config);
-    if (withConfig._tag === 'Left') return withConfig;
-    Object.assign(options, withConfig.right);
-  }
+  // A Hugging Face config.json: the model's shape (and default context), checked against the profile by the library.
+  if (source.config !== undefined) options['modelConfig'] = { text: source.config.text, fileName: source.config.name };
   return hplb.loadProfile({ text: source.profile.text, fileName: source.profile.name }, options as LoadOptions);
-};
-
-/**
- * A Hugging Face config.json as a `loadProfile` option. The facade reads it when it exports `parseModelConfigText`
- * (issue 14: `modelConfig`); an older facade gets a clear refusal rather than a guess at the shape.
- */
-const modelConfigOption = (config: TextFile): Either<Record<string, unknown>> => {
-  const parse = Reflect.get(hplb, 'parseModelConfigText') as ((text: string, file?: string) => Either<unknown>) | undefined;
-  if (typeof parse !== 'function')
-    return { _tag: 'Left', left: hplb.hplbError('argument', [hplb.issue('$.modelConfig', 'a library with model-config support (hplb loadProfile option modelConfig)', 'this build has none')], config.name) };
-  const parsed = parse(config.text, config.name);
-  return parsed._tag === 'Left' ? parsed : { _tag: 'Right', right: { modelConfig: parsed.right } };
 };
 
 // ---------------------------------------------------------------- settings
@@ -81,14 +69,54 @@ export const planOptions = (s: PlanSettings): PlanOptions => {
 
 // ---------------------------------------------------------------- requests
 
-/** Plan: the comparison table's pipelines, the chosen row's plan.json and plan.svg. */
+type TableRows = Parameters<typeof hplb.comparisonTable>[0];
+type FacadeRow = hplb.ComparisonRow;
+
+/** Comparison rows as the table takes them (a failed row shows its reason). */
+const tableRows = (rows: ReadonlyArray<FacadeRow>): TableRows =>
+  rows.map((row) => (row.ok ? row : { ok: false as const, name: row.name, error: row.error.issues[0]?.expected ?? row.error.code, chosen: row.chosen }));
+
+const tableOf = (rows: ReadonlyArray<FacadeRow>): PlanResult['table'] => {
+  const t = hplb.comparisonTable(tableRows(rows));
+  return { head: t.head, rows: t.rows.map((x) => ({ cells: x.cells, written: x.chosen, failed: x.failed })) };
+};
+
+/** The page's settings that the main job takes (the CLI's `hplb plan [--gpus G]`); any other one plans in general. */
+const MAIN_JOB_SETTINGS: ReadonlyArray<keyof PlanSettings> = ['gpus'];
+
+/**
+ * Plan. The built-in default with at most a GPU count is the main job (`mainJob`: what `hplb plan` runs with no
+ * flags: its table, its plan.json, its before/after plan.svg); anything else is `comparePipelines` on the profile
+ * with the settings given (the table's pipelines, the chosen row's plan.json and plan.svg).
+ */
 export const planRequest = async (source: ProfileSource, settings: PlanSettings, onProgress: OnProgress): Promise<Outcome<PlanResult>> => {
+  if (source.kind === 'default' && Object.keys(settings).every((k) => MAIN_JOB_SETTINGS.includes(k as keyof PlanSettings))) {
+    const r = await hplb.mainJob({ ...(settings.gpus !== undefined ? { gpus: settings.gpus } : {}), onProgress });
+    if (r._tag === 'Left') return fail(r.left);
+    const job = r.right;
+    const ctx = job.outcome.settings;
+    const d = ctx.devices.length;
+    const notes = [...job.notes];
+    if (!('rows' in job.modelled)) notes.push(`[modelled] rows not run: ${job.modelled.issues[0]?.expected ?? job.modelled.code}`);
+    return {
+      ok: true,
+      value: {
+        planJson: hplb.serializePlan(job.outcome.plan),
+        svg: hplb.renderComparisonSvg(job),
+        table: tableOf(job.rows),
+        summary: `${job.profile.label} · N = ${ctx.contextLength}, ${d} GPU${d === 1 ? '' : 's'}, block ${ctx.blockSize}, cost ${ctx.costModel.name} (${ctx.costModel.unit}); ${job.totalTokens} tokens per query over all heads`,
+        notes,
+      },
+    };
+  }
   const profile = loadSource(source, settings);
   if (profile._tag === 'Left') return fail(profile.left);
-  const r = await hplb.comparePipelines(profile.right, { ...planOptions(settings), onProgress });
+  // As `hplb plan --profile F` does: a dropped file's budgets default to the profile's own (policy "profile"); the
+  // built-in default keeps the library's policy.
+  const policy = settings.policy === undefined && source.kind === 'file' ? { policy: 'profile' as const } : {};
+  const r = await hplb.comparePipelines(profile.right, { ...planOptions(settings), ...policy, onProgress });
   if (r._tag === 'Left') return fail(r.left);
   const c = r.right;
-  const table = hplb.comparisonTable(c.rows.map((row) => (row.ok ? row : { ok: false as const, name: row.name, error: row.error.issues[0]?.expected ?? row.error.code, chosen: row.chosen })));
   const o = c.outcome;
   const ctx = c.settings;
   const d = ctx.devices.length;
@@ -105,8 +133,8 @@ export const planRequest = async (source: ProfileSource, settings: PlanSettings,
     ok: true,
     value: {
       planJson: hplb.serializePlan(o.plan),
-      svg: hplb.renderPlanSvg(o),
-      table: { head: table.head, rows: table.rows.map((x) => ({ cells: x.cells, written: x.chosen, failed: x.failed })) },
+      svg: hplb.renderComparisonSvg(c),
+      table: tableOf(c.rows),
       summary: `${c.profile.label} · N = ${ctx.contextLength}, ${d} GPU${d === 1 ? '' : 's'}, ${budgetText}, block ${ctx.blockSize}, cost ${ctx.costModel.name} (${ctx.costModel.unit})`,
       notes,
     },
