@@ -20,7 +20,7 @@ try {
     const state = await waitForState(page, ['done', 'error'], 600_000);
     if (state !== 'done') throw new Error(`the default plan failed: ${await page.textContent('#error')}`);
     const tmp = `${out}.tmp-${process.pid}`;
-    await page.screenshot({ path: tmp, type: 'png', fullPage: true, clip: { x: 0, y: 0, width: 1280, height: 1060 } });
+    await page.screenshot({ path: tmp, type: 'png', fullPage: true, clip: { x: 0, y: 0, width: 1280, height: 1400 } });
     const { renameSync } = await import('node:fs');
     renameSync(tmp, out);
   });
