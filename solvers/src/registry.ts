@@ -73,7 +73,12 @@ const infeasibleFor = (inst: Instance): LayerResult => ({
 const meetsBound = (inst: Instance, makespan: number, lb: number): 'exact' | 'tolerance' | false => {
   if (inst.kind === 'identical' && !inst.kv?.hasCopyCost && inst.cost.every((c) => Number.isInteger(c))) {
     const s = inst.speeds[0]!;
-    return Math.round(makespan * s) <= Math.ceil(lb * s - 1e-6) ? 'exact' : false;
+    // The bound in integer cost units: within float error (1e-9 relative) of an integer, that integer (it was one,
+    // divided by the speed); otherwise rounded up. Never above the true bound rounded up.
+    const x = lb * s;
+    const r = Math.round(x);
+    const bound = Math.abs(x - r) <= 1e-9 * Math.max(1, x) ? r : Math.ceil(x);
+    return Math.round(makespan * s) <= bound ? 'exact' : false;
   }
   return makespan <= lb * (1 + EPS) ? 'tolerance' : false;
 };

@@ -2,7 +2,8 @@
  * Laws of the lower bounds (src/bounds/ and bounds.ts) against brute force on small instances (≤ 8 items, ≤ 4
  * devices, integer costs, often with repeated costs like real budget classes). Every bound must be ≤ the brute-force
  * optimum, every bin-packing bound (L1, L2, L3) ≤ the brute-force least number of bins, the class-count DP must equal it, and a
- * completed exact search must return the optimum with a bound that never exceeds it. 12,000 fast-check cases in all.
+ * completed exact search must return the optimum with a bound that never exceeds it; at real scale (10^9) on speed-3
+ * devices an "optimal" claim is the optimum. 12,500 fast-check cases in all.
  * Seeds are printed; replay with FC_SEED=<seed>.
  */
 import { test } from 'node:test';
@@ -187,4 +188,17 @@ test('instanceBound ≤ optimum, and a completed exact search returns the optimu
       assert.ok(r.proof !== undefined, 'a completed search names its proof');
     }
   }, 4000, 4);
+});
+
+test('at real scale on identical devices of speed 3, an "optimal" claim is the brute-force optimum (float rounding never proves too much)', async () => {
+  const { solveLayerSync } = await import('../src/registry.ts');
+  run(fc.record({ costs: arbCosts(7), m: fc.integer({ min: 2, max: 3 }) }), ({ costs, m }) => {
+    const big = costs.map((c) => c * 1_000_000_007 + (c % 3));
+    const opt = optBrute(big, m) / 3;
+    const r = solveLayerSync({ layer: 0, costs: big, speeds: Array<number>(m).fill(3) }, 'auto', { timeLimitMs: 10_000, effort: 200_000 });
+    assert.notEqual(r.status, 'infeasible');
+    if (r.status === 'infeasible') return;
+    assert.ok(r.lowerBound <= opt * (1 + 1e-12), `bound ${r.lowerBound} > optimum ${opt} for ${JSON.stringify({ big, m })}`);
+    if (r.status === 'optimal') assert.ok(Math.abs(r.makespan - opt) <= opt * 1e-12, `claims ${r.makespan} optimal (${r.proof}), brute force ${opt}`);
+  }, 500, 5);
 });
