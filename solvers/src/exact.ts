@@ -212,7 +212,7 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
       hi = intMakespan(out);
       if (mode === 'descend' && ++successes >= 2) mode = 'bound';
       // The DP's packing only fits C; local search on it often reaches a lower load, sparing bisection probes.
-      if (lo < hi && effort ? effort.remaining > 4 * units : lo < hi) {
+      if (lo < hi && (!effort || effort.remaining > 4 * units)) {
         const a = localSearch(inst, out, deadline, { maxKicks: 0, stopAt: lo / scale / speed, ...(effort ? { effort: effort.child(units) } : {}) });
         const v = intMakespan(a);
         if (v < hi) {
