@@ -61,6 +61,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const { factor, label } = displayUnit(unit, ref);
   io.out(`hplb pareto — ${loaded.label}\n`);
   if (loaded.synthetic) io.out('NOTE: SYNTHETIC profile (generated from head archetypes, not measured on a real model).\n');
+  const src = ctx.source as { curveModel?: string; curveAssumption?: string } | undefined;
+  if (src?.curveModel !== undefined && src.curveModel !== 'measured')
+    io.out(`NOTE: recovery is modelled, not measured: ${src.curveModel} curves (${src.curveAssumption ?? 'see docs/budgets.md'}).\n`);
   io.out(`\n${'pipeline'.padEnd(38)} ${'density'.padStart(8)} ${`latency (${label})`.padStart(26)} ${'min rec.'.padStart(9)} ${'mean rec.'.padStart(9)}  skyline\n`);
   sweep.points.forEach((p) => {
     const sky = [p.skylineMin ? 'min' : '', p.skylineMean ? 'mean' : ''].filter(Boolean).join('+');
