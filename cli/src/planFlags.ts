@@ -54,14 +54,18 @@ export const PLAN_FLAGS: ReadonlyArray<readonly [path: string, flag: string]> = 
 /** Whole phrases whose CLI wording is not a path-for-flag swap. */
 const PHRASES: ReadonlyArray<readonly [string, string]> = [
   ['$.costModel = cuda-h100|cpu or a calibrated cost model', '--cost-model cuda-h100|cpu or --calibration F'],
+  ['the model option given', 'the --model given'],
 ];
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const RULES = PLAN_FLAGS.map(([path, flag]) => ({ path, flag, re: new RegExp(`${escape(path)}(?![\\w.\\[])( = )?`, 'g') }));
 
+/** Whole phrases of the library's wording that name options → the CLI's wording (safe in any message). */
+const phraseText = (s: string): string => PHRASES.reduce((t, [from, to]) => t.split(from).join(to), s);
+
 /** Rewrite option paths in a message: `$.gpus = 3` → `--gpus 3`, `$.gpus` → `--gpus`. */
 export const flagText = (s: string): string => {
-  let out = PHRASES.reduce((t, [from, to]) => t.split(from).join(to), s);
+  let out = phraseText(s);
   for (const r of RULES) out = out.replace(r.re, (_m, eq?: string) => (eq ? `${r.flag} ` : r.flag));
   return out;
 };
@@ -81,7 +85,7 @@ export const planFailure = (e: HplbError, ctx: { previous?: string | undefined; 
       file = ctx.previous;
       return { ...i, path: `$.${i.path.slice('$.previous.'.length)}`, expected: flagText(i.expected), ...(i.actual !== undefined ? { actual: flagText(i.actual) } : {}) };
     }
-    if (!aboutOptions) return i;
+    if (!aboutOptions) return { ...i, expected: phraseText(i.expected) };
     const rule = RULES.find((r) => r.path === i.path);
     return { ...i, path: rule ? rule.flag : i.path, expected: flagText(i.expected), ...(i.actual !== undefined ? { actual: flagText(i.actual) } : {}) };
   });

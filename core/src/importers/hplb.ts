@@ -21,7 +21,7 @@ export const hplbProfile = (u: unknown, opts: ImportOptions = {}): E.Either<Hplb
       const inferred = statedShape(p.model);
       return E.chain((m: ModelShape) => {
         for (const k of ['layers', 'queryHeads', 'kvHeads', 'headDim'] as const)
-          if (m[k] !== p.model[k]) return E.left(hplbError('decode', [issue(`$.model.${k}`, `${m[k]} (${k} of ${m.name}, the --model given)`, p.model[k])], opts.file));
+          if (m[k] !== p.model[k]) return E.left(hplbError('decode', [issue(`$.model.${k}`, `${m[k]} (${k} of ${m.name}, the model option given)`, p.model[k])], opts.file));
         return E.right(p);
       })(resolveModel(opts, undefined, inferred));
     }),
