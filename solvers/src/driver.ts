@@ -58,10 +58,11 @@ const infeasible = (layer: number, r: { constraint: string; message: string }): 
 const countCuts = (splits: ReadonlyArray<Split>) => splits.reduce((a, s) => a + s.parts.length - 1, 0);
 
 /**
- * Solve every layer of a model and assemble the validated plan. `runtime` says where solving runs: absent, every
- * layer is solved in this thread (any platform); `@hplb/solvers/node`'s `planModel` passes its worker-thread runtime.
+ * Solve every layer of a model and assemble the validated plan. `runtime` (default: the settings' `input.runtime`)
+ * says where solving runs: absent, every layer is solved in this thread (any platform); `@hplb/solvers/node`'s
+ * `planModel` passes its worker-thread runtime.
  */
-export const planModel = async (input: PlanInput, runtime: SolverRuntime = {}): Promise<E.Either<HplbError, PlanResult>> => {
+export const planModel = async (input: PlanInput, runtime: SolverRuntime = input.runtime ?? {}): Promise<E.Either<HplbError, PlanResult>> => {
   const t0 = performance.now();
   const { model, devices } = input;
   const L = model.layers;

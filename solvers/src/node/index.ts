@@ -56,8 +56,8 @@ export const nodeSolverRuntime: SolverRuntime = {
   solveIlp,
 };
 
-/** `planModel` with the Node runtime by default. */
-export const planModel = (input: PlanInput, runtime: SolverRuntime = nodeSolverRuntime): Promise<E.Either<HplbError, PlanResult>> =>
+/** `planModel` with the input's runtime (`PlanSettings.runtime`), else the Node runtime. */
+export const planModel = (input: PlanInput, runtime: SolverRuntime = input.runtime ?? nodeSolverRuntime): Promise<E.Either<HplbError, PlanResult>> =>
   planModelWith(input, runtime);
 
 /** `solveLayer` with the Node runtime (ILP engines available) by default. */
