@@ -83,8 +83,12 @@ export interface PipelineRun {
 
 /** Mean budget as a share of N when no density or total is given. */
 export const DEFAULT_DENSITY = 0.2;
-/** Per-layer wall-clock safety net of an effort-bounded solve (the effort, not this, ends the search normally). */
-export const EFFORT_SAFETY_NET_MS = 5000;
+/**
+ * Per-layer wall-clock safety net of an effort-bounded solve (the effort, not this, ends the search normally). Far
+ * above the few hundred milliseconds a layer's effort takes, so that a heavily loaded machine does not cut a search
+ * and change a plan that must be byte-identical run to run (a cut layer would say `timedout`).
+ */
+export const EFFORT_SAFETY_NET_MS = 30_000;
 /**
  * Effort of hplb's whole-head stage (`auto`) per layer solve: 10^6 search steps (a few hundred ms at most per open
  * layer on one core). On the default profile (32 layers, 8 GPUs) it reaches the same latency as 2 × 10^6 and keeps
