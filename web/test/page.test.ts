@@ -246,3 +246,35 @@ test('a profile with its config.json: the model shape comes from the config, a c
     assert.deepEqual(problems, []);
   });
 });
+
+const DUO = 'duo/Meta-Llama-3.1-8B-Instruct/full_attention_heads.tsv';
+const MOA = 'moa/meta-llama--Llama-3.2-1B-Instruct/moa_alpha_beta.json';
+const sharedFile = (rel: string) => (shared !== undefined && existsSync(join(shared, rel)) ? join(shared, rel) : undefined);
+
+test('dropped DuoAttention TSV and MoA JSON files give the plan hplb plan --profile writes for them',
+  { skip: skip || (sharedFile(DUO) === undefined || sharedFile(MOA) === undefined ? `the shared real data (${DUO}, ${MOA}) is not present` : false), timeout: 600_000 }, async () => {
+    const cases = [
+      { file: sharedFile(DUO)!, model: 'Llama-3.1-8B-Instruct', sparsity: '0.5', flags: ['--sparsity', '0.5'] },
+      { file: sharedFile(MOA)!, model: 'Llama-3.2-1B-Instruct', sparsity: '', flags: [] as string[] },
+    ];
+    const dir = join(work, 'formats');
+    mkdirSync(dir);
+    await withPage(join(site, 'dist'), {}, async ({ page, server, problems }) => {
+      await page.goto(server.url);
+      await waitForState(page, ['idle'], 60_000);
+      for (const c of cases) {
+        const name = basename(c.file);
+        copyFileSync(c.file, join(dir, name));
+        const cli = hplbCli(['plan', '--profile', name, '--model', c.model, ...c.flags, '--out', `${name}.plan.json`], dir);
+        await page.fill('#model', c.model);
+        await page.fill('#sparsity', c.sparsity);
+        await page.setInputFiles('#file', { name, mimeType: 'application/octet-stream', buffer: readFileSync(c.file) });
+        assert.equal(await waitForState(page, ['done', 'error'], 300_000), 'done', `${name}: ${await page.textContent('#error')}`);
+        const r = await cli;
+        assert.equal(r.code, 0, `hplb plan --profile ${name} failed: ${r.stderr}`);
+        const diff = compareNumbersText((await page.textContent('#plan-json')) ?? '', readFileSync(join(dir, `${name}.plan.json`), 'utf8'));
+        assert.equal(diff.problem, undefined, `${name}: the page's plan is not the CLI's: ${diff.problem}`);
+      }
+      assert.deepEqual(problems, []);
+    });
+  });
