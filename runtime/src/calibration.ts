@@ -22,6 +22,7 @@ import { makeAttentionParams } from '@hplb/core/kernel';
 import { budgetKeys, budgetLayout, layoutBlocks } from '@hplb/core/kernel';
 import { gaussian, rng } from '@hplb/core/kernel';
 import type { AttentionBackend, AttentionParams, BackendInfo, BlockLayout, Precision } from '@hplb/core/kernel';
+import { headInputs } from './inputs.ts';
 import { createBackend, type ResolvedBackend } from './backends.ts';
 import { defaultClock, timeRun, wallCpuCheckApplies, type Clock } from './clock.ts';
 import { DEFAULT_TIMING, measurePoints, summarizeTimings, timingProtocol, type PointTiming, type TimingProtocol, type TimingSummary } from './timing.ts';
@@ -172,7 +173,9 @@ const gridPoints = (opts: CalibrationOptions): E.Either<HplbError, GridPoint[]> 
     const p = makeAttentionParams({ tokens: n, headDim: opts.headDim, blockSize: opts.blockSize, precision: opts.precision });
     if (E.isLeft(p)) return p;
     const seed = opts.seed ?? 1;
-    const x = { q: randomTensor(n, opts.headDim, seed), k: randomTensor(n, opts.headDim, seed + 1), v: randomTensor(n, opts.headDim, seed + 2) };
+    // The executor's inputs (uniform in [−1, 1), `headInputs`): on a CPU the kernel's time depends on the values
+    // (exp of large negative scores is cheaper), so calibration and execution must time the same distribution.
+    const x = headInputs(seed, -3, 0, 0, n, opts.headDim);
     const seen = new Set<number>();
     for (const f of opts.fractions) {
       // The keys a late row actually attends to, (k − ½)·B for k whole blocks: W(budget, N) is the work priced.
@@ -200,9 +203,10 @@ export const runCalibration = async (backend: AttentionBackend, info: BackendInf
   if (E.isLeft(grid)) return grid;
   const points = grid.right;
   if (points.length < 2) return E.left(hplbError('argument', [issue('options.fractions', 'at least two grid points (contexts × budgets, distinct whole-block budgets)', points.length)]));
-  // The reference kernel: the smallest context at two key blocks, same inputs every time.
+  // The reference kernel: the smallest context at two key blocks, same inputs every time (the executor's devices
+  // time the same kernel at their N).
   const smallest = points.reduce((a, b) => (b.n < a.n ? b : a));
-  const refLayout = budgetLayout(smallest.p, budgetKeys(smallest.p, 2 * opts.blockSize));
+  const refLayout = budgetLayout(smallest.p, budgetKeys(smallest.p, 1.5 * opts.blockSize)); // two blocks, as the executor's devices
   if (E.isLeft(refLayout)) return refLayout;
   const runOnce = async (x: GridPoint['x'], layout: BlockLayout, p: AttentionParams) => {
     const { value, reading } = await timeRun(clock, () => backend.sparseAttention(x.q, x.k, x.v, layout, p));

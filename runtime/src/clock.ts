@@ -26,11 +26,25 @@ const cpuSeconds = (): number | undefined => {
 /** A reading of the clock in seconds (the cpu clock reads NaN where there is no process clock: browsers). */
 export const clockNow = (clock: Clock): number => (clock === 'wall' ? performance.now() / 1000 : cpuSeconds() ?? NaN);
 
+let settle: (() => void | Promise<void>) | undefined;
+
+/**
+ * Make every `timeRun` start from a settled heap: `collect` (a full garbage collection; Node registers V8's in
+ * `heap.ts`, imported by `@hplb/runtime` and the executor's device threads) runs before each run, untimed.
+ * Kernels that allocate (the CPU backend's outputs and scratch) otherwise pay for earlier runs' garbage at random.
+ */
+export const settleHeapWith = (collect: (() => void | Promise<void>) | undefined): void => { settle = collect; };
+
+/** Whether `timeRun` collects the heap before each run (`settleHeapWith`). */
+export const settlesHeap = (): boolean => settle !== undefined;
+
 /**
  * Run `f` once and read its time on `clock`, with wall and CPU seconds for contention detection. Where there is no
- * process clock (browsers) the reading has no `cpuSeconds`, and the wall clock is the only usable one.
+ * process clock (browsers) the reading has no `cpuSeconds`, and the wall clock is the only usable one. The heap is
+ * settled first when a collector is registered (`settleHeapWith`), untimed.
  */
 export const timeRun = async <A>(clock: Clock, f: () => Promise<A>): Promise<{ value: A; reading: Reading }> => {
+  await settle?.();
   const w0 = performance.now(), c0 = cpuSeconds();
   const value = await f();
   const c1 = cpuSeconds(), w1 = performance.now();

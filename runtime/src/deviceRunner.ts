@@ -17,6 +17,7 @@ import { budgetKeys, budgetLayout } from '@hplb/core/kernel';
 import type { AttentionBackend, AttentionParams, BlockLayout } from '@hplb/core/kernel';
 import { loadBackend } from './backends.ts';
 import { timeRun, type Clock } from './clock.ts';
+import './heap.ts';
 import { headInputs } from './inputs.ts';
 import type { Reading } from './timing.ts';
 

@@ -14,3 +14,4 @@ export * from './dump.ts';
 export * from './inputs.ts';
 export * from './deviceRunner.ts';
 export * from './profileDump.ts';
+export * from './heap.ts';
