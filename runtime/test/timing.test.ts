@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
 import {
   assessPoint, contention, DEFAULT_TIMING, interleavedOrder, layerStatistics, makespanErrorSummary, measurePoints, quantile,
-  referenceBaseline, sampleLayers, spreadOf, summarizeTimings, timingProtocol, type PointTiming, type Reading, type TimingProtocol,
+  referenceBaseline, sampleLayers, settleHeap, settleHeapWith, settlesHeap, spreadOf, summarizeTimings, timeRun, timingProtocol,
+  type PointTiming, type Reading, type TimingProtocol,
 } from '@hplb/runtime';
 
 const P: TimingProtocol = { ...DEFAULT_TIMING, warmups: 1, repeats: 5, maxSpread: 0.05, maxRemeasures: 4, referenceTolerance: 0.1, maxWallCpuRatio: 1.3 };
@@ -153,4 +154,18 @@ test('the executor\'s layer sample: first K layers, or S evenly spaced including
   assert.deepEqual(sampleLayers(6), [0, 1, 2, 3, 4, 5]);
   assert.deepEqual(sampleLayers(32, undefined, 'all').length, 32);
   assert.deepEqual(sampleLayers(80, undefined, 2), [0, 79]);
+});
+
+test('timeRun settles the heap before every run, untimed, and reads wall and CPU seconds', async () => {
+  assert.equal(settlesHeap(), settleHeap !== undefined); // @hplb/runtime registers V8's collection
+  let settled = 0;
+  settleHeapWith(() => { settled++; });
+  try {
+    const { value, reading } = await timeRun('wall', async () => 42);
+    assert.equal(value, 42);
+    assert.equal(settled, 1);
+    assert.ok(reading.seconds >= 0 && reading.wallSeconds === reading.seconds && reading.cpuSeconds !== undefined);
+  } finally {
+    settleHeapWith(settleHeap);
+  }
 });
