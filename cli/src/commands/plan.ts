@@ -10,7 +10,7 @@
  * policy defaults to "profile"; --policy chooses them instead (the synthetic curve profile defaults to bubble-fill).
  * Engine-compatible planning (--engine-layout, --kv-copies, --context N:w,...) is delegated to cli/src/engine/plan-engine.ts.
  */
-import { hplbError, issue, POLICY_NAMES, DEFAULT_DENSITY, DEFAULT_P, DEFAULT_PLAN_EFFORT, renderComparisonSvg, type BudgetPolicy, type PlanOptions } from 'hplb';
+import { hplbError, issue, POLICY_NAMES, DEFAULT_DENSITY, DEFAULT_P, DEFAULT_PLAN_EFFORT, renderComparisonSvg, serializePlan, type BudgetPolicy, type Plan, type PlanOptions } from 'hplb';
 import { comparePipelines, mainJob } from 'hplb/node';
 import { parseArgs } from '../args.ts';
 import { CliFailure, argumentError, type Io } from '../io.ts';
@@ -68,23 +68,33 @@ const DEFAULT_TIME_LIMIT_MS = 250;
 /** Flags the main job takes; any other flag plans with the general path. */
 const MAIN_JOB_FLAGS = new Set(['gpus', 'out', 'out-dir', 'json']);
 
-/** The main job: the published default profile, the [published] and [modelled] rows, the before/after chart. */
-const runMainJob = async (args: ReturnType<typeof parseArgs>, io: Io): Promise<number> => {
-  const gpus = args.int('gpus', (x) => x >= 1, 'a number of GPUs ≥ 1');
-  const bar = progressBar(io, 'hplb plan');
-  const job = orFailFlags(await mainJob({ ...(gpus !== undefined ? { gpus } : {}), onProgress: (d, t, name) => bar.update(d, t, name) }).finally(() => bar.finish()));
-  const mine = job.outcome;
-  const planJson = JSON.stringify(mine.plan, null, 2) + '\n';
-  const svg = renderComparisonSvg(job);
+/**
+ * plan.json (serialized by the library's `serializePlan`, the bytes the browser page gives too) and plan.svg: with
+ * --json the plan goes to stdout (and to files only when --out / --out-dir ask) and null is returned; otherwise both
+ * files are written atomically and their paths returned.
+ */
+const writePlanFiles = (args: ReturnType<typeof parseArgs>, io: Io, plan: Plan, svg: string): { plan: string; svg: string } | null => {
+  const planJson = serializePlan(plan);
   const out = args.string('out');
   const outDir = args.string('out-dir');
   const paths = outputPaths(io.cwd, out, outDir);
   if (args.flag('json')) {
     io.out(planJson);
     if (out !== undefined || outDir !== undefined) writeOutputs(paths, planJson, svg);
-    return 0;
+    return null;
   }
   writeOutputs(paths, planJson, svg);
+  return paths;
+};
+
+/** The main job: the published default profile, the [published] and [modelled] rows, the before/after chart. */
+const runMainJob = async (args: ReturnType<typeof parseArgs>, io: Io): Promise<number> => {
+  const gpus = args.int('gpus', (x) => x >= 1, 'a number of GPUs ≥ 1');
+  const bar = progressBar(io, 'hplb plan');
+  const job = orFailFlags(await mainJob({ ...(gpus !== undefined ? { gpus } : {}), onProgress: (d, t, name) => bar.update(d, t, name) }).finally(() => bar.finish()));
+  const mine = job.outcome;
+  const paths = writePlanFiles(args, io, mine.plan, renderComparisonSvg(job));
+  if (paths === null) return 0;
   const base = mine.settings;
   const d = base.devices.length;
   io.out(`hplb plan — ${job.profile.label}\n`);
@@ -130,17 +140,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const bar = progressBar(io, 'hplb plan');
   const cmp = orFailFlags(await comparePipelines(loaded, { ...options, onProgress: (d, t, name) => bar.update(d, t, name) }).finally(() => bar.finish()), { previous: previousFile(args) });
   const mine = cmp.outcome;
-  const planJson = JSON.stringify(mine.plan, null, 2) + '\n';
-  const svg = renderComparisonSvg(cmp);
-  const out = args.string('out');
-  const outDir = args.string('out-dir');
-  const paths = outputPaths(io.cwd, out, outDir);
-  if (args.flag('json')) {
-    io.out(planJson);
-    if (out !== undefined || outDir !== undefined) writeOutputs(paths, planJson, svg);
-    return 0;
-  }
-  writeOutputs(paths, planJson, svg);
+  const paths = writePlanFiles(args, io, mine.plan, renderComparisonSvg(cmp));
+  if (paths === null) return 0;
   const base = cmp.settings;
   const choice = cmp.choice;
   const d = base.devices.length;
