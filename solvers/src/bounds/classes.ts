@@ -34,22 +34,47 @@ export const countVectors = (counts: ReadonlyArray<number>, cap = Number.MAX_SAF
  * take more than `maxWork` steps. Every makespan of a placement is one of these loads.
  */
 export const achievableSums = (c: Classes, lo: number, hi: number, maxWork = 50_000): Float64Array | null => {
-  let acc = new Set<number>([0]);
-  let work = 0;
   const { vals, counts } = c;
   // Suffix totals: a partial sum that cannot reach lo even with every remaining item is dropped.
   const rest = new Float64Array(vals.length + 1);
   for (let t = vals.length - 1; t >= 0; t--) rest[t] = rest[t + 1]! + vals[t]! * counts[t]!;
+  // The distinct partial sums, sorted, in typed arrays (no boxed numbers). `work` counts every sum produced, as a
+  // set-based enumeration would: per partial sum a, the x with a + x·v in [lo − rest, hi], whatever the order.
+  let acc = new Float64Array(1);
+  let accLen = 1;
+  let next = new Float64Array(64);
+  let work = 0;
   for (let t = 0; t < vals.length; t++) {
-    const next = new Set<number>();
-    for (const a of acc) for (let x = 0; x <= counts[t]!; x++) {
-      const s = a + x * vals[t]!;
-      if (s > hi) break;
-      if (s + rest[t + 1]! < lo) continue;
-      next.add(s);
-      if (++work > maxWork) return null;
+    const v = vals[t]!;
+    const k = counts[t]!;
+    const r = rest[t + 1]!;
+    let len = 0;
+    for (let i = 0; i < accLen; i++) {
+      const a = acc[i]!;
+      for (let x = 0; x <= k; x++) {
+        const s = a + x * v;
+        if (s > hi) break;
+        if (s + r < lo) continue;
+        if (len === next.length) {
+          const grown = new Float64Array(next.length * 2);
+          grown.set(next);
+          next = grown;
+        }
+        next[len++] = s;
+        if (++work > maxWork) return null;
+      }
     }
+    const sorted = next.subarray(0, len).sort();
+    let u = 0;
+    for (let i = 0; i < len; i++) if (u === 0 || sorted[i] !== sorted[u - 1]) sorted[u++] = sorted[i]!;
+    const prev = acc;
     acc = next;
+    accLen = u;
+    next = prev.length >= 64 ? prev : new Float64Array(64);
   }
-  return Float64Array.from([...acc].filter((x) => x >= lo && x <= hi)).sort();
+  let a = 0;
+  while (a < accLen && !(acc[a]! >= lo)) a++;
+  let b = accLen;
+  while (b > a && !(acc[b - 1]! <= hi)) b--;
+  return acc.slice(a, b);
 };
