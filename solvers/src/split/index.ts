@@ -89,11 +89,19 @@ interface Ctx {
   readonly minRows: number;
   readonly b: ReadonlyArray<number>;
   readonly kvCopy: ReadonlyArray<number>;
+  /** wholeTime[d·H + h] = pieceTime(h, 0, N, d): whole heads' times, computed once per layer (the packers, their
+   * sorts and the fill's subset searches ask for them over and over). */
+  readonly wholeTime: Float64Array;
+  /** fill's whole-head rounds by capacity T: round d's heads (the same for every k, so computed once per T). */
+  readonly fillRounds: Map<number, Array<ReadonlyArray<number>>>;
 }
 
 /** Time of rows [rs, re) of head h on device d (fixed cost included). */
 const pieceTime = (c: Ctx, h: number, rs: number, re: number, d: number) =>
   partCost(c.input.costModel, c.b[h]!, c.n, rs, re, c.input.speeds[d]!);
+
+/** Time of the whole head h on device d: `pieceTime(c, h, 0, N, d)`, from the table. */
+const wholeTime = (c: Ctx, h: number, d: number) => c.wholeTime[d * c.b.length + h]!;
 
 /**
  * Largest row r (aligned, or N) such that rows [rs, r) of head h fit in `time` on device d, leaving ≥ minRows
@@ -161,12 +169,12 @@ const shed = (c: Ctx, T: number): Candidate => {
   const holds = Array.from({ length: c.G }, () => new Set<number>());
   for (let h = 0; h < H; h++) {
     const d = c.input.assignment[h]!;
-    load[d]! += pieceTime(c, h, 0, c.n, d);
+    load[d]! += wholeTime(c, h, d);
     holds[d]!.add(Math.floor(h / gsz));
   }
   const critical = Array.from({ length: c.G }, (_, d) => d).filter((d) => load[d]! > T).sort((a, b) => load[b]! - load[a]!);
   for (const d of critical) {
-    const heads = Array.from({ length: H }, (_, h) => h).filter((h) => c.input.assignment[h] === d).sort((a, b) => pieceTime(c, b, 0, c.n, d) - pieceTime(c, a, 0, c.n, d));
+    const heads = Array.from({ length: H }, (_, h) => h).filter((h) => c.input.assignment[h] === d).sort((a, b) => wholeTime(c, b, d) - wholeTime(c, a, d));
     for (const h of heads) {
       if (load[d]! <= T) break;
       // Tail pieces from the end of the head, each to the receiver that fits the still-needed tail best.
@@ -223,7 +231,7 @@ const shed = (c: Ctx, T: number): Candidate => {
 const pack = (c: Ctx, T: number): Candidate => {
   const H = c.b.length;
   const gsz = groupSize(c.input.model);
-  const order = Array.from({ length: H }, (_, h) => h).sort((a, b) => pieceTime(c, b, 0, c.n, 0) - pieceTime(c, a, 0, c.n, 0) || a - b);
+  const order = Array.from({ length: H }, (_, h) => h).sort((a, b) => wholeTime(c, b, 0) - wholeTime(c, a, 0) || a - b);
   const load = Array<number>(c.G).fill(0);
   const holds = Array.from({ length: c.G }, () => new Set<number>());
   const pieces: Part[][] = Array.from({ length: H }, () => []);
@@ -237,7 +245,7 @@ const pack = (c: Ctx, T: number): Candidate => {
     let best = -1;
     let bestLeft = Infinity;
     for (let d = 0; d < c.G; d++) {
-      const left = T - load[d]! - pieceTime(c, h, 0, c.n, d) - kvCharge(c, holds, h, d);
+      const left = T - load[d]! - wholeTime(c, h, d) - kvCharge(c, holds, h, d);
       if (left >= 0 && left < bestLeft) {
         bestLeft = left;
         best = d;
@@ -296,7 +304,7 @@ const pack = (c: Ctx, T: number): Candidate => {
 const mcnaughton = (c: Ctx, T: number): Candidate => {
   const H = c.b.length;
   const gsz = groupSize(c.input.model);
-  const order = Array.from({ length: H }, (_, h) => h).sort((a, b) => pieceTime(c, b, 0, c.n, 0) - pieceTime(c, a, 0, c.n, 0) || a - b);
+  const order = Array.from({ length: H }, (_, h) => h).sort((a, b) => wholeTime(c, b, 0) - wholeTime(c, a, 0) || a - b);
   const load = Array<number>(c.G).fill(0);
   const holds = Array.from({ length: c.G }, () => new Set<number>());
   const pieces: Part[][] = Array.from({ length: H }, () => []);
@@ -323,29 +331,33 @@ const mcnaughton = (c: Ctx, T: number): Candidate => {
 
 /** Heaviest subset of `items` (times) with sum ≤ cap: bounded depth-first search, equal items deduplicated. */
 const heaviestSubset = (items: ReadonlyArray<number>, cap: number, nodeLimit = 4000): number[] => {
-  const suffix = Array<number>(items.length + 1).fill(0);
+  const suffix = new Float64Array(items.length + 1);
   for (let i = items.length - 1; i >= 0; i--) suffix[i] = suffix[i + 1]! + items[i]!;
-  let best: number[] = [];
+  // The chosen indices as a stack (cur, depth) and the best so far as a copy of it (no arrays per improvement).
+  const cur = new Int32Array(items.length);
+  const best = new Int32Array(items.length);
+  let depth = 0;
+  let bestLen = 0;
   let bestSum = 0;
-  const cur: number[] = [];
   let nodes = 0;
   const rec = (i: number, sum: number) => {
     if (sum > bestSum) {
       bestSum = sum;
-      best = [...cur];
+      best.set(cur.subarray(0, depth));
+      bestLen = depth;
     }
     if (i === items.length || bestSum >= cap * (1 - 1e-12) || sum + suffix[i]! <= bestSum || ++nodes > nodeLimit) return;
     if (sum + items[i]! <= cap) {
-      cur.push(i);
+      cur[depth++] = i;
       rec(i + 1, sum + items[i]!);
-      cur.pop();
+      depth--;
     }
     let j = i + 1;
     while (j < items.length && items[j] === items[i]) j++; // skipping item i skips its equal copies too
     rec(j, sum);
   };
   rec(0, 0);
-  return best;
+  return Array.from(best.subarray(0, bestLen));
 };
 
 /**
@@ -356,11 +368,19 @@ const heaviestSubset = (items: ReadonlyArray<number>, cap: number, nodeLimit = 4
 const fill = (c: Ctx, T: number, k: number): Candidate | null => {
   if (c.input.speeds.some((sp) => sp !== c.input.speeds[0])) return null;
   const H = c.b.length;
-  const time = (h: number) => pieceTime(c, h, 0, c.n, 0);
+  const time = (h: number) => wholeTime(c, h, 0);
   let remaining = Array.from({ length: H }, (_, h) => h).sort((a, b) => time(b) - time(a) || a - b);
   const pieces: Part[][] = Array.from({ length: H }, () => []);
+  // Round d depends only on T (and the rounds before it), not on k: rounds are remembered per T and reused.
+  let rounds = c.fillRounds.get(T);
+  if (!rounds) c.fillRounds.set(T, (rounds = []));
   for (let d = 0; d < c.G - k; d++) {
-    const chosen = new Set(heaviestSubset(remaining.map(time), T).map((i) => remaining[i]!));
+    let heads = rounds[d];
+    if (heads === undefined) {
+      heads = heaviestSubset(remaining.map(time), T).map((i) => remaining[i]!);
+      rounds[d] = heads;
+    }
+    const chosen = new Set(heads);
     for (const h of chosen) pieces[h]!.push({ device: d, rowStart: 0, rowEnd: c.n });
     remaining = remaining.filter((h) => !chosen.has(h));
   }
@@ -432,7 +452,10 @@ export function splitLayer(input: SplitLayerInput): SplitLayerResult {
     input, n, G, align, minRows,
     b: input.budgets.map((x) => Math.min(Math.max(x, 0), n)),
     kvCopy: input.speeds.map((s) => kvCopyCost(input.costModel, copyBytes, n, s)),
+    wholeTime: new Float64Array(G * input.budgets.length),
+    fillRounds: new Map(),
   };
+  for (let d = 0; d < G; d++) for (let h = 0; h < c.b.length; h++) c.wholeTime[d * c.b.length + h] = pieceTime(c, h, 0, n, d);
   const wholePlacement = [...input.assignment];
   const wholeLoads = layerDeviceLoads(input, wholePlacement, []);
   const whole: SplitLayerResult = { placement: wholePlacement, splits: [], deviceLoad: wholeLoads, makespan: Math.max(0, ...wholeLoads) };
