@@ -62,10 +62,29 @@ export const splitLowerBound = (cm: CostModel, budgets: ReadonlyArray<number>, n
 
 /** Whole-head lower bound of one layer under the plan's constraints (heads, groups, speeds), and what gave it. */
 export const wholeHeadBound = (input: Pick<AssembleInput, 'model' | 'contextLength' | 'budgets' | 'devices' | 'constraints' | 'costModel'>, layer: number): ProvenBound => {
+  // Everything the layer's problem (without KV terms) is built from; the rows of a plan table share it per layer.
+  const prev = (input as Pick<AssembleInput, 'previous'>).previous;
+  const key = JSON.stringify([
+    input.model, input.contextLength, input.costModel, input.devices.map((d) => [d.speed, d.memoryBytes]), input.constraints,
+    input.budgets[layer] ?? [], prev ? [prev.devices.length, prev.placement[layer] ?? null] : null,
+  ]);
+  const hit = wholeCache.get(key);
+  if (hit !== undefined) {
+    wholeCache.delete(key);
+    wholeCache.set(key, hit);
+    return hit;
+  }
   const p = layerProblemOf({ ...input, kvBytesPerElement: 2 }, layer, { withKv: false });
   const norm = normalize(p);
-  return norm.ok ? instanceBound(norm.inst) : { value: 0, proof: 'bound:L0' };
+  const b: ProvenBound = norm.ok ? instanceBound(norm.inst) : { value: 0, proof: 'bound:L0' };
+  wholeCache.set(key, b);
+  if (wholeCache.size > WHOLE_CACHE_MAX) wholeCache.delete(wholeCache.keys().next().value!);
+  return b;
 };
+
+/** Whole-head bounds by what they are computed from (least recently used dropped first): a pure function of it. */
+const WHOLE_CACHE_MAX = 1024;
+const wholeCache = new Map<string, ProvenBound>();
 
 /** Whole-head lower bound of one layer under the plan's constraints (heads, groups, speeds). */
 export const wholeHeadLowerBound = (input: Pick<AssembleInput, 'model' | 'contextLength' | 'budgets' | 'devices' | 'constraints' | 'costModel'>, layer: number): number =>

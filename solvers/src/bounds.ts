@@ -38,6 +38,39 @@ export const instanceLowerBound = (inst: Instance, ub = Infinity): number => ins
  * limits the lifting searches; pass Infinity when none is known.
  */
 export const instanceBound = (inst: Instance, ub = Infinity): ProvenBound => {
+  const key = boundKey(inst, ub);
+  const hit = boundCache.get(key);
+  if (hit !== undefined) {
+    boundCache.delete(key);
+    boundCache.set(key, hit);
+    return hit;
+  }
+  const b = computeInstanceBound(inst, ub);
+  boundCache.set(key, b);
+  if (boundCache.size > BOUND_CACHE_MAX) boundCache.delete(boundCache.keys().next().value!);
+  return b;
+};
+
+/**
+ * Bounds already computed, by everything `computeInstanceBound` reads (least recently used dropped first). The bound
+ * is a pure function of the instance and `ub`, and the same layer instance comes back: every pipeline row of a plan
+ * table re-solves the same per-layer budgets, the plan assembly re-bounds each layer, and a solver asks again at the
+ * same makespan (e.g. hplb's portfolio returning the LPT plan the LPT row already bounded).
+ */
+const BOUND_CACHE_MAX = 2048;
+const boundCache = new Map<string, ProvenBound>();
+
+const boundKey = (inst: Instance, ub: number): string => {
+  const { n, m, kind, cost, speeds, pinned, quota, weight, kv } = inst;
+  let pins = false;
+  for (let i = 0; i < n; i++) if (pinned[i]! >= 0) { pins = true; break; }
+  // The time matrix is read only for matrix instances and pinned items.
+  const time = kind === 'matrix' || pins ? inst.time.join(',') : '';
+  const kvPart = kv ? `${kv.maxExtra};${kv.groups};${kv.kvOf.join(',')}` : '-';
+  return `${n}|${m}|${kind}|${ub}|${quota}|${cost.join(',')}|${speeds.join(',')}|${weight.join(',')}|${pins ? pinned.join(',') : ''}|${kvPart}|${time}`;
+};
+
+const computeInstanceBound = (inst: Instance, ub: number): ProvenBound => {
   const { n, m, time, kind, cost, speeds, pinned } = inst;
   let lb = 0;
   let proof: BoundProof = 'bound:L0';
