@@ -8,7 +8,8 @@
  *   - (a) a plain `.mjs` file, no loader, plans the built-in default on 8 GPUs through the facade and validates the
  *     plan (and the plan validates against the shipped JSON Schema), and the installed `hplb` bin starts;
  *   - (b) a `.ts` consumer type-checks with `tsc --noEmit` (skipLibCheck off, so the shipped .d.ts are checked too)
- *     under `moduleResolution: "NodeNext"` and `"bundler"`;
+ *     under `moduleResolution: "NodeNext"` and `"bundler"`, and a browser consumer of the platform-neutral entry
+ *     points type-checks without Node's types (a global like `Buffer` is invisible to the bundle check);
  *   - (c) core, solvers, planner, engines and the facade root bundle for the browser (esbuild, platform "browser") without
  *     touching a Node built-in; `@hplb/core/node` is the control that the check sees one;
  *   - the README's "Use as a library" example, extracted from README.md, runs as is.
@@ -109,6 +110,23 @@ export const work: number = headWork(64, 1024);
 void loaded; void nodeSolverRuntime; void makeAttentionParams; void solveLayer;
 `;
 
+/** A browser consumer: only the platform-neutral entry points, type-checked without Node's types. */
+const BROWSER_TS = `import * as E from 'fp-ts/lib/Either.js';
+import { defaultProfile, planProfile, validatePlan, createBackend, type Plan } from 'hplb';
+import { headWork } from '@hplb/core';
+import { makeAttentionParams } from '@hplb/core/kernel';
+import { solveLayer } from '@hplb/solvers';
+import { comparePipelines } from '@hplb/planner';
+import { exportEngineLayout } from '@hplb/engines';
+export const run = async (): Promise<number> => {
+  const r = await planProfile(defaultProfile(), { gpus: 8 });
+  if (E.isLeft(r)) return NaN;
+  const plan: Plan = r.right.plan;
+  return E.isRight(validatePlan(plan)) ? headWork(64, 1024) : NaN;
+};
+void createBackend; void makeAttentionParams; void solveLayer; void comparePipelines; void exportEngineLayout;
+`;
+
 const tsconfig = (moduleResolution: 'NodeNext' | 'bundler') => ({
   compilerOptions: {
     target: 'ES2022', lib: moduleResolution === 'bundler' ? ['ES2023', 'DOM'] : ['ES2023'],
@@ -207,6 +225,18 @@ test('consumer: the packed packages, installed into a project outside the worksp
       const [nodenext, bundler] = await Promise.all((['NodeNext', 'bundler'] as const).map((mode) => runAsync(process.execPath, [tsc, '-p', `tsconfig.${mode}.json`], proj)));
       assert.equal(nodenext!.status, 0, `tsc (NodeNext): ${nodenext!.stdout}${nodenext!.stderr}`);
       assert.equal(bundler!.status, 0, `tsc (bundler): ${bundler!.stdout}${bundler!.stderr}`);
+    });
+
+    // TODO (engines owner, .coord/engines-buffer): engines/src/transform.ts, exported from @hplb/engines' root, uses
+    // Node's global Buffer, so this check fails today; it runs and reports as a todo until that file uses Uint8Array.
+    const bufferTodo = readFileSync(join(repo, 'engines', 'src', 'transform.ts'), 'utf8').includes('Buffer')
+      ? '@hplb/engines root: engines/src/transform.ts uses the Node global Buffer (Uint8Array would do)' : undefined;
+    await t.test('(b) a browser .ts consumer of the platform-neutral entry points type-checks without Node types', { todo: bufferTodo }, () => {
+      writeFileSync(join(proj, 'browser.ts'), BROWSER_TS);
+      const config = tsconfig('bundler');
+      writeFileSync(join(proj, 'tsconfig.browser.json'), JSON.stringify({ ...config, compilerOptions: { ...config.compilerOptions, types: [] }, files: ['browser.ts'] }, null, 2));
+      const r = run(process.execPath, [tsc, '-p', 'tsconfig.browser.json'], proj);
+      assert.equal(r.status, 0, `a shipped .d.ts of a platform-neutral entry point needs Node's types: ${r.stdout}${r.stderr}`);
     });
 
     await t.test('(c) core, solvers, planner, engines and the facade root bundle for the browser with no Node built-ins', async () => {
