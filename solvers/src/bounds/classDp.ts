@@ -56,11 +56,27 @@ export const classMinBins = (c: Classes, C: number, meter?: Meter, maxStates = C
   const cnt = Int32Array.from(counts);
   const val = Float64Array.from(vals);
   const x = new Int32Array(T);
-  const BIG = 0x7fffffff;
   dpBins[0] = 0;
   dpFill[0] = 0;
-  for (let idx = 1; idx < states; idx++) {
+  // The meter is charged 16384 units before each state whose index is a multiple of 16384; the states between run in
+  // `dpStates`, a module-level loop without calls (its optimised code survives from one DP to the next, where a loop
+  // inlined here was deoptimised at the end of every call and re-entered cold).
+  for (let idx = 1; idx < states; ) {
     if ((idx & 16383) === 0 && meter && !meter.spend(16384)) return 'stopped';
+    const end = Math.min(states, (idx | 16383) + 1);
+    dpStates(dpBins, dpFill, dpFrom, x, cnt, radix, val, T, C, idx, end);
+    idx = end;
+  }
+  return packingOf(dpBins, dpFill, dpFrom, radix, vals, T, C, states);
+};
+
+/** DP states [from, to): x is the count vector of state from − 1 on entry, of state to − 1 on exit. */
+const dpStates = (
+  dpBins: Int32Array, dpFill: Float64Array, dpFrom: Int8Array, x: Int32Array, cnt: Int32Array, radix: Int32Array,
+  val: Float64Array, T: number, C: number, from: number, to: number,
+): void => {
+  const BIG = 0x7fffffff;
+  for (let idx = from; idx < to; idx++) {
     // Next count vector (mixed radix, incrementally).
     for (let t = 0; t < T; t++) {
       if (x[t]! < cnt[t]!) { x[t]!++; break; }
@@ -82,6 +98,13 @@ export const classMinBins = (c: Classes, C: number, meter?: Meter, maxStates = C
     dpFill[idx] = bf;
     dpFrom[idx] = bt;
   }
+};
+
+/** The answer of a finished DP: the bins at the full count vector and one optimal packing (walked back). */
+const packingOf = (
+  dpBins: Int32Array, dpFill: Float64Array, dpFrom: Int8Array, radix: Int32Array, vals: ReadonlyArray<number>,
+  T: number, C: number, states: number,
+): ClassDpResult => {
   const last = states - 1;
   const bins = dpBins[last]! + (dpFill[last]! > 0 ? 1 : 0);
   // Walk back: the item sequence; a new bin whenever the fill restarts.
