@@ -3,12 +3,13 @@
  * converted): q_proj / k_proj / v_proj rows (and biases) are permuted and duplicated in head blocks, o_proj columns
  * are permuted in head blocks. Used by `hplb apply` and by the identity tests (which run attention on the result).
  *
- * Row-major [rows, cols] tensors, as Hugging Face stores Linear weights ([out_features, in_features]).
+ * Row-major [rows, cols] tensors, as Hugging Face stores Linear weights ([out_features, in_features]). Plain
+ * `Uint8Array`s (no Node `Buffer`): this module is part of the platform-neutral `@hplb/engines` root.
  */
 
 /** out block i = in block src[i] (each block `blockBytes` bytes); a null source is a zero block (padding head). */
-export const permuteRowBlocks = (data: Uint8Array, blockBytes: number, src: ReadonlyArray<number | null>): Buffer => {
-  const out = Buffer.alloc(src.length * blockBytes);
+export const permuteRowBlocks = (data: Uint8Array, blockBytes: number, src: ReadonlyArray<number | null>): Uint8Array => {
+  const out = new Uint8Array(src.length * blockBytes);
   const inBlocks = data.byteLength / blockBytes;
   src.forEach((s, i) => {
     if (s === null) return;
@@ -29,7 +30,7 @@ export const permuteColumnBlocks = (
   elemBytes: number,
   blockCols: number,
   src: ReadonlyArray<number | null>,
-): Buffer => {
+): Uint8Array => {
   const blockBytes = blockCols * elemBytes;
   const rowIn = colsIn * elemBytes;
   const rowOut = src.length * blockBytes;
@@ -43,12 +44,11 @@ export const permuteColumnBlocks = (
     if (last && last[0] + last[2] === i && last[1] + last[2] === s) last[2]++;
     else runs.push([i, s, 1]);
   });
-  const input = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const out = Buffer.alloc(rows * rowOut);
+  const out = new Uint8Array(rows * rowOut);
   for (let r = 0; r < rows; r++) {
     const base = r * rowIn;
     const obase = r * rowOut;
-    for (const [dst, s, n] of runs) input.copy(out, obase + dst * blockBytes, base + s * blockBytes, base + (s + n) * blockBytes);
+    for (const [dst, s, n] of runs) out.set(data.subarray(base + s * blockBytes, base + (s + n) * blockBytes), obase + dst * blockBytes);
   }
   return out;
 };

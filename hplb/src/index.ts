@@ -27,6 +27,8 @@
  * - checking and drawing: `simulate`, `validatePlan`, `decodePlan`, `renderTimelineSvg`, `renderPlanSvg`, `renderParetoSvg`
  * - errors: `formatError`, `HplbError`
  * - the types and io-ts codecs of every format (`Profile`, `Plan`, `Device`, `CostModel`, `PlanC`, `ProfileC`, …)
+ *
+ * @module hplb
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';

@@ -9,6 +9,8 @@
  * if (p._tag === 'Left') throw new Error(formatError(p.left));
  * const r = await planProfile(p.right, { gpus: 8, policy: 'max-min', density: 0.1 });
  * ```
+ *
+ * @module hplb/node
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
