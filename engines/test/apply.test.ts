@@ -22,7 +22,7 @@ const N = 6;
 const TP = 4;
 
 const bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-const f32 = (b: Buffer) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+const f32 = (b: Uint8Array) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 
 /** bfloat16 (truncated float32: the top 16 bits), as most real checkpoints store weights. */
 const toBf16 = (a: Float32Array): { data: Uint8Array; value: Float32Array } => {

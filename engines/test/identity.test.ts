@@ -14,7 +14,7 @@ import { buildEngineLayout } from '../src/index.ts';
 import { permuteColumnBlocks, permuteRowBlocks } from '../src/index.ts';
 import { TOLERANCE, layerOutput, maxRelError, randomInput, randomWeights, rng, shardedOutput, type LayerWeights } from './reference.ts';
 
-const f32 = (b: Buffer) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+const f32 = (b: Uint8Array) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 const bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** The rewrite `hplb apply` performs, on in-memory float32 weights. */
