@@ -7,7 +7,8 @@
  * latency, balance efficiency, bubble fraction and recovery. Output is deterministic text (fixed decimals).
  */
 import type { Simulation } from '@hplb/core';
-import { displayUnit, el, esc, niceTicks, num, text, tickLabel } from './xml.ts';
+import { displayUnit, el, niceTicks, num, text, tickLabel } from './xml.ts';
+import { TIMELINE_COLORS as COLORS, layerBars, layerBubble, svgPrologue, timelineLegend } from './chart.ts';
 
 /** Titles and the synthetic mark of a timeline chart. */
 export interface TimelineOptions {
@@ -18,8 +19,6 @@ export interface TimelineOptions {
   readonly summary: string;
   readonly synthetic: boolean;
 }
-
-const COLORS = { busy: '#3b7dd8', critical: '#e0662b', idle: '#d9d9d9', idleStroke: '#b0b0b0', axis: '#444', grid: '#e6e6e6', text: '#222', muted: '#666' };
 
 /** plan.svg: one row per layer, one bar per GPU (busy, idle hatched, critical GPU marked), legend and units. */
 export const renderTimeline = (sim: Simulation, opts: TimelineOptions): string => {
@@ -44,12 +43,7 @@ export const renderTimeline = (sim: Simulation, opts: TimelineOptions): string =
   const xOf = (v: number) => left + (plotW * v) / axisMax;
 
   const out: string[] = [];
-  out.push(`<?xml version="1.0" encoding="UTF-8"?>`);
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${num(height)}" viewBox="0 0 ${width} ${num(height)}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`);
-  out.push(`<title>${esc(opts.title + (opts.synthetic ? ' (SYNTHETIC profile)' : ''))}</title>`);
-  out.push('<defs><pattern id="idle" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
-    + el('rect', { width: 6, height: 6, fill: COLORS.idle }) + el('line', { x1: 0, y1: 0, x2: 0, y2: 6, stroke: COLORS.idleStroke, 'stroke-width': 2 }) + '</pattern></defs>');
-  out.push(el('rect', { x: 0, y: 0, width, height, fill: '#ffffff' }));
+  out.push(...svgPrologue(String(width), num(height), opts.title + (opts.synthetic ? ' (SYNTHETIC profile)' : ''), { width, height }));
 
   // Titles, summary, legend.
   out.push(text(left, 28, opts.title, { 'font-size': 18, 'font-weight': 'bold', fill: COLORS.text }));
@@ -57,13 +51,7 @@ export const renderTimeline = (sim: Simulation, opts: TimelineOptions): string =
   out.push(text(left, 50, opts.subtitle, { 'font-size': 12, fill: COLORS.muted }));
   out.push(text(left, 70, opts.summary, { 'font-size': 12.5, fill: COLORS.text }));
   const ly = 92;
-  const legend: Array<[string, string]> = [['busy (computing)', COLORS.busy], ['critical GPU (sets the layer makespan)', COLORS.critical], ['idle (bubble)', 'url(#idle)']];
-  let lx = left;
-  for (const [name, fill] of legend) {
-    out.push(el('rect', { x: lx, y: ly - 10, width: 22, height: 11, fill, stroke: fill.startsWith('url') ? COLORS.idleStroke : 'none' }));
-    out.push(text(lx + 28, ly, name, { 'font-size': 12, fill: COLORS.text }));
-    lx += 40 + name.length * 6.6;
-  }
+  out.push(...timelineLegend(left, ly));
   out.push(text(left, ly + 22, `Each layer: one bar per GPU (gpu0 at the top, gpu${G - 1} at the bottom); layers run one after another, GPUs in parallel.`, { 'font-size': 11, fill: COLORS.muted }));
 
   // Grid and axes.
@@ -81,18 +69,9 @@ export const renderTimeline = (sim: Simulation, opts: TimelineOptions): string =
   // Bars.
   sim.layers.forEach((lt, l) => {
     const y0 = top + l * (groupH + groupGap);
-    const crit = new Set(lt.critical);
     out.push(text(left - 8, y0 + groupH / 2 + 4, `L${l}`, { 'font-size': 11, fill: COLORS.text, 'text-anchor': 'end' }));
-    lt.busy.forEach((busy, d) => {
-      const y = y0 + d * (barH + barGap);
-      const xb = xOf(busy);
-      const xm = xOf(lt.makespan);
-      out.push(el('rect', { x: left, y, width: Math.max(0, xb - left), height: barH, fill: crit.has(d) ? COLORS.critical : COLORS.busy }));
-      if (xm - xb > 0.05) out.push(el('rect', { x: xb, y, width: xm - xb, height: barH, fill: 'url(#idle)' }));
-      if (crit.has(d)) out.push(el('path', { d: `M${num(xm + 2)} ${num(y + barH / 2)} l5 -3 l0 6 z`, fill: COLORS.critical }));
-    });
-    const idle = lt.idle.reduce((a, b) => a + b, 0);
-    const bubble = lt.makespan > 0 ? idle / (lt.makespan * lt.busy.length) : 0;
+    out.push(...layerBars(lt, y0, left, xOf, barH, barGap));
+    const bubble = layerBubble(lt);
     out.push(text(left + plotW + 12, y0 + groupH / 2 + 4, `${tickLabel(lt.makespan * factor)} · ${(bubble * 100).toFixed(1)}%`, { 'font-size': 10.5, fill: COLORS.muted }));
   });
   out.push('</svg>');

@@ -11,6 +11,7 @@ import type { PlanOutcome } from '../api.ts';
 import type { LoadedProfile } from '../profiles.ts';
 import { latencyText, planTimelineSvg } from '../report.ts';
 import { displayUnit, el, esc, niceTicks, num, text, tickLabel } from './xml.ts';
+import { TIMELINE_COLORS as COLORS, layerBars, layerBubble, svgPrologue, timelineLegend } from './chart.ts';
 
 // ---------------------------------------------------------------- model
 
@@ -30,7 +31,7 @@ export interface TimelinePanelsOptions {
   readonly synthetic: boolean;
 }
 
-const COLORS = { busy: '#3b7dd8', critical: '#e0662b', idle: '#d9d9d9', idleStroke: '#b0b0b0', axis: '#444', grid: '#e6e6e6', text: '#222', muted: '#666' };
+
 
 /** The label a panel heading shows: `name — latency X unit (speed-up vs the first panel), balance eff., bubble`. */
 export const panelHeading = (p: TimelinePanel, first: Simulation, factor: number, unitLabel: string): [string, string] => {
@@ -71,25 +72,14 @@ export const renderTimelinePanels = (panels: ReadonlyArray<TimelinePanel>, opts:
   const xOf = (k: number, v: number) => x0Of(k) + (plotW * v) / axisMax;
 
   const out: string[] = [];
-  out.push(`<?xml version="1.0" encoding="UTF-8"?>`);
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${num(width)}" height="${num(height)}" viewBox="0 0 ${num(width)} ${num(height)}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`);
-  out.push(`<title>${esc(opts.title + (opts.synthetic ? ' (SYNTHETIC profile)' : ''))}</title>`);
-  out.push('<defs><pattern id="idle" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
-    + el('rect', { width: 6, height: 6, fill: COLORS.idle }) + el('line', { x1: 0, y1: 0, x2: 0, y2: 6, stroke: COLORS.idleStroke, 'stroke-width': 2 }) + '</pattern></defs>');
-  out.push(el('rect', { x: 0, y: 0, width, height, fill: '#ffffff' }));
+  out.push(...svgPrologue(num(width), num(height), opts.title + (opts.synthetic ? ' (SYNTHETIC profile)' : ''), { width, height }));
 
   out.push(text(left, 28, opts.title, { 'font-size': 18, 'font-weight': 'bold', fill: COLORS.text }));
   if (opts.synthetic) out.push(text(width - 16, 28, 'SYNTHETIC PROFILE', { 'font-size': 13, 'font-weight': 'bold', fill: '#b00020', 'text-anchor': 'end' }));
   out.push(text(left, 50, opts.subtitle, { 'font-size': 12, fill: COLORS.muted }));
   if (opts.note !== undefined) out.push(text(left, 68, opts.note, { 'font-size': 11.5, fill: COLORS.muted }));
   const ly = 90;
-  const legend: Array<[string, string]> = [['busy (computing)', COLORS.busy], ['critical GPU (sets the layer makespan)', COLORS.critical], ['idle (bubble)', 'url(#idle)']];
-  let lx = left;
-  for (const [name, fill] of legend) {
-    out.push(el('rect', { x: lx, y: ly - 10, width: 22, height: 11, fill, stroke: fill.startsWith('url') ? COLORS.idleStroke : 'none' }));
-    out.push(text(lx + 28, ly, name, { 'font-size': 12, fill: COLORS.text }));
-    lx += 40 + name.length * 6.6;
-  }
+  out.push(...timelineLegend(left, ly));
   out.push(text(left, ly + 20, `Each layer: one bar per GPU (gpu0 at the top, gpu${Math.max(0, G - 1)} at the bottom); layers run one after another, GPUs in parallel. Both panels share one time axis.`, { 'font-size': 11, fill: COLORS.muted }));
 
   panels.forEach((p, k) => {
@@ -109,18 +99,9 @@ export const renderTimelinePanels = (panels: ReadonlyArray<TimelinePanel>, opts:
     out.push(text(x0 + plotW + 8, top - 10, 'makespan · bubble', { 'font-size': 9.5, fill: COLORS.axis }));
     p.sim.layers.forEach((lt, l) => {
       const y0 = top + l * (groupH + groupGap);
-      const crit = new Set(lt.critical);
       if (k === 0) out.push(text(left - 8, y0 + groupH / 2 + 4, `L${l}`, { 'font-size': 11, fill: COLORS.text, 'text-anchor': 'end' }));
-      lt.busy.forEach((busy, d) => {
-        const y = y0 + d * (barH + barGap);
-        const xb = xOf(k, busy);
-        const xm = xOf(k, lt.makespan);
-        out.push(el('rect', { x: x0, y, width: Math.max(0, xb - x0), height: barH, fill: crit.has(d) ? COLORS.critical : COLORS.busy }));
-        if (xm - xb > 0.05) out.push(el('rect', { x: xb, y, width: xm - xb, height: barH, fill: 'url(#idle)' }));
-        if (crit.has(d)) out.push(el('path', { d: `M${num(xm + 2)} ${num(y + barH / 2)} l5 -3 l0 6 z`, fill: COLORS.critical }));
-      });
-      const idle = lt.idle.reduce((a, b) => a + b, 0);
-      const bubble = lt.makespan > 0 ? idle / (lt.makespan * lt.busy.length) : 0;
+      out.push(...layerBars(lt, y0, x0, (v) => xOf(k, v), barH, barGap));
+      const bubble = layerBubble(lt);
       out.push(text(x0 + plotW + 8, y0 + groupH / 2 + 4, `${tickLabel(lt.makespan * factor)} · ${(bubble * 100).toFixed(1)}%`, { 'font-size': 10, fill: COLORS.muted }));
     });
     out.push('</g>');
