@@ -2,9 +2,9 @@
  * The CLI edge: where errors become text. Every command returns an exit code; failures print one clear message
  * (file, JSON path, what was expected) to stderr, never a stack trace.
  */
-import { readFileSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
-import { formatError, hplbError, issue, issueText, parseJson, type HplbError } from '@hplb/core';
+import { readTextFile } from '@hplb/core/node';
+import { formatError, hplbError, issue, parseJson, type HplbError } from '@hplb/core';
 
 export interface Io {
   readonly out: (s: string) => void;
@@ -35,15 +35,8 @@ export const orFail = <A>(e: E.Either<HplbError, A>, exitCode = 1): A => {
   return e.right;
 };
 
-export const readText = (file: string): E.Either<HplbError, string> => {
-  try {
-    return E.right(readFileSync(file, 'utf8'));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const what = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : e instanceof Error ? e.message : String(e);
-    return E.left(hplbError('io', [issueText('$', 'a readable file', what)], file));
-  }
-};
+/** Read a text file (the library's reader: a Left `io` names the file and says "no such file" / "a directory"). */
+export const readText = readTextFile;
 
 export const readJson = (file: string): E.Either<HplbError, unknown> => E.chain((text: string) => parseJson(text, file))(readText(file));
 

@@ -6,3 +6,4 @@ export * from './atomic.ts';
 export * from './sharedData.ts';
 export * from './tsWorker.ts';
 export * from './defaultProfile.ts';
+export * from './readText.ts';

@@ -12,10 +12,10 @@
  *
  * @module hplb/node
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { hplbError, issueText, type HplbError, type Profile } from '@hplb/core';
+import { hplbError, type HplbError, type Profile } from '@hplb/core';
 import { nodeSolverRuntime } from '@hplb/solvers/node';
 import type {
   Comparison, InstanceSolution, LoadedProfile, LoadProfileOptions, ParetoSweep, ParetoSweepOptions, PlanOptions, PlanOutcome, SolveInstanceOptions,
@@ -28,15 +28,8 @@ export * from '../index.ts';
 export { nodeSolverRuntime } from '@hplb/solvers/node';
 
 /** Read a text file; Left `io` names the file ("no such file", "a directory"). */
-export const readTextFile = (file: string): E.Either<HplbError, string> => {
-  try {
-    return E.right(readFileSync(file, 'utf8'));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const what = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : e instanceof Error ? e.message : String(e);
-    return E.left(hplbError('io', [issueText('$', 'a readable file', what)], file));
-  }
-};
+export { readTextFile } from '@hplb/core/node';
+import { readTextFile } from '@hplb/core/node';
 
 /**
  * `loadProfile` of `hplb`, plus a file path: the file is read and imported with `fileName` = the path (a
