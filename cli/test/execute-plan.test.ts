@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as E from 'fp-ts/lib/Either.js';
-import { makeDevices, recomputeLoads, summarizeLoads, validatePlan, type Plan } from '@hplb/core';
+import { type Plan } from '@hplb/core';
+import { handPlan } from '@hplb/spec';
 import { run as execute } from '../src/commands/execute.ts';
 import { run as calibrate } from '../src/commands/calibrate.ts';
 import type { Io } from '../src/io.ts';
@@ -17,20 +17,11 @@ const capture = () => {
 };
 
 const N = 512;
-const tinyPlan = (): Plan => {
-  const base = {
-    format: 'hplb.plan/1', model: { name: 'tiny', layers: 2, queryHeads: 4, kvHeads: 2, headDim: 32 }, contextLength: N,
-    devices: makeDevices(2), constraints: { equalHeadsPerDevice: false, kv: 'replicate' },
-    budgets: [[128, 256, 512, 64], [64, 64, 128, 256]], placement: [[0, 0, 1, 1], [1, 0, 0, 1]],
-    splits: [{ layer: 0, head: 2, parts: [{ device: 1, rowStart: 0, rowEnd: 300 }, { device: 0, rowStart: 300, rowEnd: N }] }],
-    solver: { name: 'hand', status: 'feasible', gap: 0, seconds: 0 },
-  } as unknown as Plan;
-  const loads = recomputeLoads(base);
-  const plan = { ...base, predicted: summarizeLoads('token-pairs', loads, loads.map(() => 0)) } as Plan;
-  const v = validatePlan(plan);
-  assert.ok(E.isRight(v), JSON.stringify(v));
-  return plan;
-};
+const tinyPlan = (): Plan => handPlan({
+  model: { name: 'tiny', layers: 2, queryHeads: 4, kvHeads: 2, headDim: 32 }, contextLength: N, devices: 2,
+  budgets: [[128, 256, 512, 64], [64, 64, 128, 256]], placement: [[0, 0, 1, 1], [1, 0, 0, 1]],
+  splits: [{ layer: 0, head: 2, parts: [{ device: 1, rowStart: 0, rowEnd: 300 }, { device: 0, rowStart: 300, rowEnd: N }] }],
+});
 
 test('hplb calibrate --json then hplb execute --calibration --json: {backend, layers: [{layer, predicted, measured}]}', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hplb-exec-'));

@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { formatError, makeDevices, recomputeLoads, summarizeLoads, validatePlan, type CostModel, type Plan } from '@hplb/core';
+import { formatError, type CostModel, type Plan } from '@hplb/core';
+import { handPlan } from '@hplb/spec';
 import { makeAttentionParams } from '@hplb/core/kernel';
 import { executePlan, type ExecutionResult } from '@hplb/runtime';
 import { parseBackendOptions, takeBackendOptions } from '../src/backendFlags.ts';
@@ -27,19 +28,11 @@ const capture = () => {
 
 const N = 256;
 /** 2 layers × 4 heads on 3 devices (device 2 idle in layer 1), head 2 of layer 0 split over devices 1 and 0. */
-const tinyPlan = (): Plan => {
-  const base = {
-    format: 'hplb.plan/1', model: { name: 'tiny', layers: 2, queryHeads: 4, kvHeads: 2, headDim: 32 }, contextLength: N,
-    devices: makeDevices(3), constraints: { equalHeadsPerDevice: false, kv: 'replicate' },
-    budgets: [[64, 128, 256, 64], [64, 64, 128, 256]], placement: [[0, 2, 1, 1], [1, 0, 0, 1]],
-    splits: [{ layer: 0, head: 2, parts: [{ device: 1, rowStart: 0, rowEnd: 150 }, { device: 0, rowStart: 150, rowEnd: N }] }],
-    solver: { name: 'hand', status: 'feasible', gap: 0, seconds: 0 },
-  } as unknown as Plan;
-  const loads = recomputeLoads(base);
-  const plan = { ...base, predicted: summarizeLoads('token-pairs', loads, loads.map(() => 0)) } as Plan;
-  assert.ok(E.isRight(validatePlan(plan)));
-  return plan;
-};
+const tinyPlan = (): Plan => handPlan({
+  model: { name: 'tiny', layers: 2, queryHeads: 4, kvHeads: 2, headDim: 32 }, contextLength: N, devices: 3,
+  budgets: [[64, 128, 256, 64], [64, 64, 128, 256]], placement: [[0, 2, 1, 1], [1, 0, 0, 1]],
+  splits: [{ layer: 0, head: 2, parts: [{ device: 1, rowStart: 0, rowEnd: 150 }, { device: 0, rowStart: 150, rowEnd: N }] }],
+});
 const costModel: CostModel = { name: 'test', unit: 'seconds', workModel: 'pairs', fixed: 1e-4, perTokenPair: 2e-9 };
 const key = (o: { layer: number; head: number; start: number }) => `${o.layer}/${o.head}/${o.start}`;
 

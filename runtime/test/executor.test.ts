@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
-import { makeDevices, recomputeLoads, summarizeLoads, validatePlan, type CostModel, type Plan } from '@hplb/core';
+import { type CostModel, type Plan } from '@hplb/core';
+import { handPlan } from '@hplb/spec';
 import { makeAttentionParams } from '@hplb/core/kernel';
 import { budgetLayout } from '@hplb/core/kernel';
 import { createBackend } from '@hplb/backend-cpu';
@@ -10,20 +11,11 @@ import { executePlan, scaleBudget, scalePlan, sampleLayers } from '@hplb/runtime
 import { headInputs } from '@hplb/runtime';
 
 const N = 512;
-const tinyPlan = (): Plan => {
-  const base = {
-    format: 'hplb.plan/1', model: { name: 'tiny', layers: 2, queryHeads: 4, kvHeads: 2, headDim: 32 }, contextLength: N,
-    devices: makeDevices(2), constraints: { equalHeadsPerDevice: false, kv: 'replicate' },
-    budgets: [[128, 256, 512, 64], [64, 64, 128, 256]], placement: [[0, 0, 1, 1], [1, 0, 0, 1]],
-    splits: [{ layer: 0, head: 2, parts: [{ device: 1, rowStart: 0, rowEnd: 300 }, { device: 0, rowStart: 300, rowEnd: N }] }],
-    solver: { name: 'hand', status: 'feasible', gap: 0, seconds: 0 },
-  } as unknown as Plan;
-  const loads = recomputeLoads(base);
-  const plan = { ...base, predicted: summarizeLoads('token-pairs', loads, loads.map(() => 0)) } as Plan;
-  const v = validatePlan(plan);
-  assert.ok(E.isRight(v), JSON.stringify(v));
-  return plan;
-};
+const tinyPlan = (): Plan => handPlan({
+  model: { name: 'tiny', layers: 2, queryHeads: 4, kvHeads: 2, headDim: 32 }, contextLength: N, devices: 2,
+  budgets: [[128, 256, 512, 64], [64, 64, 128, 256]], placement: [[0, 0, 1, 1], [1, 0, 0, 1]],
+  splits: [{ layer: 0, head: 2, parts: [{ device: 1, rowStart: 0, rowEnd: 300 }, { device: 0, rowStart: 300, rowEnd: N }] }],
+});
 const costModel: CostModel = { name: 'test', unit: 'seconds', workModel: 'pairs', fixed: 1e-4, perTokenPair: 2e-9 };
 
 test('a split head\'s parts, put together, equal the unsplit head\'s output', async () => {
