@@ -16,18 +16,8 @@ import { planEngineLayout } from '@hplb/solvers';
 import { main } from '../src/main.ts';
 import type { Io } from '../src/io.ts';
 import { applyLayout, closeSafetensors, openSafetensors, readTensor, writeSafetensors } from '@hplb/engines/node';
+import { rng } from '@hplb/solvers';
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-const rng = (seed: number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
 const randomFloats = (r: () => number, n: number) => Float32Array.from({ length: n }, () => r() - 0.5);
 
 const capture = () => {

@@ -24,17 +24,9 @@ export interface LayerWeights {
   readonly bv?: Float32Array;
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), seed printed by the tests. */
-export const rng = (seed: number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
+/** Deterministic pseudo-random numbers (mulberry32), seed printed by the tests: the solvers' seeded generator. */
+import { rng } from '@hplb/solvers';
+export { rng };
 
 export const randomWeights = (seed: number, hidden: number, H: number, K: number, d: number, biases: boolean): LayerWeights => {
   const r = rng(seed);
