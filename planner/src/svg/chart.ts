@@ -8,6 +8,13 @@ import { el, esc, num, text } from './xml.ts';
 export const TIMELINE_COLORS = { busy: '#3b7dd8', critical: '#e0662b', idle: '#d9d9d9', idleStroke: '#b0b0b0', axis: '#444', grid: '#e6e6e6', text: '#222', muted: '#666' };
 const COLORS = TIMELINE_COLORS;
 
+/** Bar geometry for G GPUs per layer group: bar height and gap (thinner with more GPUs), group height and gap. */
+export const barGeometry = (G: number): { barH: number; barGap: number; groupH: number; groupGap: number } => {
+  const barH = Math.max(1.5, Math.min(6, 30 / Math.max(G, 1)));
+  const barGap = barH >= 3 ? 1 : 0.5;
+  return { barH, barGap, groupH: G * (barH + barGap), groupGap: 7 };
+};
+
 /** XML declaration, `<svg>` (width and height as they are to be printed), title, the idle pattern, white background. */
 export const svgPrologue = (width: string, height: string, title: string, background: { width: number; height: number }): string[] => [
   `<?xml version="1.0" encoding="UTF-8"?>`,

@@ -8,7 +8,7 @@
  */
 import type { Simulation } from '@hplb/core';
 import { displayUnit, el, niceTicks, num, text, tickLabel } from './xml.ts';
-import { TIMELINE_COLORS as COLORS, layerBars, layerBubble, svgPrologue, timelineLegend } from './chart.ts';
+import { TIMELINE_COLORS as COLORS, barGeometry, layerBars, layerBubble, svgPrologue, timelineLegend } from './chart.ts';
 
 /** Titles and the synthetic mark of a timeline chart. */
 export interface TimelineOptions {
@@ -29,10 +29,7 @@ export const renderTimeline = (sim: Simulation, opts: TimelineOptions): string =
   const ticks = niceTicks(maxSpan * factor, 6);
   const axisMax = Math.max(ticks[ticks.length - 1]!, 1e-300) / factor;
 
-  const barH = Math.max(1.5, Math.min(6, 30 / Math.max(G, 1)));
-  const barGap = barH >= 3 ? 1 : 0.5;
-  const groupH = G * (barH + barGap);
-  const groupGap = 7;
+  const { barH, barGap, groupH, groupGap } = barGeometry(G);
   const left = 64;
   const plotW = 760;
   const right = 190;

@@ -11,7 +11,7 @@ import type { PlanOutcome } from '../api.ts';
 import type { LoadedProfile } from '../profiles.ts';
 import { latencyText, planTimelineSvg } from '../report.ts';
 import { displayUnit, el, esc, niceTicks, num, text, tickLabel } from './xml.ts';
-import { TIMELINE_COLORS as COLORS, layerBars, layerBubble, svgPrologue, timelineLegend } from './chart.ts';
+import { TIMELINE_COLORS as COLORS, barGeometry, layerBars, layerBubble, svgPrologue, timelineLegend } from './chart.ts';
 
 // ---------------------------------------------------------------- model
 
@@ -55,10 +55,7 @@ export const renderTimelinePanels = (panels: ReadonlyArray<TimelinePanel>, opts:
   const ticks = niceTicks(maxSpan * factor, 5);
   const axisMax = Math.max(ticks[ticks.length - 1]!, 1e-300) / factor;
 
-  const barH = Math.max(1.5, Math.min(6, 30 / Math.max(G, 1)));
-  const barGap = barH >= 3 ? 1 : 0.5;
-  const groupH = G * (barH + barGap);
-  const groupGap = 7;
+  const { barH, barGap, groupH, groupGap } = barGeometry(G);
   const left = 64;
   const plotW = 430;
   const colW = 92; // the per-panel makespan · bubble column
