@@ -5,7 +5,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { formatError } from '../src/errors.ts';
 import {
-  budgetBlocks, budgetKeys, budgetLayout, fullLayout, layoutBlocks, layoutFromLists, layoutTokenPairs, makeAttentionParams, resolveBackend, topKLayout, topPLayout,
+  budgetBlocks, budgetKeys, budgetLayout, checkKernelCall, fullLayout, layoutBlocks, layoutFromLists, layoutTokenPairs, makeAttentionParams, resolveBackend, topKLayout, topPLayout,
   validateLayout, verticalSlashLayout, type AttentionBackend, type AttentionParams, type BackendCapabilities,
 } from '../src/kernel/index.ts';
 
@@ -145,4 +145,30 @@ test('budgetLayout without scores: k = round(b/B + ½) blocks per late query blo
     if (k >= 2) assert.deepEqual(ls[15], [0, ...Array.from({ length: k - 1 }, (_, i) => 15 - (k - 2) + i)]);
     for (let qb = 0; qb < 16; qb++) assert.equal(ls[qb]!.length, Math.min(qb + 1, k));
   }
+});
+
+test('checkKernelCall checks finiteness over what the call reads: q rows in range, k/v rows of the listed key blocks', () => {
+  const p = P(64, 16); // 4 blocks of 16 rows
+  const caps: BackendCapabilities = { maxHeadDim: 256, blockSizes: [16], maxTokens: 1 << 20, precisions: ['fp32'], multiHead: false };
+  const n = 64 * 32;
+  const base = () => ({ q: new Float32Array(n), k: new Float32Array(n), v: new Float32Array(n) });
+  const local = layoutFromLists(16, 4, [[0], [1], [2], [3]]); // each query block reads its own key block
+  const with_ = (name: 'q' | 'k' | 'v', row: number, col: number) => { const t = base(); t[name][row * 32 + col] = NaN; return t; };
+  const err = (e: E.Either<unknown, unknown>) => (E.isLeft(e) ? formatError(e.left as never) : 'Right');
+  // Rows [32, 48) read q rows 32..47 and key block 2 (rows 32..47) only.
+  const rows = { start: 32, end: 48 };
+  assert.ok(E.isRight(checkKernelCall(caps, p, with_('q', 5, 3), 'cpu', local, rows)), 'q row 5 is not read');
+  assert.ok(E.isRight(checkKernelCall(caps, p, with_('k', 5, 3), 'cpu', local, rows)), 'key block 0 is not read');
+  assert.match(err(checkKernelCall(caps, p, with_('q', 40, 3), 'cpu', local, rows)), /\$\.q\[40\]\[3\].*NaN/);
+  assert.match(err(checkKernelCall(caps, p, with_('k', 33, 7), 'cpu', local, rows)), /\$\.k\[33\]\[7\]/);
+  assert.match(err(checkKernelCall(caps, p, with_('v', 47, 31), 'cpu', local, rows)), /\$\.v\[47\]\[31\]/);
+  // A sink block listed for the range is read too.
+  const sink = layoutFromLists(16, 4, [[0], [0, 1], [0, 2], [0, 3]]);
+  assert.match(err(checkKernelCall(caps, p, with_('k', 5, 3), 'cpu', sink, rows)), /\$\.k\[5\]\[3\]/);
+  // Without a row range every row of q is read; without a layout every value is checked.
+  assert.match(err(checkKernelCall(caps, p, with_('q', 5, 3), 'cpu', local)), /\$\.q\[5\]\[3\]/);
+  assert.match(err(checkKernelCall(caps, p, with_('k', 5, 3), 'cpu')), /\$\.k\[5\]\[3\]/);
+  // Shapes are still checked whole, and every problem is collected.
+  const short = { ...base(), k: new Float32Array(7) };
+  assert.match(err(checkKernelCall(caps, p, short, 'cpu', local, { start: 64, end: 70 })), /\$\.k.*2048 values[\s\S]*\$\.rows/);
 });

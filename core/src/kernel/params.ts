@@ -61,20 +61,28 @@ export const checkCapabilities = (caps: BackendCapabilities, p: AttentionParams,
   return out.length === 0 ? E.right(p) : E.left(hplbError('argument', out));
 };
 
-/** First non-finite entry of a tensor, or -1. */
-export const firstNonFinite = (x: Float32Array): number => {
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return i;
+/** First non-finite entry of a tensor (of its entries [from, to) when given), or -1. */
+export const firstNonFinite = (x: Float32Array, from = 0, to = x.length): number => {
+  for (let i = from; i < to; i++) if (!Number.isFinite(x[i]!)) return i;
   return -1;
 };
 
-/** Check one tensor: length rows × d and finite values (NaN / ±Inf are reported with row and column). */
-export const checkTensor = (name: string, x: unknown, rows: number, d: number): E.Either<HplbError, Float32Array> => {
+/** A tensor's shape: a Float32Array of rows × d values. */
+const checkShape = (name: string, x: unknown, rows: number, d: number): E.Either<HplbError, Float32Array> => {
   if (!(x instanceof Float32Array)) return fail('argument', `$.${name}`, `a Float32Array [${rows} × ${d}]`, typeof x);
   if (x.length !== rows * d) return fail('argument', `$.${name}`, `${rows * d} values ([N=${rows} × d=${d}], row-major)`, `${x.length} values`);
-  const bad = firstNonFinite(x);
-  if (bad >= 0) return fail('argument', `$.${name}[${Math.floor(bad / d)}][${bad % d}]`, 'a finite number (NaN/Inf in attention inputs are not propagated)', x[bad]);
   return E.right(x);
 };
+
+/** Finite values in rows [r0, r1) of a row-major [N × d] tensor (NaN / ±Inf reported with row and column). */
+const checkFiniteRows = (name: string, x: Float32Array, d: number, r0: number, r1: number): E.Either<HplbError, Float32Array> => {
+  const bad = firstNonFinite(x, r0 * d, r1 * d);
+  return bad >= 0 ? fail('argument', `$.${name}[${Math.floor(bad / d)}][${bad % d}]`, 'a finite number (NaN/Inf in attention inputs are not propagated)', x[bad]) : E.right(x);
+};
+
+/** Check one tensor: length rows × d and finite values (NaN / ±Inf are reported with row and column). */
+export const checkTensor = (name: string, x: unknown, rows: number, d: number): E.Either<HplbError, Float32Array> =>
+  E.chain((t: Float32Array) => checkFiniteRows(name, t, d, 0, rows))(checkShape(name, x, rows, d));
 
 /** A row range must lie in [0, N) and be non-empty; absent means all rows. */
 export const checkRows = (p: AttentionParams, rows?: RowRange): E.Either<HplbError, RowRange> => {
@@ -107,6 +115,12 @@ export const checkAttentionInputs = (
  * Every check a backend makes before one kernel call, collected into one error: capabilities, q/k (and v) shapes and
  * finiteness, the layout (when given) and the row range. Returns the row range to compute (all rows by default).
  * The single place backends validate calls, so their errors read the same.
+ *
+ * With a valid layout and row range, finiteness is checked over what the call reads: q rows [start, end) and the
+ * k/v rows of the key blocks the layout lists for the query blocks those rows fall in. A call's check then costs
+ * what its reads cost, not O(N·d) per call: a split part of a few rows at N = 1024 spent 0.63 ms scanning all of
+ * q, k and v against 0.14 ms of attention, and that scan was timed as attention by calibration and the executor.
+ * Without a layout (or when it is invalid) every value is checked.
  */
 export const checkKernelCall = (
   caps: BackendCapabilities,
@@ -117,14 +131,34 @@ export const checkKernelCall = (
   rows?: RowRange,
 ): E.Either<HplbError, RowRange> => {
   const out: Issue[] = [];
-  const inputs = checkAttentionInputs(caps, p, t, backend);
-  if (E.isLeft(inputs)) out.push(...inputs.left.issues);
-  if (layout !== undefined) {
-    const l = validateLayout(layout, p);
-    if (E.isLeft(l)) out.push(...l.left.issues);
-  }
+  const collect = <A>(e: E.Either<HplbError, A>): e is E.Right<A> => { if (E.isLeft(e)) out.push(...e.left.issues); return E.isRight(e); };
+  const lay = layout === undefined ? undefined : validateLayout(layout, p);
   const r = checkRows(p, rows);
-  if (E.isLeft(r)) out.push(...r.left.issues);
+  const region = layout !== undefined && lay !== undefined && E.isRight(lay) && E.isRight(r) ? r.right : undefined;
+  if (region === undefined || layout === undefined) collect(checkAttentionInputs(caps, p, t, backend));
+  else {
+    collect(checkCapabilities(caps, p, backend));
+    const d = p.headDim;
+    const q = checkShape('q', t.q, p.tokens, d);
+    if (collect(q)) collect(checkFiniteRows('q', q.right, d, region.start, region.end));
+    const kv = (['k', 'v'] as const).flatMap((name) => {
+      const x = t[name];
+      if (x === undefined) return [];
+      const c = checkShape(name, x, p.tokens, d);
+      return collect(c) ? [{ name, x: c.right }] : [];
+    });
+    if (kv.length > 0) {
+      // Key blocks read: those listed for the query blocks of [start, end), each checked once.
+      const B = p.blockSize;
+      const read = new Uint8Array(p.blocks);
+      for (let qb = Math.floor(region.start / B); qb * B < region.end; qb++)
+        for (let x = layout.offsets[qb]!; x < layout.offsets[qb + 1]!; x++) read[layout.indices[x]!] = 1;
+      for (const { name, x } of kv)
+        for (let kb = 0; kb < p.blocks; kb++) if (read[kb] === 1 && !collect(checkFiniteRows(name, x, d, kb * B, Math.min(p.tokens, (kb + 1) * B)))) break;
+    }
+  }
+  if (lay !== undefined) collect(lay);
+  collect(r);
   return out.length > 0 ? E.left(hplbError('argument', out)) : r;
 };
 
