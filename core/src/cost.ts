@@ -1,10 +1,15 @@
 /**
  * The cost model: how long one head (or one split part of a head) takes on one device.
  *
- *   time(head, device) = fixed + perTokenPair · work / speed(device)
+ *   time(head, device) = fixed + (perQueryRow · rows + perTokenPair · work) / speed(device)
  *
  * where `work` is the causal-prefill token-pair count W(b, N) (workModel "pairs", the default and what the kernels
- * actually compute) or N·b (workModel "budget": the S-HPLB paper's "time ∝ budget" setting, kept as a named option).
+ * actually compute) or N·b (workModel "budget": the S-HPLB paper's "time ∝ budget" setting, kept as a named option),
+ * and `rows` the query rows the head (N) or split part (rowEnd − rowStart) computes. `perQueryRow` (optional,
+ * default 0) prices what every query row costs whatever its budget: the softmax normalisation and output write of
+ * the row, and its share of the partly masked blocks a block-sparse kernel computes. Without it a fit over whole
+ * heads folds N rows' worth of it into `fixed`, and a split part of a few rows is priced like a whole head
+ * (measured on the CPU backend at N = 1024: a 32-row part 0.38 ms, priced 1.6 ms by fixed + pairs alone).
  * Optional terms price what split heads and KV replication cost:
  *   - `kvCopySecondsPerByte`: per-layer communication for each extra copy of a KV head (bytes / link bandwidth);
  *   - `kvProjectionPerToken`: recomputing K/V projections for an extra copy, per context token.
@@ -30,6 +35,8 @@ export const CostModelC = t.intersection([
   t.partial({
     kvCopySecondsPerByte: NonNegative,
     kvProjectionPerToken: NonNegative,
+    /** Cost per query row computed (0 when absent): see the module doc. */
+    perQueryRow: NonNegative,
     /** Where the numbers came from (e.g. `calibrate --backend cpu` on a machine, or "documented default"). */
     source: t.string,
   }),
@@ -41,6 +48,8 @@ export interface CostModel {
   readonly workModel: 'pairs' | 'budget';
   readonly fixed: number;
   readonly perTokenPair: number;
+  /** Cost per query row computed, whatever its budget (absent: 0). */
+  readonly perQueryRow?: number;
   readonly kvCopySecondsPerByte?: number;
   readonly kvProjectionPerToken?: number;
   readonly source?: string;
@@ -64,13 +73,21 @@ export const modelWork = (cm: CostModel, b: number, n: number): number => (cm.wo
  */
 export const modelPrefixWork = (cm: CostModel, b: number, x: number): number => (cm.workModel === 'pairs' ? prefixRowWork(b, x) : x * b);
 
+/**
+ * Time of a head's first x query rows at unit speed without the fixed cost: perQueryRow·x + perTokenPair·S(x)
+ * (S = `modelPrefixWork`). Monotone in x; a part [rowStart, rowEnd) costs fixed + (P(rowEnd) − P(rowStart)) / speed,
+ * which the split solver inverts (bisection on P) to place cut rows.
+ */
+export const modelPrefixCost = (cm: CostModel, b: number, x: number): number => (cm.perQueryRow ?? 0) * x + cm.perTokenPair * modelPrefixWork(cm, b, x);
+
 /** Time of a whole head with budget b at context n on a device of relative speed `speed`. */
-export const headCost = (cm: CostModel, b: number, n: number, speed = 1): number => cm.fixed + (cm.perTokenPair * modelWork(cm, b, n)) / speed;
+export const headCost = (cm: CostModel, b: number, n: number, speed = 1): number =>
+  cm.fixed + ((cm.perQueryRow ?? 0) * n + cm.perTokenPair * modelWork(cm, b, n)) / speed;
 
 /** Time of query rows [rowStart, rowEnd) of a head (a split part). Under workModel "budget", rows cost b each. */
 export const partCost = (cm: CostModel, b: number, n: number, rowStart: number, rowEnd: number, speed = 1): number => {
   const w = cm.workModel === 'pairs' ? rowRangeWork(Math.min(b, n), rowStart, rowEnd) : (rowEnd - rowStart) * Math.min(b, n);
-  return cm.fixed + (cm.perTokenPair * w) / speed;
+  return cm.fixed + ((cm.perQueryRow ?? 0) * (rowEnd - rowStart) + cm.perTokenPair * w) / speed;
 };
 
 /** Extra time on a device for receiving one extra copy of a KV head of `kvBytes` bytes at context n. */

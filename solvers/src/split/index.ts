@@ -23,7 +23,7 @@
  * returned unsplit, and splits are kept only when they lower the makespan (in seconds, split overheads can make
  * a split not pay).
  */
-import { deviceLoadsOfLayer, kvCopyCost, kvHeadBytes, modelPrefixWork, partCost, groupSize, type CostModel, type ModelShape, type Split } from '@hplb/core';
+import { deviceLoadsOfLayer, kvCopyCost, kvHeadBytes, modelPrefixCost, partCost, groupSize, type CostModel, type ModelShape, type Split } from '@hplb/core';
 
 export interface SplitLayerInput {
   layer: number;
@@ -77,8 +77,8 @@ const efficiency = (loads: ReadonlyArray<number>) => {
   return max === 0 ? 1 : loads.reduce((a, b) => a + b, 0) / loads.length / max;
 };
 
-/** Work term (token pairs, or rows·b under workModel "budget") of rows [0, x): core's `modelPrefixWork`. */
-const prefix = modelPrefixWork;
+/** Unit-speed time of rows [0, x) without the fixed cost (row and work terms): core's `modelPrefixCost`. */
+const prefix = modelPrefixCost;
 
 /** Context shared by the packers. */
 interface Ctx {
@@ -111,7 +111,7 @@ const fitRowsFrom = (c: Ctx, h: number, rs: number, time: number, d: number): nu
   const cm = c.input.costModel;
   const b = c.b[h]!;
   if (pieceTime(c, h, rs, c.n, d) <= time) return c.n;
-  const work = ((time - cm.fixed) * c.input.speeds[d]!) / Math.max(cm.perTokenPair, 1e-300);
+  const work = (time - cm.fixed) * c.input.speeds[d]!; // unit-speed time the rows may take beyond the fixed cost
   if (work <= 0) return rs;
   // Largest x with prefix(x) − prefix(rs) ≤ work: binary search on the monotone prefix.
   const want = prefix(cm, b, rs) + work;
@@ -134,7 +134,7 @@ const fitRowsFrom = (c: Ctx, h: number, rs: number, time: number, d: number): nu
 const fitRowsBack = (c: Ctx, h: number, re: number, time: number, d: number): number => {
   const cm = c.input.costModel;
   const b = c.b[h]!;
-  const work = ((time - cm.fixed) * c.input.speeds[d]!) / Math.max(cm.perTokenPair, 1e-300);
+  const work = (time - cm.fixed) * c.input.speeds[d]!; // unit-speed time the rows may take beyond the fixed cost
   if (work <= 0) return re;
   const want = prefix(cm, b, re) - work;
   let lo = 0;
