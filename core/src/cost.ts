@@ -129,7 +129,11 @@ export const costModelOfCalibration = (c: Calibration): CostModel => ({ ...c.cos
 
 // ---------------------------------------------------------------- calibration file
 
-export const CalibrationSampleC = t.type({ contextLength: NonNegative, budget: NonNegative, blocks: NonNegative, tokenPairs: NonNegative, seconds: NonNegative });
+export const CalibrationSampleC = t.intersection([
+  t.type({ contextLength: NonNegative, budget: NonNegative, blocks: NonNegative, tokenPairs: NonNegative, seconds: NonNegative }),
+  /** The query rows timed, [rowStart, rowEnd) (absent: the whole head, [0, contextLength)). */
+  t.partial({ rowStart: NonNegative, rowEnd: NonNegative }),
+], 'CalibrationSample');
 
 /** `hplb.calibration/1`: what `hplb calibrate` writes and `hplb plan --calibration F` reads. */
 export const CalibrationC = t.intersection([

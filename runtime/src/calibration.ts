@@ -1,10 +1,14 @@
 /**
  * Calibration: times a backend's `sparseAttention` over a grid of context lengths N and token budgets b (the
- * sink+local layout `budgetLayout` builds, the one the executor runs), and fits two linear models:
- *   - kernel level:  seconds = fixedSeconds + secondsPerBlock · computed blocks          (fit.r2)
- *   - cost model:    seconds = fixed + perTokenPair · W(b, N)    (core/src/cost.ts, workModel "pairs", seconds)
- * both by relative least squares with a fixed cost ≥ 0 (`fitLinear`, `FitWeighting`), each coefficient with a 95%
- * confidence interval. The result is an `hplb.calibration/1` document for `hplb plan --calibration F` and
+ * sink+local layout `budgetLayout` builds, the one the executor runs), each budget as a whole head (rows [0, N))
+ * and as split parts (the last f·N rows for each f of `partFractions`), and fits two linear models:
+ *   - kernel level:  seconds = fixedSeconds + secondsPerBlock · computed blocks, over the whole heads   (fit.r2)
+ *   - cost model:    seconds = fixed + perQueryRow · rows + perTokenPair · token pairs    (core/src/cost.ts,
+ *                    workModel "pairs", seconds; token pairs W(b, N) for a head, the rows' share for a part)
+ * both by relative least squares with every coefficient ≥ 0 (`fitLinearModel`, `FitWeighting`), each coefficient
+ * with a 95% confidence interval. The part points are what identify the per-row term: over whole heads alone,
+ * rows = N at every point of one context, and the fit folds N rows' cost into `fixed`, pricing a split part of a
+ * few rows like a whole head. The result is an `hplb.calibration/1` document for `hplb plan --calibration F` and
  * `hplb execute`.
  *
  * Timing follows the protocol of `timing.ts`: one warm-up run per grid point (reported apart), `repeats` steady
@@ -17,7 +21,7 @@
  * Used by `hplb calibrate`, `executePlan` (when given no cost model) and examples/bench-fidelity.ts.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { headWork, hplbError, issue, issueText, type Calibration, type HplbError } from '@hplb/core';
+import { hplbError, issue, issueText, rowRangeWork, type Calibration, type HplbError } from '@hplb/core';
 import { makeAttentionParams } from '@hplb/core/kernel';
 import { budgetKeys, budgetLayout, layoutBlocks } from '@hplb/core/kernel';
 import { gaussian, rng } from '@hplb/core/kernel';
@@ -33,6 +37,8 @@ export interface CalibrationOptions {
   readonly contexts: ReadonlyArray<number>;
   /** Budgets as fractions of N (points that round to the same whole-block budget at one N are timed once). */
   readonly fractions: ReadonlyArray<number>;
+  /** Split parts timed for every budget: the last f·N rows (rounded, at least one) for each f in (0, 1) (default 1/8, 1/32). */
+  readonly partFractions?: ReadonlyArray<number>;
   readonly headDim: number;
   readonly blockSize: number;
   readonly precision: Precision;
@@ -49,6 +55,7 @@ export interface CalibrationOptions {
 export const DEFAULT_CALIBRATION: CalibrationOptions = {
   contexts: [1024, 4096],
   fractions: [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5],
+  partFractions: [0.125, 0.03125],
   headDim: 128,
   blockSize: 64,
   precision: 'fp32',
@@ -83,58 +90,122 @@ export const tQuantile975 = (df: number): number => (df < 1 ? Infinity : df <= 3
  */
 export type FitWeighting = 'absolute' | 'relative';
 
-/**
- * Least squares y = intercept + slope·x (weighted as `weighting` says), with the ordinary R² of the resulting line,
- * its relative errors |ŷ/y − 1| (median, max) and 95% confidence intervals of both coefficients. With
- * `nonNegative`, a negative intercept is constrained to 0 (a negative fixed cost is meaningless): the constrained
- * optimum then lies on that boundary, the fit through the origin.
- */
-export const fitLinear = (xs: ReadonlyArray<number>, ys: ReadonlyArray<number>, nonNegative = true, weighting: FitWeighting = 'absolute'): LinearFit => {
-  const n = xs.length;
-  const w = ys.map((y) => (weighting === 'relative' && y > 0 ? 1 / (y * y) : 1));
-  const W = w.reduce((a, b) => a + b, 0);
-  let mx = 0, my = 0;
-  for (let i = 0; i < n; i++) { mx += w[i]! * xs[i]!; my += w[i]! * ys[i]!; }
-  mx /= W; my /= W;
-  let sxy = 0, sxx = 0;
-  for (let i = 0; i < n; i++) { sxy += w[i]! * (xs[i]! - mx) * (ys[i]! - my); sxx += w[i]! * (xs[i]! - mx) ** 2; }
-  const freeSlope = sxx > 0 ? sxy / sxx : 0;
-  const freeIntercept = my - freeSlope * mx;
-  // Weighted residual variance and the coefficients' standard errors of the unconstrained fit.
-  let wsse = 0;
-  for (let i = 0; i < n; i++) wsse += w[i]! * (ys[i]! - freeIntercept - freeSlope * xs[i]!) ** 2;
-  const s2 = n > 2 ? wsse / (n - 2) : NaN;
-  const t2 = tQuantile975(n - 2);
-  const seSlope = sxx > 0 ? Math.sqrt(s2 / sxx) : NaN;
-  const seIntercept = sxx > 0 ? Math.sqrt(s2 * (1 / W + (mx * mx) / sxx)) : NaN;
-  let slope = freeSlope, intercept = freeIntercept;
-  let slopeCi: [number, number] = [slope - t2 * seSlope, slope + t2 * seSlope];
-  let interceptCi: [number, number] = [intercept - t2 * seIntercept, intercept + t2 * seIntercept];
-  if (nonNegative && intercept < 0) {
-    let xy = 0, xx = 0;
-    for (let i = 0; i < n; i++) { xy += w[i]! * xs[i]! * ys[i]!; xx += w[i]! * xs[i]! * xs[i]!; }
-    slope = xx > 0 ? xy / xx : 0;
-    intercept = 0;
-    let wsse0 = 0;
-    for (let i = 0; i < n; i++) wsse0 += w[i]! * (ys[i]! - slope * xs[i]!) ** 2;
-    const se0 = n > 1 && xx > 0 ? Math.sqrt(wsse0 / (n - 1) / xx) : NaN;
-    const t1 = tQuantile975(n - 1);
-    slopeCi = [slope - t1 * se0, slope + t1 * se0];
-    interceptCi = [Math.max(0, interceptCi[0]), Math.max(0, interceptCi[1])];
+/** A least-squares fit of y = Σ_j coefficients[j] · x_j: what `fitLinearModel` returns. */
+export interface LinearModelFit {
+  readonly coefficients: ReadonlyArray<number>;
+  /** Ordinary R² of the fitted model, whatever the weighting. */
+  readonly r2: number;
+  /** |predicted / measured − 1| over the points. */
+  readonly relativeError: { readonly median: number; readonly max: number };
+  /**
+   * 95% confidence interval of each coefficient (Student t on the weighted residuals of the fit over the
+   * coefficients left free, n − free degrees of freedom). A coefficient held at 0 by its non-negativity constraint
+   * gets the unconstrained model's interval clipped at 0.
+   */
+  readonly confidence: { readonly level: number; readonly intervals: ReadonlyArray<readonly [number, number]> };
+}
+
+/** Weighted least squares over the columns in `support` (the others 0): coefficients, weighted SSE, covariance / s². */
+const leastSquaresOn = (X: ReadonlyArray<ReadonlyArray<number>>, ys: ReadonlyArray<number>, w: ReadonlyArray<number>, support: ReadonlyArray<number>) => {
+  const k = support.length;
+  const n = ys.length;
+  // Columns scaled to unit max so the normal equations of (1, rows ~1e3, pairs ~1e6) stay well conditioned.
+  const scale = support.map((j) => Math.max(1e-300, ...X.map((row) => Math.abs(row[j]!))));
+  const A = Array.from({ length: k }, () => new Array<number>(2 * k + 1).fill(0));
+  for (let i = 0; i < n; i++) {
+    const xi = support.map((j, a) => X[i]![j]! / scale[a]!);
+    for (let a = 0; a < k; a++) {
+      for (let b = 0; b < k; b++) A[a]![b]! += w[i]! * xi[a]! * xi[b]!;
+      A[a]![2 * k]! += w[i]! * xi[a]! * ys[i]!;
+    }
   }
+  for (let a = 0; a < k; a++) A[a]![k + a] = 1;
+  // Gauss-Jordan with partial pivoting on [XᵀWX | I | XᵀWy].
+  for (let c = 0; c < k; c++) {
+    let piv = c;
+    for (let r = c + 1; r < k; r++) if (Math.abs(A[r]![c]!) > Math.abs(A[piv]![c]!)) piv = r;
+    if (!(Math.abs(A[piv]![c]!) > 1e-12 * Math.max(1e-300, ...A.map((row, r) => Math.abs(row[r]!))))) return undefined; // singular
+    [A[c], A[piv]] = [A[piv]!, A[c]!];
+    const d = A[c]![c]!;
+    for (let x = 0; x <= 2 * k; x++) A[c]![x]! /= d;
+    for (let r = 0; r < k; r++) {
+      if (r === c) continue;
+      const f = A[r]![c]!;
+      if (f !== 0) for (let x = 0; x <= 2 * k; x++) A[r]![x]! -= f * A[c]![x]!;
+    }
+  }
+  const beta = new Array<number>(X[0]?.length ?? 0).fill(0);
+  support.forEach((j, a) => { beta[j] = A[a]![2 * k]! / scale[a]!; });
+  let wsse = 0;
+  for (let i = 0; i < n; i++) { let e = ys[i]!; for (const j of support) e -= beta[j]! * X[i]![j]!; wsse += w[i]! * e * e; }
+  const variance = new Array<number>(beta.length).fill(NaN);
+  support.forEach((j, a) => { variance[j] = A[a]![k + a]! / (scale[a]! * scale[a]!); });
+  return { beta, wsse, variance };
+};
+
+/**
+ * Least squares y ≈ Σ_j coefficients[j] · X[i][j] over the points i, weighted as `weighting` says, with the
+ * coefficients flagged in `nonNegative` constrained to ≥ 0 (exactly: the best feasible fit over every subset of
+ * the constrained coefficients held at 0, the supports a non-negative least-squares optimum can have). Returns the
+ * ordinary R² of the result, its relative errors |ŷ/y − 1| (median, max) and 95% confidence intervals.
+ */
+export const fitLinearModel = (
+  X: ReadonlyArray<ReadonlyArray<number>>, ys: ReadonlyArray<number>, nonNegative: ReadonlyArray<boolean>, weighting: FitWeighting = 'absolute',
+): LinearModelFit => {
+  const n = ys.length;
+  const p = nonNegative.length;
+  const w = ys.map((y) => (weighting === 'relative' && y > 0 ? 1 / (y * y) : 1));
+  const constrained = nonNegative.flatMap((c, j) => (c ? [j] : []));
+  const free = nonNegative.flatMap((c, j) => (c ? [] : [j]));
+  const full = leastSquaresOn(X, ys, w, nonNegative.map((_, j) => j));
+  let best: { beta: number[]; wsse: number; variance: number[]; support: number[] } | undefined;
+  for (let mask = 0; mask < 1 << constrained.length; mask++) {
+    const support = [...free, ...constrained.filter((_, i) => (mask & (1 << i)) === 0)].sort((a, b) => a - b);
+    const f = support.length === 0 ? { beta: new Array<number>(p).fill(0), wsse: ys.reduce((s, y, i) => s + w[i]! * y * y, 0), variance: new Array<number>(p).fill(NaN) } : leastSquaresOn(X, ys, w, support);
+    if (f === undefined || constrained.some((j) => f.beta[j]! < 0)) continue;
+    if (best === undefined || f.wsse < best.wsse * (1 - 1e-12) - 1e-300) best = { ...f, support };
+  }
+  const fit = best ?? { beta: new Array<number>(p).fill(0), wsse: NaN, variance: new Array<number>(p).fill(NaN), support: [] as number[] };
+  const ci = (beta: number, variance: number, s2: number, t: number): [number, number] => {
+    const half = t * Math.sqrt(s2 * variance);
+    return [beta - half, beta + half];
+  };
+  const dfFit = n - fit.support.length;
+  const s2Fit = dfFit > 0 ? fit.wsse / dfFit : NaN;
+  const dfFull = n - p;
+  const s2Full = full !== undefined && dfFull > 0 ? full.wsse / dfFull : NaN;
+  const intervals = nonNegative.map((_, j): [number, number] => {
+    if (fit.support.includes(j)) return ci(fit.beta[j]!, fit.variance[j]!, s2Fit, tQuantile975(dfFit));
+    const u = full === undefined ? [NaN, NaN] : ci(full.beta[j]!, full.variance[j]!, s2Full, tQuantile975(dfFull));
+    return [Math.max(0, u[0]!), Math.max(0, u[1]!)];
+  });
   const mean = ys.reduce((a, b) => a + b, 0) / n;
   let sse = 0, syy = 0;
   const rel: number[] = [];
   for (let i = 0; i < n; i++) {
-    const e = ys[i]! - intercept - slope * xs[i]!;
+    let e = ys[i]!;
+    for (let j = 0; j < p; j++) e -= fit.beta[j]! * X[i]![j]!;
     sse += e * e;
     syy += (ys[i]! - mean) ** 2;
     if (ys[i]! > 0) rel.push(Math.abs(e) / ys[i]!);
   }
   return {
-    intercept, slope, r2: syy > 0 ? 1 - sse / syy : 1,
+    coefficients: fit.beta, r2: syy > 0 ? 1 - sse / syy : 1,
     relativeError: { median: rel.length > 0 ? median(rel) : 0, max: Math.max(0, ...rel) },
-    confidence: { level: 0.95, intercept: interceptCi, slope: slopeCi },
+    confidence: { level: 0.95, intervals },
+  };
+};
+
+/**
+ * Least squares y = intercept + slope·x (weighted as `weighting` says): `fitLinearModel` over the columns (1, x).
+ * With `nonNegative`, the intercept is constrained to ≥ 0 (a negative fixed cost is meaningless): the constrained
+ * optimum then lies on that boundary, the fit through the origin.
+ */
+export const fitLinear = (xs: ReadonlyArray<number>, ys: ReadonlyArray<number>, nonNegative = true, weighting: FitWeighting = 'absolute'): LinearFit => {
+  const f = fitLinearModel(xs.map((x) => [1, x]), ys, [nonNegative, false], weighting);
+  return {
+    intercept: f.coefficients[0]!, slope: f.coefficients[1]!, r2: f.r2, relativeError: f.relativeError,
+    confidence: { level: f.confidence.level, intercept: f.confidence.intervals[0]!, slope: f.confidence.intervals[1]! },
   };
 };
 
@@ -158,15 +229,17 @@ export interface CalibrationRun {
   readonly costModelR2: number;
   /** The cost model's relative error over the grid, |predicted / measured − 1|: median and max. */
   readonly costModelRelativeError: { readonly median: number; readonly max: number };
-  /** 95% confidence intervals of the cost model's coefficients (seconds, seconds per token pair). */
-  readonly costModelConfidence: { readonly level: number; readonly fixed: readonly [number, number]; readonly perTokenPair: readonly [number, number] };
+  /** 95% confidence intervals of the cost model's coefficients (seconds, seconds per query row, seconds per token pair). */
+  readonly costModelConfidence: {
+    readonly level: number; readonly fixed: readonly [number, number]; readonly perQueryRow: readonly [number, number]; readonly perTokenPair: readonly [number, number];
+  };
   /** How the grid was timed: spread, re-measures, contention (also in `calibration.timing`). */
   readonly timing: TimingSummary;
 }
 
-interface GridPoint { n: number; budget: number; layout: BlockLayout; p: AttentionParams; x: { q: Float32Array; k: Float32Array; v: Float32Array } }
+interface GridPoint { n: number; budget: number; start: number; end: number; layout: BlockLayout; p: AttentionParams; x: { q: Float32Array; k: Float32Array; v: Float32Array } }
 
-/** The grid: contexts × fractions, budgets in whole blocks, a budget timed once per context. */
+/** The grid: contexts × fractions, budgets in whole blocks, a budget timed once per context, as a head and as parts. */
 const gridPoints = (opts: CalibrationOptions): E.Either<HplbError, GridPoint[]> => {
   const points: GridPoint[] = [];
   for (const n of opts.contexts) {
@@ -184,7 +257,8 @@ const gridPoints = (opts: CalibrationOptions): E.Either<HplbError, GridPoint[]> 
       seen.add(budget);
       const layout = budgetLayout(p.right, budget);
       if (E.isLeft(layout)) return layout;
-      points.push({ n, budget, layout: layout.right, p: p.right, x });
+      points.push({ n, budget, start: 0, end: n, layout: layout.right, p: p.right, x });
+      for (const f of opts.partFractions ?? []) points.push({ n, budget, start: n - Math.max(1, Math.round(f * n)), end: n, layout: layout.right, p: p.right, x });
     }
   }
   return E.right(points);
@@ -202,18 +276,18 @@ export const runCalibration = async (backend: AttentionBackend, info: BackendInf
   const grid = gridPoints(opts);
   if (E.isLeft(grid)) return grid;
   const points = grid.right;
-  if (points.length < 2) return E.left(hplbError('argument', [issue('options.fractions', 'at least two grid points (contexts × budgets, distinct whole-block budgets)', points.length)]));
+  if (points.filter((pt) => pt.start === 0 && pt.end === pt.n).length < 2) return E.left(hplbError('argument', [issue('options.fractions', 'at least two grid points (contexts × budgets, distinct whole-block budgets)', points.length)]));
   // The reference kernel: the smallest context at two key blocks, same inputs every time (the executor's devices
   // time the same kernel at their N).
   const smallest = points.reduce((a, b) => (b.n < a.n ? b : a));
   const refLayout = budgetLayout(smallest.p, budgetKeys(smallest.p, 1.5 * opts.blockSize)); // two blocks, as the executor's devices
   if (E.isLeft(refLayout)) return refLayout;
-  const runOnce = async (x: GridPoint['x'], layout: BlockLayout, p: AttentionParams) => {
-    const { value, reading } = await timeRun(clock, () => backend.sparseAttention(x.q, x.k, x.v, layout, p));
+  const runOnce = async (x: GridPoint['x'], layout: BlockLayout, p: AttentionParams, rows?: { start: number; end: number }) => {
+    const { value, reading } = await timeRun(clock, () => backend.sparseAttention(x.q, x.k, x.v, layout, p, rows));
     return E.map(() => reading)(value);
   };
   const rounds = protocol.right.warmups + protocol.right.repeats;
-  const measured = await measurePoints(points.length, (i) => runOnce(points[i]!.x, points[i]!.layout, points[i]!.p), protocol.right, {
+  const measured = await measurePoints(points.length, (i) => runOnce(points[i]!.x, points[i]!.layout, points[i]!.p, { start: points[i]!.start, end: points[i]!.end }), protocol.right, {
     reference: () => runOnce(smallest.x, refLayout.right, smallest.p),
     onRound: (r) => opts.onProgress?.(Math.min(r + 1, rounds), rounds),
   });
@@ -221,12 +295,15 @@ export const runCalibration = async (backend: AttentionBackend, info: BackendInf
   const timings = measured.right.timings;
   const timing = summarizeTimings(timings, protocol.right, clock, measured.right.probes, measured.right.ratios);
   const samples = points.map((pt, i) => sampleOf(pt, timings[i]!));
-  // Relative least squares, fixed cost ≥ 0 (see FitWeighting).
-  const kernel = fitLinear(samples.map((s) => s.blocks), samples.map((s) => s.seconds), true, 'relative');
-  const cm = fitLinear(samples.map((s) => s.tokenPairs), samples.map((s) => s.seconds), true, 'relative');
+  // Relative least squares, coefficients ≥ 0 (see FitWeighting); the kernel-level fit over whole heads.
+  const heads = samples.filter((s) => s.rowStart === 0 && s.rowEnd === s.contextLength);
+  const kernel = fitLinear(heads.map((s) => s.blocks), heads.map((s) => s.seconds), true, 'relative');
+  const cm = fitLinearModel(samples.map((s) => [1, s.rowEnd - s.rowStart, s.tokenPairs]), samples.map((s) => s.seconds), [true, true, true], 'relative');
+  const [fixed, perQueryRow, perTokenPair] = cm.coefficients as [number, number, number];
+  const [fixedCi, rowCi, pairCi] = cm.confidence.intervals as [readonly [number, number], readonly [number, number], readonly [number, number]];
   const machine = `${info.device}${info.mode ? `, ${info.mode}` : ''}; clock ${clock}`;
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-  const costModelConfidence = { level: cm.confidence.level, fixed: cm.confidence.intercept, perTokenPair: cm.confidence.slope };
+  const costModelConfidence = { level: cm.confidence.level, fixed: fixedCi, perQueryRow: rowCi, perTokenPair: pairCi };
   const calibration = {
     format: 'hplb.calibration/1' as const,
     backend: info.name,
@@ -238,9 +315,10 @@ export const runCalibration = async (backend: AttentionBackend, info: BackendInf
       name: `calibrated:${info.name}`,
       unit: 'seconds' as const,
       workModel: 'pairs' as const,
-      fixed: cm.intercept,
-      perTokenPair: cm.slope,
-      source: `hplb calibrate --backend ${info.name} on ${machine} (relative least squares: R² ${cm.r2.toFixed(4)}, relative error median ${pct(cm.relativeError.median)} max ${pct(cm.relativeError.max)} over ${samples.length} points, N ∈ {${opts.contexts.join(', ')}}; timing ${timing.noisy ? 'NOISY' : 'quiet'}, spread max ${pct(timing.spread.max)})`,
+      fixed,
+      perTokenPair,
+      perQueryRow,
+      source: `hplb calibrate --backend ${info.name} on ${machine} (relative least squares: R² ${cm.r2.toFixed(4)}, relative error median ${pct(cm.relativeError.median)} max ${pct(cm.relativeError.max)} over ${samples.length} points (${heads.length} whole heads, ${samples.length - heads.length} split parts), N ∈ {${opts.contexts.join(', ')}}; timing ${timing.noisy ? 'NOISY' : 'quiet'}, spread max ${pct(timing.spread.max)})`,
     },
     fit: { fixedSeconds: kernel.intercept, secondsPerBlock: kernel.slope, r2: kernel.r2 },
     samples,
@@ -248,7 +326,7 @@ export const runCalibration = async (backend: AttentionBackend, info: BackendInf
     machine,
     confidence: {
       level: cm.confidence.level,
-      costModel: { fixed: cm.confidence.intercept, perTokenPair: cm.confidence.slope },
+      costModel: { fixed: fixedCi, perQueryRow: rowCi, perTokenPair: pairCi },
       fit: { fixedSeconds: kernel.confidence.intercept, secondsPerBlock: kernel.confidence.slope },
     },
     costModelR2: cm.r2,
@@ -258,9 +336,15 @@ export const runCalibration = async (backend: AttentionBackend, info: BackendInf
   return E.right({ calibration: calibration as unknown as Calibration, costModelR2: cm.r2, costModelRelativeError: cm.relativeError, costModelConfidence, timing });
 };
 
-/** A calibration sample: the grid point, its median time, and how that median was measured. */
+/** Blocks a row range computes: the layout's blocks of every query block the rows fall in. */
+const rangeBlocks = (layout: BlockLayout, start: number, end: number): number =>
+  layout.offsets[Math.ceil(end / layout.blockSize)]! - layout.offsets[Math.floor(start / layout.blockSize)]!;
+
+/** A calibration sample: the grid point (a whole head, or the rows of a split part), its median time, and how that median was measured. */
 const sampleOf = (pt: GridPoint, t: PointTiming) => ({
-  contextLength: pt.n, budget: pt.budget, blocks: layoutBlocks(pt.layout), tokenPairs: headWork(pt.budget, pt.n),
+  contextLength: pt.n, budget: pt.budget, rowStart: pt.start, rowEnd: pt.end,
+  blocks: pt.start === 0 && pt.end === pt.n ? layoutBlocks(pt.layout) : rangeBlocks(pt.layout, pt.start, pt.end),
+  tokenPairs: rowRangeWork(Math.min(pt.budget, pt.n), pt.start, pt.end),
   seconds: t.median, q1: t.q1, q3: t.q3, spread: t.spread, runs: t.samples.length, rejected: t.rejected, remeasures: t.remeasures,
   warmupSeconds: t.warmup[0] ?? null, noisy: t.noisy,
 });
@@ -290,6 +374,7 @@ export const calibrate = async (backend: ResolvedBackend | string, options: Cali
     blockSize: options.blockSize ?? DEFAULT_CALIBRATION.blockSize,
     precision: options.precision ?? DEFAULT_CALIBRATION.precision,
     repeats: options.repeats ?? options.timing?.repeats ?? DEFAULT_CALIBRATION.repeats,
+    partFractions: options.partFractions ?? DEFAULT_CALIBRATION.partFractions ?? [],
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
     ...(options.timing !== undefined ? { timing: options.timing } : {}),
@@ -299,6 +384,8 @@ export const calibrate = async (backend: ResolvedBackend | string, options: Cali
   if (opts.contexts.length === 0 || bad !== undefined) return E.left(hplbError('argument', [issue('options.contexts', 'positive integer context lengths', bad ?? 'an empty list')]));
   const badF = opts.fractions.find((f) => !(f > 0 && f <= 1));
   if (opts.fractions.length === 0 || badF !== undefined) return E.left(hplbError('argument', [issue('options.fractions', 'budget fractions in (0, 1]', badF ?? 'an empty list')]));
+  const badP = (opts.partFractions ?? []).find((f) => !(f > 0 && f < 1));
+  if (badP !== undefined) return E.left(hplbError('argument', [issue('options.partFractions', 'split-part row fractions in (0, 1)', badP)]));
   if (opts.contexts.length * opts.fractions.length < 2) return E.left(hplbError('argument', [issue('options.fractions', 'at least two grid points (contexts × fractions)', opts.contexts.length * opts.fractions.length)]));
   let started: ResolvedBackend;
   if (typeof backend === 'string') {

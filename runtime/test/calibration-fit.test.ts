@@ -9,9 +9,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
-import { formatError } from '@hplb/core';
+import { formatError, rowRangeWork } from '@hplb/core';
 import { createBackend } from '@hplb/backend-cpu';
-import { calibrate, fitLinear, runCalibration, tQuantile975 } from '@hplb/runtime';
+import { calibrate, fitLinear, fitLinearModel, runCalibration, tQuantile975 } from '@hplb/runtime';
 
 /** [N, computed blocks, token pairs W(b, N), seconds] */
 const WEBGPU_LAVAPIPE: ReadonlyArray<readonly [number, number, number, number]> = [
@@ -54,20 +54,57 @@ test('both weightings recover an exact line with a non-negative intercept', () =
   ), { seed: 20261126, numRuns: 200 });
 });
 
-test('runCalibration fits relatively and reports the cost model\'s relative error over its own samples', async () => {
+test('runCalibration times whole heads and split parts and fits fixed + perQueryRow·rows + perTokenPair·pairs relatively', async () => {
   const backend = createBackend();
   const info = await backend.init();
   assert.ok(E.isRight(info));
-  const r = await runCalibration(backend, info.right, { contexts: [128, 256], fractions: [0.25, 1], headDim: 32, blockSize: 32, precision: 'fp32', repeats: 1 });
+  const r = await runCalibration(backend, info.right, { contexts: [128, 256], fractions: [0.25, 1], partFractions: [0.25], headDim: 32, blockSize: 32, precision: 'fp32', repeats: 1 });
   assert.ok(E.isRight(r), E.isLeft(r) ? formatError(r.left) : '');
-  const { costModel, samples } = r.right.calibration as unknown as { costModel: { fixed: number; perTokenPair: number; source: string }; samples: { tokenPairs: number; seconds: number }[] };
-  const expected = fitLinear(samples.map((s) => s.tokenPairs), samples.map((s) => s.seconds), true, 'relative');
-  assert.equal(costModel.fixed, expected.intercept);
-  assert.equal(costModel.perTokenPair, expected.slope);
-  assert.ok(costModel.fixed >= 0);
+  type S = { contextLength: number; budget: number; rowStart: number; rowEnd: number; tokenPairs: number; seconds: number };
+  const { costModel, samples } = r.right.calibration as unknown as { costModel: { fixed: number; perQueryRow: number; perTokenPair: number; source: string }; samples: S[] };
+  // Every budget as a whole head and as its last quarter of rows, with the rows' own token pairs.
+  assert.equal(samples.length, 8);
+  for (const s of samples) {
+    assert.ok(s.rowStart === 0 || s.rowStart === s.contextLength - s.contextLength / 4, JSON.stringify(s));
+    assert.equal(s.rowEnd, s.contextLength);
+    assert.equal(s.tokenPairs, rowRangeWork(Math.min(s.budget, s.contextLength), s.rowStart, s.rowEnd));
+  }
+  const expected = fitLinearModel(samples.map((s) => [1, s.rowEnd - s.rowStart, s.tokenPairs]), samples.map((s) => s.seconds), [true, true, true], 'relative');
+  assert.deepEqual([costModel.fixed, costModel.perQueryRow, costModel.perTokenPair], expected.coefficients);
+  assert.ok(costModel.fixed >= 0 && costModel.perQueryRow >= 0 && costModel.perTokenPair >= 0);
   assert.deepEqual(r.right.costModelRelativeError, expected.relativeError);
-  assert.match(costModel.source, /relative least squares/);
+  assert.deepEqual(r.right.costModelConfidence.perQueryRow, expected.confidence.intervals[1]);
+  assert.match(costModel.source, /relative least squares.*4 whole heads, 4 split parts/);
   await backend.dispose();
+});
+
+test('fitLinearModel recovers an exact three-term model, and holds a coefficient at 0 exactly when the data want it negative', () => {
+  fc.assert(fc.property(
+    fc.double({ min: 0, max: 1e-3, noNaN: true }), fc.double({ min: 0, max: 1e-5, noNaN: true }), fc.double({ min: 1e-9, max: 1e-6, noNaN: true }),
+    (a, r, p) => {
+      // The calibration design: whole heads and tail parts at two contexts.
+      const X: number[][] = [];
+      for (const n of [1024, 4096]) for (const b of [32, 96, 224, 544]) for (const rows of [n, n / 8, n / 32]) X.push([1, rows, rowRangeWork(b, n - rows, n)]);
+      const ys = X.map((x) => a + r * x[1]! + p * x[2]!);
+      const f = fitLinearModel(X, ys, [true, true, true], 'relative');
+      const scale = [1e-3, 1e-5, 1e-6];
+      for (const [j, want] of [a, r, p].entries()) assert.ok(Math.abs(f.coefficients[j]! - want) <= 1e-7 * scale[j]!, `coefficient ${j}: ${f.coefficients[j]} vs ${want}`);
+      assert.ok(f.relativeError.max < 1e-6);
+    },
+  ), { seed: 20261202, numRuns: 100 });
+  // y = 2 + 3x − 0.5z over points where the free fit is exact: with z's coefficient constrained ≥ 0 it is held at 0
+  // and the others refitted; the result beats every other feasible support.
+  const X = [[1, 1, 4], [1, 2, 1], [1, 3, 3], [1, 4, 0], [1, 5, 2]];
+  const ys = X.map((x) => 2 + 3 * x[1]! - 0.5 * x[2]!);
+  const free = fitLinearModel(X, ys, [false, false, false]);
+  assert.ok(Math.abs(free.coefficients[2]! + 0.5) < 1e-9 && free.r2 > 1 - 1e-12);
+  const nn = fitLinearModel(X, ys, [true, true, true]);
+  assert.equal(nn.coefficients[2], 0);
+  assert.ok(nn.coefficients[0]! >= 0 && nn.coefficients[1]! > 0);
+  const sse = (c: ReadonlyArray<number>) => X.reduce((s, x, i) => s + (ys[i]! - c[0]! * x[0]! - c[1]! * x[1]! - c[2]! * x[2]!) ** 2, 0);
+  for (let a = 0; a <= 4; a += 0.5) for (let b = 0; b <= 5; b += 0.25) for (let c = 0; c <= 1; c += 0.25) assert.ok(sse(nn.coefficients) <= sse([a, b, c]) + 1e-12);
+  // its interval is the unconstrained one clipped at 0
+  assert.ok(nn.confidence.intervals[2]![0] === 0 && nn.confidence.intervals[2]![1] >= 0);
 });
 
 test('fitLinear recovers an exact line (R² = 1) and reports worse fits', () => {
@@ -113,6 +150,8 @@ test('calibrate: option errors name the option, not a CLI flag', async () => {
   assert.ok(E.isLeft(r) && r.left.issues[0]!.path === 'options.fractions');
   const u = await calibrate('tpu', { contexts: [256, 512], fractions: [0.5] });
   assert.ok(E.isLeft(u) && u.left.issues[0]!.path === '$.backend' && /cuda\|webgpu\|gpujs\|cpu/.test(u.left.issues[0]!.expected));
+  const pf = await calibrate('cpu', { contexts: [256, 512], fractions: [0.5], partFractions: [0.5, 1] });
+  assert.ok(E.isLeft(pf) && pf.left.issues[0]!.path === 'options.partFractions' && pf.left.issues[0]!.actual === '1');
   const t = await calibrate('cpu', { contexts: [256, 512], fractions: [0.5], timing: { maxSpread: -1 } });
   assert.ok(E.isLeft(t) && t.left.issues[0]!.path === 'options.maxSpread');
 });

@@ -54,7 +54,7 @@ const run = async (req: GpuRequest): Promise<void> => {
           : {
             ok: true,
             json: JSON.stringify(c.right.calibration, null, 2) + '\n',
-            summary: `cost model: ${(cm.fixed * 1e3).toFixed(3)} ms + ${(cm.perTokenPair * 1e9).toFixed(4)} ns per token pair, R² ${c.right.costModelR2.toFixed(4)}, relative error median ${(c.right.costModelRelativeError.median * 100).toFixed(1)}%; ${c.right.timing.note}`,
+            summary: `cost model: ${(cm.fixed * 1e3).toFixed(3)} ms + ${((cm.perQueryRow ?? 0) * 1e6).toFixed(3)} µs per query row + ${(cm.perTokenPair * 1e9).toFixed(4)} ns per token pair, R² ${c.right.costModelR2.toFixed(4)}, relative error median ${(c.right.costModelRelativeError.median * 100).toFixed(1)}%; ${c.right.timing.note}`,
           };
       }
     } finally {

@@ -13,12 +13,14 @@ import { progressBar } from '../progress.ts';
 import { BACKEND_NAMES, backendOptions, calibrate, CLOCKS, DEFAULT_CALIBRATION, DEFAULT_TIMING, defaultClock } from '@hplb/runtime';
 import { orFailFlags, takeBackendOptions, TIMING_FLAGS, TIMING_HELP, TIMING_OPTION_FLAGS } from '../backendFlags.ts';
 
-export const summary = 'time a kernel backend over budgets × context lengths; fit fixed + per-block cost (R², CIs); write hplb.calibration/1';
+export const summary = 'time a kernel backend over budgets × context lengths, whole heads and split parts; fit fixed + per-row + per-pair cost (R², CIs); write hplb.calibration/1';
 
 const HELP = `Usage: hplb calibrate --backend ${BACKEND_NAMES.join('|')} [--json] [--out calibration.json] [--force]
 Flags:
   --contexts list     context lengths N (default ${DEFAULT_CALIBRATION.contexts.join(',')})
   --fractions list    budgets as fractions of N (default ${DEFAULT_CALIBRATION.fractions.join(',')})
+  --part-fractions list  split parts timed per budget: the last f·N rows for each f (default ${(DEFAULT_CALIBRATION.partFractions ?? []).join(',')});
+                      they identify the cost model's per-query-row term
   --head-dim d        (default ${DEFAULT_CALIBRATION.headDim})    --block B (default ${DEFAULT_CALIBRATION.blockSize})
   --precision P       fp32|fp16|bf16 (default fp32)
   --repeats R         steady runs per grid point, after the warm-up (default ${DEFAULT_CALIBRATION.repeats}); each point's median counts
@@ -33,13 +35,13 @@ ${TIMING_HELP}  --force             write the calibration even when points still
 `;
 
 const FLAGS: Readonly<Record<string, string>> = {
-  ...TIMING_OPTION_FLAGS, 'options.contexts': '--contexts', 'options.fractions': '--fractions', 'options.headDim': '--head-dim', 'options.blockSize': '--block',
+  ...TIMING_OPTION_FLAGS, 'options.contexts': '--contexts', 'options.fractions': '--fractions', 'options.partFractions': '--part-fractions', 'options.headDim': '--head-dim', 'options.blockSize': '--block',
   'options.precision': '--precision', 'options.clock': '--clock',
 };
 
 export const run = async (argv: string[], io: Io): Promise<number> => {
   const taken = takeBackendOptions(argv);
-  const a = parseArgs(taken.argv, { values: ['backend', 'out', 'contexts', 'fractions', 'head-dim', 'block', 'precision', 'repeats', 'workers', 'clock', ...TIMING_FLAGS], booleans: ['json', 'help', 'force'] });
+  const a = parseArgs(taken.argv, { values: ['backend', 'out', 'contexts', 'fractions', 'part-fractions', 'head-dim', 'block', 'precision', 'repeats', 'workers', 'clock', ...TIMING_FLAGS], booleans: ['json', 'help', 'force'] });
   if (a.flag('help')) { io.out(HELP); return 0; }
   const name = a.string('backend');
   if (name === undefined) throw argumentError('--backend', `a backend (${BACKEND_NAMES.join('|')})`);
@@ -47,8 +49,9 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
   const fractions = a.numberList('fractions', (f) => f > 0 && f <= 1, 'budget fractions in (0, 1]') ?? DEFAULT_CALIBRATION.fractions;
   if (contexts.length * fractions.length < 2) throw argumentError('--fractions', 'at least two grid points (contexts × fractions)', contexts.length * fractions.length);
   const clock = a.oneOf('clock', CLOCKS, defaultClock(name));
+  const partFractions = a.numberList('part-fractions', Number.isFinite, 'numbers');
   const opts = {
-    contexts, fractions, clock,
+    contexts, fractions, clock, ...(partFractions !== undefined ? { partFractions } : {}),
     headDim: a.int('head-dim', (n) => n > 0, 'a positive head dim') ?? DEFAULT_CALIBRATION.headDim,
     blockSize: a.int('block', (n) => n > 0, 'a positive block size') ?? DEFAULT_CALIBRATION.blockSize,
     precision: a.oneOf('precision', ['fp32', 'fp16', 'bf16'] as const, 'fp32'),
@@ -74,9 +77,9 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
     const ci = r.costModelConfidence;
     io.out(`backend ${r.calibration.backend} on ${r.calibration.device}; d=${opts.headDim}, B=${opts.blockSize}, ${opts.precision}, clock ${opts.clock}\n`);
     io.out(`  kernel fit:  ${(fit.fixedSeconds * 1e3).toFixed(3)} ms + ${(fit.secondsPerBlock * 1e6).toFixed(3)} µs/block   R² = ${fit.r2.toFixed(4)}\n`);
-    io.out(`  cost model:  ${(costModel.fixed * 1e3).toFixed(3)} ms + ${(costModel.perTokenPair * 1e9).toFixed(4)} ns/token pair   R² = ${r.costModelR2.toFixed(4)}; ` +
-      `relative error median ${(r.costModelRelativeError.median * 100).toFixed(1)}%, max ${(r.costModelRelativeError.max * 100).toFixed(1)}% (relative least squares, fixed ≥ 0)\n`);
-    io.out(`  95% CI:      fixed [${(ci.fixed[0] * 1e3).toFixed(3)}, ${(ci.fixed[1] * 1e3).toFixed(3)}] ms, per pair [${(ci.perTokenPair[0] * 1e9).toFixed(4)}, ${(ci.perTokenPair[1] * 1e9).toFixed(4)}] ns\n`);
+    io.out(`  cost model:  ${(costModel.fixed * 1e3).toFixed(3)} ms + ${((costModel.perQueryRow ?? 0) * 1e6).toFixed(3)} µs/query row + ${(costModel.perTokenPair * 1e9).toFixed(4)} ns/token pair   R² = ${r.costModelR2.toFixed(4)}; ` +
+      `relative error median ${(r.costModelRelativeError.median * 100).toFixed(1)}%, max ${(r.costModelRelativeError.max * 100).toFixed(1)}% (relative least squares, coefficients ≥ 0)\n`);
+    io.out(`  95% CI:      fixed [${(ci.fixed[0] * 1e3).toFixed(3)}, ${(ci.fixed[1] * 1e3).toFixed(3)}] ms, per row [${(ci.perQueryRow[0] * 1e6).toFixed(3)}, ${(ci.perQueryRow[1] * 1e6).toFixed(3)}] µs, per pair [${(ci.perTokenPair[0] * 1e9).toFixed(4)}, ${(ci.perTokenPair[1] * 1e9).toFixed(4)}] ns\n`);
     io.out(`  timing:      ${r.timing.note}\n`);
     if (out !== undefined) io.out(`  wrote ${out}${r.timing.noisy ? ' (noisy, kept by --force)' : ''} (use: hplb plan --calibration ${out})\n`);
   }
