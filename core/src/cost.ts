@@ -149,6 +149,14 @@ export const CalibrationC = t.intersection([
     /** time = fixed + perBlock · computed blocks (the kernel-level fit). */
     fit: t.type({ fixedSeconds: t.number, secondsPerBlock: t.number, r2: t.number }),
   }),
-  t.partial({ samples: t.array(CalibrationSampleC), date: t.string, machine: t.string }),
+  t.partial({
+    samples: t.array(CalibrationSampleC), date: t.string, machine: t.string,
+    /**
+     * The timing protocol's reference kernel as calibration measured it: a whole head at `contextLength` with
+     * `keyBlocks` key blocks per query block, median `seconds` on `clock`. An executed plan at that N compares its
+     * own reference times with it: how fast the machine ran against its speed at calibration.
+     */
+    reference: t.type({ contextLength: NonNegative, keyBlocks: NonNegative, clock: t.string, seconds: NonNegative }),
+  }),
 ], 'Calibration');
 export type Calibration = t.TypeOf<typeof CalibrationC>;

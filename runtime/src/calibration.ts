@@ -26,10 +26,10 @@ import { makeAttentionParams } from '@hplb/core/kernel';
 import { budgetKeys, budgetLayout, layoutBlocks } from '@hplb/core/kernel';
 import { gaussian, rng } from '@hplb/core/kernel';
 import type { AttentionBackend, AttentionParams, BackendInfo, BlockLayout, Precision } from '@hplb/core/kernel';
-import { headInputs } from './inputs.ts';
+import { headInputs, referenceKernel } from './inputs.ts';
 import { createBackend, type ResolvedBackend } from './backends.ts';
 import { defaultClock, timeRun, wallCpuCheckApplies, type Clock } from './clock.ts';
-import { DEFAULT_TIMING, measurePoints, summarizeTimings, timingProtocol, type PointTiming, type TimingProtocol, type TimingSummary } from './timing.ts';
+import { DEFAULT_TIMING, measurePoints, quantile, summarizeTimings, timingProtocol, type PointTiming, type TimingProtocol, type TimingSummary } from './timing.ts';
 
 // ---------------------------------------------------------------- model
 
@@ -277,18 +277,18 @@ export const runCalibration = async (backend: AttentionBackend, info: BackendInf
   if (E.isLeft(grid)) return grid;
   const points = grid.right;
   if (points.filter((pt) => pt.start === 0 && pt.end === pt.n).length < 2) return E.left(hplbError('argument', [issue('options.fractions', 'at least two grid points (contexts × budgets, distinct whole-block budgets)', points.length)]));
-  // The reference kernel: the smallest context at two key blocks, same inputs every time (the executor's devices
-  // time the same kernel at their N).
+  // The reference kernel (`referenceKernel`) at the smallest context: the executor's devices time the same kernel at
+  // their N, so a run at this N can say how fast the machine ran against now.
   const smallest = points.reduce((a, b) => (b.n < a.n ? b : a));
-  const refLayout = budgetLayout(smallest.p, budgetKeys(smallest.p, 1.5 * opts.blockSize)); // two blocks, as the executor's devices
-  if (E.isLeft(refLayout)) return refLayout;
+  const ref = referenceKernel(opts.seed ?? 1, smallest.p);
+  if (E.isLeft(ref)) return ref;
   const runOnce = async (x: GridPoint['x'], layout: BlockLayout, p: AttentionParams, rows?: { start: number; end: number }) => {
     const { value, reading } = await timeRun(clock, () => backend.sparseAttention(x.q, x.k, x.v, layout, p, rows));
     return E.map(() => reading)(value);
   };
   const rounds = protocol.right.warmups + protocol.right.repeats;
   const measured = await measurePoints(points.length, (i) => runOnce(points[i]!.x, points[i]!.layout, points[i]!.p, { start: points[i]!.start, end: points[i]!.end }), protocol.right, {
-    reference: () => runOnce(smallest.x, refLayout.right, smallest.p),
+    reference: () => runOnce(ref.right.x, ref.right.layout, smallest.p),
     onRound: (r) => opts.onProgress?.(Math.min(r + 1, rounds), rounds),
   });
   if (E.isLeft(measured)) return measured;
@@ -331,6 +331,7 @@ export const runCalibration = async (backend: AttentionBackend, info: BackendInf
     },
     costModelR2: cm.r2,
     costModelRelativeError: cm.relativeError,
+    reference: { contextLength: smallest.n, keyBlocks: 2, clock, seconds: quantile(measured.right.probes, 0.5), probes: measured.right.probes.length },
     timing,
   };
   return E.right({ calibration: calibration as unknown as Calibration, costModelR2: cm.r2, costModelRelativeError: cm.relativeError, costModelConfidence, timing });

@@ -18,7 +18,7 @@ import type { AttentionBackend, AttentionParams, BlockLayout } from '@hplb/core/
 import { loadBackend } from './backends.ts';
 import { timeRun, type Clock } from './clock.ts';
 import './heap.ts';
-import { headInputs } from './inputs.ts';
+import { headInputs, referenceKernel } from './inputs.ts';
 import type { Reading } from './timing.ts';
 
 export interface DeviceTask { readonly head: number; readonly kvHead: number; readonly budget: number; readonly start: number; readonly end: number }
@@ -134,10 +134,10 @@ export class DeviceRunner {
       this.backend = b.right.backend;
       device = b.right.info.device;
     }
-    // The reference kernel: two key blocks per query block at N, on inputs no task uses (layer −2).
-    const ref = this.layout(budgetKeys(params, 1.5 * params.blockSize));
-    if (E.isLeft(ref)) return { op: 'error', message: ref.left };
-    this.reference = { x: headInputs(req.seed, -2, 0, 0, params.tokens, params.headDim), layout: ref.right };
+    // The reference kernel (`referenceKernel`: two key blocks per query block at N, inputs no task uses).
+    const ref = referenceKernel(req.seed, params);
+    if (E.isLeft(ref)) return { op: 'error', message: formatError(ref.left) };
+    this.reference = ref.right;
     if (req.warmUp !== false) {
       // Warm-up (untimed): JIT-compile the kernels on this thread before layer 0 is measured.
       const x = headInputs(req.seed, -1, 0, 0, params.tokens, params.headDim);

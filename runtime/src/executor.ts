@@ -48,7 +48,7 @@ import { calibrate, median } from './calibration.ts';
 import { defaultClock, wallCpuCheckApplies, type Clock } from './clock.ts';
 import { DeviceRunner, type DeviceReply, type DeviceRequest, type DeviceTask, type SharedBackend } from './deviceRunner.ts';
 import {
-  assessPoint, interleavedOrder, quantile, referenceBaseline, summarizeTimings, timingProtocol,
+  DEFAULT_TIMING, assessPoint, interleavedOrder, quantile, referenceBaseline, summarizeTimings, timingProtocol,
   type PointTiming, type Reading, type Sample, type TimingProtocol, type TimingSummary,
 } from './timing.ts';
 
@@ -116,8 +116,22 @@ export interface LayerResult {
   /** Extra runs (re-measures) and rejected contended runs over the layer's tasks. */
   readonly remeasures: number;
   readonly rejected: number;
-  /** Some task of the layer is still noisy after the re-measures. */
+  /**
+   * The layer's measurement is not resolved: its `spread` (the makespan with every task at its first vs third
+   * quartile, relative) exceeds the protocol's `maxSpread`. Judged on the layer, the unit whose error is reported:
+   * a single task spreading more while the layer's makespan holds does not make the layer noisy (`noisyTasks`).
+   */
   readonly noisy: boolean;
+  /** Tasks of the layer still spreading more than `maxSpread` after their re-measures. */
+  readonly noisyTasks: number;
+  /**
+   * How fast the machine ran during this layer against calibration: the median of the layer's reference-kernel
+   * times over the calibration's (`Calibration.reference`; present only when the run's N, clock, head dim and block
+   * size are the calibration reference's). 1.3 = everything took 1.3x as long as it would have at calibration.
+   */
+  readonly speed?: number;
+  /** measured / speed and its error: the layer at the machine's calibration speed (present with `speed`). */
+  readonly atCalibrationSpeed?: { readonly measured: number; readonly error: number };
 }
 
 export interface TaskOutput { readonly layer: number; readonly head: number; readonly device: number; readonly start: number; readonly end: number; readonly out: Float32Array; readonly lse: Float32Array }
@@ -148,7 +162,15 @@ export interface ExecutionResult {
   readonly makespanError: {
     median: number; max: number;
     spread: { median: number; max: number };
+    /** Noisy layers, or a speed drift against calibration beyond the protocol's maxSpread (`drift`). */
     noisy: boolean; noisyLayers: number;
+    /**
+     * The machine's speed against calibration over the layers (`LayerResult.speed`): median, min, max; and
+     * whether it drifted (|median − 1| > maxSpread): then the errors above mix the model's error with the drift.
+     */
+    speed?: { median: number; min: number; max: number; drift: boolean };
+    /** |measured / speed − predicted| / predicted per layer: the error at the machine's calibration speed. */
+    atCalibrationSpeed?: { median: number; max: number };
     note: string;
   };
   /** The plan layers measured (the first K, or the sample). */
@@ -262,8 +284,8 @@ export const sampleLayers = (total: number, layers?: number, sample: number | 'a
 
 /** Statistics of one layer from its tasks' timings (pure; the executor's loop feeds it). */
 export const layerStatistics = (
-  timings: ReadonlyArray<ReadonlyArray<PointTiming>>, speeds: ReadonlyArray<number>, predicted: number,
-): Pick<LayerResult, 'measured' | 'measuredDeviceBusy' | 'measuredRange' | 'error' | 'errorRange' | 'spread' | 'warmupSeconds' | 'remeasures' | 'rejected' | 'noisy'> => {
+  timings: ReadonlyArray<ReadonlyArray<PointTiming>>, speeds: ReadonlyArray<number>, predicted: number, maxSpread = DEFAULT_TIMING.maxSpread,
+): Pick<LayerResult, 'measured' | 'measuredDeviceBusy' | 'measuredRange' | 'error' | 'errorRange' | 'spread' | 'warmupSeconds' | 'remeasures' | 'rejected' | 'noisy' | 'noisyTasks'> => {
   const sum = (g: number, f: (t: PointTiming) => number) => timings[g]!.reduce((s, t) => s + f(t), 0) / speeds[g]!;
   const busy = timings.map((_, g) => sum(g, (t) => t.median));
   const lo = Math.max(0, ...timings.map((_, g) => sum(g, (t) => t.q1)));
@@ -272,25 +294,42 @@ export const layerStatistics = (
   const measured = Math.max(0, ...busy);
   const rel = (x: number) => (predicted > 0 ? x / predicted - 1 : 0);
   const all = timings.flat();
+  const spread = measured > 0 ? (hi - lo) / measured : 0;
   return {
     measured, measuredDeviceBusy: busy, measuredRange: [lo, hi], error: rel(measured), errorRange: [rel(lo), rel(hi)],
-    spread: measured > 0 ? (hi - lo) / measured : 0, warmupSeconds: warm,
-    remeasures: all.reduce((s, t) => s + t.remeasures, 0), rejected: all.reduce((s, t) => s + t.rejected, 0), noisy: all.some((t) => t.noisy),
+    spread, warmupSeconds: warm,
+    remeasures: all.reduce((s, t) => s + t.remeasures, 0), rejected: all.reduce((s, t) => s + t.rejected, 0),
+    noisy: spread > maxSpread, noisyTasks: all.filter((t) => t.noisy).length,
   };
 };
 
-/** The makespanError summary (pure): median and max relative error, with the noise level over the layers. */
-export const makespanErrorSummary = (layers: ReadonlyArray<Pick<LayerResult, 'predicted' | 'measured' | 'spread' | 'noisy'>>, protocol: TimingProtocol): ExecutionResult['makespanError'] => {
+/** The makespanError summary (pure): median and max relative error, with the noise level and speed over the layers. */
+export const makespanErrorSummary = (
+  layers: ReadonlyArray<Pick<LayerResult, 'predicted' | 'measured' | 'spread' | 'noisy'> & Partial<Pick<LayerResult, 'speed' | 'atCalibrationSpeed'>>>, protocol: TimingProtocol,
+): ExecutionResult['makespanError'] => {
   const errs = layers.map((x) => (x.predicted > 0 ? Math.abs(x.measured - x.predicted) / x.predicted : 0));
   const spreads = layers.map((x) => x.spread);
   const spread = { median: spreads.length ? quantile(spreads, 0.5) : 0, max: Math.max(0, ...spreads) };
   const noisyLayers = layers.filter((x) => x.noisy).length;
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const med = errs.length ? median(errs) : 0;
-  const note = noisyLayers > 0
-    ? `NOISY: ${noisyLayers} of ${layers.length} layers kept tasks spreading over ${pct(protocol.maxSpread)} after re-measures; the layer spread (makespan at the tasks' quartiles) is median ${pct(spread.median)}, max ${pct(spread.max)}: an error below that is not resolved`
-    : `quiet: every task within ${pct(protocol.maxSpread)} spread; the layer spread is median ${pct(spread.median)}, max ${pct(spread.max)}, against a median error of ${pct(med)}`;
-  return { median: med, max: Math.max(0, ...errs), spread, noisy: noisyLayers > 0, noisyLayers, note };
+  const speeds = layers.flatMap((x) => (x.speed !== undefined ? [x.speed] : []));
+  const withSpeed = speeds.length > 0 && speeds.length === layers.length;
+  const speed = withSpeed ? { median: quantile(speeds, 0.5), min: Math.min(...speeds), max: Math.max(...speeds), drift: Math.abs(quantile(speeds, 0.5) - 1) > protocol.maxSpread } : undefined;
+  const atErrs = withSpeed ? layers.map((x) => Math.abs(x.atCalibrationSpeed?.error ?? 0)) : [];
+  const atCalibrationSpeed = withSpeed ? { median: median(atErrs), max: Math.max(0, ...atErrs) } : undefined;
+  const noise = noisyLayers > 0
+    ? `${noisyLayers} of ${layers.length} layers spread over ${pct(protocol.maxSpread)} (makespan at the tasks' quartiles: median ${pct(spread.median)}, max ${pct(spread.max)}): an error below that is not resolved`
+    : `every layer's makespan within ${pct(protocol.maxSpread)} spread (median ${pct(spread.median)}, max ${pct(spread.max)}), against a median error of ${pct(med)}`;
+  const prefix = noisyLayers > 0 ? 'NOISY' : speed?.drift === true ? 'NOISY (speed drift)' : 'quiet';
+  const drift = speed === undefined ? '' : speed.drift
+    ? `; DRIFT: the reference kernel took ${speed.median.toFixed(3)}x its calibration time (layers ${speed.min.toFixed(3)}-${speed.max.toFixed(3)}x): the machine ran at another speed than at calibration, so the errors mix the model's with the drift; at calibration speed the median error is ${pct(atCalibrationSpeed!.median)}, max ${pct(atCalibrationSpeed!.max)}`
+    : `; the reference kernel took ${speed.median.toFixed(3)}x its calibration time (layers ${speed.min.toFixed(3)}-${speed.max.toFixed(3)}x); at calibration speed the median error is ${pct(atCalibrationSpeed!.median)}`;
+  return {
+    median: med, max: Math.max(0, ...errs), spread, noisy: noisyLayers > 0 || speed?.drift === true, noisyLayers,
+    ...(speed ? { speed } : {}), ...(atCalibrationSpeed ? { atCalibrationSpeed } : {}),
+    note: `${prefix}: ${noise}${drift}`,
+  };
 };
 
 /**
@@ -316,6 +355,7 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
   let B = opts.blockSize ?? opts.calibration?.blockSize ?? 64;
   let costModel = opts.costModel ?? opts.calibration?.costModel;
   let calibrationInfo: ExecutionResult['calibration'];
+  let reference = opts.costModel === undefined ? opts.calibration?.reference : undefined;
   if (opts.costModel === undefined && opts.calibration !== undefined) {
     if ((opts.calibration.headDim as number) !== (plan0.model.headDim as number)) return E.left(hplbError('argument', [issue('options.calibration.headDim', `a calibration at the plan's head dim ${plan0.model.headDim}`, opts.calibration.headDim)]));
     if (opts.blockSize !== undefined && opts.blockSize !== opts.calibration.blockSize) return E.left(hplbError('argument', [issue('options.blockSize', `the calibration's block size ${opts.calibration.blockSize}`, opts.blockSize)]));
@@ -330,8 +370,11 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
     });
     if (E.isLeft(cal)) return cal;
     costModel = cal.right.calibration.costModel;
+    reference = cal.right.calibration.reference;
     calibrationInfo = { r2: cal.right.costModelR2, relativeError: cal.right.costModelRelativeError, timing: cal.right.timing };
   }
+  // The calibration's reference kernel is comparable with the devices' when it was timed at this N, B and clock.
+  const referenceSeconds = reference !== undefined && reference.contextLength === N && reference.keyBlocks === 2 && reference.clock === clock && reference.seconds > 0 ? reference.seconds : undefined;
   const plan = scalePlan(plan0, N, Math.max(...sampled) + 1, B);
   const predictedLoads = recomputeLoads({ ...plan, costModel: costModel as Plan['costModel'], predicted: { ...plan.predicted, unit: 'seconds' } });
   const chosen = await chooseExecution(opts);
@@ -367,6 +410,7 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
     for (const [done, l] of sampled.entries()) {
       const tasks = layerTasks(plan, l);
       const t0 = performance.now();
+      const probesBefore = probes.length;
       const warm = tasks.map((ts) => ts.map(() => [] as number[]));
       const samples = tasks.map((ts) => ts.map(() => [] as Sample[]));
       // Runs of a device waiting for its next reference time (each gets the larger of its two neighbours).
@@ -414,12 +458,15 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
       allTimings.push(...timings.flat());
       const pred = predictedLoads[l]!;
       const predicted = Math.max(0, ...pred);
-      const st = layerStatistics(timings, plan.devices.map((d) => d.speed), predicted);
+      const st = layerStatistics(timings, plan.devices.map((d) => d.speed), predicted, P.maxSpread);
+      const layerProbes = probes.slice(probesBefore);
+      const speed = referenceSeconds !== undefined && layerProbes.length > 0 ? quantile(layerProbes, 0.5) / referenceSeconds : undefined;
       layers.push({
         layer: l, predicted, measured: st.measured, predictedDeviceLoad: pred, measuredDeviceBusy: st.measuredDeviceBusy,
         wallSeconds: (performance.now() - t0) / 1000,
         error: st.error, measuredRange: st.measuredRange, errorRange: st.errorRange, spread: st.spread, warmupSeconds: st.warmupSeconds,
-        remeasures: st.remeasures, rejected: st.rejected, noisy: st.noisy,
+        remeasures: st.remeasures, rejected: st.rejected, noisy: st.noisy, noisyTasks: st.noisyTasks,
+        ...(speed !== undefined ? { speed, atCalibrationSpeed: { measured: st.measured / speed, error: predicted > 0 ? st.measured / speed / predicted - 1 : 0 } } : {}),
       });
       opts.onLayer?.(done + 1, sampled.length);
     }

@@ -7,7 +7,7 @@ import { handPlan } from '@hplb/spec';
 import { makeAttentionParams } from '@hplb/core/kernel';
 import { budgetLayout } from '@hplb/core/kernel';
 import { createBackend } from '@hplb/backend-cpu';
-import { executePlan, scaleBudget, scalePlan, sampleLayers } from '@hplb/runtime';
+import { calibrate, executePlan, scaleBudget, scalePlan, sampleLayers } from '@hplb/runtime';
 import { headInputs } from '@hplb/runtime';
 
 const N = 512;
@@ -73,7 +73,9 @@ test('per-layer results carry the error with its spread; the summary states the 
     assert.ok(l.measuredRange[0] <= l.measured + 1e-15 && l.measured <= l.measuredRange[1] + 1e-15, JSON.stringify(l));
     assert.ok(Math.abs(l.error - (l.measured / l.predicted - 1)) < 1e-12);
     assert.ok(l.errorRange[0] <= l.errorRange[1] && l.spread >= 0 && l.warmupSeconds > 0);
-    assert.equal(typeof l.noisy, 'boolean');
+    assert.equal(l.noisy, l.spread > r.right.timing.protocol.maxSpread);
+    assert.ok(Number.isInteger(l.noisyTasks) && l.noisyTasks >= 0);
+    assert.equal(l.speed, undefined, 'a bare cost model has no reference to compare with');
   }
   const m = r.right.makespanError;
   assert.equal(m.noisy, r.right.layers.some((l) => l.noisy));
@@ -86,4 +88,25 @@ test('per-layer results carry the error with its spread; the summary states the 
   assert.deepEqual(sampled.right.layers.map((l) => l.layer), [0]);
   const bad = await executePlan(tinyPlan(), { backend: 'tpu', costModel });
   assert.ok(E.isLeft(bad) && bad.left.issues[0]!.path === '$.backend');
+});
+
+test('with a calibration timed at the run\'s N, every layer reports the machine\'s speed against calibration and its error at that speed', async () => {
+  const cal = await calibrate('cpu', { contexts: [N, 2 * N], fractions: [0.25, 1], headDim: 32, blockSize: 64, repeats: 1, force: true, timing: { maxRemeasures: 0 } });
+  assert.ok(E.isRight(cal), E.isLeft(cal) ? JSON.stringify(cal.left) : '');
+  const reference = cal.right.calibration.reference;
+  assert.ok(reference !== undefined && reference.contextLength === N && reference.keyBlocks === 2 && reference.clock === 'cpu' && reference.seconds > 0);
+  const r = await executePlan(tinyPlan(), { backend: 'cpu', contextLength: N, calibration: cal.right.calibration, repeats: 1, timing: { maxRemeasures: 0 } });
+  assert.ok(E.isRight(r), E.isLeft(r) ? JSON.stringify(r.left) : '');
+  for (const l of r.right.layers) {
+    assert.ok(l.speed !== undefined && l.speed > 0 && l.atCalibrationSpeed !== undefined, JSON.stringify(l));
+    assert.ok(Math.abs(l.atCalibrationSpeed.measured - l.measured / l.speed) < 1e-15);
+    assert.ok(Math.abs(l.atCalibrationSpeed.error - (l.measured / l.speed / l.predicted - 1)) < 1e-12);
+  }
+  const m = r.right.makespanError;
+  assert.ok(m.speed !== undefined && m.atCalibrationSpeed !== undefined);
+  assert.equal(m.speed.drift, Math.abs(m.speed.median - 1) > r.right.timing.protocol.maxSpread);
+  // A run at another N than the calibration's reference has nothing comparable: no speed.
+  const other = await executePlan(tinyPlan(), { backend: 'cpu', contextLength: N / 2, calibration: cal.right.calibration, repeats: 1, timing: { maxRemeasures: 0 } });
+  assert.ok(E.isRight(other));
+  assert.ok(other.right.layers.every((l) => l.speed === undefined) && other.right.makespanError.speed === undefined);
 });

@@ -131,7 +131,7 @@ const point = (median: number, q1: number, q3: number, extra: Partial<PointTimin
 
 test('executor statistics: device busy = Σ task medians / speed, the layer range from the quartiles, the error summary states the noise', () => {
   const timings = [[point(1, 0.9, 1.1), point(2, 1.9, 2.2)], [point(2, 2, 2.1, { remeasures: 2, rejected: 1 })]];
-  const s = layerStatistics(timings, [1, 0.5], 3);
+  const s = layerStatistics(timings, [1, 0.5], 3, 0.06);
   assert.deepEqual(s.measuredDeviceBusy, [3, 4]);
   assert.equal(s.measured, 4);
   assert.deepEqual(s.measuredRange, [4, 4.2]);
@@ -146,6 +146,38 @@ test('executor statistics: device busy = Σ task medians / speed, the layer rang
   const noisy = makespanErrorSummary([{ predicted: 1, measured: 1.3, spread: 0.2, noisy: true }], P);
   assert.deepEqual([noisy.noisy, noisy.noisyLayers], [true, 1]);
   assert.match(noisy.note, /^NOISY: 1 of 1 layers/);
+});
+
+test('a layer is noisy when its makespan spreads over maxSpread, whatever single tasks do; noisy tasks are counted', () => {
+  // Device 0: one task spreading 20% (noisy after its re-measures) among steady ones: the layer's makespan at the
+  // tasks' quartiles is 15.825-16.175 of 16, a 2.2% spread.
+  const steady = (m: number) => point(m, m * 0.995, m * 1.005);
+  const wild = point(1, 0.9, 1.1, { noisy: true });
+  const held = layerStatistics([[wild, steady(5), steady(5), steady(5)], [steady(10)]], [1, 1], 10, 0.05);
+  assert.ok(held.spread < 0.05, String(held.spread));
+  assert.deepEqual([held.noisy, held.noisyTasks], [false, 1]);
+  // The same layer against a 0.5% threshold is noisy.
+  const strict = layerStatistics([[wild, steady(5), steady(5), steady(5)], [steady(10)]], [1, 1], 10, 0.005);
+  assert.deepEqual([strict.noisy, strict.noisyTasks], [true, 1]);
+});
+
+test('speed against calibration: each layer at calibration speed, the summary flags a drift beyond maxSpread', () => {
+  // Layer errors of +40% that are all machine speed: the reference kernel took 1.4x its calibration time.
+  const layer = (predicted: number, measured: number, speed: number) =>
+    ({ predicted, measured, spread: 0.01, noisy: false, speed, atCalibrationSpeed: { measured: measured / speed, error: measured / speed / predicted - 1 } });
+  const drift = makespanErrorSummary([layer(1, 1.4, 1.4), layer(1, 1.43, 1.4), layer(2, 2.8, 1.38)], P);
+  assert.ok(Math.abs(drift.median - 0.4) < 1e-12);
+  assert.ok(drift.atCalibrationSpeed !== undefined && drift.atCalibrationSpeed.median < 0.015 && drift.atCalibrationSpeed.max < 0.025);
+  assert.deepEqual([drift.speed?.median, drift.speed?.min, drift.speed?.max, drift.speed?.drift, drift.noisy, drift.noisyLayers], [1.4, 1.38, 1.4, true, true, 0]);
+  assert.match(drift.note, /^NOISY \(speed drift\): .*DRIFT: the reference kernel took 1\.400x its calibration time/);
+  // Within maxSpread of calibration speed: no drift, quiet, and the note still gives the speed.
+  const steady = makespanErrorSummary([layer(1, 1.02, 1.01), layer(1, 0.99, 0.99)], P);
+  assert.deepEqual([steady.speed?.drift, steady.noisy], [false, false]);
+  assert.match(steady.note, /^quiet: .*reference kernel took 1\.000x/);
+  // No speed (no comparable calibration reference): no speed fields at all.
+  const none = makespanErrorSummary([{ predicted: 1, measured: 1.02, spread: 0.01, noisy: false }], P);
+  assert.equal(none.speed, undefined);
+  assert.equal(none.atCalibrationSpeed, undefined);
 });
 
 test('the executor\'s layer sample: first K layers, or S evenly spaced including the first and the last', () => {

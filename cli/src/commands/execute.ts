@@ -94,9 +94,11 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
     io.err(`calibrated ${name} at N=${N}: R² ${c.r2.toFixed(4)}, relative error median ${pct(c.relativeError.median)} max ${pct(c.relativeError.max)}; timing ${c.timing.note}\n`);
   }
   io.out(`${file}: ${result.layers.length} of ${plan.model.layers} layers (${result.sampledLayers.length === plan.model.layers ? 'all' : `layers ${result.sampledLayers.join(', ')}`}) × ${plan.model.queryHeads} heads on ${result.devices} simulated devices (execution ${result.execution}${result.execution === 'workers' ? `, ${result.concurrency} at once` : ': one after another on the main thread'}); backend ${result.backend} (${result.device}), N=${result.contextLength} (plan N=${result.planContextLength}), B=${result.blockSize}, clock ${result.clock}\n`);
-  io.out(`layer  predicted ms   measured ms   error   error range (quartiles)   spread  re-measured  noisy\n`);
+  const sp = result.makespanError.speed !== undefined;
+  io.out(`layer  predicted ms   measured ms   error   error range (quartiles)   spread  re-measured${sp ? '   speed  error at cal. speed' : ''}  noisy\n`);
   for (const x of result.layers)
-    io.out(`${String(x.layer).padStart(5)}  ${ms(x.predicted)}     ${ms(x.measured)}   ${(x.error * 100).toFixed(1).padStart(6)}%   [${(x.errorRange[0] * 100).toFixed(1).padStart(6)}%, ${(x.errorRange[1] * 100).toFixed(1).padStart(6)}%]   ${pct(x.spread).padStart(6)}  ${String(x.remeasures).padStart(11)}  ${x.noisy ? 'NOISY' : ''}\n`);
+    io.out(`${String(x.layer).padStart(5)}  ${ms(x.predicted)}     ${ms(x.measured)}   ${(x.error * 100).toFixed(1).padStart(6)}%   [${(x.errorRange[0] * 100).toFixed(1).padStart(6)}%, ${(x.errorRange[1] * 100).toFixed(1).padStart(6)}%]   ${pct(x.spread).padStart(6)}  ${String(x.remeasures).padStart(11)}` +
+      `${sp ? `  ${(x.speed ?? NaN).toFixed(3).padStart(6)}  ${((x.atCalibrationSpeed?.error ?? NaN) * 100).toFixed(1).padStart(18)}%` : ''}  ${x.noisy ? 'NOISY' : ''}\n`);
   io.out(`total  ${ms(result.predictedTotal)}     ${ms(result.measuredTotal)}\n`);
   io.out(`bubbleFraction: predicted ${result.predictedBubbleFraction.toFixed(4)}, measured ${result.measuredBubbleFraction.toFixed(4)}; makespan error median ${pct(result.makespanError.median)}, max ${pct(result.makespanError.max)}\n`);
   io.out(`noise: ${result.makespanError.note}\ntiming: ${result.timing.note}\n`);
