@@ -32,7 +32,8 @@ test('hplb calibrate --json then hplb execute --calibration --json: {backend, la
     const fit = JSON.parse(c1.out);
     assert.equal(fit.format, 'hplb.calibration/1');
     assert.ok(typeof fit.r2 === 'number' && fit.r2 <= 1);
-    assert.equal(fit.samples.length, 4);
+    assert.equal(fit.samples.length, 12, '2 contexts × 2 budgets, each a whole head and two split parts');
+    assert.ok(fit.costModel.perQueryRow >= 0 && fit.reference.contextLength === 256);
     assert.equal(fit.costModel.unit, 'seconds');
     const planFile = join(dir, 'plan.json');
     writeFileSync(planFile, JSON.stringify(tinyPlan()));

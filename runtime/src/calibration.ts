@@ -29,7 +29,7 @@ import type { AttentionBackend, AttentionParams, BackendInfo, BlockLayout, Preci
 import { headInputs, referenceKernel } from './inputs.ts';
 import { createBackend, type ResolvedBackend } from './backends.ts';
 import { defaultClock, timeRun, wallCpuCheckApplies, type Clock } from './clock.ts';
-import { DEFAULT_TIMING, measurePoints, quantile, summarizeTimings, timingProtocol, type PointTiming, type TimingProtocol, type TimingSummary } from './timing.ts';
+import { DEFAULT_TIMING, measurePoints, referenceBaseline, summarizeTimings, timingProtocol, type PointTiming, type TimingProtocol, type TimingSummary } from './timing.ts';
 
 // ---------------------------------------------------------------- model
 
@@ -331,7 +331,8 @@ export const runCalibration = async (backend: AttentionBackend, info: BackendInf
     },
     costModelR2: cm.r2,
     costModelRelativeError: cm.relativeError,
-    reference: { contextLength: smallest.n, keyBlocks: 2, clock, seconds: quantile(measured.right.probes, 0.5), probes: measured.right.probes.length },
+    // The reference's baseline (10th percentile, `referenceBaseline`): the uncontended end, where the accepted runs were timed.
+    reference: { contextLength: smallest.n, keyBlocks: 2, clock, seconds: referenceBaseline(measured.right.probes) ?? NaN, probes: measured.right.probes.length },
     timing,
   };
   return E.right({ calibration: calibration as unknown as Calibration, costModelR2: cm.r2, costModelRelativeError: cm.relativeError, costModelConfidence, timing });

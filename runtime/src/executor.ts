@@ -118,15 +118,16 @@ export interface LayerResult {
   readonly rejected: number;
   /**
    * The layer's measurement is not resolved: its `spread` (the makespan with every task at its first vs third
-   * quartile, relative) exceeds the protocol's `maxSpread`. Judged on the layer, the unit whose error is reported:
-   * a single task spreading more while the layer's makespan holds does not make the layer noisy (`noisyTasks`).
+   * quartile, relative) exceeds the protocol's `maxSpread`, or a task was left short of `repeats` accepted runs
+   * (contended throughout). Judged on the layer, the unit whose error is reported: a single task spreading more
+   * while the layer's makespan holds does not make the layer noisy (`noisyTasks`).
    */
   readonly noisy: boolean;
   /** Tasks of the layer still spreading more than `maxSpread` after their re-measures. */
   readonly noisyTasks: number;
   /**
-   * How fast the machine ran during this layer against calibration: the median of the layer's reference-kernel
-   * times over the calibration's (`Calibration.reference`; present only when the run's N, clock, head dim and block
+   * How fast the machine ran during this layer against calibration: the baseline (10th percentile) of the layer's
+   * reference-kernel times over the calibration's (`Calibration.reference`; present only when the run's N, clock, head dim and block
    * size are the calibration reference's). 1.3 = everything took 1.3x as long as it would have at calibration.
    */
   readonly speed?: number;
@@ -258,7 +259,7 @@ const backendError = (message: string): HplbError => hplbError('backend', [issue
  * The execution mode a backend asks for: an instance is created (not started: creating loads no native library)
  * just to read `capabilities.workerThreads`. Serial execution keeps that instance to start it on this thread.
  */
-const chooseExecution = async (opts: ExecuteOptions): Promise<E.Either<HplbError, { execution: Execution; instance?: AttentionBackend }>> => {
+const chooseExecution = async (opts: ExecuteOptions, clock: Clock): Promise<E.Either<HplbError, { execution: Execution; instance?: AttentionBackend }>> => {
   if (!isBackendName(opts.backend)) return E.right({ execution: opts.execution ?? 'workers' }); // the device's loadBackend names the problem
   let instance: AttentionBackend;
   try {
@@ -266,7 +267,9 @@ const chooseExecution = async (opts: ExecuteOptions): Promise<E.Either<HplbError
   } catch (e) {
     return E.left(backendError(`${opts.backend}: ${e instanceof Error ? e.message : String(e)}`));
   }
-  const execution = opts.execution ?? (instance.capabilities.workerThreads === false ? 'serial' : 'workers');
+  // The cpu clock reads process CPU time, which counts every thread of the process: with one device at a time it
+  // measures a device alone only when no other isolate (a device worker's JIT and GC threads) shares the process.
+  const execution = opts.execution ?? (instance.capabilities.workerThreads === false || (clock === 'cpu' && (opts.concurrency ?? 1) <= 1) ? 'serial' : 'workers');
   if (execution === 'serial') return E.right({ execution, instance });
   await instance.dispose();
   return E.right({ execution });
@@ -284,7 +287,8 @@ export const sampleLayers = (total: number, layers?: number, sample: number | 'a
 
 /** Statistics of one layer from its tasks' timings (pure; the executor's loop feeds it). */
 export const layerStatistics = (
-  timings: ReadonlyArray<ReadonlyArray<PointTiming>>, speeds: ReadonlyArray<number>, predicted: number, maxSpread = DEFAULT_TIMING.maxSpread,
+  timings: ReadonlyArray<ReadonlyArray<PointTiming>>, speeds: ReadonlyArray<number>, predicted: number,
+  protocol: Pick<TimingProtocol, 'maxSpread' | 'repeats'> = DEFAULT_TIMING,
 ): Pick<LayerResult, 'measured' | 'measuredDeviceBusy' | 'measuredRange' | 'error' | 'errorRange' | 'spread' | 'warmupSeconds' | 'remeasures' | 'rejected' | 'noisy' | 'noisyTasks'> => {
   const sum = (g: number, f: (t: PointTiming) => number) => timings[g]!.reduce((s, t) => s + f(t), 0) / speeds[g]!;
   const busy = timings.map((_, g) => sum(g, (t) => t.median));
@@ -299,7 +303,8 @@ export const layerStatistics = (
     measured, measuredDeviceBusy: busy, measuredRange: [lo, hi], error: rel(measured), errorRange: [rel(lo), rel(hi)],
     spread, warmupSeconds: warm,
     remeasures: all.reduce((s, t) => s + t.remeasures, 0), rejected: all.reduce((s, t) => s + t.rejected, 0),
-    noisy: spread > maxSpread, noisyTasks: all.filter((t) => t.noisy).length,
+    // Quartiles need the runs: a task left short of `repeats` accepted runs (contended throughout) leaves the layer unresolved.
+    noisy: spread > protocol.maxSpread || all.some((t) => t.samples.length < protocol.repeats), noisyTasks: all.filter((t) => t.noisy).length,
   };
 };
 
@@ -377,7 +382,7 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
   const referenceSeconds = reference !== undefined && reference.contextLength === N && reference.keyBlocks === 2 && reference.clock === clock && reference.seconds > 0 ? reference.seconds : undefined;
   const plan = scalePlan(plan0, N, Math.max(...sampled) + 1, B);
   const predictedLoads = recomputeLoads({ ...plan, costModel: costModel as Plan['costModel'], predicted: { ...plan.predicted, unit: 'seconds' } });
-  const chosen = await chooseExecution(opts);
+  const chosen = await chooseExecution(opts, clock);
   if (E.isLeft(chosen)) return chosen;
   const { execution } = chosen.right;
   const concurrency = execution === 'serial' ? 1 : Math.max(1, Math.min(G, opts.concurrency ?? 1));
@@ -458,9 +463,11 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
       allTimings.push(...timings.flat());
       const pred = predictedLoads[l]!;
       const predicted = Math.max(0, ...pred);
-      const st = layerStatistics(timings, plan.devices.map((d) => d.speed), predicted, P.maxSpread);
-      const layerProbes = probes.slice(probesBefore);
-      const speed = referenceSeconds !== undefined && layerProbes.length > 0 ? quantile(layerProbes, 0.5) / referenceSeconds : undefined;
+      const st = layerStatistics(timings, plan.devices.map((d) => d.speed), predicted, P);
+      // The layer's reference baseline (10th percentile: the uncontended end, where the accepted runs were timed)
+      // over the calibration's.
+      const layerBase = referenceBaseline(probes.slice(probesBefore));
+      const speed = referenceSeconds !== undefined && layerBase !== undefined ? layerBase / referenceSeconds : undefined;
       layers.push({
         layer: l, predicted, measured: st.measured, predictedDeviceLoad: pred, measuredDeviceBusy: st.measuredDeviceBusy,
         wallSeconds: (performance.now() - t0) / 1000,

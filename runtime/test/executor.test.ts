@@ -73,7 +73,7 @@ test('per-layer results carry the error with its spread; the summary states the 
     assert.ok(l.measuredRange[0] <= l.measured + 1e-15 && l.measured <= l.measuredRange[1] + 1e-15, JSON.stringify(l));
     assert.ok(Math.abs(l.error - (l.measured / l.predicted - 1)) < 1e-12);
     assert.ok(l.errorRange[0] <= l.errorRange[1] && l.spread >= 0 && l.warmupSeconds > 0);
-    assert.equal(l.noisy, l.spread > r.right.timing.protocol.maxSpread);
+    if (l.spread > r.right.timing.protocol.maxSpread) assert.ok(l.noisy, 'a layer spreading over maxSpread is noisy');
     assert.ok(Number.isInteger(l.noisyTasks) && l.noisyTasks >= 0);
     assert.equal(l.speed, undefined, 'a bare cost model has no reference to compare with');
   }

@@ -131,7 +131,7 @@ const point = (median: number, q1: number, q3: number, extra: Partial<PointTimin
 
 test('executor statistics: device busy = Σ task medians / speed, the layer range from the quartiles, the error summary states the noise', () => {
   const timings = [[point(1, 0.9, 1.1), point(2, 1.9, 2.2)], [point(2, 2, 2.1, { remeasures: 2, rejected: 1 })]];
-  const s = layerStatistics(timings, [1, 0.5], 3, 0.06);
+  const s = layerStatistics(timings, [1, 0.5], 3, { maxSpread: 0.06, repeats: 0 });
   assert.deepEqual(s.measuredDeviceBusy, [3, 4]);
   assert.equal(s.measured, 4);
   assert.deepEqual(s.measuredRange, [4, 4.2]);
@@ -153,12 +153,18 @@ test('a layer is noisy when its makespan spreads over maxSpread, whatever single
   // tasks' quartiles is 15.825-16.175 of 16, a 2.2% spread.
   const steady = (m: number) => point(m, m * 0.995, m * 1.005);
   const wild = point(1, 0.9, 1.1, { noisy: true });
-  const held = layerStatistics([[wild, steady(5), steady(5), steady(5)], [steady(10)]], [1, 1], 10, 0.05);
+  const held = layerStatistics([[wild, steady(5), steady(5), steady(5)], [steady(10)]], [1, 1], 10, { maxSpread: 0.05, repeats: 0 });
   assert.ok(held.spread < 0.05, String(held.spread));
   assert.deepEqual([held.noisy, held.noisyTasks], [false, 1]);
   // The same layer against a 0.5% threshold is noisy.
-  const strict = layerStatistics([[wild, steady(5), steady(5), steady(5)], [steady(10)]], [1, 1], 10, 0.005);
+  const strict = layerStatistics([[wild, steady(5), steady(5), steady(5)], [steady(10)]], [1, 1], 10, { maxSpread: 0.005, repeats: 0 });
   assert.deepEqual([strict.noisy, strict.noisyTasks], [true, 1]);
+  // A task left with fewer accepted runs than `repeats` (contended throughout) leaves the layer unresolved, however
+  // narrow its quartiles look: one accepted run has no spread at all.
+  const full = (m: number) => point(m, m, m, { samples: [m, m, m] });
+  assert.equal(layerStatistics([[full(5), full(5)], [full(9)]], [1, 1], 10, { maxSpread: 0.05, repeats: 3 }).noisy, false);
+  const short = layerStatistics([[full(5), point(5, 5, 5, { samples: [5] })], [full(9)]], [1, 1], 10, { maxSpread: 0.05, repeats: 3 });
+  assert.deepEqual([short.spread, short.noisy], [0, true]);
 });
 
 test('speed against calibration: each layer at calibration speed, the summary flags a drift beyond maxSpread', () => {
