@@ -65,10 +65,10 @@ for (let r = 1; r <= runs; r++) {
   const exec = right(await executePlan(plan, { backend: 'cpu', calibration: cal.calibration, contextLength: N, ...(layers !== undefined ? { layers } : {}) }, planFile));
   const m = exec.makespanError;
   const row: Row = {
-    run: r, medianError: m.median, maxError: m.max, speed: m.speed?.median ?? null, atCalibrationSpeed: m.atCalibrationSpeed?.median ?? null, drift: m.speed?.drift ?? false, r2: cal.costModelR2, calibrationSpread: cal.timing.spread.max, calibrationNoisy: cal.timing.noisy,
+    run: r, medianError: m.median, maxError: m.max, speed: m.speed?.median ?? null, atCalibrationSpeed: m.atCalibrationSpeed?.median ?? null, drift: m.speed?.drift ?? false, r2: cal.costModelR2, calibrationSpread: cal.timing.spread.max, calibrationNoisy: cal.noisy,
     layerSpread: m.spread.median, noisyLayers: m.noisyLayers, layers: exec.layers.length,
     remeasures: cal.timing.remeasures + exec.timing.remeasures, rejected: cal.timing.rejected + exec.timing.rejected,
-    noisy: cal.timing.noisy || m.noisy, load: loadavg()[0]!, seconds: (performance.now() - t0) / 1000,
+    noisy: cal.noisy || m.noisy, load: loadavg()[0]!, seconds: (performance.now() - t0) / 1000,
   };
   rows.push(row);
   out(`| ${r} | ${pct(row.medianError)} | ${pct(row.maxError)} | ${row.speed === null ? '-' : `${row.speed.toFixed(3)}x${row.drift ? ' (drift)' : ''}`} | ${row.atCalibrationSpeed === null ? '-' : pct(row.atCalibrationSpeed)} | ${row.r2.toFixed(4)} | ${pct(row.calibrationSpread)} | ${row.calibrationNoisy ? 'yes' : 'no'} | ${pct(row.layerSpread)} | ${row.noisyLayers}/${row.layers} | ${row.remeasures} | ${row.rejected} | ${row.noisy ? 'NOISY' : 'quiet'} | ${row.load.toFixed(1)} | ${row.seconds.toFixed(0)} |\n`);

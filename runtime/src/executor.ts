@@ -97,7 +97,7 @@ export interface LayerResult {
   readonly layer: number;
   /** Predicted layer makespan, seconds. */
   readonly predicted: number;
-  /** Measured layer makespan (max device busy time; each task its median), seconds. */
+  /** Measured layer makespan (max device busy time; each task its median, at the run's reference baseline speed under the protocol's `normalize`), seconds. */
   readonly measured: number;
   readonly predictedDeviceLoad: number[];
   readonly measuredDeviceBusy: number[];
@@ -126,9 +126,11 @@ export interface LayerResult {
   /** Tasks of the layer still spreading more than `maxSpread` after their re-measures. */
   readonly noisyTasks: number;
   /**
-   * How fast the machine ran during this layer against calibration: the baseline (10th percentile) of the layer's
-   * reference-kernel times over the calibration's (`Calibration.reference`; present only when the run's N, clock, head dim and block
-   * size are the calibration reference's). 1.3 = everything took 1.3x as long as it would have at calibration.
+   * The speed this layer's times are at, against calibration: the baseline (10th percentile) of the run's
+   * reference-kernel times (under the protocol's `normalize`, which expresses every run at that baseline's speed;
+   * otherwise the layer's own) over the calibration's (`Calibration.reference`; present only when the run's N,
+   * clock, head dim and block size are the calibration reference's). 1.3 = the machine took 1.3x as long as at
+   * calibration.
    */
   readonly speed?: number;
   /** measured / speed and its error: the layer at the machine's calibration speed (present with `speed`). */
@@ -407,7 +409,7 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
       if (r.op === 'error') return E.left(backendError(r.message));
       if (r.op === 'ready') deviceName = r.device;
     }
-    const layers: LayerResult[] = [];
+    const measuredLayers: { l: number; warm: number[][][]; samples: Sample[][][]; probes: number[]; wallSeconds: number }[] = [];
     const outputs: TaskOutput[] = [];
     const allTimings: PointTiming[] = [];
     const probes: number[] = [];
@@ -420,6 +422,9 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
       const samples = tasks.map((ts) => ts.map(() => [] as Sample[]));
       // Runs of a device waiting for its next reference time (each gets the larger of its two neighbours).
       const pending = tasks.map(() => [] as { j: number; reading: Reading; before: number | undefined }[]);
+      /** A run between its reference times `before` (absent: none yet) and `after`. */
+      const closed = (p: { reading: Reading; before: number | undefined }, after: number): Sample =>
+        ({ ...p.reading, reference: Math.max(p.before ?? after, after), ...(p.before !== undefined ? { referenceBefore: p.before } : {}), referenceAfter: after });
       let round = 0;
       /** One pass: each device with a non-empty order runs it; the devices take turns in batches of `concurrency`. */
       const pass = async (orders: number[][], phase: 'warmup' | 'steady', final: boolean): Promise<E.Either<HplbError, void>> => {
@@ -434,14 +439,14 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
             if (phase === 'warmup') { for (const [k, j] of orders[g]!.entries()) warm[g]![j]!.push(r.readings[k]!.seconds); continue; }
             const before = r.probes[0];
             // The probe before this pass closes the device's previous pass.
-            if (before !== undefined) { for (const p of pending[g]!) samples[g]![p.j]!.push({ ...p.reading, reference: Math.max(p.before ?? before, before) }); pending[g] = []; probes.push(before); }
+            if (before !== undefined) { for (const p of pending[g]!) samples[g]![p.j]!.push(closed(p, before)); pending[g] = []; probes.push(before); }
             for (const [k, j] of orders[g]!.entries()) {
               const reading = r.readings[k]!;
               if (reading.wallSeconds !== undefined && reading.cpuSeconds !== undefined && reading.cpuSeconds > 0) ratios.push(reading.wallSeconds / reading.cpuSeconds);
               pending[g]!.push({ j, reading, before });
             }
             const after = r.probes[1];
-            if (after !== undefined) { for (const p of pending[g]!) samples[g]![p.j]!.push({ ...p.reading, reference: Math.max(p.before ?? after, after) }); pending[g] = []; probes.push(after); }
+            if (after !== undefined) { for (const p of pending[g]!) samples[g]![p.j]!.push(closed(p, after)); pending[g] = []; probes.push(after); }
           }
         }
         return E.right(undefined);
@@ -458,25 +463,29 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
         round++;
         if (E.isLeft(r)) return r;
       }
-      const base = referenceBaseline(probes);
+      measuredLayers.push({ l, warm, samples, probes: probes.slice(probesBefore), wallSeconds: (performance.now() - t0) / 1000 });
+      opts.onLayer?.(done + 1, sampled.length);
+    }
+    // Statistics once every layer is measured, against the run's final reference baseline: under `normalize` every
+    // run is expressed at that one speed, so all layers' times are on one scale.
+    const base = referenceBaseline(probes);
+    const layers: LayerResult[] = measuredLayers.map(({ l, warm, samples, probes: layerProbes, wallSeconds }) => {
       const timings = samples.map((ss, g) => ss.map((s, j) => assessPoint(warm[g]![j]!, s, P, base).timing));
       allTimings.push(...timings.flat());
       const pred = predictedLoads[l]!;
       const predicted = Math.max(0, ...pred);
       const st = layerStatistics(timings, plan.devices.map((d) => d.speed), predicted, P);
-      // The layer's reference baseline (10th percentile: the uncontended end, where the accepted runs were timed)
-      // over the calibration's.
-      const layerBase = referenceBaseline(probes.slice(probesBefore));
-      const speed = referenceSeconds !== undefined && layerBase !== undefined ? layerBase / referenceSeconds : undefined;
-      layers.push({
-        layer: l, predicted, measured: st.measured, predictedDeviceLoad: pred, measuredDeviceBusy: st.measuredDeviceBusy,
-        wallSeconds: (performance.now() - t0) / 1000,
+      // Against the calibration's reference: the speed the layer's times are expressed at (the run's baseline when
+      // normalized, else the layer's own baseline: the uncontended end, where its accepted runs were timed).
+      const at = P.normalize ? base : referenceBaseline(layerProbes);
+      const speed = referenceSeconds !== undefined && at !== undefined ? at / referenceSeconds : undefined;
+      return {
+        layer: l, predicted, measured: st.measured, predictedDeviceLoad: pred, measuredDeviceBusy: st.measuredDeviceBusy, wallSeconds,
         error: st.error, measuredRange: st.measuredRange, errorRange: st.errorRange, spread: st.spread, warmupSeconds: st.warmupSeconds,
         remeasures: st.remeasures, rejected: st.rejected, noisy: st.noisy, noisyTasks: st.noisyTasks,
         ...(speed !== undefined ? { speed, atCalibrationSpeed: { measured: st.measured / speed, error: predicted > 0 ? st.measured / speed / predicted - 1 : 0 } } : {}),
-      });
-      opts.onLayer?.(done + 1, sampled.length);
-    }
+      };
+    });
     const bubble = (rows: number[][]) => {
       const tot = rows.reduce((s, r) => s + Math.max(0, ...r), 0);
       const mean = rows.reduce((s, r) => s + r.reduce((a, b) => a + b, 0) / r.length, 0);

@@ -18,6 +18,14 @@
  *      - the wall / CPU time ratio of a run, for single-threaded CPU work (`maxWallCpuRatio`; off for GPU
  *        backends, whose thread waits): above it the thread was descheduled;
  *      a contended run is rejected and the point re-measured;
+ *      with `normalize` (the default) the reference rule reads: a run is contended when its two neighbouring
+ *      reference times differ by more than `referenceTolerance` (the machine changed speed during the run) or one
+ *      of them exceeds the baseline more than `maxReferenceRatio` times; every accepted run is then **expressed at
+ *      the baseline's speed**, seconds · baseline / (mean of its two neighbouring reference times). A shared host
+ *      changes a whole VM's speed by up to 40% for seconds to minutes; rejecting every run of a slow phase leaves
+ *      points short of runs and a calibration made in one phase predicting an execution in another, while the
+ *      ratio to a reference timed next to the run cancels the phase (measured: drift between the two halves of 40
+ *      interleaved rounds 2-3% raw, 0.3-0.7% normalized);
  *   4. statistics over the accepted steady runs: median (the point's time), quartiles, IQR and the relative
  *      spread IQR / median; a point whose spread exceeds `maxSpread` is re-measured too;
  *   5. re-measures are bounded (`maxRemeasures` extra runs per point); a point that still lacks `repeats`
@@ -43,6 +51,13 @@ export interface TimingProtocol {
   readonly referenceTolerance: number;
   /** Wall / CPU ratio above which a run counts as descheduled (default 1.3); null: not checked (GPU backends, parallel CPU). */
   readonly maxWallCpuRatio: number | null;
+  /**
+   * Express every run at the reference baseline's speed (default true; module doc, step 3): times are
+   * seconds · baseline / (mean of the two neighbouring reference times). Only where a reference kernel is timed.
+   */
+  readonly normalize: boolean;
+  /** With `normalize`: a run next to a reference time above this multiple of the baseline is rejected (default 1.5). */
+  readonly maxReferenceRatio: number;
 }
 
 export const DEFAULT_TIMING: TimingProtocol = {
@@ -52,6 +67,8 @@ export const DEFAULT_TIMING: TimingProtocol = {
   maxRemeasures: 5,
   referenceTolerance: 0.1,
   maxWallCpuRatio: 1.3,
+  normalize: true,
+  maxReferenceRatio: 1.5,
 };
 
 /** One timed run. `seconds` is what counts (the chosen clock, or device time such as CUDA events). */
@@ -65,6 +82,9 @@ export interface Reading {
 export interface Sample extends Reading {
   /** The larger of the reference times measured just before and just after the run (absent: no reference kernel). */
   readonly reference?: number;
+  /** The reference times just before and just after the run (`normalize` divides by their mean). */
+  readonly referenceBefore?: number;
+  readonly referenceAfter?: number;
 }
 
 /** Robust statistics of a list of times. Quartiles interpolate linearly (numpy's default, type 7). */
@@ -82,7 +102,7 @@ export interface Spread {
 export interface PointTiming extends Spread {
   /** Warm-up runs, seconds, in order (reported apart, never part of the median). */
   readonly warmup: ReadonlyArray<number>;
-  /** Accepted steady runs, seconds, in the order taken. */
+  /** Accepted steady runs, seconds (at the reference baseline's speed under `normalize`), in the order taken. */
   readonly samples: ReadonlyArray<number>;
   /** Steady runs rejected as contended. */
   readonly rejected: number;
@@ -146,9 +166,25 @@ export const interleavedOrder = (count: number, round: number): number[] =>
 
 /** Why a steady run was rejected, or undefined when it is accepted. */
 export const contention = (s: Sample, protocol: TimingProtocol, referenceBaseline: number | undefined): 'reference' | 'descheduled' | undefined => {
-  if (s.reference !== undefined && referenceBaseline !== undefined && referenceBaseline > 0 && s.reference > referenceBaseline * (1 + protocol.referenceTolerance)) return 'reference';
+  const pair = neighbours(s);
+  if (protocol.normalize && pair !== undefined && referenceBaseline !== undefined && referenceBaseline > 0) {
+    const [a, b] = pair;
+    if (Math.max(a, b) > Math.min(a, b) * (1 + protocol.referenceTolerance) || Math.max(a, b) > referenceBaseline * protocol.maxReferenceRatio) return 'reference';
+  } else if (s.reference !== undefined && referenceBaseline !== undefined && referenceBaseline > 0 && s.reference > referenceBaseline * (1 + protocol.referenceTolerance)) return 'reference';
   if (protocol.maxWallCpuRatio !== null && s.wallSeconds !== undefined && s.cpuSeconds !== undefined && s.cpuSeconds > 0 && s.wallSeconds / s.cpuSeconds > protocol.maxWallCpuRatio) return 'descheduled';
   return undefined;
+};
+
+/** The two reference times around a run (one of them twice when only one was timed), or undefined. */
+const neighbours = (s: Sample): readonly [number, number] | undefined => {
+  const a = s.referenceBefore ?? s.referenceAfter, b = s.referenceAfter ?? s.referenceBefore;
+  return a !== undefined && b !== undefined && a > 0 && b > 0 ? [a, b] : undefined;
+};
+
+/** A run's time as the statistics count it: at the baseline's speed with `normalize` (module doc), else as read. */
+export const runTime = (s: Sample, protocol: TimingProtocol, referenceBaseline: number | undefined): number => {
+  const pair = neighbours(s);
+  return protocol.normalize && pair !== undefined && referenceBaseline !== undefined && referenceBaseline > 0 ? (s.seconds * 2 * referenceBaseline) / (pair[0] + pair[1]) : s.seconds;
 };
 
 /** The state of one point given its runs so far: its statistics, and whether it wants another run. */
@@ -164,8 +200,8 @@ export interface Assessment {
  * runs beyond `repeats` the point has had.
  */
 export const assessPoint = (warmup: ReadonlyArray<number>, samples: ReadonlyArray<Sample>, protocol: TimingProtocol, referenceBaseline: number | undefined): Assessment => {
-  const accepted = samples.filter((s) => contention(s, protocol, referenceBaseline) === undefined).map((s) => s.seconds);
-  const used = accepted.length > 0 ? accepted : samples.map((s) => s.seconds);
+  const accepted = samples.filter((s) => contention(s, protocol, referenceBaseline) === undefined).map((s) => runTime(s, protocol, referenceBaseline));
+  const used = accepted.length > 0 ? accepted : samples.map((s) => runTime(s, protocol, referenceBaseline));
   const st = spreadOf(used);
   const extraRuns = Math.max(0, samples.length - protocol.repeats);
   const short = accepted.length < protocol.repeats;
@@ -270,7 +306,7 @@ export const measurePoints = async (
     if (E.isLeft(r)) return r;
     const t = r.right.seconds;
     probes.push(t);
-    for (const p of pending) samples[p.point]!.push({ ...p.reading, reference: Math.max(p.before ?? t, t) });
+    for (const p of pending) samples[p.point]!.push({ ...p.reading, reference: Math.max(p.before ?? t, t), ...(p.before !== undefined ? { referenceBefore: p.before } : {}), referenceAfter: t });
     pending = [];
     last = t;
     return E.right(undefined);
@@ -337,6 +373,8 @@ export const timingProtocol = (o: Partial<TimingProtocol> = {}, base: TimingProt
     maxRemeasures: o.maxRemeasures ?? base.maxRemeasures,
     referenceTolerance: o.referenceTolerance ?? base.referenceTolerance,
     maxWallCpuRatio: o.maxWallCpuRatio === undefined ? base.maxWallCpuRatio : o.maxWallCpuRatio,
+    normalize: o.normalize ?? base.normalize,
+    maxReferenceRatio: o.maxReferenceRatio ?? base.maxReferenceRatio,
   };
   const bad = (path: string, expected: string, actual: unknown): E.Either<HplbError, TimingProtocol> =>
     E.left(hplbError('argument', [issue(path, expected, actual)]));
@@ -345,6 +383,8 @@ export const timingProtocol = (o: Partial<TimingProtocol> = {}, base: TimingProt
   if (!(p.maxSpread >= 0)) return bad('options.maxSpread', 'a relative spread ≥ 0', p.maxSpread);
   if (!Number.isInteger(p.maxRemeasures) || p.maxRemeasures < 0) return bad('options.maxRemeasures', 'a re-measure count ≥ 0', p.maxRemeasures);
   if (!(p.referenceTolerance >= 0)) return bad('options.referenceTolerance', 'a tolerance ≥ 0', p.referenceTolerance);
+  if (typeof p.normalize !== 'boolean') return bad('options.normalize', 'true or false', p.normalize);
+  if (!(p.maxReferenceRatio >= 1)) return bad('options.maxReferenceRatio', 'a ratio ≥ 1', p.maxReferenceRatio);
   if (p.maxWallCpuRatio !== null && !(p.maxWallCpuRatio >= 1)) return bad('options.maxWallCpuRatio', 'a ratio ≥ 1, or null', p.maxWallCpuRatio);
   return E.right(p);
 };

@@ -11,7 +11,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { formatError, rowRangeWork } from '@hplb/core';
 import { createBackend } from '@hplb/backend-cpu';
-import { calibrate, fitLinear, fitLinearModel, runCalibration, tQuantile975 } from '@hplb/runtime';
+import { DEFAULT_TIMING, calibrate, calibrationNoise, fitLinear, fitLinearModel, runCalibration, tQuantile975 } from '@hplb/runtime';
 
 /** [N, computed blocks, token pairs W(b, N), seconds] */
 const WEBGPU_LAVAPIPE: ReadonlyArray<readonly [number, number, number, number]> = [
@@ -154,4 +154,15 @@ test('calibrate: option errors name the option, not a CLI flag', async () => {
   assert.ok(E.isLeft(pf) && pf.left.issues[0]!.path === 'options.partFractions' && pf.left.issues[0]!.actual === '1');
   const t = await calibrate('cpu', { contexts: [256, 512], fractions: [0.5], timing: { maxSpread: -1 } });
   assert.ok(E.isLeft(t) && t.left.issues[0]!.path === 'options.maxSpread');
+});
+
+test('a calibration is noisy when its median point spread exceeds maxSpread or over a quarter of its points stay noisy', () => {
+  const summary = (spreadMedian: number, noisyPoints: number, points = 30) =>
+    ({ protocol: DEFAULT_TIMING, clock: 'cpu', points, spread: { median: spreadMedian, max: 0.4 }, remeasures: 0, rejected: 0, noisyPoints, noisy: noisyPoints > 0, warmupRatio: 1, note: '' });
+  // One wild point among 30 quiet ones: listed, but the calibration holds.
+  assert.equal(calibrationNoise(summary(0.02, 1)).noisy, false);
+  assert.equal(calibrationNoise(summary(0.02, 7)).noisy, false);
+  assert.equal(calibrationNoise(summary(0.02, 8)).noisy, true, '8 of 30 is over a quarter');
+  assert.equal(calibrationNoise(summary(0.051, 0)).noisy, true, 'the typical point spreads over 5%');
+  assert.match(calibrationNoise(summary(0.02, 8)).reason, /2\.0% against 5\.0%; 8 points noisy \(at most 7 allowed\)/);
 });

@@ -3,12 +3,14 @@
  * order, contention (reference kernel, wall / CPU), re-measures and the noisy flag, the summary every JSON output
  * carries, and the executor's per-layer statistics built on them. Deterministic: no real clock in any assertion.
  */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as E from 'fp-ts/lib/Either.js';
 import {
   assessPoint, contention, DEFAULT_TIMING, interleavedOrder, layerStatistics, makespanErrorSummary, measurePoints, quantile,
-  referenceBaseline, sampleLayers, settleHeap, settleHeapWith, settlesHeap, spreadOf, summarizeTimings, timeRun, timingProtocol,
+  referenceBaseline, runTime, sampleLayers, settleHeap, settleHeapWith, settlesHeap, spreadOf, summarizeTimings, timeRun, timingProtocol,
   type PointTiming, type Reading, type TimingProtocol,
 } from '@hplb/runtime';
 
@@ -206,4 +208,40 @@ test('timeRun settles the heap before every run, untimed, and reads wall and CPU
   } finally {
     settleHeapWith(settleHeap);
   }
+});
+
+test('importing @hplb/runtime sets no V8 flag: --expose-gc is set by the first collection, not on import', () => {
+  const script = `import { runInNewContext } from 'node:vm';
+    const { v8Collect } = await import('@hplb/runtime');
+    const before = runInNewContext('typeof gc');
+    v8Collect();
+    console.log(JSON.stringify([before, runInNewContext('typeof gc')]));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('.', import.meta.url)), encoding: 'utf8' });
+  assert.deepEqual(JSON.parse(out), ['undefined', 'function']);
+});
+
+test('normalize: runs are expressed at the reference baseline speed; a uniformly slow phase is corrected, a speed change during a run rejected', async () => {
+  assert.equal(P.normalize, true, 'the default');
+  assert.ok(Math.abs(runTime({ seconds: 1.3, referenceBefore: 1.3, referenceAfter: 1.3 }, P, 1) - 1) < 1e-12);
+  assert.ok(Math.abs(runTime({ seconds: 1.2, referenceBefore: 1.1, referenceAfter: 1.3 }, P, 1) - 1) < 1e-12, 'divided by the mean of the two');
+  assert.equal(contention({ seconds: 1.3, referenceBefore: 1.3, referenceAfter: 1.32 }, P, 1), undefined, 'slow but steady: kept, normalized');
+  assert.equal(contention({ seconds: 1.3, referenceBefore: 1.0, referenceAfter: 1.3 }, P, 1), 'reference', 'the speed changed during the run');
+  assert.equal(contention({ seconds: 2, referenceBefore: 1.6, referenceAfter: 1.6 }, P, 1), 'reference', 'beyond maxReferenceRatio');
+  const off = { ...P, normalize: false };
+  assert.equal(runTime({ seconds: 1.3, referenceBefore: 1.3, referenceAfter: 1.3 }, off, 1), 1.3);
+  assert.equal(contention({ seconds: 1.3, reference: 1.3, referenceBefore: 1.3, referenceAfter: 1.3 }, off, 1), 'reference');
+  // The machine runs at 1.3x for the second half of the rounds: normalized, the medians are the true times and the
+  // points quiet; rejecting instead leaves the points short of runs.
+  const phase = async (protocol: typeof P) => {
+    let runs = 0;
+    const slow = () => runs >= 12;
+    const r = await measurePoints(2, (i) => { runs++; return at((i === 0 ? 0.1 : 0.2) * (slow() ? 1.3 : 1)); }, { ...protocol, warmups: 0, repeats: 10 }, { reference: () => at(slow() ? 0.013 : 0.01) });
+    assert.ok(E.isRight(r));
+    return r.right.timings;
+  };
+  const norm = await phase(P);
+  assert.ok(norm.every((t, i) => Math.abs(t.median - (i === 0 ? 0.1 : 0.2)) < 1e-12 && t.spread < 1e-9 && !t.noisy), JSON.stringify(norm.map((t) => [t.median, t.spread, t.noisy])));
+  assert.ok(norm.reduce((s, t) => s + t.rejected, 0) <= 2, 'only the run across the change is rejected');
+  const rejected = await phase(off);
+  assert.ok(rejected.every((t) => t.noisy), 'without normalize the slow half is rejected and the points stay short');
 });

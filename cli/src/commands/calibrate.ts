@@ -81,7 +81,7 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
       `relative error median ${(r.costModelRelativeError.median * 100).toFixed(1)}%, max ${(r.costModelRelativeError.max * 100).toFixed(1)}% (relative least squares, coefficients ≥ 0)\n`);
     io.out(`  95% CI:      fixed [${(ci.fixed[0] * 1e3).toFixed(3)}, ${(ci.fixed[1] * 1e3).toFixed(3)}] ms, per row [${(ci.perQueryRow[0] * 1e6).toFixed(3)}, ${(ci.perQueryRow[1] * 1e6).toFixed(3)}] µs, per pair [${(ci.perTokenPair[0] * 1e9).toFixed(4)}, ${(ci.perTokenPair[1] * 1e9).toFixed(4)}] ns\n`);
     io.out(`  timing:      ${r.timing.note}\n`);
-    if (out !== undefined) io.out(`  wrote ${out}${r.timing.noisy ? ' (noisy, kept by --force)' : ''} (use: hplb plan --calibration ${out})\n`);
+    if (out !== undefined) io.out(`  wrote ${out}${r.noisy ? ' (noisy, kept by --force)' : ''} (use: hplb plan --calibration ${out})\n`);
   }
   return 0;
 };

@@ -1,8 +1,8 @@
 /**
  * `hplb execute plan.json --backend cpu [--context N] [--layers K] [--json]`: flags → `executePlan` (@hplb/runtime)
- * → print. It runs a plan on an attention backend, one worker per simulated device with a barrier per layer (or,
- * for backends that cannot run in worker threads, every device one after another on the main thread: execution
- * "serial"), and prints predicted vs measured time per layer with its spread (the fidelity figure). Timing follows
+ * → print. It runs a plan on an attention backend, the simulated devices one after another on the main thread
+ * (execution "serial": the default for the cpu clock with one device at a time, and for backends that cannot run in
+ * worker threads) or one worker thread per device, with a barrier per layer, and prints predicted vs measured time per layer with its spread (the fidelity figure). Timing follows
  * the runtime's protocol (warm-up apart, k interleaved repeats, median and IQR, contended runs re-measured, noisy
  * layers flagged). The prediction uses a calibrated seconds cost model: `--calibration F` (from `hplb calibrate`),
  * or, without it, a calibration of the same backend at the run's context length first. Budgets and split rows are
@@ -31,13 +31,15 @@ Flags:
   --workers W         worker threads inside each device's cpu backend (default 0)
   --backend-option K=V   option passed to the backend's createBackend (repeatable or comma-separated), e.g.
                       mode=cpu (gpujs), idleReleaseMs=0 (webgpu), workers=2 (cpu)
-  --execution workers|serial   a worker thread per device (default), or devices one after another on the main
-                      thread (default for backends declaring workerThreads: false, e.g. gpujs GPU mode)
+  --execution workers|serial   a worker thread per device, or devices one after another on the main thread
+                      (default with the cpu clock and --concurrency 1: process CPU time counts every thread; and
+                      for backends declaring workerThreads: false, e.g. gpujs GPU mode); workers otherwise
   --seed S            input seed (default 1)
   --repeats R         steady runs per head / split part, after the warm-up pass (default ${DEFAULT_EXECUTE_REPEATS}); each task's
                       median counts (calibration uses the same protocol)
 ${TIMING_HELP}  --json              {backend, execution, layers: [{layer, predicted, measured, error, errorRange, spread, noisy,
-                      ...}], makespanError: {median, max, spread, noisy, note}, timing, ...} in seconds
+                      speed, atCalibrationSpeed, ...}], makespanError: {median, max, spread, noisy, speed,
+                      atCalibrationSpeed, note}, timing, ...} in seconds; speed = the machine's against calibration
 `;
 
 const FLAGS: Readonly<Record<string, string>> = {
