@@ -29,7 +29,7 @@ import type { AttentionBackend, AttentionParams, BackendInfo, BlockLayout, Preci
 import { headInputs, referenceKernel } from './inputs.ts';
 import { createBackend, type ResolvedBackend } from './backends.ts';
 import { defaultClock, timeRun, wallCpuCheckApplies, type Clock } from './clock.ts';
-import { DEFAULT_TIMING, measurePoints, referenceBaseline, summarizeTimings, timingProtocol, type PointTiming, type TimingProtocol, type TimingSummary } from './timing.ts';
+import { DEFAULT_TIMING, NOISY_SHARE, measurePoints, referenceBaseline, summarizeTimings, timingProtocol, type PointTiming, type TimingProtocol, type TimingSummary } from './timing.ts';
 
 // ---------------------------------------------------------------- model
 
@@ -248,15 +248,12 @@ export interface CalibrationRun {
   readonly noisy: boolean;
 }
 
-/** The share of a calibration's points that may stay noisy before the calibration is (see `CalibrationRun.noisy`). */
-export const NOISY_POINT_SHARE = 0.25;
-
 /** A calibration's noise verdict from its timing summary (`CalibrationRun.noisy`), with the sentence saying why. */
 export const calibrationNoise = (t: TimingSummary): { noisy: boolean; reason: string } => {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const wide = t.spread.median > t.protocol.maxSpread;
-  const many = t.noisyPoints > NOISY_POINT_SHARE * t.points;
-  const reason = `spread (median over ${t.points} points) ${pct(t.spread.median)} against ${pct(t.protocol.maxSpread)}; ${t.noisyPoints} points noisy (at most ${Math.floor(NOISY_POINT_SHARE * t.points)} allowed)`;
+  const many = t.noisyPoints > NOISY_SHARE * t.points;
+  const reason = `spread (median over ${t.points} points) ${pct(t.spread.median)} against ${pct(t.protocol.maxSpread)}; ${t.noisyPoints} points noisy (at most ${Math.floor(NOISY_SHARE * t.points)} allowed)`;
   return { noisy: wide || many, reason };
 };
 

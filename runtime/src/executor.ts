@@ -48,7 +48,7 @@ import { calibrate, median } from './calibration.ts';
 import { defaultClock, wallCpuCheckApplies, type Clock } from './clock.ts';
 import { DeviceRunner, type DeviceReply, type DeviceRequest, type DeviceTask, type SharedBackend } from './deviceRunner.ts';
 import {
-  DEFAULT_TIMING, assessPoint, interleavedOrder, quantile, referenceBaseline, summarizeTimings, timingProtocol,
+  DEFAULT_TIMING, NOISY_SHARE, assessPoint, interleavedOrder, quantile, referenceBaseline, summarizeTimings, timingProtocol,
   type PointTiming, type Reading, type Sample, type TimingProtocol, type TimingSummary,
 } from './timing.ts';
 
@@ -165,7 +165,11 @@ export interface ExecutionResult {
   readonly makespanError: {
     median: number; max: number;
     spread: { median: number; max: number };
-    /** Noisy layers, or a speed drift against calibration beyond the protocol's maxSpread (`drift`). */
+    /**
+     * The median error is not resolved: the layers' median spread exceeds the protocol's maxSpread, more than a
+     * quarter of the layers are noisy (`NOISY_SHARE`), or the speed drifted against calibration (`speed.drift`).
+     * `noisyLayers` counts the noisy layers whatever the verdict.
+     */
     noisy: boolean; noisyLayers: number;
     /**
      * The machine's speed against calibration over the layers (`LayerResult.speed`): median, min, max; and
@@ -325,15 +329,14 @@ export const makespanErrorSummary = (
   const speed = withSpeed ? { median: quantile(speeds, 0.5), min: Math.min(...speeds), max: Math.max(...speeds), drift: Math.abs(quantile(speeds, 0.5) - 1) > protocol.maxSpread } : undefined;
   const atErrs = withSpeed ? layers.map((x) => Math.abs(x.atCalibrationSpeed?.error ?? 0)) : [];
   const atCalibrationSpeed = withSpeed ? { median: median(atErrs), max: Math.max(0, ...atErrs) } : undefined;
-  const noise = noisyLayers > 0
-    ? `${noisyLayers} of ${layers.length} layers spread over ${pct(protocol.maxSpread)} (makespan at the tasks' quartiles: median ${pct(spread.median)}, max ${pct(spread.max)}): an error below that is not resolved`
-    : `every layer's makespan within ${pct(protocol.maxSpread)} spread (median ${pct(spread.median)}, max ${pct(spread.max)}), against a median error of ${pct(med)}`;
-  const prefix = noisyLayers > 0 ? 'NOISY' : speed?.drift === true ? 'NOISY (speed drift)' : 'quiet';
+  const unresolved = spread.median > protocol.maxSpread || noisyLayers > NOISY_SHARE * layers.length;
+  const noise = `${noisyLayers} of ${layers.length} layers noisy (at most ${Math.floor(NOISY_SHARE * layers.length)} allowed); layer spread (makespan at the tasks' quartiles) median ${pct(spread.median)}, max ${pct(spread.max)} (threshold ${pct(protocol.maxSpread)}), against a median error of ${pct(med)}${unresolved ? ': an error below that is not resolved' : ''}`;
+  const prefix = unresolved ? 'NOISY' : speed?.drift === true ? 'NOISY (speed drift)' : 'quiet';
   const drift = speed === undefined ? '' : speed.drift
     ? `; DRIFT: the reference kernel took ${speed.median.toFixed(3)}x its calibration time (layers ${speed.min.toFixed(3)}-${speed.max.toFixed(3)}x): the machine ran at another speed than at calibration, so the errors mix the model's with the drift; at calibration speed the median error is ${pct(atCalibrationSpeed!.median)}, max ${pct(atCalibrationSpeed!.max)}`
     : `; the reference kernel took ${speed.median.toFixed(3)}x its calibration time (layers ${speed.min.toFixed(3)}-${speed.max.toFixed(3)}x); at calibration speed the median error is ${pct(atCalibrationSpeed!.median)}`;
   return {
-    median: med, max: Math.max(0, ...errs), spread, noisy: noisyLayers > 0 || speed?.drift === true, noisyLayers,
+    median: med, max: Math.max(0, ...errs), spread, noisy: unresolved || speed?.drift === true, noisyLayers,
     ...(speed ? { speed } : {}), ...(atCalibrationSpeed ? { atCalibrationSpeed } : {}),
     note: `${prefix}: ${noise}${drift}`,
   };

@@ -60,6 +60,13 @@ export interface TimingProtocol {
   readonly maxReferenceRatio: number;
 }
 
+/**
+ * The share of the units behind one summary figure that may stay noisy before the figure is: a calibration's grid
+ * points (its fit pools them all) and an execution's layers (its error is their median). Either figure is also
+ * noisy when its units' median spread exceeds `maxSpread`.
+ */
+export const NOISY_SHARE = 0.25;
+
 export const DEFAULT_TIMING: TimingProtocol = {
   warmups: 1,
   repeats: 5,

@@ -78,7 +78,8 @@ test('per-layer results carry the error with its spread; the summary states the 
     assert.equal(l.speed, undefined, 'a bare cost model has no reference to compare with');
   }
   const m = r.right.makespanError;
-  assert.equal(m.noisy, r.right.layers.some((l) => l.noisy));
+  assert.equal(m.noisyLayers, r.right.layers.filter((l) => l.noisy).length);
+  if (m.noisyLayers > r.right.layers.length / 4) assert.ok(m.noisy);
   assert.match(m.note, m.noisy ? /^NOISY: / : /^quiet: /);
   assert.equal(r.right.timing.protocol.repeats, 3);
   assert.equal(r.right.timing.points, 9); // layer 0: 4 heads, head 2 split in two parts (5 tasks); layer 1: 4 heads

@@ -183,6 +183,14 @@ test('speed against calibration: each layer at calibration speed, the summary fl
   assert.deepEqual([steady.speed?.drift, steady.noisy], [false, false]);
   assert.match(steady.note, /^quiet: .*reference kernel took 1\.000x/);
   // No speed (no comparable calibration reference): no speed fields at all.
+  // The run's verdict is on its median: one noisy layer of 8 leaves it resolved; 3 of 8, or a median spread over
+  // maxSpread, do not.
+  const layers = (noisy: number, spread = 0.02) => Array.from({ length: 8 }, (_, i) => ({ predicted: 1, measured: 1.01, spread: i < noisy ? 0.2 : spread, noisy: i < noisy }));
+  assert.deepEqual([makespanErrorSummary(layers(1), P).noisy, makespanErrorSummary(layers(1), P).noisyLayers], [false, 1]);
+  assert.match(makespanErrorSummary(layers(1), P).note, /^quiet: 1 of 8 layers noisy \(at most 2 allowed\)/);
+  assert.equal(makespanErrorSummary(layers(2), P).noisy, false);
+  assert.equal(makespanErrorSummary(layers(3), P).noisy, true);
+  assert.equal(makespanErrorSummary(layers(0, 0.06), P).noisy, true, 'the median layer spreads over 5%');
   const none = makespanErrorSummary([{ predicted: 1, measured: 1.02, spread: 0.01, noisy: false }], P);
   assert.equal(none.speed, undefined);
   assert.equal(none.atCalibrationSpeed, undefined);
