@@ -9,7 +9,7 @@
  * default 0) prices what every query row costs whatever its budget: the softmax normalisation and output write of
  * the row, and its share of the partly masked blocks a block-sparse kernel computes. Without it a fit over whole
  * heads folds N rows' worth of it into `fixed`, and a split part of a few rows is priced like a whole head
- * (measured on the CPU backend at N = 1024: a 32-row part 0.38 ms, priced 1.6 ms by fixed + pairs alone).
+ * (measured on the CPU backend at N = 1024: a 32-row part 0.38 ms, priced 1.75 ms by fixed + pairs alone).
  * Optional terms price what split heads and KV replication cost:
  *   - `kvCopySecondsPerByte`: per-layer communication for each extra copy of a KV head (bytes / link bandwidth);
  *   - `kvProjectionPerToken`: recomputing K/V projections for an extra copy, per context token.
