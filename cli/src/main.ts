@@ -23,8 +23,8 @@ export const SUMMARIES: Readonly<Record<CommandName, string>> = {
   inspect: 'per-layer head budgets (min/mean/max, max/min) of a MInference, DuoAttention, MoA, XAttention or hplb profile',
   solve: 'solve a raw partitioning instance {costs, gpus, constraints?} (or a shared bench instance by --name)',
   profile: 'recovery curves per head from q/k dumps (.npy/safetensors) or synthetic heads; stability report',
-  execute: 'run a plan on a kernel backend (a worker per device, barrier per layer); predicted vs measured per layer',
-  calibrate: 'time a kernel backend over budgets × context lengths; fit fixed + per-block cost (R², CIs); write hplb.calibration/1',
+  execute: 'run a plan on a kernel backend (simulated devices in turn or a worker each, barrier per layer); predicted vs measured per layer',
+  calibrate: 'time a kernel backend over budgets × context lengths, whole heads and split parts; fit fixed + per-row + per-pair cost (R², CIs); write hplb.calibration/1',
   export: 'turn a plan into an engine layout (hplb.engine-layout/1) for vLLM, SGLang or TensorRT-LLM, plus a re-indexed MInference config',
   apply: 'rewrite a Llama / Mistral / Qwen2 safetensors checkpoint for an engine layout (permute and duplicate q/k/v/o heads, update config.json)',
 };

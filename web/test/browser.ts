@@ -64,7 +64,8 @@ export const withPage = async <A>(dir: string, options: SessionOptions, f: (s: S
 };
 
 /** Wait until the page's state (body[data-state]) is one of `states`; bounded by `timeoutMs`. */
+/** Wait until the page's state is one of `states`; returns the state that matched (read once: no second read can race the page). */
 export const waitForState = async (page: Page, states: ReadonlyArray<string>, timeoutMs: number): Promise<string> => {
-  await page.waitForFunction((s) => s.includes(document.body.dataset['state'] ?? ''), states, { timeout: timeoutMs, polling: 100 });
-  return page.evaluate(() => document.body.dataset['state'] ?? '');
+  const h = await page.waitForFunction((s) => { const v = document.body.dataset['state'] ?? ''; return s.includes(v) ? v : false; }, states, { timeout: timeoutMs, polling: 100 });
+  return (await h.jsonValue()) as string;
 };

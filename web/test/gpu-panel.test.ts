@@ -68,7 +68,7 @@ test('with WebGPU on: every conformance case passes on navigator.gpu and the cal
     assert.equal(CalibrationC.decode(json)._tag, 'Right', 'the calibration decodes as hplb.calibration/1');
     assert.equal(json.format, 'hplb.calibration/1');
     assert.equal(json.backend, 'webgpu');
-    assert.equal(json.samples?.length, 4, 'one sample per grid point (2 contexts x 2 budgets)');
+    assert.equal(json.samples?.length, 12, 'per grid point (2 contexts x 2 budgets) a whole head and two split parts');
     assert.equal(json.costModel?.unit, 'seconds');
     assert.ok((json.costModel?.perTokenPair ?? 0) > 0, 'a positive per-token-pair cost');
     assert.deepEqual(problems, []);

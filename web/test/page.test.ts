@@ -230,11 +230,13 @@ test('a profile with its config.json: the model shape comes from the config, a c
     const shown = (await page.textContent('#error')) ?? '';
     // The library names its option ($.modelConfig / config.json); the CLI may print its flag instead.
     assert.equal(shown.replace(/--model-config|\$\.modelConfig/g, 'X'), cliLine.replace(/--model-config|\$\.modelConfig/g, 'X'));
-    // The right config: the plan has the config's shape and name.
+    // The right config: the plan has the config's shape and name. The page still shows the error until it takes
+    // the new files, so wait for it to leave that state first.
     await page.setInputFiles('#file', [
       { name: 'tiny_pattern.json', mimeType: 'application/json', buffer: Buffer.from(pattern) },
       { name: 'config.json', mimeType: 'application/json', buffer: Buffer.from(config(2)) },
     ]);
+    await waitForState(page, ['busy', 'done'], 60_000);
     assert.equal(await waitForState(page, ['done', 'error'], 120_000), 'done', (await page.textContent('#error')) ?? '');
     const plan = JSON.parse((await page.textContent('#plan-json')) ?? '{}') as { model?: { layers?: number; queryHeads?: number; kvHeads?: number; headDim?: number } };
     assert.deepEqual([plan.model?.layers, plan.model?.queryHeads, plan.model?.kvHeads, plan.model?.headDim], [2, 4, 2, 64]);

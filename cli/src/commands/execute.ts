@@ -16,7 +16,7 @@ import { progressBar } from '../progress.ts';
 import { BACKEND_NAMES, backendOptions, CLOCKS, DEFAULT_EXECUTE_REPEATS, DEFAULT_SAMPLE_LAYERS, DEFAULT_TIMING, defaultClock, EXECUTIONS, executePlan, isBackendName } from '@hplb/runtime';
 import { orFailFlags, takeBackendOptions, TIMING_FLAGS, TIMING_HELP, TIMING_OPTION_FLAGS } from '../backendFlags.ts';
 
-export const summary = 'run a plan on a kernel backend (a worker per device, barrier per layer); predicted vs measured per layer';
+export const summary = 'run a plan on a kernel backend (simulated devices in turn or a worker each, barrier per layer); predicted vs measured per layer';
 
 const HELP = `Usage: hplb execute plan.json --backend ${BACKEND_NAMES.join('|')} [--context N] [--layers K] [--json]
 Flags:
