@@ -9,12 +9,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inflateSync } from 'node:zlib';
 import { simulate } from '@hplb/core';
 import { makeDevices } from '@hplb/core';
 import { renderTimeline } from '@hplb/planner';
 import { renderPareto, skyline } from '@hplb/planner';
 import { checkWellFormed } from '@hplb/planner';
+import { pictureStats } from '@hplb/spec';
 
 const L = 5;
 const G = 3;
@@ -68,30 +68,6 @@ test('pareto.svg parses, has one polyline per pipeline per panel, and marks the 
 
 const chromium = ['chromium', 'chromium-browser', 'google-chrome'].find((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
 
-/** Decode a PNG's pixels enough to tell a blank picture from a drawn one: distinct byte values of the raw scanlines. */
-const pngDistinctBytes = (png: Buffer): { width: number; height: number; distinct: number } => {
-  assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
-  let off = 8;
-  const idat: Buffer[] = [];
-  let width = 0;
-  let height = 0;
-  while (off < png.length) {
-    const len = png.readUInt32BE(off);
-    const type = png.subarray(off + 4, off + 8).toString('latin1');
-    const data = png.subarray(off + 8, off + 8 + len);
-    if (type === 'IHDR') {
-      width = data.readUInt32BE(0);
-      height = data.readUInt32BE(4);
-    }
-    if (type === 'IDAT') idat.push(data);
-    off += 12 + len;
-  }
-  const raw = inflateSync(Buffer.concat(idat));
-  const seen = new Set<number>();
-  for (let i = 0; i < raw.length; i += 7) seen.add(raw[i]!);
-  return { width, height, distinct: seen.size };
-};
-
 test('plan.svg renders in headless Chromium to a non-blank picture', { skip: chromium ? false : 'chromium is not installed (scripts/setup-system.sh installs it)', timeout: 120_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'hplb-svg-'));
   try {
@@ -105,9 +81,9 @@ test('plan.svg renders in headless Chromium to a non-blank picture', { skip: chr
     ], { timeout: 90_000, encoding: 'utf8' });
     rmSync(profile, { recursive: true, force: true });
     assert.ok(existsSync(png), `no screenshot: exit ${r.status}, ${r.stderr?.slice(-400)}`);
-    const info = pngDistinctBytes(readFileSync(png));
+    const info = pictureStats(readFileSync(png));
     assert.equal(info.width, 1014);
-    assert.ok(info.distinct > 8, `the picture looks blank (${info.distinct} distinct byte values)`);
+    assert.ok(info.colours > 8, `the picture looks blank (${info.colours} distinct colours)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -7,3 +7,4 @@ export * from './arbitraries.ts';
 export * from './laws.ts';
 export { attentionConformance, compareArrays, referenceAttention, referenceBlockMass, roundToPrecision, TOLERANCES, type ConformanceOptions } from './conformance.ts';
 export { handPlan, type HandPlanSpec } from './fixtures.ts';
+export { pictureStats, type PictureStats } from './png.ts';

@@ -18,7 +18,7 @@ import { basename, join, resolve } from 'node:path';
 import { sharedDataDir } from '@hplb/core/node';
 import { buildSite, WEB_DIR } from '../scripts/build.ts';
 import { chromiumMissing, waitForState, withPage } from './browser.ts';
-import { pictureStats } from './png.ts';
+import { pictureStats } from '@hplb/spec';
 
 const ROOT = resolve(WEB_DIR, '..');
 const HPLB_BIN = join(ROOT, 'cli', 'bin', 'hplb.mjs');

@@ -1,6 +1,7 @@
 /**
- * Just enough PNG decoding to tell a drawn page from a blank one: 8-bit RGB or RGBA, non-interlaced (what Chromium's
- * screenshots are), scanline filters undone, then the luminance spread and the number of distinct colours.
+ * Just enough PNG decoding to tell a drawn picture from a blank one: 8-bit RGB or RGBA, non-interlaced (what Chromium's
+ * screenshots are), scanline filters undone, then the luminance spread and the number of distinct colours. Used by
+ * the tests that render in headless Chromium (the page's screenshot, plan.svg).
  */
 import { inflateSync } from 'node:zlib';
 
