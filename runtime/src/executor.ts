@@ -2,11 +2,12 @@
  * The plan executor: runs an `hplb.plan/1` plan on an attention backend and compares measured with predicted time.
  *
  * Each simulated device (`deviceRunner.ts`) runs, for every layer, its whole heads and its split-head row ranges; a
- * barrier ends each layer (all devices report before the next layer starts). Execution "workers" (the default) puts
- * each device in its own worker thread (`deviceWorker.ts`), each with its own backend instance. Backends that
- * declare `capabilities.workerThreads: false` (gpujs GPU mode: headless-gl loads in one thread per process) run in
- * execution "serial": one backend instance on the calling thread, shared by the devices, which run their tasks of a
- * layer one device after another; each device's busy time is still measured on its own, and the layer makespan is
+ * barrier ends each layer (all devices report before the next layer starts). Execution "workers" puts each device
+ * in its own worker thread (`deviceWorker.ts`), each with its own backend instance. Execution "serial" keeps one
+ * backend instance on the calling thread, shared by the devices, which run their tasks of a layer one device after
+ * another: the default with the cpu clock and one device at a time (process CPU time counts every thread, so other
+ * isolates would be timed too), and for backends that declare `capabilities.workerThreads: false` (gpujs GPU mode:
+ * headless-gl loads in one thread per process); workers otherwise. In both modes each device's busy time is still measured on its own, and the layer makespan is
  * still the max over devices, so both modes report the same quantities. Per layer it
  * measures each device's busy time (Σ over its tasks of the task's median time / device speed), the layer makespan
  * (max over devices) and, over all layers, the bubbleFraction (1 − Σ mean busy / Σ makespan), next to the plan's
@@ -14,12 +15,14 @@
  *
  * Timing follows the protocol of `timing.ts`, per layer: a warm-up pass over every device's tasks (reported apart,
  * `warmupSeconds`), then `repeats` passes (default 3) in which each device runs its tasks in an interleaved order
- * (rotated every pass) with its reference kernel timed before each pass and after the last; runs next to a slow
- * reference time, or descheduled (cpu clock: wall / CPU over the threshold), are rejected and their tasks
- * re-measured in extra passes; a task still spreading more than `maxSpread` is flagged noisy. Each layer reports
- * its error with a spread: the makespan at the tasks' first and third quartiles (`measuredRange`, `errorRange`,
- * `spread`), the re-measures and rejects, and `noisy`; `makespanError` states the noise level over the layers and
- * `timing` summarises the protocol for the whole run.
+ * (rotated every pass) with its reference kernel timed before each pass and after the last; contended runs (the
+ * protocol's reference rule) or descheduled ones (cpu clock: wall / CPU over the threshold) are rejected and their
+ * tasks re-measured in extra passes, and, under `normalize`, every run is expressed at the run's reference baseline
+ * speed (statistics are taken once all layers are measured, against the final baseline). Each layer reports its
+ * error with a spread: the makespan at the tasks' first and third quartiles (`measuredRange`, `errorRange`,
+ * `spread`), the re-measures and rejects, `noisy` (judged on the layer) and, against a comparable calibration
+ * reference, `speed`; `makespanError` states the noise level over the layers and `timing` summarises the protocol
+ * for the whole run.
  *
  * Layers measured: `layers: K` runs the first K layers; otherwise a documented sample, `sampleLayers` (default 8)
  * layers evenly spaced from the first to the last (`sampledLayers`; every layer when the plan has at most that
@@ -48,7 +51,7 @@ import { calibrate, median } from './calibration.ts';
 import { defaultClock, wallCpuCheckApplies, type Clock } from './clock.ts';
 import { DeviceRunner, type DeviceReply, type DeviceRequest, type DeviceTask, type SharedBackend } from './deviceRunner.ts';
 import {
-  DEFAULT_TIMING, NOISY_SHARE, assessPoint, interleavedOrder, quantile, referenceBaseline, summarizeTimings, timingProtocol,
+  DEFAULT_TIMING, NOISY_SHARE, assessPoint, interleavedOrder, quantile, referenceBaseline, sampleBetween, summarizeTimings, timingProtocol,
   type PointTiming, type Reading, type Sample, type TimingProtocol, type TimingSummary,
 } from './timing.ts';
 
@@ -425,9 +428,6 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
       const samples = tasks.map((ts) => ts.map(() => [] as Sample[]));
       // Runs of a device waiting for its next reference time (each gets the larger of its two neighbours).
       const pending = tasks.map(() => [] as { j: number; reading: Reading; before: number | undefined }[]);
-      /** A run between its reference times `before` (absent: none yet) and `after`. */
-      const closed = (p: { reading: Reading; before: number | undefined }, after: number): Sample =>
-        ({ ...p.reading, reference: Math.max(p.before ?? after, after), ...(p.before !== undefined ? { referenceBefore: p.before } : {}), referenceAfter: after });
       let round = 0;
       /** One pass: each device with a non-empty order runs it; the devices take turns in batches of `concurrency`. */
       const pass = async (orders: number[][], phase: 'warmup' | 'steady', final: boolean): Promise<E.Either<HplbError, void>> => {
@@ -442,14 +442,14 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
             if (phase === 'warmup') { for (const [k, j] of orders[g]!.entries()) warm[g]![j]!.push(r.readings[k]!.seconds); continue; }
             const before = r.probes[0];
             // The probe before this pass closes the device's previous pass.
-            if (before !== undefined) { for (const p of pending[g]!) samples[g]![p.j]!.push(closed(p, before)); pending[g] = []; probes.push(before); }
+            if (before !== undefined) { for (const p of pending[g]!) samples[g]![p.j]!.push(sampleBetween(p.reading, p.before, before)); pending[g] = []; probes.push(before); }
             for (const [k, j] of orders[g]!.entries()) {
               const reading = r.readings[k]!;
               if (reading.wallSeconds !== undefined && reading.cpuSeconds !== undefined && reading.cpuSeconds > 0) ratios.push(reading.wallSeconds / reading.cpuSeconds);
               pending[g]!.push({ j, reading, before });
             }
             const after = r.probes[1];
-            if (after !== undefined) { for (const p of pending[g]!) samples[g]![p.j]!.push(closed(p, after)); pending[g] = []; probes.push(after); }
+            if (after !== undefined) { for (const p of pending[g]!) samples[g]![p.j]!.push(sampleBetween(p.reading, p.before, after)); pending[g] = []; probes.push(after); }
           }
         }
         return E.right(undefined);

@@ -173,25 +173,33 @@ export const interleavedOrder = (count: number, round: number): number[] =>
 
 /** Why a steady run was rejected, or undefined when it is accepted. */
 export const contention = (s: Sample, protocol: TimingProtocol, referenceBaseline: number | undefined): 'reference' | 'descheduled' | undefined => {
-  const pair = neighbours(s);
-  if (protocol.normalize && pair !== undefined && referenceBaseline !== undefined && referenceBaseline > 0) {
-    const [a, b] = pair;
-    if (Math.max(a, b) > Math.min(a, b) * (1 + protocol.referenceTolerance) || Math.max(a, b) > referenceBaseline * protocol.maxReferenceRatio) return 'reference';
+  const n = normalizing(s, protocol, referenceBaseline);
+  if (n !== undefined) {
+    const { a, b, baseline } = n;
+    if (Math.max(a, b) > Math.min(a, b) * (1 + protocol.referenceTolerance) || Math.max(a, b) > baseline * protocol.maxReferenceRatio) return 'reference';
   } else if (s.reference !== undefined && referenceBaseline !== undefined && referenceBaseline > 0 && s.reference > referenceBaseline * (1 + protocol.referenceTolerance)) return 'reference';
   if (protocol.maxWallCpuRatio !== null && s.wallSeconds !== undefined && s.cpuSeconds !== undefined && s.cpuSeconds > 0 && s.wallSeconds / s.cpuSeconds > protocol.maxWallCpuRatio) return 'descheduled';
   return undefined;
 };
 
-/** The two reference times around a run (one of them twice when only one was timed), or undefined. */
-const neighbours = (s: Sample): readonly [number, number] | undefined => {
+/** A run timed between the reference times `before` (absent: none yet) and `after`: what contention and `normalize` read. */
+export const sampleBetween = (reading: Reading, before: number | undefined, after: number): Sample =>
+  ({ ...reading, reference: Math.max(before ?? after, after), ...(before !== undefined ? { referenceBefore: before } : {}), referenceAfter: after });
+
+/**
+ * When `normalize` applies to a run: the two reference times around it (one of them twice when only one was timed)
+ * and the baseline; otherwise undefined (normalize off, no baseline, or no reference time next to the run).
+ */
+const normalizing = (s: Sample, protocol: TimingProtocol, baseline: number | undefined): { a: number; b: number; baseline: number } | undefined => {
+  if (!protocol.normalize || baseline === undefined || !(baseline > 0)) return undefined;
   const a = s.referenceBefore ?? s.referenceAfter, b = s.referenceAfter ?? s.referenceBefore;
-  return a !== undefined && b !== undefined && a > 0 && b > 0 ? [a, b] : undefined;
+  return a !== undefined && b !== undefined && a > 0 && b > 0 ? { a, b, baseline } : undefined;
 };
 
 /** A run's time as the statistics count it: at the baseline's speed with `normalize` (module doc), else as read. */
 export const runTime = (s: Sample, protocol: TimingProtocol, referenceBaseline: number | undefined): number => {
-  const pair = neighbours(s);
-  return protocol.normalize && pair !== undefined && referenceBaseline !== undefined && referenceBaseline > 0 ? (s.seconds * 2 * referenceBaseline) / (pair[0] + pair[1]) : s.seconds;
+  const n = normalizing(s, protocol, referenceBaseline);
+  return n !== undefined ? (s.seconds * 2 * n.baseline) / (n.a + n.b) : s.seconds;
 };
 
 /** The state of one point given its runs so far: its statistics, and whether it wants another run. */
@@ -313,7 +321,7 @@ export const measurePoints = async (
     if (E.isLeft(r)) return r;
     const t = r.right.seconds;
     probes.push(t);
-    for (const p of pending) samples[p.point]!.push({ ...p.reading, reference: Math.max(p.before ?? t, t), ...(p.before !== undefined ? { referenceBefore: p.before } : {}), referenceAfter: t });
+    for (const p of pending) samples[p.point]!.push(sampleBetween(p.reading, p.before, t));
     pending = [];
     last = t;
     return E.right(undefined);
