@@ -12,12 +12,13 @@
  * `hplb execute`.
  *
  * Timing follows the protocol of `timing.ts`: one warm-up run per grid point (reported apart), `repeats` steady
- * runs in interleaved order with a reference kernel (the smallest context at two key blocks) timed between points,
- * contended runs rejected and re-measured, each point's median and spread (IQR / median). The default grid covers
- * two context lengths (1024 and 4096) and budgets from 0.5% to 50% of N (real per-head densities are 0.5-20%;
- * heavy heads of max-min plans reach 50% and more). `calibrate` refuses a calibration whose points still spread
- * more than `timing.maxSpread` after the re-measures, unless `force` is set; the record always says how noisy it
- * was (`timing`).
+ * runs in interleaved order with a reference kernel (`referenceKernel` at the smallest context) timed between
+ * points, contended runs rejected and re-measured, runs expressed at the reference baseline's speed (`normalize`),
+ * each point's median and spread (IQR / median). The default grid covers two context lengths (1024 and 4096) and
+ * budgets from 0.5% to 50% of N (real per-head densities are 0.5-20%; heavy heads of max-min plans reach 50% and
+ * more). `calibrate` refuses a noisy calibration (`calibrationNoise`: its points' median spread over
+ * `timing.maxSpread`, or over a quarter of its points noisy after their re-measures) unless `force` is set; the
+ * record always says how noisy it was (`timing`, `noisy`).
  * Used by `hplb calibrate`, `executePlan` (when given no cost model) and examples/bench-fidelity.ts.
  */
 import * as E from 'fp-ts/lib/Either.js';
@@ -165,7 +166,9 @@ export const fitLinearModel = (
   let best: { beta: number[]; wsse: number; variance: number[]; support: number[] } | undefined;
   for (let mask = 0; mask < 1 << constrained.length; mask++) {
     const support = [...free, ...constrained.filter((_, i) => (mask & (1 << i)) === 0)].sort((a, b) => a - b);
-    const f = support.length === 0 ? { beta: new Array<number>(p).fill(0), wsse: ys.reduce((s, y, i) => s + w[i]! * y * y, 0), variance: new Array<number>(p).fill(NaN) } : leastSquaresOn(X, ys, w, support);
+    const f = mask === 0 ? full // every column: the unconstrained fit, already solved
+      : support.length === 0 ? { beta: new Array<number>(p).fill(0), wsse: ys.reduce((s, y, i) => s + w[i]! * y * y, 0), variance: new Array<number>(p).fill(NaN) }
+      : leastSquaresOn(X, ys, w, support);
     if (f === undefined || constrained.some((j) => f.beta[j]! < 0)) continue;
     if (best === undefined || f.wsse < best.wsse * (1 - 1e-12) - 1e-300) best = { ...f, support };
   }
