@@ -153,8 +153,9 @@ export const CalibrationC = t.intersection([
     samples: t.array(CalibrationSampleC), date: t.string, machine: t.string,
     /**
      * The timing protocol's reference kernel as calibration measured it: a whole head at `contextLength` with
-     * `keyBlocks` key blocks per query block, `seconds` on `clock` (the baseline of its times: their 10th percentile). An executed plan at that N compares its
-     * own reference times with it: how fast the machine ran against its speed at calibration.
+     * `keyBlocks` key blocks per query block, `seconds` on `clock` (the baseline of its times: their 10th
+     * percentile). An executed plan at that N compares its own reference times with it: how fast the machine ran
+     * against its speed at calibration.
      */
     reference: t.type({ contextLength: NonNegative, keyBlocks: NonNegative, clock: t.string, seconds: NonNegative }),
   }),

@@ -24,9 +24,10 @@ export const headInputs = (seed: number, layer: number, head: number, kvHead: nu
 /**
  * The reference kernel of the timing protocol: a whole head at N with two key blocks per query block (the
  * sink+local layout of budget 1.5·B), on inputs no task uses (layer −2). Calibration times it at its smallest
- * context between grid points and records its median (`Calibration.reference`); the executor's devices time it at
- * the run's N between passes. Same definition in both, so when the run's N is the calibration's reference N, the
- * ratio of the two medians is how fast the machine ran against its speed at calibration (the executor's `speed`).
+ * context between grid points and records its baseline (`Calibration.reference`: the 10th percentile of its times);
+ * the executor's devices time it at the run's N between passes. Same definition in both, so when the run's N is the
+ * calibration's reference N, the ratio of the two baselines is how fast the machine ran against its speed at
+ * calibration (the executor's `speed`).
  */
 export const referenceKernel = (seed: number, p: AttentionParams): E.Either<HplbError, { x: ReturnType<typeof headInputs>; layout: BlockLayout }> =>
   E.map((layout: BlockLayout) => ({ x: headInputs(seed, -2, 0, 0, p.tokens, p.headDim), layout }))(budgetLayout(p, budgetKeys(p, 1.5 * p.blockSize)));
