@@ -60,10 +60,39 @@ export interface ModelSource {
   readonly verifiedIn: string;
 }
 
+/**
+ * The rest of a decoder's dimensions, beside its attention shape: what the serving cost model (core serving.ts) needs
+ * to price projections, the MLP, weights and all-reduces. Read from the same `config.json` as the shape.
+ *   hiddenSize        `hidden_size` (ChatGLM: `hidden_size`)
+ *   intermediateSize  `intermediate_size` (ChatGLM: `ffn_hidden_size`): the dense MLP width; for a mixture of experts,
+ *                     the width of one expert (Qwen MoE: `moe_intermediate_size`)
+ *   vocabSize         `vocab_size` (ChatGLM: `padded_vocab_size`)
+ *   tieWordEmbeddings `tie_word_embeddings` (absent: false, the transformers default for these architectures)
+ *   weightDtype       `torch_dtype` (absent: bfloat16); weightBytesPerElement follows from it
+ *   moe               Mixtral: `num_local_experts`, `num_experts_per_tok`; Qwen MoE: `num_experts`,
+ *                     `num_experts_per_tok`, `shared_expert_intermediate_size`
+ */
+export interface ModelDims {
+  readonly hiddenSize: number;
+  readonly intermediateSize: number;
+  readonly vocabSize: number;
+  readonly tieWordEmbeddings: boolean;
+  /** `bfloat16`, `float16` or `float32`, as the config states it. */
+  readonly weightDtype: string;
+  /** Bytes per weight element: 2 for bfloat16/float16, 4 for float32. */
+  readonly weightBytesPerElement: number;
+  /** Mixture of experts: `intermediateSize` is then one expert's width. */
+  readonly moe?: { readonly experts: number; readonly topK: number; readonly sharedExpertIntermediateSize?: number };
+  /** Where the figures were read: the config.json and the keys (each registry row cites its own). */
+  readonly source: string;
+}
+
 export interface RegisteredModel extends ModelShape {
   readonly aliases: ReadonlyArray<string>;
   readonly source: ModelSource;
   readonly note?: string;
+  /** Hidden and MLP sizes, vocabulary and weight dtype, from the same config.json (every registered row has them). */
+  readonly dims?: ModelDims;
 }
 
 /**
