@@ -14,12 +14,25 @@
  * Multimodal configs (Gemma 3, Llama 4, Mistral 3) keep the language model under `text_config`; when the top level
  * has no layer count and `text_config` is an object, the fields are read there (paths say `$.text_config.…`).
  *
+ * The rest of the model's dimensions (`ModelConfig.dims`, a `ModelDims`; its doc comment in model.ts lists the keys):
+ *   hiddenSize        `hidden_size`
+ *   intermediateSize  `intermediate_size`, else ChatGLM's `ffn_hidden_size`; for a mixture of experts with
+ *                     `moe_intermediate_size` (Qwen MoE), that one expert's width
+ *   vocabSize         ChatGLM's `padded_vocab_size` (its embedding's rows), else `vocab_size`
+ *   tieWordEmbeddings `tie_word_embeddings`, under `text_config` then at the top level; absent: the transformers default
+ *                     of the model type (true for Gemma, false for the rest)
+ *   weightDtype       `torch_dtype` (or transformers 5's `dtype`), under `text_config` then at the top level; absent: bfloat16
+ *   moe               `num_local_experts` (Mixtral) or `num_experts` (Qwen MoE), `num_experts_per_tok`,
+ *                     `shared_expert_intermediate_size`
+ * `dims` is present when hidden, intermediate and vocabulary sizes are all found; otherwise `dimsMissing` lists the
+ * JSON paths of those absent (`$.intermediate_size`). A present but invalid value is an error at its path, like the shape.
+ *
  * Errors are one `HplbError` naming the file and the JSON path of the offending field (`$.num_attention_heads`).
  */
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { decode, hplbError, issue, issueText, parseJson, type HplbError } from './errors.ts';
-import { MODEL_REGISTRY, type ModelShape, type RegisteredModel } from './model.ts';
+import { MODEL_REGISTRY, type ModelDims, type ModelShape, type RegisteredModel } from './model.ts';
 
 // ---------------------------------------------------------------- model
 
@@ -32,9 +45,16 @@ export interface ModelConfig {
   readonly file?: string;
   /** JSON path each shape field was read from, e.g. `{ headDim: "$.head_dim" }`, or `"hidden_size / num_attention_heads"`. */
   readonly from: Readonly<Record<'layers' | 'queryHeads' | 'kvHeads' | 'headDim' | 'name', string>>;
+  /** Hidden and MLP sizes, vocabulary, weight dtype and experts: present when the config states the three sizes. */
+  readonly dims?: ModelDims;
+  /** JSON paths of the dims fields the config lacks (`$.intermediate_size`, …); empty exactly when `dims` is present. */
+  readonly dimsMissing: ReadonlyArray<string>;
 }
 
 const intField = t.union([t.number, t.undefined], 'a number');
+/** A dims field some configs write as null when it does not apply (null reads as absent). */
+const optIntField = t.union([t.number, t.null, t.undefined], 'a number');
+const dtypeField = t.union([t.string, t.null, t.undefined], 'a dtype name such as "bfloat16"');
 /** The fields read, loosely typed: each is then checked by hand so the error names the field and what it means. */
 const HfConfigC = t.type(
   {
@@ -52,15 +72,28 @@ const HfConfigC = t.type(
     _name_or_path: t.union([t.string, t.undefined], 'a string'),
     architectures: t.union([t.array(t.string), t.null, t.undefined], 'a list of strings'),
     model_type: t.union([t.string, t.undefined], 'a string'),
+    intermediate_size: optIntField,
+    ffn_hidden_size: optIntField,
+    moe_intermediate_size: optIntField,
+    shared_expert_intermediate_size: optIntField,
+    vocab_size: optIntField,
+    padded_vocab_size: optIntField,
+    tie_word_embeddings: t.union([t.boolean, t.null, t.undefined], 'true or false'),
+    torch_dtype: dtypeField,
+    dtype: dtypeField,
+    num_local_experts: optIntField,
+    num_experts: optIntField,
+    num_experts_per_tok: optIntField,
   },
   'a Hugging Face config.json object',
 );
+type HfConfig = t.TypeOf<typeof HfConfigC>;
 
 // ---------------------------------------------------------------- constructors
 
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null && !Array.isArray(u);
 
-const nameFrom = (c: t.TypeOf<typeof HfConfigC>, at: string): { name: string; from: string } | undefined => {
+const nameFrom = (c: HfConfig, at: string): { name: string; from: string } | undefined => {
   const p = c._name_or_path?.trim();
   if (p) {
     const local = p.startsWith('/') || p.startsWith('.') || p.includes('\\') || p.split('/').length > 2;
@@ -72,10 +105,105 @@ const nameFrom = (c: t.TypeOf<typeof HfConfigC>, at: string): { name: string; fr
   return undefined;
 };
 
+/** Bytes per weight element of each dtype `ModelDims.weightDtype` may hold. */
+const DTYPE_BYTES: Readonly<Record<string, number>> = { bfloat16: 2, float16: 2, float32: 4 };
+
+/** Model types whose transformers config ties the output projection to the embedding when `tie_word_embeddings` is absent. */
+const TIED_BY_DEFAULT: ReadonlySet<string> = new Set(['gemma', 'gemma2', 'gemma3', 'gemma3_text']);
+
+const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+
+/**
+ * The dims of a decoded config `c` (read at `at`; `top` is the whole file, whose `tie_word_embeddings`, `torch_dtype`
+ * and `model_type` apply when `c` is a nested `text_config` without them). Left: a present but invalid field, at its path.
+ */
+const readDims = (c: HfConfig, at: string, top: Record<string, unknown>, file?: string): E.Either<HplbError, { dims?: ModelDims; dimsMissing: string[] }> => {
+  const bad = (path: string, expected: string, actual?: unknown) => E.left(hplbError('decode', [issue(path, expected, actual)], file));
+  const missing: string[] = [];
+  const read: string[] = [];
+  /** The first of `keys` that `c` states (null reads as absent): its path and value, or undefined. */
+  const pick = (keys: ReadonlyArray<keyof HfConfig>): { path: string; value: unknown } | undefined => {
+    const k = keys.find((key) => c[key] !== undefined && c[key] !== null);
+    return k === undefined ? undefined : { path: `${at}.${k}`, value: c[k] };
+  };
+  const size = (keys: ReadonlyArray<keyof HfConfig>, what: string, into = read): E.Either<HplbError, number | undefined> => {
+    const f = pick(keys);
+    if (f === undefined) {
+      missing.push(`${at}.${keys[0]!}`);
+      return E.right(undefined);
+    }
+    if (!isPosInt(f.value)) return bad(f.path, `a positive integer (${what})`, f.value);
+    into.push(f.path);
+    return E.right(f.value);
+  };
+
+  // Experts first: they decide whether `moe_intermediate_size` is the MLP width.
+  const expertsAt = pick(['num_local_experts', 'num_experts']);
+  const moeRead: string[] = [];
+  let moe: ModelDims['moe'];
+  if (expertsAt !== undefined) {
+    if (!isPosInt(expertsAt.value)) return bad(expertsAt.path, 'a positive integer (the number of experts per MoE layer)', expertsAt.value);
+    moeRead.push(expertsAt.path);
+    const topK = size(['num_experts_per_tok'], 'the number of experts each token is routed to', moeRead);
+    if (E.isLeft(topK)) return topK;
+    const shared = pick(['shared_expert_intermediate_size']);
+    if (shared !== undefined && !isPosInt(shared.value)) return bad(shared.path, 'a positive integer (the shared expert\'s MLP width)', shared.value);
+    if (shared !== undefined) moeRead.push(shared.path);
+    if (topK.right !== undefined)
+      moe = { experts: expertsAt.value, topK: topK.right, ...(shared !== undefined ? { sharedExpertIntermediateSize: shared.value as number } : {}) };
+  }
+  const hidden = size(['hidden_size'], 'the model width');
+  if (E.isLeft(hidden)) return hidden;
+  const mlp = size(expertsAt !== undefined && pick(['moe_intermediate_size']) !== undefined ? ['moe_intermediate_size'] : ['intermediate_size', 'ffn_hidden_size'], expertsAt !== undefined ? 'the MLP width of one expert' : 'the MLP width');
+  if (E.isLeft(mlp)) return mlp;
+  // ChatGLM's padded_vocab_size is its embedding's row count; vocab_size, when it also states one, is the same or smaller.
+  const vocab = size(c.padded_vocab_size !== undefined && c.padded_vocab_size !== null ? ['padded_vocab_size'] : ['vocab_size'], 'the vocabulary size');
+  if (E.isLeft(vocab)) return vocab;
+
+  // Tied embeddings and the dtype: the language model's own config first, then the whole file's.
+  const nested = at !== '$';
+  let tie: boolean;
+  if (c.tie_word_embeddings !== undefined && c.tie_word_embeddings !== null) {
+    tie = c.tie_word_embeddings;
+    read.push(`${at}.tie_word_embeddings`);
+  } else if (nested && top['tie_word_embeddings'] !== undefined && top['tie_word_embeddings'] !== null) {
+    if (typeof top['tie_word_embeddings'] !== 'boolean') return bad('$.tie_word_embeddings', 'true or false', top['tie_word_embeddings']);
+    tie = top['tie_word_embeddings'];
+    read.push('$.tie_word_embeddings');
+  } else {
+    const types = [c.model_type, nested ? top['model_type'] : undefined].filter((m): m is string => typeof m === 'string');
+    tie = types.some((m) => TIED_BY_DEFAULT.has(m));
+    read.push(`tie_word_embeddings absent (${tie ? `true, the default of model type ${types.find((m) => TIED_BY_DEFAULT.has(m))!}` : 'false'})`);
+  }
+  const dtypeKey = (['torch_dtype', 'dtype'] as const).find((k) => c[k] !== undefined && c[k] !== null);
+  const topDtypeKey = nested ? ['torch_dtype', 'dtype'].find((k) => top[k] !== undefined && top[k] !== null) : undefined;
+  const dtypeAt = dtypeKey !== undefined ? { path: `${at}.${dtypeKey}`, value: c[dtypeKey] as unknown } : topDtypeKey !== undefined ? { path: `$.${topDtypeKey}`, value: top[topDtypeKey] } : undefined;
+  const dtype = dtypeAt === undefined ? 'bfloat16' : dtypeAt.value;
+  if (typeof dtype !== 'string' || DTYPE_BYTES[dtype] === undefined) return bad(dtypeAt!.path, 'bfloat16, float16 or float32 (the dtype of the weights)', dtype);
+  read.push(dtypeAt?.path ?? 'torch_dtype absent (bfloat16)');
+
+  if (missing.length > 0 || hidden.right === undefined || mlp.right === undefined || vocab.right === undefined) return E.right({ dimsMissing: missing });
+  return E.right({
+    dims: {
+      hiddenSize: hidden.right,
+      intermediateSize: mlp.right,
+      vocabSize: vocab.right,
+      tieWordEmbeddings: tie,
+      weightDtype: dtype,
+      weightBytesPerElement: DTYPE_BYTES[dtype]!,
+      ...(moe !== undefined ? { moe } : {}),
+      source: `${file ?? 'config.json'}: ${[...read, ...moeRead].join(', ')}`,
+    },
+    dimsMissing: missing,
+  });
+};
+
 /**
  * Parse a Hugging Face `config.json` (already parsed JSON) into a `ModelConfig`. A missing or non-positive-integer
  * layer or head count, a `hidden_size` that the head count does not divide (when `head_dim` is absent), or a KV head
- * count that does not divide the query heads is an error at that field's JSON path, naming `file`.
+ * count that does not divide the query heads is an error at that field's JSON path, naming `file`. So is a dims field
+ * that is present but not a positive integer, or a `torch_dtype` other than bfloat16, float16 or float32; an absent one
+ * only leaves `dims` out and is named in `dimsMissing`.
  */
 export const parseModelConfig = (json: unknown, file?: string): E.Either<HplbError, ModelConfig> => {
   const bad = (path: string, expected: string, actual?: unknown) => E.left(hplbError('decode', [issue(path, expected, actual)], file));
@@ -132,6 +260,9 @@ export const parseModelConfig = (json: unknown, file?: string): E.Either<HplbErr
   const ctx = c[ctxKey];
   if (ctx !== undefined && !posInt(ctx)) return bad(`${at}.${ctxKey}`, 'a positive integer (the longest context the model was built for)', ctx);
 
+  const dims = readDims(c, at, json, file);
+  if (E.isLeft(dims)) return dims;
+
   // The name: from the nested config first, then the top level (multimodal configs name the whole model there).
   const named = nameFrom(c, at) ?? (nested ? nameFrom(E.getOrElseW(() => c)(decode(HfConfigC, json)), '$') : undefined);
   const fallbackName = file !== undefined ? `model of ${file}` : 'unnamed model';
@@ -147,6 +278,8 @@ export const parseModelConfig = (json: unknown, file?: string): E.Either<HplbErr
       headDim: headDimFrom,
       name: named?.from ?? 'none (no _name_or_path, architectures or model_type)',
     },
+    ...(dims.right.dims !== undefined ? { dims: dims.right.dims } : {}),
+    dimsMissing: dims.right.dimsMissing,
   });
 };
 
@@ -232,4 +365,17 @@ export const registeredModel = (name: string): RegisteredModel | undefined => {
   const loose = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
   const q = loose(k.split('/').filter(Boolean).pop() ?? k);
   return MODEL_REGISTRY.find((m) => [m.name, ...m.aliases].some((n) => loose(n) === q));
+};
+
+/**
+ * The dims of a model: its config's (`config.dims`) when it has them, else the registered row named like `shape`
+ * (`registeredModel(shape.name)`) when that row has the same attention shape (layers, heads, KV heads, head dim).
+ * Undefined when neither says: the caller names what is missing (`config.dimsMissing`).
+ */
+export const modelDimsOf = (shape: ModelShape, config?: ModelConfig): ModelDims | undefined => {
+  if (config?.dims !== undefined) return config.dims;
+  const row = registeredModel(shape.name);
+  if (row?.dims === undefined) return undefined;
+  const same = row.layers === shape.layers && row.queryHeads === shape.queryHeads && row.kvHeads === shape.kvHeads && row.headDim === shape.headDim;
+  return same ? row.dims : undefined;
 };
