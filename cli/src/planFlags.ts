@@ -5,13 +5,13 @@
  * the CLI's messages name its flags exactly as before.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { PROFILE_FORMATS, COST_MODEL_NAMES, DEFAULT_BLOCK_SIZE, hplbError, issue, type HplbError, type LoadedProfile, type LoadProfileOptions, type SettingsOptions } from 'hplb';
+import { PROFILE_FORMATS, COST_MODEL_NAMES, DEFAULT_BLOCK_SIZE, DEFAULT_HARDWARE, DEFAULT_WORKLOAD, HARDWARE_NAMES, WORKLOAD_MODES, hplbError, issue, type HplbError, type LoadedProfile, type LoadProfileOptions, type SettingsOptions } from 'hplb';
 import { isProfileFormat } from '@hplb/core';
 import { builtinLoadedProfile, publishedLoadedProfile, syntheticLoadedProfile } from '@hplb/planner';
 import { loadProfile as loadProfileNode } from 'hplb/node';
 import type { Args } from './args.ts';
 import { CliFailure, argumentError } from './io.ts';
-import { SOLVER_FLAG_HELP, SOLVER_FLAG_SPEC, readSolverOptions } from './solverFlags.ts';
+import { SOLVER_FLAG_HELP, SOLVER_FLAG_SPEC, readCalibration, readSolverOptions } from './solverFlags.ts';
 
 /** Library option path → the flag that sets it. Paths match exactly; the same pairs rewrite `path = v` in messages. */
 export const PLAN_FLAGS: ReadonlyArray<readonly [path: string, flag: string]> = [
@@ -49,6 +49,15 @@ export const PLAN_FLAGS: ReadonlyArray<readonly [path: string, flag: string]> = 
   ['$.recentTokens', '--recent'],
   ['$.recoveryTarget', '--recovery'],
   ['$.curves', '--curves'],
+  ['$.workload.mode', '--workload'],
+  ['$.workload.outputTokens', '--output-tokens'],
+  ['$.workload.batch', '--batch'],
+  ['$.workload', '--workload'],
+  ['$.hardware', '--hardware'],
+  ['$.modelDims.hiddenSize', '--hidden-size'],
+  ['$.modelDims.intermediateSize', '--intermediate-size'],
+  ['$.modelDims', '--hidden-size/--intermediate-size'],
+  ['$.serving = false', '--attention-only'],
 ];
 
 /** Whole phrases whose CLI wording is not a path-for-flag swap. */
@@ -103,8 +112,9 @@ export const orFailFlags = <A>(r: E.Either<HplbError, A>, ctx: { previous?: stri
 
 /** Flags the profile side reads (besides the [solvers] flags). */
 export const PROFILE_FLAG_SPEC = {
-  values: ['profile', 'format', 'context', 'model', 'model-config', 'sparsity', 'threshold', 'table', 'span-recovery', 'block', 'kv-bytes', 'cost-model', 'link-gbps'],
-  booleans: [] as string[],
+  values: ['profile', 'format', 'context', 'model', 'model-config', 'sparsity', 'threshold', 'table', 'span-recovery', 'block', 'kv-bytes', 'cost-model', 'link-gbps',
+    'workload', 'output-tokens', 'batch', 'hardware', 'hardware-set', 'hidden-size', 'intermediate-size'],
+  booleans: ['attention-only'] as string[],
 };
 
 export const PROFILE_FLAG_HELP = `  --profile F              a profile file, or \`published\` (the default: MInference's published Llama-3.1-8B-Instruct
@@ -122,6 +132,15 @@ export const PROFILE_FLAG_HELP = `  --profile F              a profile file, or 
   --cost-model NAME        a named cost setting: ${COST_MODEL_NAMES.join('|')} (seconds for the device defaults,
                            documented in docs/budgets.md; not with --cost or --calibration)
   --link-gbps X            KV-copy communication term: replicated KV bytes / (X GB/s), charged per layer (seconds models)
+serving step (every row priced as a whole TP step; the written plan is the best by the workload's objective):
+  --workload colocated|prefill   colocated (default): request = prefill + T × decode step; prefill: disaggregated
+                           prefill instances (decode runs elsewhere), objective = prefill
+  --output-tokens T        output tokens per request (default ${DEFAULT_WORKLOAD.outputTokens})
+  --batch B                concurrent sequences (default ${DEFAULT_WORKLOAD.batch}): decode reads and KV memory
+  --hardware NAME          ${HARDWARE_NAMES.join('|')} (default ${DEFAULT_HARDWARE}); --calibration F's "hardware" block
+                           and --hardware-set key=value,... (e.g. hbmBytesPerSecond=3e12) override its numbers
+  --hidden-size H, --intermediate-size I   the model's sizes where neither the registry nor config.json states them
+  --attention-only         plan and report attention alone, as before the serving model (no serving block)
 `;
 
 export const ALL_FLAG_SPEC = (own: { values: string[]; booleans: string[] }) => ({
@@ -172,13 +191,44 @@ export const readSettingsOptions = (args: Args, defaults: { timeLimitMs?: number
   if (named !== undefined && (args.has('cost') || args.has('calibration'))) throw argumentError('--cost-model', 'either --cost-model or --cost/--calibration, not both', named);
   const linkGbps = args.number('link-gbps', (x) => x > 0, 'a link bandwidth in GB/s > 0');
   const solver = readSolverOptions(args, defaults);
+  const serving = readServingOptions(args);
   return {
     ...solver,
+    ...serving,
     ...(named !== undefined ? { costModel: named } : {}),
     ...(linkGbps !== undefined ? { linkGbps } : {}),
     ...(contextLength !== undefined ? { contextLength } : {}),
     ...(blockSize !== undefined ? { blockSize } : {}),
     ...(kvBytes !== undefined ? { kvBytesPerElement: kvBytes } : {}),
     ...(spanRecovery !== undefined ? { spanRecovery } : {}),
+  };
+};
+
+/** The serving-step flags as library options: only what the user typed (the library states every default). */
+export const readServingOptions = (args: Args): Pick<SettingsOptions, 'serving' | 'workload' | 'hardware' | 'modelDims'> => {
+  const mode = args.has('workload') ? args.oneOf('workload', WORKLOAD_MODES, DEFAULT_WORKLOAD.mode) : undefined;
+  const outputTokens = args.int('output-tokens', (x) => x >= 0, 'a whole number of output tokens ≥ 0');
+  const batch = args.int('batch', (x) => x >= 1, 'a whole number of concurrent sequences ≥ 1');
+  const name = args.string('hardware');
+  const overrides: Record<string, number> = {};
+  const file = args.string('calibration');
+  if (file !== undefined) Object.assign(overrides, readCalibration(args, file).hardware ?? {});
+  const set = args.string('hardware-set');
+  if (set !== undefined)
+    for (const kv of set.split(',').filter(Boolean)) {
+      const [k, v] = kv.split('=');
+      const x = Number(v);
+      if (!k || v === undefined || !Number.isFinite(x)) throw argumentError('--hardware-set', 'key=value pairs with numbers, e.g. hbmBytesPerSecond=3e12,memoryBytes=80e9', kv);
+      overrides[k.trim()] = x;
+    }
+  const hidden = args.int('hidden-size', (x) => x >= 1, 'a hidden size ≥ 1');
+  const inter = args.int('intermediate-size', (x) => x >= 1, 'an MLP intermediate size ≥ 1');
+  const workload = { ...(mode !== undefined ? { mode } : {}), ...(outputTokens !== undefined ? { outputTokens } : {}), ...(batch !== undefined ? { batch } : {}) };
+  const hasOverrides = Object.keys(overrides).length > 0;
+  return {
+    ...(args.flag('attention-only') ? { serving: false } : {}),
+    ...(Object.keys(workload).length > 0 ? { workload } : {}),
+    ...(name !== undefined || hasOverrides ? { hardware: hasOverrides ? { ...(name !== undefined ? { name } : {}), ...overrides } : name! } : {}),
+    ...(hidden !== undefined || inter !== undefined ? { modelDims: { ...(hidden !== undefined ? { hiddenSize: hidden } : {}), ...(inter !== undefined ? { intermediateSize: inter } : {}) } } : {}),
   };
 };

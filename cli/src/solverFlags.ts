@@ -8,7 +8,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { decode } from '@hplb/core';
-import { CalibrationC, SOLVER_NAMES, decodePlan, type CostModel, type ModelShape, type PlanSettings, type SettingsOptions, type SolverName } from 'hplb';
+import { CalibrationC, SOLVER_NAMES, decodePlan, type Calibration, type CostModel, type ModelShape, type PlanSettings, type SettingsOptions, type SolverName } from 'hplb';
 import { placementSettings } from '@hplb/planner';
 import type { Args, FlagSpec } from './args.ts';
 import { argumentError, orFail, readJson } from './io.ts';
@@ -44,12 +44,22 @@ export const readTimeLimitMs = (args: Args, defaultMs: number): number => {
 
 export const readSolverName = (args: Args): SolverName => args.oneOf('solver', SOLVER_NAMES, 'auto');
 
+/** The hplb.calibration/1 file --calibration names (read once per run). */
+const calibrations = new Map<string, Calibration>();
+export const readCalibration = (_args: Args, file: string): Calibration => {
+  const hit = calibrations.get(file);
+  if (hit) return hit;
+  const c = orFail(E.chain((u: unknown) => decode(CalibrationC, u, file))(readJson(file)));
+  calibrations.set(file, c);
+  return c;
+};
+
 /** A cost model from --calibration FILE (hplb.calibration/1, read here) or the name --cost work|budget. */
 export const readCostModel = (args: Args): CostModel | string => {
   const file = args.string('calibration');
   if (file !== undefined) {
     if (args.has('cost')) throw argumentError('--cost', 'either --cost or --calibration, not both', args.string('cost'));
-    return orFail(E.chain((u: unknown) => decode(CalibrationC, u, file))(readJson(file))).costModel;
+    return readCalibration(args, file).costModel;
   }
   return args.oneOf('cost', ['work', 'budget'] as const, 'work');
 };
@@ -81,7 +91,8 @@ export const readSolverOptions = (args: Args, defaults: { timeLimitMs?: number; 
     gpus: g,
     ...(speeds ? { speeds } : {}),
     ...(mem ? { memoryGb: mem } : {}),
-    constraints: { equalHeadsPerDevice: args.flag('equal-heads'), kv },
+    // Constraints only when a flag sets them: without, the serving objective may choose among KV-group rows too.
+    ...(args.flag('equal-heads') || args.has('kv') ? { constraints: { equalHeadsPerDevice: args.flag('equal-heads'), kv } } : {}),
     ...(solver !== undefined ? { solver } : {}),
     timeLimitMs,
     costModel,

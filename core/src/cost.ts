@@ -23,6 +23,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { NonNegative } from './brand.ts';
 import { decode, type HplbError } from './errors.ts';
 import { headWork, prefixRowWork, rowRangeWork } from './work.ts';
+import { HardwareOverridesC } from './serving.ts';
 
 export const CostModelC = t.intersection([
   t.type({
@@ -35,6 +36,8 @@ export const CostModelC = t.intersection([
   t.partial({
     kvCopySecondsPerByte: NonNegative,
     kvProjectionPerToken: NonNegative,
+    /** K/V projection per context token of every KV head a device holds, its home copy included (serving.ts). */
+    kvHeadProjectionPerToken: NonNegative,
     /** Cost per query row computed (0 when absent): see the module doc. */
     perQueryRow: NonNegative,
     /** Where the numbers came from (e.g. `calibrate --backend cpu` on a machine, or "documented default"). */
@@ -52,6 +55,12 @@ export interface CostModel {
   readonly perQueryRow?: number;
   readonly kvCopySecondsPerByte?: number;
   readonly kvProjectionPerToken?: number;
+  /**
+   * K/V projection per context token of every KV head a device holds (absent: 0): charged once to each KV head's home
+   * device (with its group's first query head, `kvHomeCost`) and once more to every device holding an extra copy
+   * (inside `kvCopyCost`). The serving cost model (core serving.ts) sets it; attention-only models leave it out.
+   */
+  readonly kvHeadProjectionPerToken?: number;
   readonly source?: string;
 }
 
@@ -90,9 +99,12 @@ export const partCost = (cm: CostModel, b: number, n: number, rowStart: number, 
   return cm.fixed + ((cm.perQueryRow ?? 0) * (rowEnd - rowStart) + cm.perTokenPair * w) / speed;
 };
 
+/** Time on its home device of projecting one KV head's K and V over n context tokens (`kvHeadProjectionPerToken`). */
+export const kvHomeCost = (cm: CostModel, n: number, speed = 1): number => ((cm.kvHeadProjectionPerToken ?? 0) * n) / speed;
+
 /** Extra time on a device for receiving one extra copy of a KV head of `kvBytes` bytes at context n. */
 export const kvCopyCost = (cm: CostModel, kvBytes: number, n: number, speed = 1): number =>
-  (cm.kvCopySecondsPerByte ?? 0) * kvBytes + ((cm.kvProjectionPerToken ?? 0) * n) / speed;
+  (cm.kvCopySecondsPerByte ?? 0) * kvBytes + (((cm.kvProjectionPerToken ?? 0) + (cm.kvHeadProjectionPerToken ?? 0)) * n) / speed;
 
 // ---------------------------------------------------------------- named settings and documented defaults
 
@@ -158,6 +170,8 @@ export const CalibrationC = t.intersection([
      * against its speed at calibration.
      */
     reference: t.type({ contextLength: NonNegative, keyBlocks: NonNegative, clock: t.string, seconds: NonNegative }),
+    /** Serving-model numbers measured on this machine (core serving.ts `HardwareOverrides`): they replace the preset's. */
+    hardware: HardwareOverridesC,
   }),
 ], 'Calibration');
 export type Calibration = t.TypeOf<typeof CalibrationC>;

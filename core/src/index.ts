@@ -11,6 +11,7 @@ export * from './publishedProfile.ts';
 export * from './work.ts';
 export * from './bounds.ts';
 export * from './cost.ts';
+export * from './serving.ts';
 export * from './kv.ts';
 export * from './profile.ts';
 export * from './plan.ts';

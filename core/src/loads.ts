@@ -7,10 +7,12 @@
  * For device d, in this order (floating-point sums are order-sensitive, and plan files are compared byte for byte):
  *   1. for each query head h = 0 … H−1: a split head adds `partCost` of each of its parts to that part's device;
  *      a whole head adds `headCost` to its device `placement[h]`;
- *   2. then, once per device: extraKvCopies[d] · `kvCopyCost` (the extra KV head copies d receives, core kv.ts).
+ *   2. then, once per device: extraKvCopies[d] · `kvCopyCost` (the extra KV head copies d receives, core kv.ts);
+ *   3. then, for each KV head g = 0 … Hkv−1: `kvHomeCost` on its home device `placement[g · groupSize]` (only when the
+ *      cost model has `kvHeadProjectionPerToken`: the serving model's K/V projections).
  * Devices out of range (a part's or head's device ∉ [0, G)) are skipped, missing budgets count as 0.
  */
-import { WORK_COST_MODEL, headCost, kvCopyCost, partCost, type CostModel } from './cost.ts';
+import { WORK_COST_MODEL, headCost, kvCopyCost, kvHomeCost, partCost, type CostModel } from './cost.ts';
 import { kvExtraCopiesOfLayer, kvHeadBytes, type SplitLike } from './kv.ts';
 import type { ModelShape } from './model.ts';
 
@@ -65,6 +67,13 @@ export const deviceLoadsOfLayer = (input: LayerLoadsInput): number[] => {
   for (let d = 0; d < G; d++) {
     const k = extra[d] ?? 0;
     if (k > 0) row[d]! += k * kvCopyCost(cm, copyBytes, n, speeds[d]!);
+  }
+  if ((cm.kvHeadProjectionPerToken ?? 0) > 0) {
+    const s = m.queryHeads / m.kvHeads;
+    for (let g = 0; g < m.kvHeads; g++) {
+      const d = placement[g * s] ?? -1;
+      if (d >= 0 && d < G) row[d]! += kvHomeCost(cm, n, speeds[d]!);
+    }
   }
   return row;
 };

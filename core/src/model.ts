@@ -67,7 +67,7 @@ export interface ModelSource {
  *   intermediateSize  `intermediate_size` (ChatGLM: `ffn_hidden_size`): the dense MLP width; for a mixture of experts,
  *                     the width of one expert (Qwen MoE: `moe_intermediate_size`)
  *   vocabSize         `vocab_size` (ChatGLM: `padded_vocab_size`)
- *   tieWordEmbeddings `tie_word_embeddings` (absent: false, the transformers default for these architectures)
+ *   tieWordEmbeddings `tie_word_embeddings` (absent: the transformers default: false, but true for Gemma 2 and 3)
  *   weightDtype       `torch_dtype` (absent: bfloat16); weightBytesPerElement follows from it
  *   moe               Mixtral: `num_local_experts`, `num_experts_per_tok`; Qwen MoE: `num_experts`,
  *                     `num_experts_per_tok`, `shared_expert_intermediate_size`

@@ -14,6 +14,7 @@ import { NonNegative, NonNegativeInt, PositiveInt } from './brand.ts';
 import { CostModelC } from './cost.ts';
 import { DeviceC, ModelShapeC } from './model.ts';
 import { decode, type HplbError } from './errors.ts';
+import { ServingSummaryC } from './serving.ts';
 
 export const PLAN_FORMAT = 'hplb.plan/1' as const;
 
@@ -74,6 +75,11 @@ export const PlanC = t.intersection([
     source: t.UnknownRecord,
     /** Previous placement used for a stable re-plan, and the moves made. */
     migration: t.type({ moves: NonNegativeInt }),
+    /**
+     * What the placement costs in the serving step (core serving.ts), modelled on the named hardware preset:
+     * whole-step prefill, decode per output token, request latency, attention alone, KV bytes per device, fits.
+     */
+    serving: ServingSummaryC,
   }),
 ], 'Plan');
 

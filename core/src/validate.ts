@@ -112,6 +112,21 @@ export const validatePlan = (plan: Plan, file?: string): E.Either<HplbError, Pla
     if (cap !== undefined && cap !== null && kv.bytes > cap) add('$.kvReplication.bytes', `at most capBytes = ${cap}`, kv.bytes);
   }
 
+  // The serving block: its own arithmetic (request = prefill + T · decode in colocated serving), one KV figure per
+  // device, the plan's context, and fits against the devices that state their memory.
+  const sv = plan.serving;
+  if (sv) {
+    if ((sv.workload.context as number) !== (n as number)) add('$.serving.workload.context', `the plan's contextLength ${n}`, sv.workload.context);
+    if (sv.kvBytesPerDevice.length !== G) add('$.serving.kvBytesPerDevice', `${G} values, one per device`, sv.kvBytesPerDevice.length);
+    const want = sv.workload.mode === 'colocated' ? sv.prefillMs + sv.workload.outputTokens * sv.decodeMsPerToken : sv.prefillMs;
+    if (!close(sv.requestMs, want)) add('$.serving.requestMs', `${want} (${sv.workload.mode === 'colocated' ? 'prefillMs + outputTokens · decodeMsPerToken' : 'prefillMs: prefill-only serving'})`, sv.requestMs);
+    if (sv.attentionMs > sv.prefillMs * (1 + 1e-9)) add('$.serving.attentionMs', `at most prefillMs ${sv.prefillMs} (attention is part of the prefill step)`, sv.attentionMs);
+    if (sv.fits) devices.forEach((dev, d) => {
+      const kvd = sv.kvBytesPerDevice[d];
+      if (dev.memoryBytes !== null && kvd !== undefined && kvd > dev.memoryBytes) add(`$.serving.fits`, `false: device ${d} holds ${kvd} KV bytes, more than its ${dev.memoryBytes}`, true);
+    });
+  }
+
   // Predicted loads.
   const loads = recomputeLoads(plan);
   const pr = plan.predicted;

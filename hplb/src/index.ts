@@ -33,12 +33,12 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import {
-  ProfileC, builtinProfile, decode, hplbError, issue, parseJson,
-  type HplbError, type Profile, type Simulation,
+  ProfileC, builtinProfile, decode, decodePlan as decodePlanCore, hplbError, issue, parseJson, validatePlan as validatePlanCore,
+  type HplbError, type Plan as PlanT, type Profile, type ServingCost as ServingCostT, type Simulation,
 } from '@hplb/core';
 import {
   comparePipelines as compareWith, decodeOptions, decodePlanOptions, inspectProfile as inspectWith, loadProfileText, paretoSweep as sweepWith,
-  comparisonSvg, planProfile as planWith, planTimelineSvg, publishedProfile, type ComparisonChart, readInstance, renderPareto, renderTimeline, solveDecodedInstance, BudgetOptionsC, SettingsOptionsC,
+  comparisonSvg, planServingCost, type ServingCostOptions, planProfile as planWith, planTimelineSvg, publishedProfile, type ComparisonChart, readInstance, renderPareto, renderTimeline, solveDecodedInstance, BudgetOptionsC, SettingsOptionsC,
   type Comparison, type InspectOptions, type InstanceSolution, type LoadedProfile, type LoadProfileOptions, type ParetoSweep,
   type ParetoSweepOptions, type PlanOptions, type PlanOutcome, type ProfileInspection, type SolveInstanceOptions,
 } from '@hplb/planner';
@@ -56,6 +56,9 @@ export {
   type CostModel, CostModelC, WORK_COST_MODEL, BUDGET_COST_MODEL, namedCostModel, COST_MODEL_NAMES, type Calibration, CalibrationC,
   type Simulation, type LayerTimeline, simulate, validatePlan,
   PROFILE_FORMATS, detectFormat, POLICY_NAMES, DEFAULT_CONTEXT_LENGTH, DEFAULT_BLOCK_SIZE,
+  // the serving step (core serving.ts)
+  type HardwarePreset, type HardwareOverrides, type Workload, type WorkloadMode, type ModelDims, type ServingCost, type ServingSummary,
+  HARDWARE_PRESETS, HARDWARE_NAMES, DEFAULT_HARDWARE, DEFAULT_WORKLOAD, WORKLOAD_MODES, ServingSummaryC, compareServing, prefillCeilingMs,
 } from '@hplb/core';
 export {
   type LoadedProfile, type LoadProfileOptions, type PlanOptions, type SettingsOptions, type BudgetOptions, type SplitOptions, type BudgetPolicy,
@@ -64,10 +67,24 @@ export {
   type PipelineSpec, type PipelineRun, type PlanContext, type TimelineOptions, type ParetoSeries,
   PlanOptionsC, SettingsOptionsC, BudgetOptionsC, InstanceC, BUDGET_POLICIES, REFERENCE_PIPELINES, PROFILE_PIPELINES, PARETO_PIPELINES,
   DEFAULT_DENSITY, DEFAULT_P, DEFAULT_PLAN_EFFORT, DEFAULT_GPUS, DEFAULT_TIME_LIMIT_MS, DEFAULT_DENSITIES, DEFAULT_PS, skyline, latencyText, displayUnit,
-  serializePlan, comparisonTable, comparisonTableText, type ComparisonTableRow, type ComparisonTableCells,
+  serializePlan, comparisonTable, comparisonTableText, type ComparisonTableRow, type ComparisonTableCells, servingHeader, servingRegime,
+  type ServingCostOptions, SERVING_PLAN_EFFORT,
   type ComparisonChart, type TimelinePanel, renderTimelinePanels, publishedLoadedProfile, syntheticLoadedProfile,
 } from '@hplb/planner';
 export { SOLVER_NAMES, type SolverName, type SolverRuntime, type PlanSettings } from '@hplb/solvers';
+
+/**
+ * What a plan costs in the serving step users pay for, modelled on a hardware preset (default `h100-sxm`):
+ * whole-step prefill and decode per output token (Q/K/V/O projections, attention, MLP shard, two all-reduces per
+ * layer), request latency for the workload (default colocated, 256 output tokens, one sequence), attention alone, KV
+ * bytes per GPU and whether weights and KV fit. `plan` is decoded and validated first. Never throws.
+ *
+ * @example
+ * const r = servingCost(plan, { hardware: 'h200', workload: { mode: 'prefill' } });
+ * if (r._tag === 'Right') console.log(r.right.prefillMs, r.right.decodeMsPerToken, r.right.kvBytesPerDevice);
+ */
+export const servingCost = (plan: unknown, options: ServingCostOptions = {}): E.Either<HplbError, ServingCostT> =>
+  E.chain((p: PlanT) => planServingCost(p, options))(E.chain((p: PlanT) => E.map(() => p)(validatePlanCore(p)))(decodePlanCore(plan)));
 
 /**
  * The main job (`npx hplb plan`): the built-in published profile (MInference Llama-3.1-8B-Instruct, N = 131072) on

@@ -14,7 +14,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { PUBLISHED_DEFAULT_PROVENANCE, budgetsAt, simulatePlan, type HplbError } from '@hplb/core';
 import { planEngineLayoutForProfile } from '@hplb/engines';
 import {
-  comparePipelines, publishedLoadedProfile,
+  comparePipelines, priceServing, publishedLoadedProfile, withServing,
   type Comparison, type ComparisonRow, type LoadedProfile, type PipelineRun, type PlanOptions, type PlanOutcome,
 } from '@hplb/planner';
 import type { SolverRuntime } from '@hplb/solvers';
@@ -28,6 +28,10 @@ export interface MainJobOptions {
   readonly kvCopies?: number | 'auto';
   readonly runtime?: SolverRuntime;
   readonly onProgress?: (done: number, total: number, pipeline: string) => void;
+  /** The serving step the rows are priced in and the written plan is chosen by (planner `SettingsOptions`). */
+  readonly serving?: PlanOptions['serving'];
+  readonly workload?: PlanOptions['workload'];
+  readonly hardware?: PlanOptions['hardware'];
 }
 
 /** The main job's table and the plan it writes. */
@@ -62,7 +66,12 @@ export const mainJobWith = async (runtime: SolverRuntime | undefined, options: M
   const loaded = publishedLoadedProfile();
   const profile = loaded.profile;
   const gpus = options.gpus ?? PUBLISHED_DEFAULT_PROVENANCE.gpus;
-  const base: PlanOptions = { gpus, ...(runtime ? { runtime } : {}) };
+  const base: PlanOptions = {
+    gpus, ...(runtime ? { runtime } : {}),
+    ...(options.serving !== undefined ? { serving: options.serving } : {}),
+    ...(options.workload !== undefined ? { workload: options.workload } : {}),
+    ...(options.hardware !== undefined ? { hardware: options.hardware } : {}),
+  };
   const progress = (offset: number, parts: number) =>
     options.onProgress ? { onProgress: (d: number, t: number, name: string) => options.onProgress!(offset * t + d, parts * t, name) } : {};
 
@@ -85,7 +94,8 @@ export const mainJobWith = async (runtime: SolverRuntime | undefined, options: M
   const engineName = `[published] engine layout (equal heads, K/V x${kvCopies ?? '?'})`;
   let engineRow: ComparisonRow;
   if (E.isRight(engine)) {
-    const plan = engine.right.plan;
+    const serving = priceServing(ctx, engine.right.plan);
+    const plan = withServing(engine.right.plan, serving);
     const sim = simulatePlan(plan, ctx.curves);
     const run: PipelineRun = {
       spec: { name: engineName, solver: 'exact', splitHeads: false, policy: 'profile' },
@@ -93,6 +103,7 @@ export const mainJobWith = async (runtime: SolverRuntime | undefined, options: M
       sim,
       ...(sim.recovery ? { recovery: { min: sim.recovery.min, mean: sim.recovery.mean } } : {}),
       seconds: (Date.now() - t0) / 1000,
+      ...(serving ? { serving } : {}),
     };
     engineRow = { ok: true, name: engineName, run, chosen: false };
   } else engineRow = { ok: false, name: engineName, error: engine.left, chosen: false };
@@ -100,7 +111,8 @@ export const mainJobWith = async (runtime: SolverRuntime | undefined, options: M
   // 3. Modelled: the curve policies at the published total tokens, on curves through each head's (budget, recall).
   const budgets = budgetsAt(profile, n);
   const totalTokens = E.isRight(budgets) ? budgets.right.reduce((a, row) => a + row.reduce((x, y) => x + y, 0), 0) : 0;
-  const modelled = await comparePipelines(loaded, { ...base, policy: 'bubble-fill', totalTokens, ...progress(1, 3) });
+  // Priced in the serving step, but with no serving rows of its own: a what-if on modelled curves, not a plan to write.
+  const modelled = await comparePipelines(loaded, { ...base, policy: 'bubble-fill', totalTokens, ...(options.serving === false ? {} : { serving: 'price' as const }), ...progress(1, 3) });
 
   const pub = published.right.rows.map((r) =>
     renamed(r, `[published] ${r.name === 'contiguous' ? 'contiguous (engines today)' : r.name}`));

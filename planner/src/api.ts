@@ -9,11 +9,11 @@
  * options from unknown input first. Expected failures are `Left<HplbError>` naming options by JSON path.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { POLICIES_NEEDING_CURVES, hplbError, issue, type HplbError, type Plan, type Profile, type Simulation } from '@hplb/core';
+import { POLICIES_NEEDING_CURVES, compareServing, hplbError, issue, type HplbError, type Plan, type Profile, type Simulation } from '@hplb/core';
 import type { BudgetResult, JointStep } from '@hplb/core';
 import type { SolverName } from '@hplb/solvers';
 import {
-  DEFAULT_DENSITY, DEFAULT_P, DEFAULT_PLAN_EFFORT, PROFILE_PIPELINES, REFERENCE_PIPELINES, runPipeline,
+  DEFAULT_DENSITY, DEFAULT_P, DEFAULT_PLAN_EFFORT, PROFILE_PIPELINES, REFERENCE_PIPELINES, runPipeline, servingPipelines,
   type BudgetChoice, type PipelineRun, type PipelineSpec, type PlanContext,
 } from './pipelines.ts';
 import { checkBudgetOptions, type BudgetPolicy, type PlanOptions, type SettingsOptions } from './options.ts';
@@ -105,6 +105,14 @@ const prepare = (x: Profile | LoadedProfile, o: PlanOptions): E.Either<HplbError
   if (policy === 'profile' && !ctx.profileBudgets)
     return E.left(hplbError('argument', [issue('$.policy', 'a budget policy: the profile states no budgets at this context length (e.g. top-p thresholds); use $.policy with a curve profile')]));
   const canSplit = ctx.constraints.kv === 'replicate' && !ctx.constraints.equalHeadsPerDevice;
+  // Priced in the serving step with nothing about the placement fixed: the written plan is the comparison's best by
+  // the workload's objective (contiguous is always a row, so it is never worse than contiguous by this model).
+  if (ctx.serving && o.serving !== 'price' && o.solver === undefined && o.splitHeads === undefined && o.constraints === undefined && o.previous === undefined)
+    return prepare2(o, loaded, { ...ctx, serving: { ...ctx.serving, choose: true } }, policy, canSplit);
+  return prepare2(o, loaded, ctx, policy, canSplit);
+};
+
+const prepare2 = (o: PlanOptions, loaded: LoadedProfile, ctx: PlanContext, policy: BudgetPolicy, canSplit: boolean) => {
   const split = o.splitHeads === undefined ? o.solver === undefined && canSplit : o.splitHeads !== false;
   // Without a solver the whole-head stage is the auto portfolio with a deterministic effort (search steps, not the
   // clock), so the plan is byte-identical for the same inputs and seed; split heads / bubble-fill follow.
@@ -117,6 +125,40 @@ const prepare = (x: Profile | LoadedProfile, o: PlanOptions): E.Either<HplbError
     ...(solver === 'auto' ? { effort: o.effort ?? DEFAULT_PLAN_EFFORT } : {}),
   };
   return E.right({ loaded, ctx, spec, policy, choice: choiceOf(o), canSplit });
+};
+
+/** Index of the best row by the workload's objective (fits first, then the objective, then KV on the busiest GPU). */
+const bestServingRow = (rows: ReadonlyArray<ComparisonRow>, fallback: number): number => {
+  let best = -1;
+  rows.forEach((r, i) => {
+    if (!r.ok || !r.run.plan.serving) return;
+    if (best < 0) best = i;
+    else {
+      const b = rows[best] as Extract<ComparisonRow, { ok: true }>;
+      if (compareServing(r.run.plan.serving, b.run.plan.serving!) < 0) best = i;
+    }
+  });
+  return best < 0 ? fallback : best;
+};
+
+/** Left when no row's KV and weights fit the GPUs: how much the lightest row needs against what the GPUs have. */
+const noneFits = (rows: ReadonlyArray<ComparisonRow>): HplbError | undefined => {
+  let need = Infinity;
+  let has = 0;
+  for (const r of rows) {
+    const c = r.ok ? r.run.serving : undefined;
+    if (!c) return undefined;
+    if (c.fits) return undefined;
+    c.kvBytesPerDevice.forEach((kv, d) => {
+      const total = kv + c.weightBytesPerDevice[d]!;
+      if (total > c.memoryBytesPerDevice[d]! && total < need) {
+        need = total;
+        has = c.memoryBytesPerDevice[d]!;
+      }
+    });
+  }
+  if (!Number.isFinite(need)) return undefined;
+  return hplbError('infeasible', [issue('$.workload.batch', `a workload whose weights and KV fit some placement: the lightest plan needs ${(need / 1e9).toFixed(2)} GB on its busiest GPU against ${(has / 1e9).toFixed(2)} GB (fewer concurrent sequences, a shorter context, more GPUs or $.hardware with more memory)`)]);
 };
 
 /** Per-layer report of a run. */
@@ -164,8 +206,8 @@ const withProgress = (ctx: PlanContext, o: SettingsOptions, name: string, offset
 export const comparisonSpecs = (ctx: PlanContext, policy: BudgetPolicy, chosen: PipelineSpec, canSplit: boolean): { specs: PipelineSpec[]; chosen: number } => {
   const refs = (ctx.curves && policy !== 'profile' ? REFERENCE_PIPELINES : PROFILE_PIPELINES).map((r) =>
     r.splitHeads && !canSplit ? { ...r, splitHeads: false, name: r.name.replace('split heads', 'whole heads') } : r);
-  const same = (a: PipelineSpec, b: PipelineSpec) => a.solver === b.solver && a.splitHeads === b.splitHeads && a.policy === b.policy;
-  const specs: PipelineSpec[] = [...refs];
+  const same = (a: PipelineSpec, b: PipelineSpec) => a.solver === b.solver && a.splitHeads === b.splitHeads && a.policy === b.policy && !a.serving === !b.serving;
+  const specs: PipelineSpec[] = [...refs, ...(ctx.serving?.choose ? servingPipelines(ctx, refs[refs.length - 1]!.policy, canSplit) : [])];
   let written = specs.findIndex((s) => same(s, chosen));
   if (written < 0) {
     specs.push(chosen);
@@ -183,6 +225,8 @@ export const planProfile = async (profile: Profile | LoadedProfile, options: Pla
   const prep = prepare(profile, options);
   if (E.isLeft(prep)) return prep;
   const { ctx, spec: chosen, choice, loaded, policy, canSplit } = prep.right;
+  // Choosing by the serving objective needs every row: the plan is the comparison's written plan.
+  if (ctx.serving?.choose) return E.map((c: Comparison) => c.outcome)(await comparePipelines(profile, options));
   const { specs, chosen: i } = comparisonSpecs(ctx, policy, chosen, canSplit);
   const spec = specs[i]!;
   const r = await runPipeline(withProgress(ctx, options, spec.name), spec, choice);
@@ -200,7 +244,9 @@ export const comparePipelines = async (profile: Profile | LoadedProfile, options
   const prep = prepare(profile, options);
   if (E.isLeft(prep)) return prep;
   const { ctx, spec: chosen, choice, loaded, policy, canSplit } = prep.right;
-  const { specs, chosen: written } = comparisonSpecs(ctx, policy, chosen, canSplit);
+  const cs = comparisonSpecs(ctx, policy, chosen, canSplit);
+  const specs = cs.specs;
+  let written = cs.chosen;
   const rows: ComparisonRow[] = [];
   for (let i = 0; i < specs.length; i++) {
     const spec = specs[i]!;
@@ -209,6 +255,13 @@ export const comparePipelines = async (profile: Profile | LoadedProfile, options
       if (i === written) return r;
       rows.push({ ok: false, name: spec.name, error: r.left, chosen: false });
     } else rows.push({ ok: true, name: spec.name, run: r.right, chosen: i === written });
+  }
+  if (ctx.serving?.choose) {
+    const none = noneFits(rows);
+    if (none) return E.left(none);
+    const best = bestServingRow(rows, written);
+    rows.forEach((r, i) => { (rows as ComparisonRow[])[i] = { ...r, chosen: i === best } as ComparisonRow; });
+    written = best;
   }
   const mine = rows[written] as Extract<ComparisonRow, { ok: true }>;
   return E.right({ rows, chosen: written, outcome: outcomeOf(mine.run, ctx, loaded), settings: ctx, profile: loaded, policy, choice });

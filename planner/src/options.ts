@@ -9,7 +9,7 @@
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  CostModelC, DeviceC, NonNegative, NonNegativeInt, POLICY_NAMES, PlanC, Positive, PositiveInt, decode, hplbError, issue,
+  CostModelC, DeviceC, HardwareOverridesC, WORKLOAD_MODES, type HardwareOverrides, type ModelDims, type WorkloadMode, NonNegative, NonNegativeInt, POLICY_NAMES, PlanC, Positive, PositiveInt, decode, hplbError, issue,
   type CostModel, type Device, type HplbError, type Plan,
 } from '@hplb/core';
 import { SOLVER_NAMES, type SolverName, type SolverRuntime } from '@hplb/solvers';
@@ -75,6 +75,19 @@ export interface SettingsOptions {
   readonly onProgress?: (done: number, total: number, pipeline: string) => void;
   /** Provenance written into the plan's `source.profile` (default: the profile's file, or "built-in default …"). */
   readonly profileName?: string;
+  /**
+   * Price plans in the serving step (core serving.ts) and choose the written plan by its objective (default true
+   * whenever the model's hidden and MLP sizes are known: registry, config.json or `modelDims`). false: attention
+   * alone, as hplb planned before, and no `serving` block. `price`: price every row, add no serving rows and keep the
+   * chosen pipeline as the written plan.
+   */
+  readonly serving?: boolean | 'price';
+  /** The hardware preset (`h100-sxm`, the default; `h200`; `a100-80gb`), or `{name?, …numbers}` overriding its numbers. */
+  readonly hardware?: string | ({ readonly name?: string } & HardwareOverrides);
+  /** What is served: `mode` colocated (default) | prefill, `outputTokens` (default 256), `batch` (default 1). */
+  readonly workload?: { readonly mode?: WorkloadMode; readonly outputTokens?: number; readonly batch?: number };
+  /** Hidden size, MLP size, … where neither the registry nor config.json states them (each field overrides). */
+  readonly modelDims?: Partial<ModelDims>;
 }
 
 /** How much the budget policy may spend, or what it must reach (at most one of density, totalTokens, totalWork). */
@@ -135,6 +148,19 @@ export const SettingsOptionsC = t.partial({
   runtime: RuntimeC,
   onProgress: fn,
   profileName: t.string,
+  serving: t.union([t.boolean, t.literal('price')], 'true, false or "price"'),
+  hardware: t.union([t.string, t.intersection([t.partial({ name: t.string }), HardwareOverridesC])], 'a hardware preset name or {name?, bf16Flops?, …}'),
+  workload: t.partial({
+    mode: t.keyof(Object.fromEntries(WORKLOAD_MODES.map((m) => [m, null])) as Record<WorkloadMode, null>, WORKLOAD_MODES.join('|')),
+    outputTokens: t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0, 'a whole number of output tokens ≥ 0'),
+    batch: t.refinement(t.number, (n) => Number.isInteger(n) && n >= 1, 'a whole number of concurrent sequences ≥ 1'),
+  }),
+  modelDims: t.partial({
+    hiddenSize: PositiveInt, intermediateSize: PositiveInt, vocabSize: PositiveInt, tieWordEmbeddings: t.boolean,
+    weightDtype: t.string, weightBytesPerElement: PositiveInt,
+    moe: t.intersection([t.type({ experts: PositiveInt, topK: PositiveInt }), t.partial({ sharedExpertIntermediateSize: NonNegativeInt })]),
+    source: t.string,
+  }),
 }, 'SettingsOptions');
 
 /** Codec of `BudgetOptions` (the cross-field rule is `checkBudgetOptions`). */

@@ -12,7 +12,7 @@
  * seed give byte-identical plan files.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { hplbError, issue, type HplbError } from '@hplb/core';
+import { hplbError, issue, servingCost, servingCostModel, type CostModel, type HardwarePreset, type HplbError, type ModelDims, type ServingCost, type Workload } from '@hplb/core';
 import type { Plan } from '@hplb/core';
 import { simulate, type Simulation } from '@hplb/core';
 import { recoveriesOf, recoveryStats, sampleCurve, type CurveSet } from '@hplb/core';
@@ -44,6 +44,21 @@ export interface PlanContext extends PlanSettings {
   readonly profileBudgets?: ReadonlyArray<ReadonlyArray<number>>;
   /** Provenance written into plans. */
   readonly source: Record<string, unknown>;
+  /** The serving step every run is priced in (absent: attention alone, no `serving` block; see `servingSettings`). */
+  readonly serving?: ServingSettings;
+}
+
+/** What prices a run in the serving step (core serving.ts): hardware, workload, the model's dimensions, decode sparsity. */
+export interface ServingSettings {
+  readonly hardware: HardwarePreset;
+  readonly workload: Workload;
+  readonly dims: ModelDims;
+  /** Decode reads each head's budget (DuoAttention, MoA) instead of the whole context. */
+  readonly decodeSparse: boolean;
+  /** The attention cost model the serving model uses (the run's own when it is in seconds, else the hardware's). */
+  readonly costModel: CostModel;
+  /** True when the written plan is the comparison's best by the workload's objective (no solver, split or constraint fixed). */
+  readonly choose: boolean;
 }
 
 /** How much a budget policy may spend, or what it must reach. */
@@ -62,6 +77,11 @@ export interface PipelineSpec {
   readonly splitHeads: boolean;
   readonly policy: BudgetPolicy;
   /**
+   * Plan against the serving cost model (attention + Q/K/V/O projections per GPU, core serving.ts) instead of the
+   * run's attention cost model, with these constraints (default: the run's). Only with serving settings.
+   */
+  readonly serving?: { readonly constraints?: { readonly equalHeadsPerDevice: boolean; readonly kv: 'group' | 'replicate' } };
+  /**
    * Deterministic effort budget per layer solve (the solvers' `SolveOptions.effort`) for the anytime solvers: the
    * placement then depends only on the inputs, the seed and the effort, never on machine load; the time limit stays
    * as the safety net. Absent: the solver shares the time limit between its phases.
@@ -79,6 +99,8 @@ export interface PipelineRun {
   readonly recovery?: { readonly min: number; readonly mean: number };
   readonly seconds: number;
   readonly trajectory?: ReadonlyArray<JointStep>;
+  /** The plan priced in the serving step (with serving settings; the plan's `serving` block is its summary). */
+  readonly serving?: ServingCost;
 }
 
 /** Mean budget as a share of N when no density or total is given. */
@@ -95,6 +117,12 @@ export const EFFORT_SAFETY_NET_MS = 30_000;
  * the default `hplb plan` at about 6 s on a 2-core machine.
  */
 export const DEFAULT_PLAN_EFFORT = 1_000_000;
+/**
+ * Effort of the serving rows' whole-head stage per layer: KV copies priced in the item costs leave the bounds weak, so
+ * the search rarely proves a layer and spends its whole effort; 5·10^4 steps keep the serving rows near the cost of
+ * hplb's attention-only row (the split stage that follows closes most of what is left).
+ */
+export const SERVING_PLAN_EFFORT = 50_000;
 /** top-p target when none is given. */
 export const DEFAULT_P = 0.95;
 
@@ -185,18 +213,47 @@ const finish = (ctx: PlanContext, spec: PipelineSpec, plan: Plan, budgets: Budge
   } as Plan;
 };
 
-const runOf = (ctx: PlanContext, spec: PipelineSpec, plan: Plan, budgets: BudgetResult | undefined, seconds: number, trajectory?: ReadonlyArray<JointStep>): PipelineRun => {
+/** A plan priced in the serving step of the run's settings. */
+export const priceServing = (ctx: PlanContext, plan: Plan): ServingCost | undefined => {
+  const sv = ctx.serving;
+  if (!sv) return undefined;
+  return servingCost({
+    model: ctx.model, dims: sv.dims, hardware: sv.hardware, workload: sv.workload, contextLength: plan.contextLength,
+    budgets: plan.budgets, placement: plan.placement, splits: plan.splits ?? [], speeds: plan.devices.map((d) => d.speed),
+    memoryBytes: plan.devices.map((d) => d.memoryBytes), costModel: sv.costModel, decodeSparse: sv.decodeSparse,
+    ...(plan.kvBytesPerElement !== undefined ? { kvBytesPerElement: plan.kvBytesPerElement } : {}),
+  });
+};
+
+/** The plan with its `serving` block (the summary keys of `servingCost`, in the schema's order). */
+export const withServing = (plan: Plan, cost: ServingCost | undefined): Plan =>
+  cost
+    ? { ...plan, serving: { hardware: cost.hardware, workload: cost.workload, prefillMs: cost.prefillMs, decodeMsPerToken: cost.decodeMsPerToken, requestMs: cost.requestMs, attentionMs: cost.attentionMs, kvBytesPerDevice: [...cost.kvBytesPerDevice], fits: cost.fits } as Plan['serving'] }
+    : plan;
+
+const runOf = (ctx: PlanContext, spec: PipelineSpec, finished: Plan, budgets: BudgetResult | undefined, seconds: number, trajectory?: ReadonlyArray<JointStep>): PipelineRun => {
+  const serving = priceServing(ctx, finished);
+  const plan = withServing(finished, serving);
   const sim = simulate(layoutOf(ctx, plan), plan.budgets, ctx.curves);
   return {
     spec, plan, sim, seconds,
+    ...(serving ? { serving } : {}),
     ...(budgets ? { budgets } : {}),
     ...(sim.recovery ? { recovery: { min: sim.recovery.min, mean: sim.recovery.mean } } : {}),
     ...(trajectory ? { trajectory } : {}),
   };
 };
 
+/** The context a pipeline runs in: a serving row plans against the serving cost model with its own constraints. */
+export const contextFor = (ctx: PlanContext, spec: PipelineSpec): PlanContext => {
+  if (!spec.serving || !ctx.serving) return ctx;
+  const sv = ctx.serving;
+  return { ...ctx, costModel: servingCostModel(sv.hardware, ctx.model, sv.dims, sv.costModel), constraints: spec.serving.constraints ?? ctx.constraints };
+};
+
 /** Run one pipeline end to end. */
-export const runPipeline = async (ctx: PlanContext, spec: PipelineSpec, choice: BudgetChoice): Promise<E.Either<HplbError, PipelineRun>> => {
+export const runPipeline = async (base: PlanContext, spec: PipelineSpec, choice: BudgetChoice): Promise<E.Either<HplbError, PipelineRun>> => {
+  const ctx = contextFor(base, spec);
   const t0 = performance.now();
   const secs = () => (performance.now() - t0) / 1000;
   if (spec.policy === 'profile') {
@@ -265,3 +322,25 @@ export const PROFILE_PIPELINES: ReadonlyArray<PipelineSpec> = [
   { name: 'LPT (paper)', solver: 'lpt', splitHeads: false, policy: 'profile' },
   { name: 'hplb (split heads)', solver: 'auto', splitHeads: true, policy: 'profile', effort: DEFAULT_PLAN_EFFORT },
 ];
+
+/**
+ * The rows planned against the serving cost model (attention + projections per GPU; `contextFor`), each a candidate
+ * for the written plan when the serving objective chooses it: KV groups kept whole with equal heads per GPU (the
+ * decode step and KV memory of contiguous, attention balanced by swapping whole groups; where the GPU count divides the
+ * KV heads), KV groups kept whole (where there are at least as many KV heads as GPUs), and split heads with KV copies
+ * priced (whole heads where the constraints forbid splitting). Same budget policy as the reference rows.
+ */
+export const servingPipelines = (ctx: PlanContext, policy: BudgetPolicy, canSplit: boolean): PipelineSpec[] => {
+  const G = ctx.devices.length;
+  const m = ctx.model;
+  const specs: PipelineSpec[] = [];
+  const base = { solver: 'auto' as SolverName, policy, effort: SERVING_PLAN_EFFORT };
+  if (m.kvHeads % G === 0 && m.queryHeads % G === 0 && G > 1)
+    specs.push({ ...base, name: 'hplb serving (KV groups, equal heads)', splitHeads: false, serving: { constraints: { equalHeadsPerDevice: true, kv: 'group' } } });
+  if (m.kvHeads >= G && m.kvHeads % G !== 0)
+    specs.push({ ...base, name: 'hplb serving (KV groups)', splitHeads: false, serving: { constraints: { equalHeadsPerDevice: false, kv: 'group' } } });
+  // The split row's whole-head stage is the whole-head row, and the split stage keeps it where splitting gains nothing.
+  if (!ctx.constraints.equalHeadsPerDevice && ctx.constraints.kv === 'replicate')
+    specs.push({ ...base, name: canSplit ? 'hplb serving (split heads)' : 'hplb serving (whole heads)', splitHeads: canSplit, serving: {} });
+  return specs;
+};

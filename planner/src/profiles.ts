@@ -29,6 +29,8 @@ export interface LoadedProfile {
   readonly builtIn: boolean;
   /** MoA: the recovery assumed at each head's span, as given to `loadProfile` (planning uses it unless told otherwise). */
   readonly spanRecovery?: number;
+  /** The model's `config.json` as given to `loadProfile` (its hidden and MLP sizes price the serving step). */
+  readonly modelConfig?: ModelConfig;
 }
 
 /** How to read a profile's text: its format (default: detected), model, context length and format-specific options. */
@@ -164,6 +166,7 @@ export const loadProfileText = (text: string, options: LoadProfileOptions = {}):
       synthetic,
       builtIn: false,
       ...(options.spanRecovery !== undefined ? { spanRecovery: options.spanRecovery } : {}),
+      ...(modelConfig !== undefined ? { modelConfig } : {}),
     };
   })(importProfile(format, text, opts));
 };

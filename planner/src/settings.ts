@@ -6,12 +6,12 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  BUDGET_COST_MODEL, COST_MODEL_NAMES, CURVE_MODELS, DEFAULT_BLOCK_SIZE, DEFAULT_CONTEXT_LENGTH, WORK_COST_MODEL, budgetsAt, hplbError,
+  BUDGET_COST_MODEL, COST_MODEL_NAMES, CURVE_MODELS, decodeIsSparse, servingCost, registeredModel, resolveHardware, resolveWorkload, DEFAULT_BLOCK_SIZE, DEFAULT_CONTEXT_LENGTH, WORK_COST_MODEL, budgetsAt, hplbError,
   issue, kvHeadBytes, makeDevices, namedCostModel, profileCurves, withFile, withLinkBandwidth,
-  type CostModel, type Device, type HplbError, type ModelShape, type Profile,
+  type CostModel, type Device, type HplbError, type ModelConfig, type ModelDims, type ModelShape, type Plan, type Profile, type ServingCost,
 } from '@hplb/core';
 import { nearestEvenDeviceCounts, type PlanSettings } from '@hplb/solvers';
-import type { PlanContext } from './pipelines.ts';
+import type { PlanContext, ServingSettings } from './pipelines.ts';
 import type { SettingsOptions } from './options.ts';
 import { profileSourceName, type LoadedProfile } from './profiles.ts';
 
@@ -128,6 +128,72 @@ export const placementSettings = (model: ModelShape, n: number, o: SettingsOptio
   });
 };
 
+const sameShape = (a: ModelShape, b: ModelShape) => a.layers === b.layers && a.queryHeads === b.queryHeads && a.kvHeads === b.kvHeads && a.headDim === b.headDim;
+
+/**
+ * The model's dimensions beyond attention: `modelDims` over the config.json's over the registry row's (when its shape
+ * is the profile's). Left: some are given but hidden or MLP size is still unknown, naming what is missing and where
+ * it could come from. Right(undefined): nothing states them.
+ */
+export const modelDimsFor = (loaded: Pick<LoadedProfile, 'modelConfig'> & { readonly profile: { readonly model: ModelShape } }, o: Pick<SettingsOptions, 'modelDims'>): E.Either<HplbError, ModelDims | undefined> => {
+  const m = loaded.profile.model;
+  const cfg = loaded.modelConfig;
+  const reg = registeredModel(m.name);
+  const base: Partial<ModelDims> | undefined = cfg?.dims ?? (reg?.dims && sameShape(reg, m) ? reg.dims : undefined);
+  const given = o.modelDims;
+  if (!base && !given) {
+    if (!cfg) return E.right(undefined);
+    const missing = cfg.dimsMissing.length > 0 ? cfg.dimsMissing.join(', ') : '$.hidden_size, $.intermediate_size';
+    return E.left(hplbError('argument', [issue('$.modelDims', `the model's hidden and MLP sizes to price the serving step: ${cfg.file ?? 'the config.json'} lacks ${missing} and the registry has no ${m.name}; give $.modelDims.hiddenSize and $.modelDims.intermediateSize, or $.serving = false for attention alone`)]));
+  }
+  const merged = { ...base, ...given };
+  for (const k of ['hiddenSize', 'intermediateSize'] as const)
+    if (merged[k] === undefined) return E.left(hplbError('argument', [issue(`$.modelDims.${k}`, `the model's ${k === 'hiddenSize' ? 'hidden size' : 'MLP intermediate size'} (${cfg ? `${cfg.file ?? 'config.json'} does not state it` : `the registry has no ${m.name}`})`)]));
+  const dtype = merged.weightDtype ?? 'bfloat16';
+  return E.right({
+    hiddenSize: merged.hiddenSize!,
+    intermediateSize: merged.intermediateSize!,
+    vocabSize: merged.vocabSize ?? 0,
+    tieWordEmbeddings: merged.tieWordEmbeddings ?? false,
+    weightDtype: dtype,
+    weightBytesPerElement: merged.weightBytesPerElement ?? (dtype === 'float32' ? 4 : 2),
+    ...(merged.moe ? { moe: merged.moe } : {}),
+    source: given ? `options ($.modelDims)${base?.source ? ` over ${base.source}` : ''}` : base?.source ?? 'options',
+  });
+};
+
+/**
+ * The serving settings of a run: hardware preset (with overrides), workload, dimensions, decode sparsity of the
+ * profile's format. Right(undefined) when serving is off (`$.serving = false`) or nothing states the model's
+ * dimensions and nothing asked for serving; a run that asked for it (hardware, workload, modelDims, serving = true or
+ * a config.json) without the dimensions is a Left naming them.
+ */
+export const servingSettings = (loaded: LoadedProfile, o: SettingsOptions, costModel: CostModel): E.Either<HplbError, ServingSettings | undefined> => {
+  if (o.serving === false) return E.right(undefined);
+  const dims = modelDimsFor(loaded, o);
+  if (E.isLeft(dims)) return dims;
+  if (!dims.right) {
+    const asked = o.serving === true || o.hardware !== undefined || o.workload !== undefined;
+    return asked
+      ? E.left(hplbError('argument', [issue('$.modelDims', `the model's hidden and MLP sizes to price the serving step: ${loaded.profile.model.name} is not in the registry; give $.modelDims.hiddenSize and $.modelDims.intermediateSize (or the model's config.json)`)]))
+      : E.right(undefined);
+  }
+  const hwOpt = o.hardware;
+  const { name, ...overrides } = typeof hwOpt === 'string' || hwOpt === undefined ? { name: hwOpt } : hwOpt;
+  const hw = resolveHardware(name, overrides, 'options ($.hardware)');
+  if (E.isLeft(hw)) return hw;
+  const workload = resolveWorkload(o.workload ?? {});
+  if (E.isLeft(workload)) return workload;
+  return E.right({
+    hardware: hw.right,
+    workload: workload.right,
+    dims: dims.right,
+    decodeSparse: decodeIsSparse(loaded.format ?? (loaded.builtIn ? 'minference' : undefined)),
+    costModel,
+    choose: false,
+  });
+};
+
 /**
  * The settings record of a run on `loaded`: `placementSettings` at the context length (default the profile's) plus
  * the recovery curves at N (or why there are none), the budgets the profile states at N, and provenance.
@@ -142,8 +208,11 @@ export const planSettings = (loaded: LoadedProfile, o: SettingsOptions = {}): E.
   const curvesError: HplbError | undefined = E.isLeft(curves) ? (loaded.file ? withFile(loaded.file)(curves.left) : curves.left) : undefined;
   const budgets = budgetsAt(profile, n, loaded.file ? { file: loaded.file } : {});
   const curveModel = E.isRight(curves) ? curves.right.model : undefined;
+  const serving = servingSettings(loaded, o, placement.right.costModel);
+  if (E.isLeft(serving)) return serving;
   return E.right({
     ...placement.right,
+    ...(serving.right ? { serving: serving.right } : {}),
     ...(E.isRight(curves) ? { curves: curves.right.curves } : {}),
     ...(curvesError ? { curvesError } : {}),
     ...(E.isRight(budgets) ? { profileBudgets: budgets.right } : {}),
@@ -160,4 +229,37 @@ export const noCurvesError = (ctx: PlanContext, policy: string): HplbError => {
   const e = ctx.curvesError;
   const first = e?.issues[0];
   return hplbError('argument', [issue(first?.path ?? '$', `${first?.expected ?? 'recovery curves'} ($.policy = ${policy} needs recovery curves)`)], e?.file);
+};
+
+/** Options of `priceServing`: hardware, workload and dimensions as for planning, plus the plan's decode sparsity. */
+export interface ServingCostOptions extends Pick<SettingsOptions, 'hardware' | 'workload' | 'modelDims'> {
+  /** The model's config.json, parsed (its hidden and MLP sizes), when the registry does not know the plan's model. */
+  readonly modelConfig?: ModelConfig;
+  /** Decode reads each head's budget (DuoAttention, MoA) instead of the whole context (default: the plan's source format). */
+  readonly decodeSparse?: boolean;
+}
+
+/**
+ * Price any plan in the serving step (core `servingCost`): its model's dimensions from `modelDims`, the config or the
+ * registry; the hardware preset and workload as for planning. Left: unknown hardware, a bad workload, or dimensions
+ * nothing states (naming them).
+ */
+export const planServingCost = (plan: Plan, o: ServingCostOptions = {}): E.Either<HplbError, ServingCost> => {
+  const dims = modelDimsFor({ profile: { model: plan.model }, ...(o.modelConfig ? { modelConfig: o.modelConfig } : {}) }, o);
+  if (E.isLeft(dims)) return dims;
+  if (!dims.right) return E.left(hplbError('argument', [issue('$.modelDims', `the model's hidden and MLP sizes: ${plan.model.name} is not in the registry; give $.modelDims.hiddenSize and $.modelDims.intermediateSize or $.modelConfig`)]));
+  const hwOpt = o.hardware;
+  const { name, ...overrides } = typeof hwOpt === 'string' || hwOpt === undefined ? { name: hwOpt } : hwOpt;
+  const hw = resolveHardware(name, overrides, 'options ($.hardware)');
+  if (E.isLeft(hw)) return hw;
+  const workload = resolveWorkload(o.workload ?? {});
+  if (E.isLeft(workload)) return workload;
+  const format = typeof plan.source?.['format'] === 'string' ? (plan.source['format'] as string) : undefined;
+  return E.right(servingCost({
+    model: plan.model, dims: dims.right, hardware: hw.right, workload: workload.right, contextLength: plan.contextLength,
+    budgets: plan.budgets, placement: plan.placement, splits: plan.splits ?? [], speeds: plan.devices.map((d) => d.speed),
+    memoryBytes: plan.devices.map((d) => d.memoryBytes), decodeSparse: o.decodeSparse ?? decodeIsSparse(format),
+    ...(plan.costModel ? { costModel: plan.costModel } : {}),
+    ...(plan.kvBytesPerElement !== undefined ? { kvBytesPerElement: plan.kvBytesPerElement } : {}),
+  }));
 };

@@ -4,7 +4,7 @@
  * (memory per device and the replication cap, both split evenly over the layers; per-copy cost terms), and the
  * previous placement of a stable re-plan. Used by the multi-layer driver and `assemblePlan`'s bounds.
  */
-import { headCost, kvCopyCost, kvHeadBytes, kvHeadOf, queryHeadsOfGroup } from '@hplb/core';
+import { groupSize, headCost, kvCopyCost, kvHeadBytes, kvHeadOf, kvHomeCost, queryHeadsOfGroup } from '@hplb/core';
 import type { LayerProblem, PlanInput } from './types.ts';
 
 /** What one layer's problem is built from: the plan settings' model, devices, constraints, cost and KV fields, and the budgets. */
@@ -26,8 +26,12 @@ export const layerProblemOf = (src: LayerSource, layer: number, opts: { withKv?:
   // are priced at headCost(…, s) on unit speeds (dividing headCost(…, 1) by s would divide the fixed term too).
   const unitSpeeds = !mixed && cm.fixed > 0 && deviceSpeeds[0] !== 1;
   const speeds = unitSpeeds ? deviceSpeeds.map(() => 1) : deviceSpeeds;
-  const costs = row.map((b) => headCost(cm, b, n, unitSpeeds ? deviceSpeeds[0] : 1));
-  const timeMatrix = mixed && cm.fixed > 0 ? row.map((b) => deviceSpeeds.map((s) => headCost(cm, b, n, s))) : undefined;
+  // A KV head's home projection (serving cost models) goes with its group's first query head: core loads.ts charges
+  // it to that head's device.
+  const s = groupSize(m);
+  const item = (b: number, q: number, speed: number) => headCost(cm, b, n, speed) + (q % s === 0 ? kvHomeCost(cm, n, speed) : 0);
+  const costs = row.map((b, q) => item(b, q, unitSpeeds ? deviceSpeeds[0]! : 1));
+  const timeMatrix = mixed && (cm.fixed > 0 || (cm.kvHeadProjectionPerToken ?? 0) > 0) ? row.map((b, q) => deviceSpeeds.map((sp) => item(b, q, sp))) : undefined;
   const groups = src.constraints.kv === 'group' ? Array.from({ length: m.kvHeads }, (_, g) => queryHeadsOfGroup(m, g)) : undefined;
   const withKv = opts.withKv ?? true;
   const one = kvHeadBytes(m, n, src.kvBytesPerElement ?? 2);

@@ -10,12 +10,12 @@
  * policy defaults to "profile"; --policy chooses them instead (the synthetic curve profile defaults to bubble-fill).
  * Engine-compatible planning (--engine-layout, --kv-copies, --context N:w,...) is delegated to cli/src/engine/plan-engine.ts.
  */
-import { hplbError, issue, POLICY_NAMES, DEFAULT_DENSITY, DEFAULT_P, DEFAULT_PLAN_EFFORT, renderComparisonSvg, serializePlan, type BudgetPolicy, type Plan, type PlanOptions } from 'hplb';
+import { hplbError, issue, POLICY_NAMES, DEFAULT_DENSITY, DEFAULT_P, DEFAULT_PLAN_EFFORT, renderComparisonSvg, serializePlan, servingHeader, servingRegime, type BudgetPolicy, type Plan, type PlanOptions } from 'hplb';
 import { comparePipelines, mainJob } from 'hplb/node';
 import { parseArgs } from '../args.ts';
 import { CliFailure, argumentError, type Io } from '../io.ts';
 import { progressBar } from '../progress.ts';
-import { ALL_FLAG_SPEC, PROFILE_FLAG_HELP, SOLVER_FLAG_HELP, flagText, orFailFlags, readProfile, readSettingsOptions } from '../planFlags.ts';
+import { ALL_FLAG_SPEC, PROFILE_FLAG_HELP, SOLVER_FLAG_HELP, flagText, orFailFlags, readProfile, readServingOptions, readSettingsOptions } from '../planFlags.ts';
 import { previousFile } from '../solverFlags.ts';
 import { comparisonTable, outputPaths, writeOutputs } from '../pipeline/report.ts';
 
@@ -66,7 +66,7 @@ const delegateToEngine = async (argv: string[], io: Io): Promise<number> => {
 const DEFAULT_TIME_LIMIT_MS = 250;
 
 /** Flags the main job takes; any other flag plans with the general path. */
-const MAIN_JOB_FLAGS = new Set(['gpus', 'out', 'out-dir', 'json']);
+const MAIN_JOB_FLAGS = new Set(['gpus', 'out', 'out-dir', 'json', 'workload', 'output-tokens', 'batch', 'hardware', 'hardware-set', 'attention-only']);
 
 /**
  * plan.json (serialized by the library's `serializePlan`, the bytes the browser page gives too) and plan.svg: with
@@ -91,7 +91,7 @@ const writePlanFiles = (args: ReturnType<typeof parseArgs>, io: Io, plan: Plan, 
 const runMainJob = async (args: ReturnType<typeof parseArgs>, io: Io): Promise<number> => {
   const gpus = args.int('gpus', (x) => x >= 1, 'a number of GPUs ≥ 1');
   const bar = progressBar(io, 'hplb plan');
-  const job = orFailFlags(await mainJob({ ...(gpus !== undefined ? { gpus } : {}), onProgress: (d, t, name) => bar.update(d, t, name) }).finally(() => bar.finish()));
+  const job = orFailFlags(await mainJob({ ...(gpus !== undefined ? { gpus } : {}), ...readServingOptions(args), onProgress: (d, t, name) => bar.update(d, t, name) }).finally(() => bar.finish()));
   const mine = job.outcome;
   const paths = writePlanFiles(args, io, mine.plan, renderComparisonSvg(job));
   if (paths === null) return 0;
@@ -99,12 +99,26 @@ const runMainJob = async (args: ReturnType<typeof parseArgs>, io: Io): Promise<n
   const d = base.devices.length;
   io.out(`hplb plan — ${job.profile.label}\n`);
   io.out(`N = ${base.contextLength}, ${d} GPU${d === 1 ? '' : 's'}, block ${base.blockSize}, cost ${base.costModel.name} (${base.costModel.unit}); ${job.totalTokens} tokens per query over all heads\n`);
+  servingLines(io, mine.plan, job.rows, job.chosen, 'before');
   io.out('\n' + comparisonTable(job.rows, job.chosen));
+  servingLines(io, mine.plan, job.rows, job.chosen, 'after');
   io.out(`\n* written: ${paths.plan} and ${paths.svg} (before/after: the engines' contiguous split and hplb's plan on one time axis)\n`);
   for (const n of job.notes) io.out(`${n}\n`);
   if (!('rows' in job.modelled)) io.out(`[modelled] rows not run: ${flagText(job.modelled.issues[0]?.expected ?? job.modelled.code)}\n`);
   io.out('other profiles: --profile FILE (--model NAME or --model-config config.json for its shape); --profile synthetic for the curve-based policies on a synthetic curve profile\n');
   return 0;
+};
+
+/** The serving header (what the figures are: modelled, on which hardware) before the table, the regime line after. */
+const servingLines = (io: Io, plan: Plan, rows: Parameters<typeof comparisonTable>[0], chosen: number, where: 'before' | 'after'): void => {
+  if (where === 'before') {
+    const h = servingHeader(plan);
+    if (h) io.out(`${h}\n`);
+    return;
+  }
+  const table = rows.map((r, i) => (r.ok ? { ok: true as const, name: r.name, run: r.run, chosen: i === chosen } : { ok: false as const, name: r.name, error: '', chosen: i === chosen }));
+  const line = servingRegime(table, chosen);
+  if (line) io.out(`${line}\n`);
 };
 
 export async function run(argv: string[], io: Io): Promise<number> {
@@ -150,7 +164,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const budgetText = policy === 'profile' ? 'budgets as stated by the profile' : policy === 'top-p' ? `policy ${policy}, p = ${choice.p ?? DEFAULT_P}` : `policy ${policy}, ${totalTokens !== undefined ? `total ${totalTokens} tokens` : totalWork !== undefined ? `total work ${totalWork} token pairs` : `density ${density ?? DEFAULT_DENSITY}`}`;
   io.out(`N = ${base.contextLength}, ${d} GPU${d === 1 ? '' : 's'}, ${budgetText}, block ${base.blockSize}, cost ${base.costModel.name} (${base.costModel.unit})\n`);
   if (!base.curves) io.out(`recovery: n/a (${flagText(base.curvesError?.issues[0]?.expected ?? 'no curves')})\n`);
+  servingLines(io, mine.plan, cmp.rows, cmp.chosen, 'before');
   io.out('\n' + comparisonTable(cmp.rows, cmp.chosen));
+  servingLines(io, mine.plan, cmp.rows, cmp.chosen, 'after');
   io.out(`\n* written: ${paths.plan} and ${paths.svg}\n`);
   const traj = mine.trajectory;
   if (traj) io.out(`joint trajectory: ${traj.map((s) => `round ${s.round}: latency ${s.latency.toPrecision(5)}, min ${s.min.toFixed(4)}, mean ${s.mean.toFixed(4)}${s.accepted ? '' : ' (stop)'}`).join('; ')}\n`);

@@ -30,6 +30,15 @@ export type ProfileFormat = (typeof PROFILE_FORMATS)[number];
 
 export type ImportProfileOptions = MinferenceOptions & DuoOptions & XattentionOptions;
 
+/**
+ * Whether a format's method sparsifies decode too (the serving model then reads each head's budget per output token)
+ * or only prefill (decode reads the whole context): DuoAttention's streaming heads keep sink + recent tokens in decode
+ * as in prefill, and MoA's spans are per-head attention spans in both phases; MInference and XAttention sparsify the
+ * prefill only (their papers' decode is dense). hplb profiles state no method: dense decode, the safe assumption.
+ */
+export const DECODE_SPARSE_FORMATS: ReadonlyArray<ProfileFormat> = ['duo', 'moa'];
+export const decodeIsSparse = (format: string | undefined): boolean => (DECODE_SPARSE_FORMATS as ReadonlyArray<string>).includes(format ?? '');
+
 export const isProfileFormat = (s: string): s is ProfileFormat => (PROFILE_FORMATS as ReadonlyArray<string>).includes(s);
 
 /** Import `text` in the named format. An unknown format name is a `format` error naming the file. */
