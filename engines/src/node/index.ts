@@ -5,3 +5,4 @@
 export * from '../index.ts';
 export * from './safetensors.ts';
 export * from './apply.ts';
+export { DEFAULT_CHUNK_BYTES, OUTPUT_MARKER, readRegularJson, readRegularText } from './files.ts';

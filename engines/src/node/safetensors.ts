@@ -1,13 +1,17 @@
 /**
  * Safetensors, read and written directly: an 8-byte little-endian header length, a JSON header
  * `{name: {dtype, shape, data_offsets: [start, end]}, __metadata__?: {string: string}}`, then the raw little-endian
- * tensor bytes (offsets relative to the end of the header). Streaming: the reader opens a shard and reads one
- * tensor at a time by offset; the writer takes the whole header up front and then one tensor at a time, in order,
- * so memory holds one tensor. Used by `hplb apply` (checkpoint rewrite) and its tests.
+ * tensor bytes (offsets relative to the end of the header). The reader opens only a regular file (a FIFO or device
+ * is refused unread) and checks the whole header before a tensor byte is read: header length, dtypes, shapes,
+ * `__metadata__` a flat string map, and `data_offsets` inside the data, disjoint, and exactly dtype bytes ×
+ * product(shape) long. Streaming: tensors are read by offset in bounded chunks (`tensorChunks`); the writer takes the
+ * whole header up front and then each tensor in order, in chunks, so memory never holds a whole tensor (a 4.2 GB
+ * embedding is past Node's Buffer limit). Used by `hplb apply` (checkpoint rewrite) and its tests.
  */
-import { closeSync, fsyncSync, openSync, readSync, writeSync, fstatSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
-import { hplbError, issue, type HplbError } from '@hplb/core';
+import { hplbError, issue, issueText, words, type HplbError } from '@hplb/core';
+import { DEFAULT_CHUNK_BYTES, Refusal, oneLine, openRegular, readChunks, readExactly } from './files.ts';
 
 /** Bytes per element of every safetensors dtype. */
 export const DTYPE_BYTES: Readonly<Record<string, number>> = {
@@ -37,68 +41,108 @@ const bad = (file: string, path: string, expected: string, actual?: unknown): E.
 
 const MAX_HEADER = 100 * 2 ** 20;
 
-/** Open a shard and decode its header (the tensor data stays on disk). Close with `closeSafetensors`. */
-export const openSafetensors = (path: string): E.Either<HplbError, SafetensorsFile> => {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    return E.left(hplbError('io', [issue('$', 'a readable safetensors file', (e as NodeJS.ErrnoException).code ?? String(e))], path));
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The JSON path of a header key. */
+const keyPath = (name: string): string => `$[${JSON.stringify(name)}]`;
+
+/**
+ * Decode a parsed header: `__metadata__` a flat string → string map (the safetensors format; anything else, however
+ * deep, is refused at its key), every other key a tensor whose dtype is known, whose shape is a list of
+ * non-negative integers and whose `data_offsets` hold exactly dtype bytes × product(shape) inside the data, without
+ * overlapping another tensor. Offsets are relative to the data (`dataStart` in the file, `dataBytes` long).
+ */
+const decodeHeader = (path: string, header: Record<string, unknown>, dataStart: number, dataBytes: number): E.Either<HplbError, { tensors: TensorInfo[]; metadata: Record<string, string> | undefined }> => {
+  const tensors: TensorInfo[] = [];
+  let metadata: Record<string, string> | undefined;
+  for (const [name, v] of Object.entries(header)) {
+    const p = keyPath(name);
+    if (name === '__metadata__') {
+      if (!isRecord(v)) return bad(path, p, 'a flat map of strings to strings (safetensors __metadata__)', v);
+      const m: Record<string, string> = Object.create(null) as Record<string, string>;
+      for (const [k, x] of Object.entries(v)) {
+        if (typeof x !== 'string') return bad(path, `${p}[${JSON.stringify(k)}]`, 'a string (safetensors __metadata__ is a flat map of strings to strings)', x);
+        m[k] = x;
+      }
+      metadata = m;
+      continue;
+    }
+    if (!isRecord(v)) return bad(path, p, 'a tensor entry {dtype, shape, data_offsets}', v);
+    const { dtype, shape, data_offsets: off } = v;
+    if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) return bad(path, `${p}.dtype`, `a safetensors dtype (${Object.keys(DTYPE_BYTES).join(', ')})`, dtype);
+    if (!Array.isArray(shape) || !shape.every((d): d is number => Number.isSafeInteger(d) && d >= 0)) return bad(path, `${p}.shape`, 'a list of non-negative integers', shape);
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((x): x is number => Number.isSafeInteger(x) && x >= 0) || off[0]! > off[1]!)
+      return bad(path, `${p}.data_offsets`, '[start, end] byte offsets with start ≤ end', off);
+    let bytes = DTYPE_BYTES[dtype]!;
+    for (const d of shape) bytes *= d;
+    const [a, b] = off as [number, number];
+    if (!Number.isSafeInteger(bytes) || b - a !== bytes)
+      return bad(path, `${p}.data_offsets`, `end − start = ${Number.isSafeInteger(bytes) ? bytes : 'dtype bytes × product(shape)'} bytes for ${dtype} [${shape.join(', ')}]`, words(`${b - a} bytes`));
+    if (b > dataBytes) return bad(path, `${p}.data_offsets`, `a range inside the file's ${dataBytes} data bytes`, words(`${a}..${b}`));
+    tensors.push({ name, dtype, shape, start: dataStart + a, end: dataStart + b });
   }
+  tensors.sort((x, y) => x.start - y.start || x.end - y.end);
+  for (let i = 1; i < tensors.length; i++) {
+    const prev = tensors[i - 1]!;
+    const t = tensors[i]!;
+    // Empty tensors (0 bytes) occupy nothing and overlap nothing.
+    if (t.start < prev.end && t.end > t.start)
+      return bad(path, `${keyPath(t.name)}.data_offsets`, `a range that does not overlap another tensor's (${prev.name} holds ${prev.start - dataStart}..${prev.end - dataStart})`, words(`${t.start - dataStart}..${t.end - dataStart}`));
+  }
+  return E.right({ tensors, metadata });
+};
+
+/**
+ * Open a shard and decode its header (the tensor data stays on disk); the header is checked whole before a tensor
+ * byte is read. A FIFO, device or directory is refused before it is read. Close with `closeSafetensors`.
+ */
+export const openSafetensors = (path: string): E.Either<HplbError, SafetensorsFile> => {
+  const opened = openRegular(path, 'a readable safetensors file (a regular file)');
+  if (E.isLeft(opened)) return opened;
+  const { fd, size } = opened.right;
   const fail = (r: E.Either<HplbError, never>) => {
     closeSync(fd);
     return r;
   };
-  const size = fstatSync(fd).size;
-  const lenBuf = Buffer.alloc(8);
-  if (size < 8 || readSync(fd, lenBuf, 0, 8, 0) !== 8) return fail(bad(path, '$', 'a safetensors file (8-byte header length)', `${size} bytes`));
-  const n = Number(lenBuf.readBigUInt64LE(0));
-  if (n > MAX_HEADER || 8 + n > size) return fail(bad(path, '$', `a header length within the file (${size} bytes)`, n));
-  const hb = Buffer.alloc(n);
-  readSync(fd, hb, 0, n, 8);
-  let header: unknown;
   try {
-    header = JSON.parse(hb.toString('utf8'));
-  } catch (e) {
-    return fail(bad(path, '$', 'a JSON safetensors header', e instanceof Error ? e.message : String(e)));
-  }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) return fail(bad(path, '$', 'a JSON object header'));
-  const tensors: TensorInfo[] = [];
-  let metadata: Record<string, string> | undefined;
-  for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
-    if (name === '__metadata__') {
-      metadata = v as Record<string, string>;
-      continue;
+    const lenBuf = Buffer.alloc(8);
+    if (size < 8) return fail(bad(path, '$', 'a safetensors file (8-byte header length)', words(`${size} bytes`)));
+    readExactly(fd, lenBuf, 8, 0, path);
+    const n64 = lenBuf.readBigUInt64LE(0);
+    if (n64 > BigInt(MAX_HEADER) || 8n + n64 > BigInt(size)) return fail(bad(path, '$', `a header length within the file (${size} bytes) and at most ${MAX_HEADER}`, words(String(n64))));
+    const n = Number(n64);
+    const hb = Buffer.alloc(n);
+    readExactly(fd, hb, n, 8, path);
+    let header: unknown;
+    try {
+      header = JSON.parse(hb.toString('utf8'));
+    } catch (e) {
+      return fail(E.left(hplbError('decode', [issueText('$', 'a JSON safetensors header', oneLine(e instanceof Error ? e.message : String(e)).slice(0, 200))], path)));
     }
-    const t = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    const p = `$[${JSON.stringify(name)}]`;
-    if (typeof t.dtype !== 'string' || DTYPE_BYTES[t.dtype] === undefined) return fail(bad(path, `${p}.dtype`, `a safetensors dtype (${Object.keys(DTYPE_BYTES).join(', ')})`, t.dtype));
-    if (!Array.isArray(t.shape) || t.shape.some((d) => !Number.isInteger(d) || d < 0)) return fail(bad(path, `${p}.shape`, 'a list of non-negative integers', t.shape));
-    const off = t.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((x) => Number.isInteger(x) && x >= 0)) return fail(bad(path, `${p}.data_offsets`, '[start, end] byte offsets', off));
-    const bytes = (t.shape as number[]).reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype]!;
-    if (off[1] - off[0] !== bytes) return fail(bad(path, `${p}.data_offsets`, `${bytes} bytes for ${t.dtype} ${JSON.stringify(t.shape)}`, off[1] - off[0]));
-    const start = 8 + n + (off[0] as number);
-    if (start + bytes > size) return fail(bad(path, `${p}.data_offsets`, `a range inside the file (${size} bytes)`, `${off[0]}..${off[1]}`));
-    tensors.push({ name, dtype: t.dtype, shape: t.shape as number[], start, end: start + bytes });
+    if (!isRecord(header)) return fail(bad(path, '$', 'a JSON object header', header));
+    const decoded = decodeHeader(path, header, 8 + n, size - 8 - n);
+    if (E.isLeft(decoded)) return fail(decoded);
+    const { tensors, metadata } = decoded.right;
+    return E.right({ path, fd, tensors, byName: new Map(tensors.map((t) => [t.name, t])), metadata });
+  } catch (e) {
+    closeSync(fd);
+    if (e instanceof Refusal) return E.left(e.error);
+    return E.left(hplbError('io', [issueText('$', 'a readable safetensors file', oneLine(e instanceof Error ? e.message : String(e)))], path));
   }
-  tensors.sort((a, b) => a.start - b.start);
-  return E.right({ path, fd, tensors, byName: new Map(tensors.map((t) => [t.name, t])), metadata });
 };
 
 export const closeSafetensors = (f: SafetensorsFile): void => closeSync(f.fd);
 
-/** Read one tensor's bytes. */
+/** Read one tensor's bytes whole (tests, small tensors; `applyLayout` streams with `tensorChunks`). */
 export const readTensor = (f: SafetensorsFile, t: TensorInfo): Buffer => {
   const buf = Buffer.allocUnsafe(t.end - t.start);
-  let at = 0;
-  while (at < buf.length) {
-    const got = readSync(f.fd, buf, at, buf.length - at, t.start + at);
-    if (got === 0) throw new Error(`${f.path}: unexpected end of file in tensor ${t.name}`);
-    at += got;
-  }
+  readExactly(f.fd, buf, buf.length, t.start, f.path, keyPath(t.name));
   return buf;
 };
+
+/** One tensor's bytes in chunks of at most `chunkBytes` (one reused buffer: consume each before the next). */
+export const tensorChunks = (f: SafetensorsFile, t: TensorInfo, chunkBytes = DEFAULT_CHUNK_BYTES): Generator<Uint8Array> =>
+  readChunks(f.fd, t.start, t.end - t.start, chunkBytes, f.path, keyPath(t.name));
 
 export interface TensorSpec {
   readonly name: string;
@@ -110,8 +154,9 @@ export const tensorBytes = (t: TensorSpec): number => t.shape.reduce((a, b) => a
 
 /** The header bytes (length prefix + JSON padded with spaces to 8-byte alignment) for tensors in this order. */
 export const encodeHeader = (tensors: ReadonlyArray<TensorSpec>, metadata?: Record<string, string>): Buffer => {
-  const header: Record<string, unknown> = {};
-  if (metadata) header['__metadata__'] = metadata;
+  // No prototype: a tensor named "__proto__" is a key like any other.
+  const header = Object.create(null) as Record<string, unknown>;
+  if (metadata) header['__metadata__'] = { ...metadata };
   let off = 0;
   for (const t of tensors) {
     const b = tensorBytes(t);
@@ -127,8 +172,10 @@ export const encodeHeader = (tensors: ReadonlyArray<TensorSpec>, metadata?: Reco
 };
 
 /**
- * A streaming shard writer: header first, then `write(name, bytes)` for every tensor in header order. `close()`
- * fsyncs and checks that every tensor was written. The caller makes the whole output atomic (temp dir + rename).
+ * A streaming shard writer: header first, then every tensor in header order, whole (`write(name, bytes)`) or in
+ * chunks (`writeChunks(name, chunks)`, so no tensor is ever held in one buffer). `close()` fsyncs and checks that
+ * every tensor was written; `discard()` only closes (after a failure, so the failure is what is reported). The
+ * caller makes the whole output atomic (temp dir + rename).
  */
 export class SafetensorsWriter {
   private readonly fd: number;
@@ -136,14 +183,27 @@ export class SafetensorsWriter {
   constructor(readonly path: string, private readonly tensors: ReadonlyArray<TensorSpec>, metadata?: Record<string, string>) {
     this.fd = openSync(path, 'w');
     const h = encodeHeader(tensors, metadata);
-    writeSync(this.fd, h, 0, h.length);
+    this.put(h);
   }
-  write(name: string, data: Uint8Array): void {
-    const t = this.tensors[this.next];
-    if (!t || t.name !== name) throw new Error(`${this.path}: tensor ${name} written out of order (expected ${t?.name ?? 'no more tensors'})`);
-    if (data.byteLength !== tensorBytes(t)) throw new Error(`${this.path}: tensor ${name} has ${data.byteLength} bytes, header says ${tensorBytes(t)}`);
+  private put(data: Uint8Array): void {
     let at = 0;
     while (at < data.byteLength) at += writeSync(this.fd, data, at, data.byteLength - at);
+  }
+  write(name: string, data: Uint8Array): void {
+    this.writeChunks(name, [data]);
+  }
+  /** Write tensor `name` (the next in header order) from its bytes in order, in pieces of any size. */
+  writeChunks(name: string, chunks: Iterable<Uint8Array>): void {
+    const t = this.tensors[this.next];
+    if (!t || t.name !== name) throw new Error(`${this.path}: tensor ${name} written out of order (expected ${t?.name ?? 'no more tensors'})`);
+    const want = tensorBytes(t);
+    let got = 0;
+    for (const c of chunks) {
+      if (got + c.byteLength > want) throw new Error(`${this.path}: tensor ${name} has over ${got + c.byteLength} bytes, header says ${want}`);
+      this.put(c);
+      got += c.byteLength;
+    }
+    if (got !== want) throw new Error(`${this.path}: tensor ${name} has ${got} bytes, header says ${want}`);
     this.next++;
   }
   close(): void {
@@ -153,6 +213,9 @@ export class SafetensorsWriter {
     } finally {
       closeSync(this.fd);
     }
+  }
+  discard(): void {
+    closeSync(this.fd);
   }
 }
 
