@@ -7,7 +7,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
@@ -228,11 +229,110 @@ test('hplb apply: a truncated shard is a clear error; --force replaces an existi
   await expectFail(['apply', layoutFile, '--checkpoint', ck.dir, '--out', join(root, 'o6')], /model\.safetensors: at .*data_offsets: expected a range inside the file/);
   writeFileSync(join(ck.dir, 'model.safetensors'), good);
   const out = join(root, 'o7');
-  mkdirSync(out);
+  const c0 = capture();
+  assert.equal(await main(['apply', layoutFile, '--checkpoint', ck.dir, '--out', out], c0.io), 0, c0.err);
   writeFileSync(join(out, 'stale.txt'), 'old');
   const c = capture();
   assert.equal(await main(['apply', layoutFile, '--checkpoint', ck.dir, '--out', out, '--force'], c.io), 0, c.err);
   assert.equal(existsSync(join(out, 'stale.txt')), false, 'the old output is replaced as a whole');
   assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).num_key_value_heads, 4);
   assert.deepEqual(readdirSync(root).filter((f) => f.includes('hplb-tmp')), [], 'no temporary directory left behind');
+});
+
+// ---------------------------------------------------------------- hardening (issue 21): every class is one line, exit 1 or 2, nothing written
+
+/** The command fails with exit `code`, one line on stderr matching `pattern`, no stack trace, and `out` never appears. */
+const failsCleanly = async (argv: string[], code: 1 | 2, pattern: RegExp, out?: string) => {
+  const c = capture();
+  const t0 = Date.now();
+  assert.equal(await main(argv, c.io), code, c.err);
+  assert.ok(Date.now() - t0 < 10_000, 'refused at once');
+  assert.equal(c.err.trimEnd().split('\n').length, 1, `one line: ${c.err}`);
+  assert.match(c.err, pattern);
+  assert.doesNotMatch(c.err, /internal error|\n\s+at /);
+  if (out) assert.equal(existsSync(out), false, 'nothing written');
+};
+
+/** Re-encode a shard with a new header text (the data bytes kept). */
+const rewriteHeader = (file: string, edit: (header: Record<string, unknown>) => string): void => {
+  const b = readFileSync(file);
+  const n = Number(b.readBigUInt64LE(0));
+  const json = Buffer.from(edit(JSON.parse(b.subarray(8, 8 + n).toString('utf8'))), 'utf8');
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  writeFileSync(file, Buffer.concat([len, json, b.subarray(8 + n)]));
+};
+
+test('hplb apply --out never deletes an input: the parent of --checkpoint with --force exits 2 and leaves it, and --force replaces only a folder hplb wrote', async () => {
+  const layoutFile = await planAndExport(21);
+  const models = join(root, 'models');
+  const ck = writeCheckpoint(models, 'llama', 'LlamaForCausalLM', false, true, 21);
+  mkdirSync(join(models, 'sibling'));
+  writeFileSync(join(models, 'sibling', 'keep'), 'x');
+  await failsCleanly(['apply', layoutFile, '--checkpoint', ck.dir, '--out', models, '--force'], 2, /at --out: expected a directory other than --checkpoint, neither inside it nor containing any input, got it contains the checkpoint/);
+  await failsCleanly(['apply', layoutFile, '--checkpoint', ck.dir, '--out', join(ck.dir, 'tp4')], 2, /at --out: .*lies inside the checkpoint/, join(ck.dir, 'tp4'));
+  await failsCleanly(['apply', layoutFile, '--checkpoint', ck.dir, '--out', layoutFile, '--force'], 2, /is the layout/);
+  assert.ok(existsSync(join(ck.dir, 'config.json')) && existsSync(join(models, 'sibling', 'keep')) && existsSync(layoutFile));
+  const mine = join(root, 'mine');
+  mkdirSync(mine);
+  writeFileSync(join(mine, 'notes'), 'x');
+  await failsCleanly(['apply', layoutFile, '--checkpoint', ck.dir, '--out', mine, '--force'], 1, /mine: at --out: expected a folder hplb wrote, with its \.hplb-output marker \(--force replaces only those\)/);
+  assert.equal(readFileSync(join(mine, 'notes'), 'utf8'), 'x');
+});
+
+test('hplb apply copies the bytes behind symbolic links (a Hugging Face cache snapshot)', async () => {
+  const layoutFile = await planAndExport(22);
+  const ck = writeCheckpoint(root, 'ck-linked-src', 'LlamaForCausalLM', false, true, 22);
+  const snap = join(root, 'snapshot');
+  mkdirSync(snap);
+  for (const f of readdirSync(ck.dir)) symlinkSync(join(ck.dir, f), join(snap, f));
+  const out = join(root, 'o-snap');
+  const c = capture();
+  assert.equal(await main(['apply', layoutFile, '--checkpoint', snap, '--out', out], c.io), 0, c.err);
+  assert.equal(readFileSync(join(out, 'tokenizer.json'), 'utf8'), '{"tiny": true}');
+  assert.equal(readdirSync(out).filter((f) => f.endsWith('.safetensors')).length, 2);
+});
+
+test('hplb apply refuses duplicate shard names, index paths leaving the checkpoint, overlapping data_offsets and a deep __metadata__, each in one line', async () => {
+  const layoutFile = await planAndExport(23);
+  const out = join(root, 'o-bad');
+  const ck = writeCheckpoint(root, 'ck-bad', 'LlamaForCausalLM', false, true, 23);
+  const idxFile = join(ck.dir, 'model.safetensors.index.json');
+  const idx = readFileSync(idxFile, 'utf8');
+  const shard2 = 'model-00002-of-00002.safetensors';
+  writeFileSync(idxFile, idx.split(shard2).join(`../elsewhere/${shard2}`));
+  await failsCleanly(['apply', layoutFile, '--checkpoint', ck.dir, '--out', out], 1, /index\.json: at \$\.weight_map\[".*"\]: expected a shard path inside the checkpoint/, out);
+  mkdirSync(join(ck.dir, 'a'));
+  mkdirSync(join(ck.dir, 'b'));
+  writeFileSync(join(ck.dir, 'a', 'model.safetensors'), readFileSync(join(ck.dir, 'model-00001-of-00002.safetensors')));
+  writeFileSync(join(ck.dir, 'b', 'model.safetensors'), readFileSync(join(ck.dir, shard2)));
+  writeFileSync(idxFile, idx.split('model-00001-of-00002.safetensors').join('a/model.safetensors').split(shard2).join('b/model.safetensors'));
+  await failsCleanly(['apply', layoutFile, '--checkpoint', ck.dir, '--out', out], 1, /at \$\.weight_map\[".*"\]: expected shard files with distinct names/, out);
+  writeFileSync(idxFile, idx);
+  const good = readFileSync(join(ck.dir, shard2));
+  rewriteHeader(join(ck.dir, shard2), (h) => {
+    const [a, b] = Object.keys(h).filter((k) => k !== '__metadata__') as [string, string];
+    (h[b] as { data_offsets: number[] }).data_offsets = [...(h[a] as { data_offsets: number[] }).data_offsets];
+    (h[b] as { shape: number[] }).shape = [...(h[a] as { shape: number[] }).shape];
+    (h[b] as { dtype: string }).dtype = (h[a] as { dtype: string }).dtype;
+    return JSON.stringify(h);
+  });
+  await failsCleanly(['apply', layoutFile, '--checkpoint', ck.dir, '--out', out], 1, /00002\.safetensors: at \$\[".*"\]\.data_offsets: expected a range that does not overlap another tensor's/, out);
+  writeFileSync(join(ck.dir, shard2), good);
+  rewriteHeader(join(ck.dir, shard2), (h) => {
+    delete h['__metadata__'];
+    return `{"__metadata__":${'{"a":'.repeat(100_000)}"x"${'}'.repeat(100_000)},${JSON.stringify(h).slice(1)}`;
+  });
+  await failsCleanly(['apply', layoutFile, '--checkpoint', ck.dir, '--out', out], 1, /at \$\["__metadata__"\]\["a"\]: expected a string/, out);
+});
+
+test('hplb apply refuses a FIFO (as the layout, as config.json) at once instead of blocking', { timeout: 30_000 }, async () => {
+  const layoutFile = await planAndExport(24);
+  const ck = writeCheckpoint(root, 'ck-fifo', 'LlamaForCausalLM', false, false, 24);
+  const fifo = join(root, 'layout.fifo');
+  execFileSync('mkfifo', [fifo]);
+  await failsCleanly(['apply', fifo, '--checkpoint', ck.dir, '--out', join(root, 'o-fifo')], 1, /layout\.fifo: at \$: expected a readable file, got a FIFO/);
+  rmSync(join(ck.dir, 'config.json'));
+  execFileSync('mkfifo', [join(ck.dir, 'config.json')]);
+  await failsCleanly(['apply', layoutFile, '--checkpoint', ck.dir, '--out', join(root, 'o-fifo')], 1, /config\.json: at \$: expected a readable file, got a FIFO/, join(root, 'o-fifo'));
 });

@@ -4,14 +4,17 @@
  * rows (and bias), permutes and duplicates k_proj / v_proj rows (and biases) into the KV slots, permutes o_proj
  * columns; every other tensor is copied byte for byte. config.json gets the layout's config changes
  * (num_key_value_heads, head_dim). Llama, Mistral and Qwen2 only; anything else is refused naming what is missing.
- * The output directory appears atomically (written to a temporary sibling, then renamed); a progress bar shows bytes.
+ * Inputs are checked whole before anything is written (regular files only, links followed; index paths inside the
+ * checkpoint; safetensors offsets in bounds and disjoint). The output directory appears atomically (written to a
+ * temporary sibling, then renamed), never overlaps an input, and --force replaces only a folder hplb wrote; a
+ * progress bar shows bytes.
  * Flags → options → `applyLayout` (@hplb/engines/node) → one line.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeEngineLayout, type EngineLayout, type HplbError } from '@hplb/core';
-import { applyLayout } from '@hplb/engines/node';
+import { applyLayout, readRegularJson } from '@hplb/engines/node';
 import { parseArgs } from '../args.ts';
-import { argumentError, orFail, readJson, type Io } from '../io.ts';
+import { argumentError, orFail, type Io } from '../io.ts';
 import { orFailFlags, type FlagTable } from '../optionFlags.ts';
 import { progressBar } from '../progress.ts';
 
@@ -21,13 +24,14 @@ const USAGE = `Usage: hplb apply <layout.json> --checkpoint DIR --out DIR [--for
 
   <layout.json>    an hplb.engine-layout/1 file from hplb export (tier 1)
   --checkpoint DIR a Hugging Face checkpoint: config.json + *.safetensors (sharded with model.safetensors.index.json, or one file)
-  --out DIR        the rewritten checkpoint (must not exist unless --force); written atomically
-  --force          replace --out if it exists
+  --out DIR        the rewritten checkpoint (must not exist unless --force; never the checkpoint, inside it or
+                   around it); written atomically, with a .hplb-output marker
+  --force          replace --out if it exists and hplb wrote it (it has the .hplb-output marker)
 `;
 
 /** applyLayout's option paths and phrases → this command's flags. */
 const FLAGS: FlagTable = {
-  '$.out': { flag: '--out', phrases: { 'other than the checkpoint': 'other than --checkpoint', 'or force: true': 'or --force' }, exitCode: { argument: 2 } },
+  '$.out': { flag: '--out', phrases: { 'other than the checkpoint': 'other than --checkpoint', 'or force: true': 'or --force', '(force replaces': '(--force replaces' }, exitCode: { argument: 2 } },
 };
 
 const first = (e: HplbError): HplbError => ({ ...e, issues: e.issues.slice(0, 1) });
@@ -44,7 +48,8 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
   const outArg = args.string('out');
   if (ckpt === undefined) throw argumentError('--checkpoint', 'the checkpoint directory to rewrite');
   if (outArg === undefined) throw argumentError('--out', 'the directory to write the rewritten checkpoint to');
-  const layout: EngineLayout = orFail(E.mapLeft(first)(E.chain((u: unknown) => decodeEngineLayout(u, layoutFile))(readJson(layoutFile))));
+  // The layout is read only when it is a regular file (a FIFO would block the command forever).
+  const layout: EngineLayout = orFail(E.mapLeft(first)(E.chain((u: unknown) => decodeEngineLayout(u, layoutFile))(readRegularJson(layoutFile))));
   const bar = progressBar(io, 'hplb apply');
   const res = await applyLayout(layout, { checkpoint: ckpt, out: outArg, force: args.flag('force'), cwd: io.cwd, layoutFile, onProgress: (d, t, shard) => bar.update(d, t, shard) });
   bar.finish();
