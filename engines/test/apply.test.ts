@@ -3,7 +3,9 @@
  * index, Qwen2 with q/k/v biases, Mistral, bfloat16): the rewritten tensors, loaded the way a TP engine loads them,
  * reproduce the original layers (the identity of identity.test.ts); untouched tensors are byte-identical;
  * config.json gets the new num_key_value_heads. Then every refusal is a Left naming the file and JSON path (options
- * as `$.out`, never a CLI flag), and nothing is left behind.
+ * as `$.out`, never a CLI flag), and nothing is left behind. Last, one test per class fuzzing found (issue 21): an
+ * output over an input, symbolic links, duplicate shard names, index paths leaving the checkpoint, overlapping
+ * offsets, a deep `__metadata__`, streaming in bounded chunks (a sparse 4.3 GB tensor), FIFOs, a shard that shrinks.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
