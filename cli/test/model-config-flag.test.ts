@@ -40,10 +40,25 @@ test('inspect: an unregistered model from its config.json; default N = max_posit
   assert.equal(j.contextLength, 16384);
 });
 
-test('plan: --model-config plans the model on 4 GPUs', async () => {
-  const r = await run('plan', '--profile', pattern, '--model-config', config, '--gpus', '4', '--solver', 'lpt', '--whole-heads', '--out-dir', join(dir, 'out'));
+test('plan: --model-config plans the model on 4 GPUs, priced in the serving step from the config\'s sizes', async () => {
+  const full = write('full-config.json', { _name_or_path: 'acme/Tiny-1B', architectures: ['LlamaForCausalLM'], num_hidden_layers: 4, num_attention_heads: 8, num_key_value_heads: 2, hidden_size: 512, intermediate_size: 1376, vocab_size: 32000, max_position_embeddings: 16384 });
+  const r = await run('plan', '--profile', pattern, '--model-config', full, '--gpus', '4', '--solver', 'lpt', '--whole-heads', '--out-dir', join(dir, 'out'));
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /acme\/Tiny-1B/);
+  assert.match(r.out, /modelled on NVIDIA H100 SXM 80GB \(h100-sxm\)/);
+});
+
+test('plan: a config.json without the MLP size names what is missing and the flags that give it; the flags plan it', async () => {
+  const r = await run('plan', '--profile', pattern, '--model-config', config, '--gpus', '4', '--out-dir', join(dir, 'out-missing'));
+  assert.equal(r.code, 2, r.out);
+  assert.equal(r.err.trim().split('\n').length, 1, r.err);
+  assert.match(r.err, /config\.json lacks \$\.intermediate_size, \$\.vocab_size/);
+  assert.match(r.err, /--hidden-size|--intermediate-size/);
+  const ok = await run('plan', '--profile', pattern, '--model-config', config, '--gpus', '4', '--hidden-size', '512', '--intermediate-size', '1376', '--out-dir', join(dir, 'out-flags'));
+  assert.equal(ok.code, 0, ok.err);
+  const plain = await run('plan', '--profile', pattern, '--model-config', config, '--gpus', '4', '--attention-only', '--out-dir', join(dir, 'out-attn'));
+  assert.equal(plain.code, 0, plain.err);
+  assert.doesNotMatch(plain.out, /modelled on/);
 });
 
 test('bad input: one line naming the file and the field; a contradiction names both files and both numbers', async () => {
@@ -77,7 +92,7 @@ test('an unknown or missing model names --model-config and the nearest registere
 
 test('export --model-config: the plan must be for the config.json model', async () => {
   const planFile = join(dir, 'eng', 'plan.json');
-  const p = await run('plan', '--profile', pattern, '--model-config', config, '--gpus', '2', '--equal-heads', '--kv', 'group', '--solver', 'lpt', '--whole-heads', '--out-dir', join(dir, 'eng'));
+  const p = await run('plan', '--profile', pattern, '--model-config', config, '--gpus', '2', '--equal-heads', '--kv', 'group', '--solver', 'lpt', '--whole-heads', '--attention-only', '--out-dir', join(dir, 'eng'));
   assert.equal(p.code, 0, p.err);
   const ok = await run('export', planFile, '--engine', 'vllm', '--model-config', config, '--json');
   assert.equal(ok.code, 0, ok.err);

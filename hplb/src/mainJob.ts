@@ -117,8 +117,8 @@ export const mainJobWith = async (runtime: SolverRuntime | undefined, options: M
   const pub = published.right.rows.map((r) =>
     renamed(r, `[published] ${r.name === 'contiguous' ? 'contiguous (engines today)' : r.name}`));
   const mod = E.isRight(modelled) ? modelled.right.rows.map((r) => renamed({ ...r, chosen: false }, `[modelled] ${r.name}`)) : [];
-  // Table order: contiguous, LPT, engine layout, hplb (split heads), then the modelled rows.
-  const hplbAt = pub.length - 1;
+  // Table order: contiguous, LPT, engine layout, hplb (split heads), the serving rows, then the modelled rows.
+  const hplbAt = Math.max(0, pub.findIndex((r) => r.name === '[published] hplb (split heads)'));
   const rows = [...pub.slice(0, hplbAt), engineRow, ...pub.slice(hplbAt), ...mod];
   const chosenName = pub[published.right.chosen]!.name;
   const chosen = rows.findIndex((r) => r.name === chosenName);
@@ -128,7 +128,7 @@ export const mainJobWith = async (runtime: SolverRuntime | undefined, options: M
     `published: each head's budget (min(N, max(v,30) + max(s,50)) tokens) and recall from MInference (${p.repository.replace('https://github.com/', '')} @ ${p.commit}, ${p.path}, ${p.license.spdx}); [published] rows place these budgets as they are, and their min/mean rec. are the published recall`,
     `modelled: [modelled] rows choose budgets with the same total (${totalTokens} tokens, ${(totalTokens / (profile.model.layers * profile.model.queryHeads * n) * 100).toFixed(2)}% of N per head on average) on recovery curves modelled through each head's published (budget, recall) point, r(b) = (b/N)^γ (power-through-point, γ ≤ 1); their recovery is the model's, not measured`,
     ...(E.isRight(engine)
-      ? [`engine layout: ${gpus} ranks with ${profile.model.queryHeads / gpus} query heads each, every KV head duplicated x${kvCopies} (${profile.model.kvHeads} → ${profile.model.kvHeads * (kvCopies ?? 1)} KV heads); its latency is attention only (the K/V projections of the copies and their KV cache cost extra: see hplb plan --engine-layout)`]
+      ? [`engine layout: ${gpus} ranks with ${profile.model.queryHeads / gpus} query heads each, every KV head duplicated x${kvCopies} (${profile.model.kvHeads} → ${profile.model.kvHeads * (kvCopies ?? 1)} KV heads); its serving figures include the copies' K/V projections, decode reads and KV cache (hplb plan --engine-layout prices r for a length distribution)`]
       : []),
   ];
   return E.right({

@@ -15,6 +15,7 @@ export * from './instance.ts';
 export * from './svg/timeline.ts';
 export * from './svg/timelinePanels.ts';
 export * from './svg/pareto.ts';
+export * from './svg/frontier.ts';
 export * from './svg/xml.ts';
 export * from './svg/wellFormed.ts';
 export * from './report.ts';

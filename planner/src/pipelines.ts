@@ -334,7 +334,7 @@ export const servingPipelines = (ctx: PlanContext, policy: BudgetPolicy, canSpli
   const G = ctx.devices.length;
   const m = ctx.model;
   const specs: PipelineSpec[] = [];
-  const base = { solver: 'auto' as SolverName, policy, effort: SERVING_PLAN_EFFORT };
+  const base = { solver: 'auto' as SolverName, policy, effort: Math.min(ctx.effort ?? SERVING_PLAN_EFFORT, SERVING_PLAN_EFFORT) };
   if (m.kvHeads % G === 0 && m.queryHeads % G === 0 && G > 1)
     specs.push({ ...base, name: 'hplb serving (KV groups, equal heads)', splitHeads: false, serving: { constraints: { equalHeadsPerDevice: true, kv: 'group' } } });
   if (m.kvHeads >= G && m.kvHeads % G !== 0)

@@ -5,6 +5,7 @@
  * the comparison table (`comparisonTable` cells, `comparisonTableText`).
  */
 import { renderTimeline } from './svg/timeline.ts';
+import { renderServingFrontier, type FrontierPoint } from './svg/frontier.ts';
 import { displayUnit } from './svg/xml.ts';
 import { HARDWARE_PRESETS, prefillCeilingMs, type Plan } from '@hplb/core';
 import type { PipelineRun, PlanContext } from './pipelines.ts';
@@ -158,4 +159,21 @@ export const servingRegime = (rows: ReadonlyArray<ComparisonTableRow>, written: 
   const gain = c.prefillMs / w.prefillMs;
   const captured = ceilingGain > 1 + 1e-9 ? ((gain - 1) / (ceilingGain - 1)) * 100 : 0;
   return `regime: attention is ${((c.attentionMs / c.prefillMs) * 100).toFixed(1)}% of contiguous's prefill step; ceiling ${ceilingGain.toFixed(3)}x prefill (attention perfectly balanced, the rest as contiguous); the written plan gets ${gain.toFixed(3)}x prefill (${captured.toFixed(0)}% of the ceiling's gain) and ${(c.requestMs / w.requestMs).toFixed(3)}x ${w.workload.mode === 'colocated' ? 'request latency' : 'prefill'}`;
+};
+
+/**
+ * frontier.svg of a comparison priced in the serving step: every row's prefill against decode per token, disc area
+ * the KV on its busiest GPU; contiguous, LPT, the engine layout and the written plan marked. Undefined without serving.
+ */
+export const servingFrontierSvg = (rows: ReadonlyArray<ComparisonTableRow>, written: number, subtitle?: string): string | undefined => {
+  const points: FrontierPoint[] = [];
+  rows.forEach((r, i) => {
+    if (!r.ok || !r.run.plan.serving) return;
+    const s = r.run.plan.serving;
+    const role: FrontierPoint['role'] = i === written ? 'written' : r.run.spec.solver === 'contiguous' ? 'contiguous' : r.run.spec.solver === 'lpt' ? 'lpt' : /engine layout/.test(r.name) ? 'engine' : undefined;
+    points.push({ name: r.name, prefillMs: s.prefillMs, decodeMsPerToken: s.decodeMsPerToken, kvMaxBytes: Math.max(0, ...s.kvBytesPerDevice), fits: s.fits, ...(role ? { role } : {}) });
+  });
+  const mine = rows[written];
+  if (points.length === 0 || !mine?.ok) return undefined;
+  return renderServingFrontier(points, { title: 'hplb: candidate plans in the serving step', subtitle: subtitle ?? servingHeader(mine.run.plan) ?? '' });
 };

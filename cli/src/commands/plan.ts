@@ -10,14 +10,14 @@
  * policy defaults to "profile"; --policy chooses them instead (the synthetic curve profile defaults to bubble-fill).
  * Engine-compatible planning (--engine-layout, --kv-copies, --context N:w,...) is delegated to cli/src/engine/plan-engine.ts.
  */
-import { hplbError, issue, POLICY_NAMES, DEFAULT_DENSITY, DEFAULT_P, DEFAULT_PLAN_EFFORT, renderComparisonSvg, serializePlan, servingHeader, servingRegime, type BudgetPolicy, type Plan, type PlanOptions } from 'hplb';
+import { hplbError, issue, POLICY_NAMES, DEFAULT_DENSITY, DEFAULT_P, DEFAULT_PLAN_EFFORT, renderComparisonSvg, serializePlan, servingFrontierSvg, servingHeader, servingRegime, type ComparisonTableRow, type BudgetPolicy, type Plan, type PlanOptions } from 'hplb';
 import { comparePipelines, mainJob } from 'hplb/node';
 import { parseArgs } from '../args.ts';
 import { CliFailure, argumentError, type Io } from '../io.ts';
 import { progressBar } from '../progress.ts';
 import { ALL_FLAG_SPEC, PROFILE_FLAG_HELP, SOLVER_FLAG_HELP, flagText, orFailFlags, readProfile, readServingOptions, readSettingsOptions } from '../planFlags.ts';
 import { previousFile } from '../solverFlags.ts';
-import { comparisonTable, outputPaths, writeOutputs } from '../pipeline/report.ts';
+import { comparisonTable, frontierPath, outputPaths, writeOutputs } from '../pipeline/report.ts';
 
 export const summary = 'plan budgets and head placement (no arguments: the published MInference Llama-3.1-8B-Instruct profile on 8 GPUs, with charts)';
 
@@ -73,17 +73,17 @@ const MAIN_JOB_FLAGS = new Set(['gpus', 'out', 'out-dir', 'json', 'workload', 'o
  * --json the plan goes to stdout (and to files only when --out / --out-dir ask) and null is returned; otherwise both
  * files are written atomically and their paths returned.
  */
-const writePlanFiles = (args: ReturnType<typeof parseArgs>, io: Io, plan: Plan, svg: string): { plan: string; svg: string } | null => {
+const writePlanFiles = (args: ReturnType<typeof parseArgs>, io: Io, plan: Plan, svg: string, frontier?: string): { plan: string; svg: string } | null => {
   const planJson = serializePlan(plan);
   const out = args.string('out');
   const outDir = args.string('out-dir');
   const paths = outputPaths(io.cwd, out, outDir);
   if (args.flag('json')) {
     io.out(planJson);
-    if (out !== undefined || outDir !== undefined) writeOutputs(paths, planJson, svg);
+    if (out !== undefined || outDir !== undefined) writeOutputs(paths, planJson, svg, frontier);
     return null;
   }
-  writeOutputs(paths, planJson, svg);
+  writeOutputs(paths, planJson, svg, frontier);
   return paths;
 };
 
@@ -93,7 +93,7 @@ const runMainJob = async (args: ReturnType<typeof parseArgs>, io: Io): Promise<n
   const bar = progressBar(io, 'hplb plan');
   const job = orFailFlags(await mainJob({ ...(gpus !== undefined ? { gpus } : {}), ...readServingOptions(args), onProgress: (d, t, name) => bar.update(d, t, name) }).finally(() => bar.finish()));
   const mine = job.outcome;
-  const paths = writePlanFiles(args, io, mine.plan, renderComparisonSvg(job));
+  const paths = writePlanFiles(args, io, mine.plan, renderComparisonSvg(job), servingFrontierSvg(tableRows(job.rows, job.chosen), job.chosen));
   if (paths === null) return 0;
   const base = mine.settings;
   const d = base.devices.length;
@@ -103,6 +103,7 @@ const runMainJob = async (args: ReturnType<typeof parseArgs>, io: Io): Promise<n
   io.out('\n' + comparisonTable(job.rows, job.chosen));
   servingLines(io, mine.plan, job.rows, job.chosen, 'after');
   io.out(`\n* written: ${paths.plan} and ${paths.svg} (before/after: the engines' contiguous split and hplb's plan on one time axis)\n`);
+  if (mine.plan.serving) io.out(`frontier: ${frontierPath(paths)} (every row's prefill against decode per token, disc area = KV on the busiest GPU)\n`);
   for (const n of job.notes) io.out(`${n}\n`);
   if (!('rows' in job.modelled)) io.out(`[modelled] rows not run: ${flagText(job.modelled.issues[0]?.expected ?? job.modelled.code)}\n`);
   io.out('other profiles: --profile FILE (--model NAME or --model-config config.json for its shape); --profile synthetic for the curve-based policies on a synthetic curve profile\n');
@@ -116,10 +117,13 @@ const servingLines = (io: Io, plan: Plan, rows: Parameters<typeof comparisonTabl
     if (h) io.out(`${h}\n`);
     return;
   }
-  const table = rows.map((r, i) => (r.ok ? { ok: true as const, name: r.name, run: r.run, chosen: i === chosen } : { ok: false as const, name: r.name, error: '', chosen: i === chosen }));
-  const line = servingRegime(table, chosen);
+  const line = servingRegime(tableRows(rows, chosen), chosen);
   if (line) io.out(`${line}\n`);
 };
+
+/** Comparison rows as the library's table rows (failed rows keep their names). */
+const tableRows = (rows: Parameters<typeof comparisonTable>[0], chosen: number): ComparisonTableRow[] =>
+  rows.map((r, i) => (r.ok ? { ok: true as const, name: r.name, run: r.run, chosen: i === chosen } : { ok: false as const, name: r.name, error: '', chosen: i === chosen }));
 
 export async function run(argv: string[], io: Io): Promise<number> {
   if (wantsEngine(argv)) return delegateToEngine(argv, io);
@@ -154,7 +158,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const bar = progressBar(io, 'hplb plan');
   const cmp = orFailFlags(await comparePipelines(loaded, { ...options, onProgress: (d, t, name) => bar.update(d, t, name) }).finally(() => bar.finish()), { previous: previousFile(args) });
   const mine = cmp.outcome;
-  const paths = writePlanFiles(args, io, mine.plan, renderComparisonSvg(cmp));
+  const paths = writePlanFiles(args, io, mine.plan, renderComparisonSvg(cmp), servingFrontierSvg(tableRows(cmp.rows, cmp.chosen), cmp.chosen));
   if (paths === null) return 0;
   const base = cmp.settings;
   const choice = cmp.choice;
@@ -168,6 +172,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   io.out('\n' + comparisonTable(cmp.rows, cmp.chosen));
   servingLines(io, mine.plan, cmp.rows, cmp.chosen, 'after');
   io.out(`\n* written: ${paths.plan} and ${paths.svg}\n`);
+  if (mine.plan.serving) io.out(`frontier: ${frontierPath(paths)} (every row's prefill against decode per token, disc area = KV on the busiest GPU)\n`);
   const traj = mine.trajectory;
   if (traj) io.out(`joint trajectory: ${traj.map((s) => `round ${s.round}: latency ${s.latency.toPrecision(5)}, min ${s.min.toFixed(4)}, mean ${s.mean.toFixed(4)}${s.accepted ? '' : ' (stop)'}`).join('; ')}\n`);
   const bf = mine.budgets?.details as { before?: { min: number; mean: number }; after?: { min: number; mean: number }; blocksAdded?: number } | undefined;

@@ -29,7 +29,11 @@ export const outputPaths = (cwd: string, out: string | undefined, outDir: string
   return { plan: join(dir, 'plan.json'), svg: join(dir, 'plan.svg') };
 };
 
-export const writeOutputs = (paths: { plan: string; svg: string }, planJson: string, svg: string): void => {
+/** Where frontier.svg goes: beside plan.svg, `<plan.svg without .svg>-frontier.svg`. */
+export const frontierPath = (paths: { svg: string }): string => paths.svg.replace(/\.svg$/i, '') + '-frontier.svg';
+
+export const writeOutputs = (paths: { plan: string; svg: string }, planJson: string, svg: string, frontier?: string): void => {
   orFail(writeFileAtomic(paths.plan, planJson));
   orFail(writeFileAtomic(paths.svg, svg));
+  if (frontier !== undefined) orFail(writeFileAtomic(frontierPath(paths), frontier));
 };
