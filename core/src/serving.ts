@@ -140,7 +140,8 @@ export const HardwareOverridesC = t.partial({
   allReduceLatencySeconds: NonNegative,
   memoryBytes: Positive,
 }, 'HardwareOverrides');
-export type HardwareOverrides = t.TypeOf<typeof HardwareOverridesC>;
+/** Plain numbers (the codec checks them when they come from a file or JSON options). */
+export type HardwareOverrides = { readonly [K in keyof t.TypeOf<typeof HardwareOverridesC>]?: number };
 
 const EFFICIENCIES = ['gemmEfficiency', 'attentionEfficiency', 'hbmEfficiency'] as const;
 
