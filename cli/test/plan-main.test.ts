@@ -34,10 +34,12 @@ test('hplb plan with no arguments: the published MInference profile, [published]
     assert.equal(code, 0, c.err);
     for (const row of [
       'built-in published profile: MInference Llama-3.1-8B-Instruct',
-      // Colocated serving on an H100 (the defaults): balancing attention does not pay back its decode reads here, so
-      // the written plan is the engines' contiguous split (issue 20's measured regime).
-      '[published] contiguous (engines today) *', '[published] LPT (paper)', '[published] engine layout (equal heads, K/V x', '[published] hplb (split heads)',
+      // Colocated serving on an H100 (the defaults): moving heads off their KV group costs more decode reads than
+      // balancing saves, so the written plan keeps the engines' contiguous split and sheds only the heaviest heads'
+      // first rows, each head's decode staying home.
+      '[published] contiguous (engines today)', '[published] LPT (paper)', '[published] engine layout (equal heads, K/V x', '[published] hplb (split heads)',
       '[published] hplb serving (split heads)', '[published] hplb serving (KV groups, equal heads)',
+      '[published] hplb serving (contiguous + split heads, decode at home) *',
       '[modelled] contiguous + uniform', '[modelled] LPT + max-min (paper)', '[modelled] hplb (split heads + max-min + bubble-fill)',
       'modelled on NVIDIA H100 SXM 80GB (h100-sxm)', 'prefill ms', 'decode ms/tok', 'request ms', 'attention ms', 'KV GB max',
       'regime: attention is 15.9% of contiguous\'s prefill step', 'plan-frontier.svg',
@@ -67,6 +69,10 @@ test('hplb plan with no arguments: the published MInference profile, [published]
     assert.equal(sv.workload.mode, 'colocated');
     assert.ok(Math.abs(sv.requestMs - (sv.prefillMs + 256 * sv.decodeMsPerToken)) < 1e-6);
     assert.ok(sv.fits);
+    // Never worse than contiguous by the model; decode per token exactly contiguous's (each head decodes at home).
+    const contiguousRequest = cell('[published] contiguous (engines today)', 2);
+    assert.ok(sv.requestMs < contiguousRequest, `${sv.requestMs} vs ${contiguousRequest}`);
+    assert.equal(sv.decodeMsPerToken.toFixed(3), cell('[published] contiguous (engines today)', 1).toFixed(3));
     // The written budgets are the published ones, and its recovery the published recall.
     const pub = publishedDefaultProfile();
     assert.ok(E.isRight(pub));
@@ -75,7 +81,8 @@ test('hplb plan with no arguments: the published MInference profile, [published]
     const svg = readFileSync(join(a, 'plan.svg'), 'utf8');
     assert.equal(svg.split('<g class="panel"').length - 1, 2, 'before and after panels');
     assert.ok(svg.includes('data-label="[published] contiguous (engines today)"'));
-    assert.ok(readFileSync(join(a, 'plan-frontier.svg'), 'utf8').includes('written plan: [published] contiguous (engines today)'));
+    const frontier = readFileSync(join(a, 'plan-frontier.svg'), 'utf8');
+    assert.ok(frontier.includes('written plan: [published] hplb serving (contiguous + split heads, decode at home)') && frontier.includes('contiguous: [published] contiguous (engines today)'));
     // Same inputs and seed: the same bytes, through --out-dir this time.
     const c2 = capture(tmp());
     assert.equal(await main(['plan', '--out-dir', b], c2.io), 0, c2.err);

@@ -80,7 +80,11 @@ export interface PipelineSpec {
    * Plan against the serving cost model (attention + Q/K/V/O projections per GPU, core serving.ts) instead of the
    * run's attention cost model, with these constraints (default: the run's). Only with serving settings.
    */
-  readonly serving?: { readonly constraints?: { readonly equalHeadsPerDevice: boolean; readonly kv: 'group' | 'replicate' } };
+  readonly serving?: {
+    readonly constraints?: { readonly equalHeadsPerDevice: boolean; readonly kv: 'group' | 'replicate' };
+    /** Split heads keep each head's decode on its whole-head device (the solvers' `splitHeads.homeDecode`). */
+    readonly homeDecode?: boolean;
+  };
   /**
    * Deterministic effort budget per layer solve (the solvers' `SolveOptions.effort`) for the anytime solvers: the
    * placement then depends only on the inputs, the seed and the effort, never on machine load; the time limit stays
@@ -169,7 +173,7 @@ const place = async (ctx: PlanContext, spec: PipelineSpec, budgets: ReadonlyArra
     // the search (a cut would make the plan depend on timing; the layer would then say `timedout`).
     timeLimitMs: effort !== undefined ? Math.max(ctx.timeLimitMs, EFFORT_SAFETY_NET_MS) : ctx.timeLimitMs,
     ...(effort !== undefined ? { effort } : {}),
-    ...(spec.splitHeads ? { splitHeads: ctx.splitHeads ?? {} } : {}),
+    ...(spec.splitHeads ? { splitHeads: { ...(ctx.splitHeads ?? {}), ...(spec.serving?.homeDecode ? { homeDecode: true } : {}) } } : {}),
   }, ctx.runtime);
 };
 
@@ -342,5 +346,9 @@ export const servingPipelines = (ctx: PlanContext, policy: BudgetPolicy, canSpli
   // The split row's whole-head stage is the whole-head row, and the split stage keeps it where splitting gains nothing.
   if (!ctx.constraints.equalHeadsPerDevice && ctx.constraints.kv === 'replicate')
     specs.push({ ...base, name: canSplit ? 'hplb serving (split heads)' : 'hplb serving (whole heads)', splitHeads: canSplit, serving: {} });
+  // Colocated serving: the engines' contiguous split, with the heaviest heads' first rows shed to idle GPUs and each
+  // head's last rows (its decode) kept home, so the decode step stays contiguous's while prefill balances.
+  if (canSplit && G > 1)
+    specs.push({ solver: 'contiguous', policy, name: 'hplb serving (contiguous + split heads, decode at home)', splitHeads: true, serving: { homeDecode: true } });
   return specs;
 };

@@ -106,6 +106,27 @@ test('the written plan carries a serving block the validator checks; a lying req
   assert.match(formatError(big.left), /needs [\d.]+ GB on its busiest GPU against 80\.00 GB/);
 });
 
+test('decode at home: contiguous + split heads keeps every head\'s last rows on its contiguous GPU, so decode is contiguous\'s', async () => {
+  const c = await comparePipelines(defaultProfile(), { gpus: 8, effort: 2000 });
+  assert.ok(E.isRight(c), E.isLeft(c) ? formatError(c.left) : '');
+  const rows = c.right.rows.flatMap((r) => (r.ok ? [r] : []));
+  const contiguous = rows.find((r) => r.name === 'contiguous')!;
+  const home = rows.find((r) => r.name === 'hplb serving (contiguous + split heads, decode at home)')!;
+  assert.ok(home, rows.map((r) => r.name).join(', '));
+  const splits = home.run.plan.splits ?? [];
+  assert.ok(splits.length > 0, 'some heads are split');
+  for (const s of splits) {
+    const last = s.parts[s.parts.length - 1]!;
+    assert.equal(last.rowEnd, 131072);
+    assert.equal(last.device, contiguous.run.plan.placement[s.layer]![s.head], `layer ${s.layer} head ${s.head}: decode stays home`);
+  }
+  assert.equal(home.run.plan.serving!.decodeMsPerToken, contiguous.run.plan.serving!.decodeMsPerToken);
+  assert.ok(home.run.plan.serving!.prefillMs < contiguous.run.plan.serving!.prefillMs);
+  // The colocated objective picks it over contiguous here (request latency), and it validates.
+  assert.equal(c.right.rows[c.right.chosen]!.name, home.name);
+  assert.ok(E.isRight(validatePlan(home.run.plan)));
+});
+
 const D = sharedDataDir();
 const skip = D === undefined ? SHARED_DATA_MISSING : false;
 

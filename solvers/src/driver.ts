@@ -162,6 +162,7 @@ export const planModel = async (input: PlanInput, runtime: SolverRuntime = input
           costModel: input.costModel, assignment: placements[l]!, model,
           ...(input.splitHeads.maxSplits !== undefined ? { maxSplits: input.splitHeads.maxSplits } : {}),
           ...(input.splitHeads.minRows !== undefined ? { minRows: input.splitHeads.minRows } : {}),
+          ...(input.splitHeads.homeDecode ? { homeDecode: true } : {}),
           ...(input.kvBytesPerElement !== undefined ? { kvBytesPerElement: input.kvBytesPerElement } : {}),
         });
         placements[l] = s.placement;

@@ -117,7 +117,7 @@ export interface PlanSettings {
   /** Wall-clock budget per layer solve, milliseconds (> 0). */
   readonly timeLimitMs: number;
   /** Split the heaviest heads' query rows across devices (present = split), with these options. */
-  readonly splitHeads?: { readonly maxSplits?: number; readonly minRows?: number };
+  readonly splitHeads?: { readonly maxSplits?: number; readonly minRows?: number; readonly homeDecode?: boolean };
   /** Bytes per KV element (default 2). */
   readonly kvBytesPerElement?: number;
   /** Cap on replicated KV bytes (kv "replicate"); null or absent = no cap. */

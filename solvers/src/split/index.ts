@@ -43,6 +43,13 @@ export interface SplitLayerInput {
   /** Balance efficiency target (default 0.999). */
   target?: number;
   kvBytesPerElement?: number;
+  /**
+   * Keep every head's decode where the whole-head assignment put it: only (a) shed runs (whole heads stay), and each
+   * split head's parts are mirrored so the part on its assigned device holds the last rows (decode runs on the part
+   * that holds row N, so the decode step and its KV reads stay as in the whole-head assignment). What the serving
+   * model's colocated candidate uses on top of the engines' contiguous split.
+   */
+  homeDecode?: boolean;
 }
 
 export interface SplitLayerResult {
@@ -424,6 +431,16 @@ const toPlan = (layer: number, pieces: ReadonlyArray<ReadonlyArray<Part>>): { pl
   return { placement, splits };
 };
 
+/**
+ * The same parts in mirrored row order: part [rs, re) becomes [N − re, N − rs), listed from row 0. Shed keeps a head's
+ * first rows on its device and moves the tail; mirrored, its device keeps the last rows (and so the decode) and the
+ * moved parts take the first rows, which need only a prefix of the keys.
+ */
+const mirrored = (c: Ctx, cand: Candidate): Candidate => ({
+  name: `${cand.name}, mirrored`,
+  pieces: cand.pieces.map((ps) => (ps.length <= 1 ? ps : [...ps].reverse().map((p) => ({ device: p.device, rowStart: c.n - p.rowEnd, rowEnd: c.n - p.rowStart })))),
+});
+
 /** Well-formed: parts tile [0, N) in order, distinct devices, ≥ minRows rows. */
 const wellFormed = (c: Ctx, pieces: ReadonlyArray<ReadonlyArray<Part>>): boolean =>
   pieces.every((ps) => {
@@ -481,6 +498,10 @@ export function splitLayer(input: SplitLayerInput): SplitLayerResult {
       || (ok === best.ok && !ok && makespan < best.r.makespan * (1 - 1e-12));
     if (better) best = { r, cuts, ok, rank };
   };
+  if (input.homeDecode) {
+    for (const s of [0.97, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0]) consider(mirrored(c, shed(c, mean * (1 + s * slack))), 0);
+    return best ? best.r : whole;
+  }
   for (const s of [0.97, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0]) {
     const T = mean * (1 + s * slack);
     consider(shed(c, T), 0);
