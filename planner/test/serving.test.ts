@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import {
@@ -15,9 +15,10 @@ import {
   resolveWorkload, servingCost, servingCostModel, validatePlan, type ModelDims, type ModelShape,
 } from '@hplb/core';
 import { SHARED_DATA_MISSING, sharedDataDir } from '@hplb/core/node';
-import { comparePipelines, planProfile, type LoadedProfile } from '@hplb/planner';
-import { loadProfile } from 'hplb/node';
-import { defaultProfile } from 'hplb';
+import { comparePipelines, loadProfileText, planProfile, publishedLoadedProfile, type LoadProfileOptions, type LoadedProfile } from '@hplb/planner';
+
+const defaultProfile = publishedLoadedProfile;
+const loadProfile = (file: string, o: LoadProfileOptions = {}) => loadProfileText(readFileSync(file, 'utf8'), { ...o, fileName: file });
 
 const hw = HARDWARE_PRESETS['h100-sxm']!;
 const m: ModelShape = { name: 'tiny', layers: 2, queryHeads: 4, kvHeads: 2, headDim: 64 };
