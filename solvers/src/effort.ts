@@ -59,6 +59,23 @@ export class Effort {
     return true;
   }
 
+  /**
+   * Read the clock only (units are not looked at): past the deadline, the clock stops this budget and its parents
+   * (`clockHit`) and the answer is true. For loops inside one charged step, which must stop on the clock but never
+   * on units (so that, within the time limit, nothing changes).
+   */
+  pastDeadline(): boolean {
+    if (this.clockHit) return true;
+    if (!(performance.now() > this.deadline)) return false;
+    this.hitClock();
+    return true;
+  }
+
+  /** The clock stopped this budget (a `Deadline` the solve polls passed): `clockHit` here and in every parent. */
+  stopByClock(): void {
+    this.hitClock();
+  }
+
   /** A sub-budget of at most `units` (floored at 0); what it spends is spent here too, and a clock stop propagates. */
   child(units: number): Effort {
     return new Effort(Math.min(this.left, Math.max(0, units)), this.deadline, this);

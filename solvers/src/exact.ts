@@ -14,11 +14,15 @@
  * Returns the best assignment found, the proven lower bound, and whether the search completed (optimal).
  * With an `Effort` the probes get shares of its units (a node, or a DP state × type, each costs one) instead of
  * shares of the time left, so the search is deterministic; `deadline` is then only the safety net.
+ * The bounds computed before the probes (pigeonhole, lifted L2 / L3, the relaxed classes) stop at the deadline too
+ * (with what they proved so far); a probe whose recursion would overflow the stack (very many item types or devices)
+ * is a probe that did not finish (it proves nothing).
  */
 import type { Instance } from './problem.ts';
 import type { Effort } from './effort.ts';
+import { Deadline } from './deadline.ts';
 import { localSearch } from './local.ts';
-import { binsNeededL2, binsNeededL3 } from './bounds/l2.ts';
+import { binsNeededL3, l2Bins } from './bounds/l2.ts';
 import { dellAmicoL0, dellAmicoL1, equalCountBound } from './bounds/dellAmico.ts';
 import { liftCapacity, liftOverSums, lowerIndex } from './bounds/lift.ts';
 import { achievableSums, countVectors, type Classes } from './bounds/classes.ts';
@@ -68,9 +72,11 @@ export const RELAXED_DP_STATES = 20_000;
 
 export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound: number, deadline: number, effort?: Effort): ExactResult => {
   const { n, m, cost, speeds } = inst;
+  const clock = new Deadline(deadline, effort);
   const speed = speeds[0] ?? 1;
   const total = cost.reduce((a, b) => a + b, 0);
-  const maxCost = Math.max(0, ...cost);
+  let maxCost = 0;
+  for (const c of cost) if (c > maxCost) maxCost = c;
   const integral = cost.every((c) => Number.isInteger(c)) && total < 2 ** 52;
   const scale = integral || maxCost === 0 ? 1 : 2 ** 50 / Math.max(total, maxCost);
   const ic = cost.map((c) => Math.floor(c * scale));
@@ -101,13 +107,15 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
     }
   };
   raise(dellAmicoL0(desc, m), 'bound:L0');
-  raise(dellAmicoL1(desc, m), 'bound:L1');
+  raise(dellAmicoL1(desc, m, clock), 'bound:L1');
   if (perBin !== undefined && perBin > 0) raise(equalCountBound(desc, m), 'bound:equal-counts');
   raise(Math.floor(lowerBound * speed * scale), 'bound:given');
   const intMakespan = (a: ArrayLike<number>) => {
     const l = new Float64Array(m);
     for (let i = 0; i < n; i++) l[a[i]!]! += ic[i]!;
-    return Math.max(0, ...l);
+    let mx = 0;
+    for (let d = 0; d < m; d++) if (l[d]! > mx) mx = l[d]!;
+    return mx;
   };
   let hi = intMakespan(start);
   const classes: Classes = { vals, counts: typeItems.map((x) => x.length) };
@@ -116,11 +124,11 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
   let sums: Float64Array | null = fewTypes && hi > lo ? achievableSums(classes, lo, hi) : null;
   if (sums && sums.length > 0) raise(Math.min(hi, sums[0]!), 'bound:loads');
   if (perBin === undefined && hi > lo) {
-    const l2 = (C: number) => binsNeededL2(desc, C);
-    raise(sums ? liftOverSums(l2, m, sums, lo, hi) : liftCapacity(l2, m, lo, hi), 'bound:L2');
+    const l2 = l2Bins(desc, clock);
+    raise(sums ? liftOverSums(l2, m, sums, lo, hi, clock) : liftCapacity(l2, m, lo, hi, clock), 'bound:L2');
     if (hi > lo) {
-      const l3 = (C: number) => binsNeededL3(desc, C);
-      raise(sums ? liftOverSums(l3, m, sums, lo, hi) : liftCapacity(l3, m, lo, hi), 'bound:L3');
+      const l3 = (C: number) => binsNeededL3(desc, C, clock);
+      raise(sums ? liftOverSums(l3, m, sums, lo, hi, clock) : liftCapacity(l3, m, lo, hi, clock), 'bound:L3');
     }
   }
 
@@ -152,7 +160,7 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
   const meter: Meter = effort ?? { spend: () => performance.now() < deadline };
   // The relaxed DP (classes merged by rounding down, a small state space) proves a capacity infeasible cheaply when
   // the rounding loses less than the slack; its "feasible" proves nothing.
-  const relaxed = perBin === undefined && dpStates > 4 * RELAXED_DP_STATES ? relaxClasses(classes, RELAXED_DP_STATES) : null;
+  const relaxed = perBin === undefined && dpStates > 4 * RELAXED_DP_STATES ? relaxClasses(classes, RELAXED_DP_STATES, clock) : null;
   const relaxedStates = relaxed ? countVectors(relaxed.counts) : 0;
   const relaxedInfeasible = (C: number): boolean => {
     if (!relaxed || (effort && effort.remaining < relaxedStates / DP_STATES_PER_UNIT)) return false;
@@ -225,6 +233,9 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
   }
 
   const probe = (C: number, probeDeadline: number, pe?: Effort): Int32Array | null | 'timeout' => binCompletion(C, probeDeadline, pe);
+  // Failure-cache keys: one character per count while every count (and the bins left) fits in one UTF-16 unit and
+  // the spread stays short; otherwise the counts written out (a count above 0xFFFF would alias another).
+  const wideKeys = T > 4096 || n > 0xffff || m > 0xffff;
 
   const binCompletion = (C: number, probeDeadline: number, pe?: Effort): Int32Array | null | 'timeout' => {
     for (let t = 0; t < T; t++) counts[t] = typeItems[t]!.length;
@@ -243,7 +254,7 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
         bins.push(Int32Array.from(counts));
         return true;
       }
-      const key = String.fromCharCode(binsLeft, ...counts);
+      const key = wideKeys ? `${binsLeft}:${counts.join(',')}` : String.fromCharCode(binsLeft, ...counts);
       if ((memo.get(key) ?? -1) >= C) return false;
       let t0 = 0;
       while (counts[t0] === 0) t0++;
@@ -310,7 +321,8 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
     try {
       if (!fill(m, slack)) return null;
     } catch (e) {
-      if (e instanceof Timeout) return 'timeout';
+      // A stack overflow (recursion ~ devices × item types deep) ends the probe like the clock: no proof either way.
+      if (e instanceof Timeout || e instanceof RangeError) return 'timeout';
       throw e;
     }
     // Bins (type counts) to an assignment.

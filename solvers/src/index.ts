@@ -11,6 +11,7 @@ export * from './heuristics.ts';
 export * from './local.ts';
 export * from './exact.ts';
 export * from './registry.ts';
+export * from './deadline.ts';
 export * from './layerProblem.ts';
 export * from './assemble.ts';
 export * from './driver.ts';

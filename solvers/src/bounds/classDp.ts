@@ -8,6 +8,7 @@
  * achievable loads gives the optimum itself. Used by `../exact.ts` (its capacity probes) and `../bounds.ts`.
  */
 import type { Classes } from './classes.ts';
+import type { Deadline } from '../deadline.ts';
 
 /** Something that can stop a long computation: `spend(units)` is false once the budget is gone (see effort.ts). */
 export interface Meter {
@@ -131,13 +132,16 @@ const packingOf = (
  * A relaxation with at most `maxStates` count vectors: adjacent classes merged by rounding the larger value down to
  * the smaller (the merge that loses the least total cost first). Every placement of the original is one of the
  * relaxation with loads no larger, so a capacity the relaxation cannot pack (`classMinBins` > m) is infeasible for
- * the original too: a cheap proof, and a bound when the full DP is too large. Null when even one class is too many.
+ * the original too: a cheap proof, and a bound when the full DP is too large. Null when even one class is too many,
+ * or when `clock` passed before the merging was done.
  */
-export const relaxClasses = (c: Classes, maxStates: number): Classes | null => {
+export const relaxClasses = (c: Classes, maxStates: number, clock?: Deadline): Classes | null => {
   const vals = [...c.vals];
   const counts = [...c.counts];
   const states = () => counts.reduce((a, k) => a * (k + 1), 1);
   while (states() > maxStates) {
+    // Each merge scans the classes: quadratic in their number (a large layer of distinct costs).
+    if (clock?.poll(16)) return null;
     if (vals.length < 2) return null;
     let best = -1;
     let loss = Infinity;

@@ -5,7 +5,7 @@
  * DP. `../bounds.ts` combines them into the bound every solver's gap is measured against; `../exact.ts` proves with
  * them. Laws: `test/bounds-laws.test.ts` (each bound against brute force on small instances).
  */
-export { binsNeededL1, binsNeededL2, binsNeededL3 } from './l2.ts';
+export { binsNeededL1, binsNeededL2, binsNeededL3, l2Bins } from './l2.ts';
 export { dellAmicoL0, dellAmicoL1, equalCountBound } from './dellAmico.ts';
 export { liftCapacity, liftOverSums, lowerIndex, type BinBound } from './lift.ts';
 export { achievableSums, classesOf, countVectors, type Classes } from './classes.ts';

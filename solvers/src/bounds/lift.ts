@@ -5,7 +5,9 @@
  * end, so the result is valid even for a bound that is not monotone in C. Optionally over a sorted list of the
  * achievable loads (subset sums; `sums.ts`): a makespan is always one of them.
  * Used by `../bounds.ts` and `../exact.ts`; laws in `test/bounds-laws.test.ts`.
+ * With a `Deadline` that has passed, the search stops where it is: its lower end is proven at every step.
  */
+import type { Deadline } from '../deadline.ts';
 
 /** A lower bound on the bins of capacity C the items need. */
 export type BinBound = (C: number) => number;
@@ -14,10 +16,11 @@ export type BinBound = (C: number) => number;
  * Smallest integer capacity in [lo, hi] that `bins` does not prove infeasible (`bins(C) > m`); `hi` when all below it
  * are proven infeasible. Integer loads only (costs in integer units).
  */
-export const liftCapacity = (bins: BinBound, m: number, lo: number, hi: number): number => {
+export const liftCapacity = (bins: BinBound, m: number, lo: number, hi: number, clock?: Deadline): number => {
   let a = Math.ceil(lo);
   let b = Math.max(a, Math.ceil(hi));
   while (a < b) {
+    if (clock?.passed()) break;
     const mid = a + Math.floor((b - a) / 2);
     if (bins(mid) > m) a = mid + 1;
     else b = mid;
@@ -29,12 +32,13 @@ export const liftCapacity = (bins: BinBound, m: number, lo: number, hi: number):
  * The same over a sorted ascending list of candidate makespans (`sums`): the smallest candidate ≥ lo not proven
  * infeasible, or `hi` when every candidate below hi is. A proof at sums[k] also rules out every load below it.
  */
-export const liftOverSums = (bins: BinBound, m: number, sums: ArrayLike<number>, lo: number, hi: number): number => {
+export const liftOverSums = (bins: BinBound, m: number, sums: ArrayLike<number>, lo: number, hi: number, clock?: Deadline): number => {
   if (lo >= hi) return lo;
   let a = lowerIndex(sums, lo);
   let b = lowerIndex(sums, hi);
   // Invariant: every candidate below index a is infeasible.
   while (a < b) {
+    if (clock?.passed()) break;
     const mid = a + Math.floor((b - a) / 2);
     if (bins(sums[mid]!) > m) a = mid + 1;
     else b = mid;
