@@ -10,8 +10,11 @@
  *   - balancedKk: balanced largest differencing (Michiels et al.): equal item counts per device;
  *   - multiFit: Coffman–Garey–Johnson MultiFit (FFD inside a binary search on capacity; uniform speeds scale bins).
  * Builders that only make sense without side constraints fall back to earliest-finish LPT when the instance has them.
+ * Each takes an optional `Deadline` and polls it: once it has passed, the builder gives up and returns null (the
+ * registry then falls back to round robin), so a large layer never runs a builder past the time limit.
  */
 import { LoadState, type Instance } from './problem.ts';
+import type { Deadline } from './deadline.ts';
 
 export type BuilderName = 'contiguous' | 'roundrobin' | 'lpt' | 'lpt-capped' | 'kk' | 'balanced-kk' | 'multifit';
 
@@ -35,6 +38,7 @@ export const greedy = (
   order: ReadonlyArray<number>,
   prefer?: (i: number, st: LoadState) => number,
   headCap?: number,
+  clock?: Deadline,
 ): Int32Array | null => {
   const { n, m, time, kv } = inst;
   const st = new LoadState(inst, new Int32Array(n).fill(-1));
@@ -61,6 +65,7 @@ export const greedy = (
   };
   const pinnedFirst = [...order].sort((a, b) => (inst.pinned[b]! >= 0 ? 1 : 0) - (inst.pinned[a]! >= 0 ? 1 : 0));
   for (const i of pinnedFirst) {
+    if (clock?.poll(64)) return null;
     let best = -1;
     if (inst.pinned[i]! >= 0) best = inst.pinned[i]!;
     else {
@@ -120,7 +125,8 @@ export const kvGroupsGreedy = (inst: Instance): Int32Array | null => {
 };
 
 /** Earliest-finish LPT (identical devices: classic LPT; a heap when there are no side constraints). */
-export const lpt = (inst: Instance): Int32Array | null => {
+export const lpt = (inst: Instance, clock?: Deadline): Int32Array | null => {
+  if (clock?.passed()) return null;
   if (inst.plain && inst.kind === 'identical') {
     const { n, m, cost } = inst;
     const order = byCostDesc(inst);
@@ -130,6 +136,7 @@ export const lpt = (inst: Instance): Int32Array | null => {
     const less = (a: number, b: number) => hl[a]! < hl[b]! || (hl[a] === hl[b] && hd[a]! < hd[b]!);
     const out = new Int32Array(n);
     for (const i of order) {
+      if (clock?.poll(4096)) return null;
       const d = hd[0]!;
       out[i] = d;
       hl[0]! += cost[i]!;
@@ -149,18 +156,20 @@ export const lpt = (inst: Instance): Int32Array | null => {
     }
     return out;
   }
-  return greedy(inst, byCostDesc(inst)) ?? kvGroupsGreedy(inst);
+  return greedy(inst, byCostDesc(inst), undefined, undefined, clock) ?? (clock?.hit ? null : kvGroupsGreedy(inst));
 };
 
 /** LPT with at most `cap` heads per device (default ⌈heads/m⌉). */
-export const lptCapped = (inst: Instance, cap?: number): Int32Array | null => {
+export const lptCapped = (inst: Instance, cap?: number, clock?: Deadline): Int32Array | null => {
+  if (clock?.passed()) return null;
   const heads = inst.weight.reduce((a, b) => a + b, 0);
   const c = cap ?? inst.quota ?? Math.ceil(heads / inst.m);
-  return greedy(inst, byCostDesc(inst), undefined, c) ?? greedy(inst, byCostDesc(inst));
+  return greedy(inst, byCostDesc(inst), undefined, c, clock) ?? greedy(inst, byCostDesc(inst), undefined, undefined, clock);
 };
 
 /** Contiguous blocks of items (device d gets items ⌊d·n/m⌋ … ⌊(d+1)·n/m⌋−1), repaired only where a constraint forbids. */
-export const contiguous = (inst: Instance): Int32Array | null => {
+export const contiguous = (inst: Instance, clock?: Deadline): Int32Array | null => {
+  if (clock?.passed()) return null;
   const { n, m } = inst;
   const target = (i: number) => {
     // Inverse of the block boundaries ⌊d·n/m⌋.
@@ -169,12 +178,19 @@ export const contiguous = (inst: Instance): Int32Array | null => {
     while (d > 0 && Math.floor((d * n) / m) > i) d--;
     return d;
   };
-  return greedy(inst, Array.from({ length: n }, (_, i) => i), (i) => target(i));
+  return greedy(inst, Array.from({ length: n }, (_, i) => i), (i) => target(i), undefined, clock);
 };
 
 /** Item i on device i mod m, repaired only where a constraint forbids. */
-export const roundRobin = (inst: Instance): Int32Array | null =>
-  greedy(inst, Array.from({ length: inst.n }, (_, i) => i), (i) => i % inst.m);
+export const roundRobin = (inst: Instance, clock?: Deadline): Int32Array | null => {
+  // Without side constraints every item lands on its preferred device: linear, the registry's last-resort plan.
+  if (inst.plain) {
+    const out = new Int32Array(inst.n);
+    for (let i = 0; i < inst.n; i++) out[i] = i % inst.m;
+    return out;
+  }
+  return greedy(inst, Array.from({ length: inst.n }, (_, i) => i), (i) => i % inst.m, undefined, clock);
+};
 
 // ---------------------------------------------------------------- Karmarkar–Karp
 
@@ -232,8 +248,12 @@ const combine = (x: Partial, y: Partial, m: number): Partial => {
   return { sums: Float64Array.from(pairs.map((p) => p.s)), sets: pairs.map((p) => p.set) };
 };
 
-const kkFinish = (heap: SpreadHeap, n: number, m: number): Int32Array => {
-  while (heap.size > 1) heap.push(combine(heap.pop(), heap.pop(), m));
+const kkFinish = (heap: SpreadHeap, n: number, m: number, clock?: Deadline): Int32Array | null => {
+  while (heap.size > 1) {
+    // A combine copies both partial solutions' item lists: quadratic in the worst case on large layers.
+    if (clock?.poll(16)) return null;
+    heap.push(combine(heap.pop(), heap.pop(), m));
+  }
   const out = new Int32Array(n);
   if (heap.size === 0) return out;
   heap.pop().sets.forEach((set, d) => { for (const i of set) out[i] = d; });
@@ -241,41 +261,46 @@ const kkFinish = (heap: SpreadHeap, n: number, m: number): Int32Array => {
 };
 
 /** Multiway Karmarkar–Karp (identical devices, no side constraints; otherwise earliest-finish LPT). */
-export const karmarkarKarp = (inst: Instance): Int32Array | null => {
-  if (!(inst.plain && inst.kind === 'identical')) return lpt(inst);
+export const karmarkarKarp = (inst: Instance, clock?: Deadline): Int32Array | null => {
+  if (!(inst.plain && inst.kind === 'identical')) return lpt(inst, clock);
+  if (clock?.passed()) return null;
   const { n, m, cost } = inst;
   const heap = new SpreadHeap();
   for (let i = 0; i < n; i++) {
+    if (clock?.poll(1024)) return null;
     const sums = new Float64Array(m);
     sums[0] = cost[i]!;
     const sets: number[][] = Array.from({ length: m }, () => []);
     sets[0]!.push(i);
     heap.push({ sums, sets });
   }
-  return kkFinish(heap, n, m);
+  return kkFinish(heap, n, m, clock);
 };
 
 /**
  * Balanced KK: items sorted descending are cut into rows of m (one item per device, padding with zero items); rows are
  * combined by largest differencing, so every device ends with the same number of items (when m divides n).
  */
-export const balancedKk = (inst: Instance): Int32Array | null => {
+export const balancedKk = (inst: Instance, clock?: Deadline): Int32Array | null => {
   const balancedOk = inst.kind === 'identical' && inst.kv === undefined && inst.pinned.every((x) => x < 0) && inst.weight.every((w) => w === inst.weight[0]);
-  if (!balancedOk) return lptCapped(inst);
+  if (!balancedOk) return lptCapped(inst, undefined, clock);
+  if (clock?.passed()) return null;
   const { n, m, cost } = inst;
   const order = [...Array(n).keys()].sort((a, b) => cost[b]! - cost[a]! || a - b);
   const heap = new SpreadHeap();
   for (let r = 0; r < n; r += m) {
+    if (clock?.poll(64)) return null;
     const row = order.slice(r, r + m);
     const items = row.map((i) => ({ s: cost[i]!, set: [i] }));
     while (items.length < m) items.push({ s: 0, set: [] });
     heap.push({ sums: Float64Array.from(items.map((x) => x.s)), sets: items.map((x) => x.set) });
   }
-  const out = kkFinish(heap, n, m);
+  const out = kkFinish(heap, n, m, clock);
+  if (!out) return null;
   if (inst.quota !== undefined) {
     const heads = new Int32Array(m);
     for (let i = 0; i < n; i++) heads[out[i]!]! += inst.weight[i]!;
-    if (heads.some((h) => h !== inst.quota)) return lptCapped(inst);
+    if (heads.some((h) => h !== inst.quota)) return lptCapped(inst, undefined, clock);
   }
   return out;
 };
@@ -283,12 +308,13 @@ export const balancedKk = (inst: Instance): Int32Array | null => {
 // ---------------------------------------------------------------- MultiFit
 
 /** First-fit decreasing into bins of capacity C·speed_d (fastest first); null when an item does not fit. */
-const ffd = (inst: Instance, order: ReadonlyArray<number>, C: number): Int32Array | null => {
+const ffd = (inst: Instance, order: ReadonlyArray<number>, C: number, clock?: Deadline): Int32Array | null => {
   const { n, m, cost, speeds } = inst;
   const devs = [...Array(m).keys()].sort((a, b) => speeds[b]! - speeds[a]!);
   const room = devs.map((d) => C * speeds[d]!);
   const out = new Int32Array(n);
   for (const i of order) {
+    if (clock?.poll(1024)) return null;
     let k = 0;
     while (k < m && room[k]! < cost[i]! - 1e-12 * C) k++;
     if (k === m) return null;
@@ -299,8 +325,9 @@ const ffd = (inst: Instance, order: ReadonlyArray<number>, C: number): Int32Arra
 };
 
 /** MultiFit with `iterations` bisection steps (identical or uniform devices without side constraints). */
-export const multiFit = (inst: Instance, iterations = 12): Int32Array | null => {
-  if (!(inst.plain && inst.kind !== 'matrix')) return lpt(inst);
+export const multiFit = (inst: Instance, iterations = 12, clock?: Deadline): Int32Array | null => {
+  if (!(inst.plain && inst.kind !== 'matrix')) return lpt(inst, clock);
+  if (clock?.passed()) return null;
   const { n, cost, speeds } = inst;
   if (n === 0) return new Int32Array(0);
   const order = [...Array(n).keys()].sort((a, b) => cost[b]! - cost[a]! || a - b);
@@ -309,10 +336,13 @@ export const multiFit = (inst: Instance, iterations = 12): Int32Array | null => 
   const maxSp = Math.max(...speeds);
   let lo = Math.max(total / sp, cost[order[0]!]! / maxSp);
   let hi = Math.max(2 * total / sp, cost[order[0]!]! / Math.min(...speeds));
-  let best = ffd(inst, order, hi) ?? lpt(inst);
+  let best = ffd(inst, order, hi, clock) ?? lpt(inst, clock);
   for (let it = 0; it < iterations; it++) {
+    // Past the deadline: the best capacity so far (FFD's null there means "stopped", not "does not fit").
+    if (clock?.passed()) return best;
     const C = (lo + hi) / 2;
-    const a = ffd(inst, order, C);
+    const a = ffd(inst, order, C, clock);
+    if (!a && clock?.hit) return best;
     if (a) {
       best = a;
       hi = C;
@@ -321,12 +351,13 @@ export const multiFit = (inst: Instance, iterations = 12): Int32Array | null => 
   return best;
 };
 
-export const BUILDERS: Record<BuilderName, (inst: Instance) => Int32Array | null> = {
+/** The builders by name; each gives up (null) once `clock` has passed. */
+export const BUILDERS: Record<BuilderName, (inst: Instance, clock?: Deadline) => Int32Array | null> = {
   contiguous,
   roundrobin: roundRobin,
   lpt,
-  'lpt-capped': (inst) => lptCapped(inst),
+  'lpt-capped': (inst, clock) => lptCapped(inst, undefined, clock),
   kk: karmarkarKarp,
   'balanced-kk': balancedKk,
-  multifit: (inst) => multiFit(inst),
+  multifit: (inst, clock) => multiFit(inst, 12, clock),
 };

@@ -7,6 +7,9 @@
  * repeated to a fixed point (no step lowers the critical device), then iterated with seeded random kicks while time
  * remains (or, with an `Effort`, while units remain: each candidate move / swap evaluated and each subset sum a re-split
  * enumerates costs one unit, so the search is deterministic). Also `reduceMoves`, the second stage of a stable re-plan (fewest moves at the best makespan).
+ * One scan of a device on a large layer is long (swaps: items of a × items of b), so the scans read the clock too and
+ * stop, changing nothing, once the deadline has passed (with an `Effort`: its clock stop; units are charged per scan
+ * as before, so within the time limit nothing changes).
  */
 import { LoadState, type Instance } from './problem.ts';
 import type { Effort } from './effort.ts';
@@ -123,8 +126,11 @@ export const bestTwoWaySplit = (
   return { inA, value: best };
 };
 
-/** Try to lower device a's load with one move / swap / pairwise re-split against some device. True if improved. */
-const improveDevice = (st: LoadState, a: number, pairwise: boolean, effort?: Effort): boolean => {
+/**
+ * Try to lower device a's load with one move / swap / pairwise re-split against some device. True if improved.
+ * False, with nothing changed, when `cut` (the deadline, read now and then) stops the scan.
+ */
+const improveDevice = (st: LoadState, a: number, pairwise: boolean, effort?: Effort, cut?: () => boolean): boolean => {
   const { inst } = st;
   const { n, m, time, pinned, quota, kv } = inst;
   const la = st.load[a]!;
@@ -132,6 +138,8 @@ const improveDevice = (st: LoadState, a: number, pairwise: boolean, effort?: Eff
   for (let i = 0; i < n; i++) if (st.assign[i] === a && pinned[i]! < 0) onA.push(i);
   const devs = [...Array(m).keys()].filter((d) => d !== a).sort((x, y) => st.load[x]! - st.load[y]!);
   const ok = () => st.kvOk();
+  let polls = 0;
+  const stopped = (): boolean => cut !== undefined && (++polls & 1023) === 0 && cut();
   // Effort: one unit per candidate evaluated (charged per scan, so counts never depend on the clock).
   if (effort) effort.spend(1 + onA.length * devs.length);
   // Moves (not under a quota).
@@ -140,6 +148,7 @@ const improveDevice = (st: LoadState, a: number, pairwise: boolean, effort?: Eff
     let bd = -1;
     let bv = la;
     for (const b of devs) for (const i of onA) {
+      if (stopped()) return false;
       if (!st.canHost(i, b)) continue;
       if (!kv) {
         const v = Math.max(la - time[i * m + a]!, st.load[b]! + time[i * m + b]!);
@@ -159,6 +168,7 @@ const improveDevice = (st: LoadState, a: number, pairwise: boolean, effort?: Eff
   }
   // Swaps.
   for (const b of devs) {
+    if (cut?.()) return false;
     let bi = -1;
     let bj = -1;
     let bv = la;
@@ -166,6 +176,7 @@ const improveDevice = (st: LoadState, a: number, pairwise: boolean, effort?: Eff
     for (let j = 0; j < n; j++) if (st.assign[j] === b && pinned[j]! < 0) onB.push(j);
     if (effort) effort.spend(1 + onA.length * onB.length);
     for (const i of onA) for (const j of onB) {
+      if (stopped()) return false;
       if (quota !== undefined && inst.weight[i] !== inst.weight[j]) continue;
       // A swap can only help a if j is cheaper there than i (equal costs: a no-op).
       if (time[j * m + a]! >= time[i * m + a]! && !(kv && kv.hasCopyCost)) continue;
@@ -191,7 +202,10 @@ const improveDevice = (st: LoadState, a: number, pairwise: boolean, effort?: Eff
     }
   }
   // Pairwise exact re-partition (additive loads on identical / uniform devices).
-  if (pairwise && pairwiseApplies(inst)) for (const b of devs) if (resplit(st, a, b, effort)) return true;
+  if (pairwise && pairwiseApplies(inst)) for (const b of devs) {
+    if (cut?.()) return false;
+    if (resplit(st, a, b, effort)) return true;
+  }
   return false;
 };
 
@@ -261,14 +275,16 @@ const resplitUncached = (st: LoadState, a: number, b: number, effort?: Effort): 
 export const descend = (st: LoadState, deadline: number, pairwise = true, effort?: Effort): void => {
   let guard = 0;
   const going = () => (effort ? effort.ok() : now() < deadline);
+  // Inside a scan only the clock stops it (units are charged per scan).
+  const cut = effort ? () => effort.pastDeadline() : () => now() >= deadline;
   while (going() && guard++ < 100000) {
     const a = st.argmax();
-    if (!improveDevice(st, a, pairwise, effort)) {
+    if (!improveDevice(st, a, pairwise, effort, cut)) {
       // Ties: another device at the same makespan may still be improvable (lowers the count at the max).
       const mk = st.load[a]!;
       let progressed = false;
       for (let d = 0; d < st.inst.m && !progressed && going(); d++) {
-        if (d !== a && st.load[d]! >= mk - 1e-12 * Math.max(1, mk)) progressed = improveDevice(st, d, pairwise, effort);
+        if (d !== a && st.load[d]! >= mk - 1e-12 * Math.max(1, mk)) progressed = improveDevice(st, d, pairwise, effort, cut);
       }
       if (!progressed && !(pairwise && pairwiseApplies(st.inst) && balancePairs(st, deadline, effort))) return;
     }
@@ -332,9 +348,11 @@ export const localSearch = (
 
 /**
  * Fewest moves from `inst.previous` while the makespan stays ≤ `limit`: move items back to their previous device,
- * or swap two items that both want to go back, whenever every constraint still holds. Greedy, to a fixed point.
+ * or swap two items that both want to go back, whenever every constraint still holds. Greedy, to a fixed point, or
+ * until `stop` (the deadline, read once per item: a step is linear in the items) says so; every step keeps the
+ * placement valid.
  */
-export const reduceMoves = (inst: Instance, assign: ArrayLike<number>, limit: number): Int32Array => {
+export const reduceMoves = (inst: Instance, assign: ArrayLike<number>, limit: number, stop?: () => boolean): Int32Array => {
   const prev = inst.previous;
   const st = fresh(inst, assign);
   if (!prev) return st.assign;
@@ -344,6 +362,7 @@ export const reduceMoves = (inst: Instance, assign: ArrayLike<number>, limit: nu
   while (changed && guard++ < 50) {
     changed = false;
     for (let i = 0; i < inst.n; i++) {
+      if (stop?.()) return st.assign;
       const p = prev[i]!;
       const d = st.assign[i]!;
       if (p < 0 || p === d || inst.pinned[i]! >= 0) continue;

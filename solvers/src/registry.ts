@@ -13,11 +13,16 @@
  * limit is then a safety net, and a solve it cuts is reported `timedout` (unless proven optimal).
  * Every result's makespan and lower bound are recomputed here from the instance (never trusted from a solver).
  * A stable re-plan (problem.previous) then minimises moves at that makespan (`reduceMoves`).
+ * Time limit: the builders and bounds poll the deadline too (`Deadline`), so a large layer returns at the limit with
+ * the best plan so far (round robin when no builder finished), a bound that holds (at least max(mean, largest item))
+ * and status `timedout`; a layer the limit did not cut is solved exactly as before. Instances over the size limits
+ * (deadline.ts: `MAX_ITEMS`, `MAX_DEVICES`, `MAX_CELLS`) are refused by `normalize` before anything is allocated.
  */
 import type { LayerProblem, LayerResult, LayerStatus, ProofName, SolveOptions, SolveResult, SolverName, SolverRuntime } from './types.ts';
 import { collapseAssignment, expandAssignment, LoadState, normalize, type Instance } from './problem.ts';
-import { instanceBound } from './bounds.ts';
-import { BUILDERS, type BuilderName } from './heuristics.ts';
+import { distinctCosts, instanceBound } from './bounds.ts';
+import { BUILDERS, lpt, roundRobin, type BuilderName } from './heuristics.ts';
+import { Deadline } from './deadline.ts';
 import { localSearch, reduceMoves } from './local.ts';
 import { exactApplies, exactSearch, type ExactProof } from './exact.ts';
 import { BRANCH_MAX_ITEMS, branchAndBound } from './branch.ts';
@@ -59,6 +64,19 @@ const keepBest = (inst: Instance, best: Best | null, a: Int32Array | null): Best
   return best;
 };
 
+/**
+ * No builder finished before the deadline: round robin (linear), or LPT without a deadline when round robin
+ * dead-ends on a KV cap. Only ever used once the deadline has passed.
+ */
+const orFallback = (inst: Instance, best: Best | null, clock: Deadline): Best | null =>
+  best ?? (clock.hit ? keepBest(inst, null, roundRobin(inst)) ?? keepBest(inst, null, lpt(inst)) : null);
+
+/** A stop for the steps after the search (a stable re-plan's move reduction): a window of 20 ms from now. */
+const window20 = (): (() => boolean) => {
+  const end = ms() + 20;
+  return () => ms() > end;
+};
+
 const infeasibleFor = (inst: Instance): LayerResult => ({
   status: 'infeasible',
   constraint: inst.kv && Number.isFinite(inst.kv.maxExtra) ? 'kvReplicationCap' : 'memory',
@@ -93,12 +111,14 @@ const finish = (
     // with moves undone greedily, the previous placement itself, and local search started from it.
     const limit = makespan * (1 + Math.max(0, inst.migrationWeight));
     const prev = inst.previous;
-    const candidates: Int32Array[] = [reduceMoves(inst, assign, limit)];
+    // Each move reduction stops at the deadline (with an effort: its clock stop), or 20 ms after it starts.
+    const stop = (): (() => boolean) => (effort ? () => effort.pastDeadline() : window20());
+    const candidates: Int32Array[] = [reduceMoves(inst, assign, limit, stop())];
     if (prev.every((d) => d >= 0)) {
       candidates.push(Int32Array.from(prev));
       // With an effort budget the descent gets its own small deterministic budget (a twentieth, at least 10^4 units).
       const moveEffort = effort ? new Effort(Math.max(10_000, effort.initial / 20), effort.deadline) : undefined;
-      candidates.push(reduceMoves(inst, localSearch(inst, prev, moveEffort ? effort!.deadline : ms() + 20, { maxKicks: 0, ...(moveEffort ? { effort: moveEffort } : {}) }), limit));
+      candidates.push(reduceMoves(inst, localSearch(inst, prev, moveEffort ? effort!.deadline : ms() + 20, { maxKicks: 0, ...(moveEffort ? { effort: moveEffort } : {}) }), limit, stop()));
       if (moveEffort?.clockHit) effort!.clockHit = true;
     }
     let bestMoves = new LoadState(inst, assign).moves();
@@ -128,11 +148,15 @@ const finish = (
   };
 };
 
-/** Best of the portfolio builders, then local search to a fixed point (+ kicks up to `kickDeadline`). */
-const localPhase = (inst: Instance, deadline: number, seed: number, lb: number, maxKicks: number, warm?: Int32Array, effort?: Effort): Best | null => {
+/** A builder's plan, computed once per solve (builders are pure; null: dead end, or stopped by the deadline). */
+type Build = (b: BuilderName) => Int32Array | null;
+
+/** Best of the portfolio builders (until `clock` passes), then local search to a fixed point (+ kicks up to `deadline`). */
+const localPhase = (inst: Instance, clock: Deadline, build: Build, deadline: number, seed: number, lb: number, maxKicks: number, warm?: Int32Array, effort?: Effort): Best | null => {
   let best: Best | null = null;
   if (warm) best = keepBest(inst, best, warm);
-  for (const b of portfolio(inst)) best = keepBest(inst, best, BUILDERS[b](inst));
+  for (const b of portfolio(inst)) best = keepBest(inst, best, build(b));
+  best = orFallback(inst, best, clock);
   if (!best) return null;
   if (best.makespan <= lb * (1 + EPS)) return best;
   const a = localSearch(inst, best.assign, deadline, { seed, maxKicks, stopAt: lb, ...(effort ? { effort } : {}) });
@@ -140,7 +164,7 @@ const localPhase = (inst: Instance, deadline: number, seed: number, lb: number, 
 };
 
 /** At most half as many distinct costs as items (e.g. real budgets: 5–6 classes per layer). */
-const fewTypes = (inst: Instance): boolean => new Set(inst.cost).size * 2 <= inst.n;
+const fewTypes = (inst: Instance): boolean => distinctCosts(inst) * 2 <= inst.n;
 
 /** Synchronous solve for every solver except the ILP engines. */
 export const solveLayerSync = (problem: LayerProblem, solver: SolverName, options: SolveOptions): LayerResult => {
@@ -153,17 +177,21 @@ export const solveLayerSync = (problem: LayerProblem, solver: SolverName, option
   const seed = options.seed ?? 1;
   // Deterministic effort budget (auto / exact / local): phases get shares of it; the deadline is the safety net.
   const effort = options.effort !== undefined && Number.isFinite(options.effort) && options.effort > 0 ? new Effort(options.effort, deadline) : undefined;
+  // The deadline the builders and bounds poll (with an effort, passing it is the effort's clock stop).
+  const clock = new Deadline(deadline, effort);
   // The best bound so far and what proved it.
   let lbProof: ProofName = 'bound:L0';
-  const done = (best: Best, lowerBound: number, status: LayerStatus, proof?: ProofName) => finish(inst, best, lowerBound, status, t0, effort, proof ?? lbProof);
+  // A solve the deadline cut in a builder or a bound is `timedout` unless proven.
+  const done = (best: Best, lowerBound: number, status: LayerStatus, proof?: ProofName) =>
+    finish(inst, best, lowerBound, clock.hit && status !== 'optimal' ? 'timedout' : status, t0, effort, proof ?? lbProof);
   const fromExact = (p: ExactProof | undefined): ProofName => (p === undefined || p === 'bound:given' ? lbProof : p);
   const warm = options.warmStart && options.warmStart.length === inst.originalN ? collapseAssignment(inst, options.warmStart) : undefined;
   if (inst.n === 0) return { status: 'optimal', assignment: [], makespan: 0, lowerBound: 0, gap: 0, seconds: 0 };
 
   const single = (name: BuilderName): LayerResult => {
-    const best = keepBest(inst, null, BUILDERS[name](inst));
+    const best = orFallback(inst, keepBest(inst, null, BUILDERS[name](inst, clock)), clock);
     if (!best) return infeasibleFor(inst);
-    const b = instanceBound(inst, best.makespan);
+    const b = instanceBound(inst, best.makespan, clock);
     return done(best, b.value, 'feasible', b.proof);
   };
   switch (solver) {
@@ -175,14 +203,22 @@ export const solveLayerSync = (problem: LayerProblem, solver: SolverName, option
     default: break;
   }
 
-  const b0 = instanceBound(inst);
+  // Builders are pure, so each runs at most once per solve (the first plans and the polishing phase share them); the
+  // first of the portfolio (LPT) runs before any bound, so a large layer has its LPT plan before the bounds take time.
+  const built = new Map<BuilderName, Int32Array | null>();
+  const build: Build = (b) => {
+    if (!built.has(b)) built.set(b, BUILDERS[b](inst, clock));
+    return built.get(b) ?? null;
+  };
+  build(portfolio(inst)[0]!);
+  const b0 = instanceBound(inst, Infinity, clock);
   const lb0 = b0.value;
   lbProof = b0.proof;
   // local: a fixed point plus a bounded number of kicks (at most a quarter of the time limit).
   if (solver === 'local') {
-    const best = localPhase(inst, effort ? deadline : t0 + limit / 4, seed, lb0, 200, warm, effort);
+    const best = localPhase(inst, clock, build, effort ? deadline : t0 + limit / 4, seed, lb0, 200, warm, effort);
     if (!best) return infeasibleFor(inst);
-    const b = instanceBound(inst, best.makespan);
+    const b = instanceBound(inst, best.makespan, clock);
     return done(best, b.value, 'feasible', b.proof);
   }
 
@@ -196,31 +232,38 @@ export const solveLayerSync = (problem: LayerProblem, solver: SolverName, option
     if (warm) best = keepBest(inst, best, warm);
     for (const b of portfolio(inst)) {
       if (best && meetsBound(inst, best.makespan, lb)) break;
-      best = keepBest(inst, best, BUILDERS[b](inst));
+      best = keepBest(inst, best, build(b));
     }
+    best = orFallback(inst, best, clock);
     if (best) {
-      const b = instanceBound(inst, best.makespan);
+      const b = instanceBound(inst, best.makespan, clock);
       if (b.value > lb) { lb = b.value; lbProof = b.proof; }
       if (meetsBound(inst, best.makespan, lb)) return done(best, lb, 'optimal');
-      const r = effort ? exactSearch(inst, best.assign, lb, deadline, effort.share(0.5)) : exactSearch(inst, best.assign, lb, t0 + limit * 0.5);
-      best = keepBest(inst, best, r.assign) ?? best;
-      if (r.lowerBound > lb) { lb = r.lowerBound; lbProof = fromExact(r.boundBy); }
-      if (r.complete && r.resolution === 1) return done(best, best.makespan, 'optimal', fromExact(r.proof));
-      if (meetsBound(inst, best.makespan, lb)) return done(best, lb, 'optimal');
+      // Past the deadline already (a large layer): no search (its set-up alone is linear and more).
+      if (!clock.passed()) {
+        const r = effort ? exactSearch(inst, best.assign, lb, deadline, effort.share(0.5)) : exactSearch(inst, best.assign, lb, t0 + limit * 0.5);
+        best = keepBest(inst, best, r.assign) ?? best;
+        if (r.lowerBound > lb) { lb = r.lowerBound; lbProof = fromExact(r.boundBy); }
+        if (r.complete && r.resolution === 1) return done(best, best.makespan, 'optimal', fromExact(r.proof));
+        if (meetsBound(inst, best.makespan, lb)) return done(best, lb, 'optimal');
+      }
     }
   }
   const polished = effort
-    ? localPhase(inst, deadline, seed, lb, 64, best ? best.assign : warm, effort.share(0.1))
-    : localPhase(inst, ms() + Math.min(limit * 0.2, 50 + limit * 0.05), seed, lb, 64, best ? best.assign : warm);
+    ? localPhase(inst, clock, build, deadline, seed, lb, 64, best ? best.assign : warm, effort.share(0.1))
+    : localPhase(inst, clock, build, Math.min(deadline, ms() + Math.min(limit * 0.2, 50 + limit * 0.05)), seed, lb, 64, best ? best.assign : warm);
   if (polished && (!best || polished.makespan < best.makespan)) best = polished;
   if (!best) return infeasibleFor(inst);
   {
-    const b = instanceBound(inst, best.makespan);
+    const b = instanceBound(inst, best.makespan, clock);
     if (b.value > lb) { lb = b.value; lbProof = b.proof; }
   }
   if (meetsBound(inst, best.makespan, lb)) return done(best, lb, 'optimal');
   let status: LayerStatus = 'feasible';
-  if (exactApplies(inst)) {
+  if (clock.passed()) {
+    // The builders, the local search and the bounds took the whole time limit (a large layer): the best plan so far.
+    status = 'timedout';
+  } else if (exactApplies(inst)) {
     const r = effort
       ? exactSearch(inst, best.assign, lb, deadline, effort.share(solver === 'exact' ? 1 : 0.6))
       : exactSearch(inst, best.assign, lb, solver === 'exact' ? deadline : t0 + (deadline - t0) * 0.6);
@@ -293,7 +336,7 @@ export const solveLayer = async (problem: LayerProblem, solver: SolverName, opti
   const ours = warm.makespan;
   const useEngine = consistent && e.feasible && e.makespan <= ours;
   const best: Best = useEngine ? { assign: collapsed, makespan: e.makespan } : { assign: collapseAssignment(inst, warm.assignment), makespan: ours };
-  const ownBound = instanceBound(inst, best.makespan);
+  const ownBound = instanceBound(inst, best.makespan, new Deadline(t0 + options.timeLimitMs));
   let lb = ownBound.value;
   let proof: ProofName = ownBound.proof;
   // The engine's bound is believed only when it is consistent with ours and below the makespan it returned.
