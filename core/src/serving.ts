@@ -239,6 +239,33 @@ export const servingCostModel = (hw: HardwarePreset, m: ModelShape, dims: ModelD
   };
 };
 
+/**
+ * The colocated objective as one per-GPU cost, for whole-head planning: the prefill cost model plus T output tokens'
+ * decode reads charged where they happen (each query head: its Q/O weights; each KV head a GPU holds: its K/V weights
+ * and KV cache, spread over N context tokens so the per-token KV term carries it; with sparse decode, a head's KV
+ * reads grow with its budget, charged per token pair). A GPU's load is then its prefill block + T × its decode reads,
+ * a proxy of the objective Σ_l (max prefill + T · max decode) that the solvers can balance; the written plan is still
+ * chosen by the true objective (`servingCost`).
+ */
+export const colocatedCostModel = (hw: HardwarePreset, m: ModelShape, dims: ModelDims, w: Workload, n: number, decodeSparse: boolean, attention?: CostModel): CostModel => {
+  const base = servingCostModel(hw, m, dims, attention);
+  const hbm = hw.hbmBytesPerSecond * hw.hbmEfficiency;
+  const T = w.outputTokens;
+  const headWeightSeconds = (2 * dims.hiddenSize * m.headDim * dims.weightBytesPerElement) / hbm;
+  const kvTokenSeconds = (w.batch * 2 * m.headDim * 2) / hbm;
+  // Per KV head held: its K/V weights, and with dense decode its whole cache (N + T/2 tokens), per context token.
+  const perKvHead = T * (headWeightSeconds + (decodeSparse ? 0 : (n + T / 2) * kvTokenSeconds));
+  return {
+    ...base,
+    name: `serving-colocated@${hw.name}`,
+    fixed: base.fixed + T * headWeightSeconds,
+    // Sparse decode reads about b tokens per head and step; W(b, N) ≈ N·b, so T·b·kv/N per token pair.
+    perTokenPair: base.perTokenPair + (decodeSparse ? (T * kvTokenSeconds) / n : 0),
+    kvHeadProjectionPerToken: (base.kvHeadProjectionPerToken ?? 0) + perKvHead / n,
+    source: `${base.source}; plus ${T} output tokens' decode reads per GPU at ${hw.hbmBytesPerSecond / 1e12} TB/s × ${hw.hbmEfficiency} (the colocated objective's proxy)`,
+  };
+};
+
 /** An attention cost model without its KV-copy terms: what `attentionMs` sums. */
 export const attentionPart = (cm: CostModel): CostModel => {
   const { kvHeadProjectionPerToken: _k, kvProjectionPerToken: _p, kvCopySecondsPerByte: _c, ...rest } = cm;

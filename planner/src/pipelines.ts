@@ -12,7 +12,7 @@
  * seed give byte-identical plan files.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { hplbError, issue, servingCost, servingCostModel, type CostModel, type HardwarePreset, type HplbError, type ModelDims, type ServingCost, type Workload } from '@hplb/core';
+import { colocatedCostModel, hplbError, issue, servingCost, servingCostModel, type CostModel, type HardwarePreset, type HplbError, type ModelDims, type ServingCost, type Workload } from '@hplb/core';
 import type { Plan } from '@hplb/core';
 import { simulate, type Simulation } from '@hplb/core';
 import { recoveriesOf, recoveryStats, sampleCurve, type CurveSet } from '@hplb/core';
@@ -84,6 +84,8 @@ export interface PipelineSpec {
     readonly constraints?: { readonly equalHeadsPerDevice: boolean; readonly kv: 'group' | 'replicate' };
     /** Split heads keep each head's decode on its whole-head device (the solvers' `splitHeads.homeDecode`). */
     readonly homeDecode?: boolean;
+    /** Plan against prefill + T × decode reads per GPU (core `colocatedCostModel`) instead of prefill alone. */
+    readonly withDecode?: boolean;
   };
   /**
    * Deterministic effort budget per layer solve (the solvers' `SolveOptions.effort`) for the anytime solvers: the
@@ -252,7 +254,10 @@ const runOf = (ctx: PlanContext, spec: PipelineSpec, finished: Plan, budgets: Bu
 export const contextFor = (ctx: PlanContext, spec: PipelineSpec): PlanContext => {
   if (!spec.serving || !ctx.serving) return ctx;
   const sv = ctx.serving;
-  return { ...ctx, costModel: servingCostModel(sv.hardware, ctx.model, sv.dims, sv.costModel), constraints: spec.serving.constraints ?? ctx.constraints };
+  const costModel = spec.serving.withDecode
+    ? colocatedCostModel(sv.hardware, ctx.model, sv.dims, sv.workload, ctx.contextLength, sv.decodeSparse, sv.costModel)
+    : servingCostModel(sv.hardware, ctx.model, sv.dims, sv.costModel);
+  return { ...ctx, costModel, constraints: spec.serving.constraints ?? ctx.constraints };
 };
 
 /** Run one pipeline end to end. */
@@ -346,6 +351,10 @@ export const servingPipelines = (ctx: PlanContext, policy: BudgetPolicy, canSpli
   // The split row's whole-head stage is the whole-head row, and the split stage keeps it where splitting gains nothing.
   if (!ctx.constraints.equalHeadsPerDevice && ctx.constraints.kv === 'replicate')
     specs.push({ ...base, name: canSplit ? 'hplb serving (split heads)' : 'hplb serving (whole heads)', splitHeads: canSplit, serving: {} });
+  // Colocated serving: whole heads balanced on prefill + T × decode reads per GPU (decode pays for every KV head a GPU
+  // holds, so the solver keeps groups together unless moving a head pays for its reads).
+  if (ctx.serving?.workload.mode === 'colocated' && ctx.serving.workload.outputTokens > 0 && !ctx.constraints.equalHeadsPerDevice && ctx.constraints.kv === 'replicate')
+    specs.push({ ...base, name: 'hplb serving (whole heads, prefill + decode)', splitHeads: false, serving: { withDecode: true } });
   // Colocated serving: the engines' contiguous split, with the heaviest heads' first rows shed to idle GPUs and each
   // head's last rows (its decode) kept home, so the decode step stays contiguous's while prefill balances.
   if (canSplit && G > 1)

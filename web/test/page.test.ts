@@ -209,7 +209,7 @@ test('a profile with its config.json: the model shape comes from the config, a c
   // A MInference pattern for a model hplb does not know (2 layers x 4 heads), and its Hugging Face config.json.
   const pattern = JSON.stringify(Array.from({ length: 2 }, (_, l) =>
     Object.fromEntries(Array.from({ length: 4 }, (_, h) => [String(h), ['vertical_and_slash', 100 + 50 * ((l + h) % 3), 500 + 200 * h, 0.9]]))));
-  const config = (layers: number) => JSON.stringify({ _name_or_path: 'acme/tiny-model', num_hidden_layers: layers, num_attention_heads: 4, num_key_value_heads: 2, hidden_size: 256, max_position_embeddings: 8192 });
+  const config = (layers: number) => JSON.stringify({ _name_or_path: 'acme/tiny-model', num_hidden_layers: layers, num_attention_heads: 4, num_key_value_heads: 2, hidden_size: 256, intermediate_size: 688, vocab_size: 1000, max_position_embeddings: 8192 });
   const dir = join(work, 'config');
   mkdirSync(dir);
   const { writeFileSync } = await import('node:fs');
