@@ -81,6 +81,13 @@ const tableOf = (rows: ReadonlyArray<FacadeRow>): PlanResult['table'] => {
   return { head: t.head, rows: t.rows.map((x) => ({ cells: x.cells, written: x.chosen, failed: x.failed })) };
 };
 
+/** What the serving figures are (modelled, on which hardware, for which workload) and the regime line: the CLI's lines. */
+const servingNotes = (rows: ReadonlyArray<FacadeRow>, chosen: number, plan: hplb.Plan): string[] => {
+  const header = hplb.servingHeader(plan);
+  const regime = hplb.servingRegime(tableRows(rows), chosen);
+  return [...(header ? [header] : []), ...(regime ? [regime] : [])];
+};
+
 /** The page's settings that the main job takes (the CLI's `hplb plan [--gpus G]`); any other one plans in general. */
 const MAIN_JOB_SETTINGS: ReadonlyArray<keyof PlanSettings> = ['gpus'];
 
@@ -96,7 +103,7 @@ export const planRequest = async (source: ProfileSource, settings: PlanSettings,
     const job = r.right;
     const ctx = job.outcome.settings;
     const d = ctx.devices.length;
-    const notes = [...job.notes];
+    const notes = [...servingNotes(job.rows, job.chosen, job.outcome.plan), ...job.notes];
     if (!('rows' in job.modelled)) notes.push(`[modelled] rows not run: ${job.modelled.issues[0]?.expected ?? job.modelled.code}`);
     return {
       ok: true,
@@ -120,7 +127,7 @@ export const planRequest = async (source: ProfileSource, settings: PlanSettings,
   const o = c.outcome;
   const ctx = c.settings;
   const d = ctx.devices.length;
-  const notes: string[] = [];
+  const notes: string[] = [...servingNotes(c.rows, c.chosen, o.plan)];
   if (c.profile.synthetic) notes.push('SYNTHETIC profile (generated from head archetypes, not measured on a real model).');
   if (!ctx.curves) notes.push(`recovery: n/a (${ctx.curvesError?.issues[0]?.expected ?? 'the profile has no recovery curves'})`);
   const bf = o.budgets?.details as { before?: { min: number; mean: number }; after?: { min: number; mean: number }; blocksAdded?: number } | undefined;
