@@ -178,3 +178,21 @@ test('law: on every shared profile at HP 2/4/8, both workloads, the written plan
   }
   assert.ok(cases >= 60, `cases run: ${cases} (${refused} refused: nothing fits)`);
 });
+
+test('law: a model given only by its config.json (dims from the config, not the registry) is priced and never worse than contiguous', { skip }, async () => {
+  const file = join(D!, 'minference', 'Llama_3.1_8B_Instruct_128k_kv_out_v32_fit_o_best_pattern.json');
+  const config = { text: JSON.stringify({ _name_or_path: 'acme/unregistered-8b', num_hidden_layers: 32, num_attention_heads: 32, num_key_value_heads: 8, hidden_size: 4096, intermediate_size: 14336, vocab_size: 128256, max_position_embeddings: 131072 }), fileName: 'config.json' };
+  const loaded = loadProfile(file, { format: 'minference', modelConfig: config });
+  assert.ok(E.isRight(loaded), E.isLeft(loaded) ? formatError(loaded.left) : '');
+  assert.equal(loaded.right.profile.model.name, 'acme/unregistered-8b');
+  for (const mode of ['colocated', 'prefill'] as const) {
+    const c = await comparePipelines(loaded.right, { gpus: 8, workload: { mode }, effort: 2000 });
+    assert.ok(E.isRight(c), E.isLeft(c) ? formatError(c.left) : '');
+    const contiguous = c.right.rows.find((r) => r.ok && r.run.spec.solver === 'contiguous');
+    const written = c.right.rows[c.right.chosen]!;
+    assert.ok(contiguous?.ok && written.ok);
+    assert.ok(written.run.plan.serving!.requestMs <= contiguous.run.plan.serving!.requestMs * (1 + 1e-9));
+    // Same dims as the registry's Llama-3.1-8B: the same contiguous prefill as the main job's.
+    assert.equal(contiguous.run.plan.serving!.prefillMs.toFixed(1), '785.3');
+  }
+});
