@@ -1,7 +1,9 @@
 /**
  * @hplb/backend-cpu: the reference attention backend. Float32Array tensors, online softmax (no N×N buffer), causal
  * masking, exact block masses; heads run in parallel over worker_threads when `workers` ≥ 1. It is the source of
- * the golden outputs (spec/golden/) and what `hplb execute|calibrate|profile --backend cpu` run by default.
+ * the golden outputs (spec/golden/) and what `hplb execute|calibrate|profile --backend cpu` run by default. It
+ * also implements the kernel interface's optional dense product (`matmul`, blocked loops in `matmul.ts`, always on
+ * the calling thread): the serving step's projections the executor's prefill and decode phases measure.
  *
  * Convention shared by every backend package: `createBackend(options?)` returns an `AttentionBackend`; `init()`
  * says why it cannot run. Options: `workers` (number, default 0 = run on the calling thread).
@@ -9,14 +11,16 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { availableParallelism, cpus } from 'node:os';
 import { fail, hplbError, issue, words, type HplbError } from '@hplb/core';
-import { checkKernelCall, checkOutputFinite } from '@hplb/core/kernel';
+import { checkKernelCall, checkMatmulCall, checkMatmulOutput, checkOutputFinite } from '@hplb/core/kernel';
 import type {
-  AttentionBackend, AttentionOutput, AttentionParams, BackendCapabilities, BackendInfo, BlockLayout, HeadInput, RowRange,
+  AttentionBackend, AttentionOutput, AttentionParams, BackendCapabilities, BackendInfo, BlockLayout, HeadInput, MatmulShape, RowRange,
 } from '@hplb/core/kernel';
 import { blockMassAll, sparseAttentionRows } from './kernel.ts';
+import { matmulRows } from './matmul.ts';
 import { WorkerPool } from './pool.ts';
 
 export { blockMassAll, executedFlops, sparseAttentionRows } from './kernel.ts';
+export { matmulRows } from './matmul.ts';
 
 export interface CpuBackendOptions {
   /** Worker threads for multi-head calls (0 = the calling thread). */
@@ -115,6 +119,13 @@ class CpuBackend implements AttentionBackend {
       outs.push(f.right);
     }
     return E.right(outs);
+  }
+
+  /** C = A · B on the calling thread (the pool's workers run attention heads only). */
+  async matmul(a: Float32Array, b: Float32Array, shape: MatmulShape): Promise<E.Either<HplbError, Float32Array>> {
+    const c = checkMatmulCall(a, b, shape);
+    if (E.isLeft(c)) return c;
+    return checkMatmulOutput(matmulRows(a, b, shape.rows, shape.inner, shape.cols), a, b, shape, NAME);
   }
 
   async dispose(): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { fail, hplbError, issue, type HplbError, type Issue } from '../errors.ts';
-import type { AttentionParams, BackendCapabilities, BlockLayout, Precision, RowRange } from './types.ts';
+import type { AttentionParams, BackendCapabilities, BlockLayout, MatmulShape, Precision, RowRange } from './types.ts';
 import { validateLayout } from './layout.ts';
 
 // ---------------------------------------------------------------- model
@@ -166,6 +166,37 @@ export const checkKernelCall = (
 export const checkOutputFinite = (name: string, out: Float32Array, d: number, backend = 'backend'): E.Either<HplbError, Float32Array> => {
   const bad = firstNonFinite(out);
   return bad < 0 ? E.right(out) : fail('backend', `$.${name}[${Math.floor(bad / d)}][${bad % d}]`, `a finite output from the ${backend} backend`, out[bad]);
+};
+
+/**
+ * The checks of one dense product (`AttentionBackend.matmul`): whole positive dimensions and Float32Arrays of
+ * rows × inner (A) and inner × cols (B) values, every problem one issue. Values are not scanned here (that would
+ * cost a GEMV as much as the product and be timed as it): `checkMatmulOutput` looks at the inputs only when the
+ * output is not finite.
+ */
+export const checkMatmulCall = (a: unknown, b: unknown, shape: MatmulShape): E.Either<HplbError, MatmulShape> => {
+  const out: Issue[] = [];
+  for (const k of ['rows', 'inner', 'cols'] as const) if (!posInt(shape?.[k])) out.push(issue(`$.shape.${k}`, 'a positive integer', shape?.[k]));
+  if (out.length > 0) return E.left(hplbError('argument', out));
+  const { rows, inner, cols } = shape;
+  for (const [name, x, r, c] of [['a', a, rows, inner], ['b', b, inner, cols]] as const) {
+    if (!(x instanceof Float32Array)) out.push(issue(`$.${name}`, `a Float32Array [${r} × ${c}]`, typeof x));
+    else if (x.length !== r * c) out.push(issue(`$.${name}`, `${r * c} values ([${r} × ${c}], row-major)`, `${x.length} values`));
+  }
+  return out.length === 0 ? E.right(shape) : E.left(hplbError('argument', out));
+};
+
+/**
+ * After a product ran: a finite output is returned; otherwise the first non-finite input is named (an argument
+ * error at `$.a[i][j]` or `$.b[i][j]`), and a non-finite output from finite inputs is the backend's fault.
+ */
+export const checkMatmulOutput = (c: Float32Array, a: Float32Array, b: Float32Array, shape: MatmulShape, backend = 'backend'): E.Either<HplbError, Float32Array> => {
+  if (firstNonFinite(c) < 0) return E.right(c);
+  for (const [name, x, w] of [['a', a, shape.inner], ['b', b, shape.cols]] as const) {
+    const bad = firstNonFinite(x);
+    if (bad >= 0) return fail('argument', `$.${name}[${Math.floor(bad / w)}][${bad % w}]`, 'a finite number (NaN/Inf in matmul inputs are not propagated)', x[bad]);
+  }
+  return checkOutputFinite('c', c, shape.cols, backend);
 };
 
 /** Reused by layout code: a layout's geometry must match the params. */

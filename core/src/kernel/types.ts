@@ -9,6 +9,8 @@
  *   Qb  query blocks = ceil(N / B);  Kb  key blocks = ceil(N / B)
  *   H   heads in one batched call
  * Tensors are row-major Float32Array: q, k, v are [N × d]; outputs are [rows × d]; lse is [rows].
+ * The optional dense product (`matmul`, the serving step's projections) has its own letters, spelled out in
+ * `MatmulShape`: C [rows × cols] = A [rows × inner] · B [inner × cols].
  * Precision says how the backend computes (fp32, or fp16/bf16 inputs with fp32 accumulation); inputs and outputs
  * cross the interface as fp32.
  */
@@ -68,6 +70,17 @@ export interface HeadInput {
   readonly rows?: RowRange;
 }
 
+/**
+ * The shape of one dense product C [rows × cols] = A [rows × inner] · B [inner × cols], row-major fp32: what a
+ * serving step's projections are (a Q, K, V or O projection: query rows × hidden by hidden × headDim; a decode step's
+ * weight read: one row, a GEMV). Checked by `checkMatmulCall`.
+ */
+export interface MatmulShape {
+  readonly rows: number;
+  readonly inner: number;
+  readonly cols: number;
+}
+
 export interface BackendCapabilities {
   readonly precisions: ReadonlyArray<Precision>;
   readonly maxHeadDim: number;
@@ -109,5 +122,12 @@ export interface AttentionBackend {
   ): Promise<E.Either<HplbError, AttentionOutput>>;
   /** Many heads at once (same params); backends without batching loop over `sparseAttention`. */
   sparseAttentionHeads(heads: ReadonlyArray<HeadInput>, params: AttentionParams): Promise<E.Either<HplbError, AttentionOutput[]>>;
+  /**
+   * Optional: the dense product C [rows × cols] = A [rows × inner] · B [inner × cols] (`MatmulShape`, fp32 in and
+   * out). The serving step's projections run through it: the executor's prefill and decode phases
+   * (`executePlan` with `phases`) and `calibrate` with `serving`; they refuse a backend without it, naming it.
+   * Backends that only do attention leave it out and still conform.
+   */
+  matmul?(a: Float32Array, b: Float32Array, shape: MatmulShape): Promise<E.Either<HplbError, Float32Array>>;
   dispose(): Promise<void>;
 }
