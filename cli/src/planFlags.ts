@@ -182,7 +182,7 @@ export const readProfile = (args: Args): LoadedProfile => {
 };
 
 /** Every settings flag as library options (flag syntax checked here, meaning by the library). */
-export const readSettingsOptions = (args: Args, defaults: { timeLimitMs?: number; defaultGpus?: number } = {}): SettingsOptions & { readonly solver?: ReturnType<typeof readSolverOptions>['solver'] } => {
+export const readSettingsOptions = (args: Args, defaults: { timeLimitMs?: number; defaultGpus?: number; optionalGpus?: boolean } = {}): SettingsOptions & { readonly solver?: ReturnType<typeof readSolverOptions>['solver'] } => {
   const contextLength = args.int('context', (x) => x >= 1, 'a context length ≥ 1 token');
   const blockSize = args.int('block', (x) => x >= 1, 'a block size ≥ 1 token');
   const kvBytes = args.int('kv-bytes', (x) => x >= 1, 'bytes per KV element ≥ 1');

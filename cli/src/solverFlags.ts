@@ -8,7 +8,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { decode } from '@hplb/core';
-import { CalibrationC, SOLVER_NAMES, decodePlan, type Calibration, type CostModel, type ModelShape, type PlanSettings, type SettingsOptions, type SolverName } from 'hplb';
+import { CalibrationC, DEFAULT_GPUS, SOLVER_NAMES, decodePlan, type Calibration, type CostModel, type ModelShape, type PlanSettings, type SettingsOptions, type SolverName } from 'hplb';
 import { placementSettings } from '@hplb/planner';
 import type { Args, FlagSpec } from './args.ts';
 import { argumentError, orFail, readJson } from './io.ts';
@@ -20,7 +20,7 @@ export const SOLVER_FLAG_SPEC: FlagSpec = {
 };
 
 /** Help text for the shared flags (commands append it to their own usage). */
-export const SOLVER_FLAG_HELP = `  --gpus G                 number of GPUs (required)
+export const SOLVER_FLAG_HELP = `  --gpus G                 number of GPUs (default ${DEFAULT_GPUS})
   --speeds s1,s2,…         relative GPU speeds, one per GPU (default all 1)
   --memory-gb X[,Y,…]      KV memory per GPU in GB (1e9 bytes): one value for all, or one per GPU
   --solver NAME            ${SOLVER_NAMES.join('|')} (default auto)
@@ -71,14 +71,16 @@ export const previousFile = (args: Args): string | undefined => args.string('pre
  * The shared solver flags as library options (flag syntax checked here; meaning checked by the planner). `gpus`
  * defaults to `defaultGpus` when given (plan, pareto), else --gpus is required.
  */
-export const readSolverOptions = (args: Args, defaults: { timeLimitMs?: number; defaultGpus?: number } = {}): SettingsOptions & { readonly solver?: SolverName } => {
-  const g = args.int('gpus', (x) => x >= 0, 'a number of GPUs ≥ 1') ?? defaults.defaultGpus;
-  if (g === undefined) throw argumentError('--gpus', 'a number of GPUs (e.g. --gpus 8)');
+export const readSolverOptions = (args: Args, defaults: { timeLimitMs?: number; defaultGpus?: number; optionalGpus?: boolean } = {}): SettingsOptions & { readonly solver?: SolverName } => {
+  // Syntax only: the library states the range once ($.gpus: at least one GPU) and its default (DEFAULT_GPUS).
+  const g = args.int('gpus') ?? defaults.defaultGpus;
+  if (g === undefined && !defaults.optionalGpus) throw argumentError('--gpus', 'a number of GPUs (e.g. --gpus 8)');
   const speeds = args.numberList('speeds', (x) => x > 0, 'a comma-separated list of positive speeds');
   const mem = args.numberList('memory-gb', (x) => x >= 0, 'a memory size in GB (≥ 0), or one per GPU');
   const kv = args.oneOf('kv', ['group', 'replicate'] as const, 'replicate');
   const solver = args.has('solver') ? readSolverName(args) : undefined;
-  const timeLimitMs = readTimeLimitMs(args, defaults.timeLimitMs ?? 1000);
+  // Only what the user typed (or the command's own default): the planner states the default time limit once.
+  const timeLimitMs = args.has('time-limit') ? readTimeLimitMs(args, 0) : defaults.timeLimitMs;
   const costModel = readCostModel(args);
   const seed = args.int('seed');
   const maxSplits = args.int('max-splits', (x) => x >= 0, 'a number of splits ≥ 0');
@@ -88,13 +90,13 @@ export const readSolverOptions = (args: Args, defaults: { timeLimitMs?: number; 
   const migrationWeight = args.number('migration-weight', (x) => x >= 0, 'a migration weight ≥ 0');
   const prevFile = previousFile(args);
   return {
-    gpus: g,
+    ...(g !== undefined ? { gpus: g } : {}),
     ...(speeds ? { speeds } : {}),
     ...(mem ? { memoryGb: mem } : {}),
     // Constraints only when a flag sets them: without, the serving objective may choose among KV-group rows too.
     ...(args.flag('equal-heads') || args.has('kv') ? { constraints: { equalHeadsPerDevice: args.flag('equal-heads'), kv } } : {}),
     ...(solver !== undefined ? { solver } : {}),
-    timeLimitMs,
+    ...(timeLimitMs !== undefined ? { timeLimitMs } : {}),
     costModel,
     ...(split ? { splitHeads: { ...(maxSplits !== undefined ? { maxSplits } : {}), ...(minRows !== undefined ? { minRows } : {}) } } : {}),
     ...(seed !== undefined ? { seed } : {}),

@@ -37,7 +37,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const densities = args.numberList('densities', (x) => x > 0 && x <= 1, 'a comma-separated list of densities in (0, 1]') ?? DEFAULT_DENSITIES;
   const ps = args.numberList('ps', (x) => x > 0 && x <= 1, 'a comma-separated list of top-p targets in (0, 1]') ?? DEFAULT_PS;
   const loaded = readProfile(args);
-  const settings = readSettingsOptions(args, { timeLimitMs: 250, defaultGpus: 8 });
+  const settings = readSettingsOptions(args, { optionalGpus: true });
   const bar = progressBar(io, 'hplb pareto');
   const sweep = orFailFlags(await paretoSweep(loaded, { ...settings, densities, ps, onProgress: (d, t, name) => bar.update(d, t, name) }).finally(() => bar.finish()), { previous: previousFile(args) });
   const { series, settings: ctx } = sweep;

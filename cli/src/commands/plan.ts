@@ -62,8 +62,6 @@ const delegateToEngine = async (argv: string[], io: Io): Promise<number> => {
   return mod.runEnginePlan(argv, io);
 };
 
-/** Per-layer solver budget when --time-limit is absent: split heads close what whole heads leave, so 0.25 s is plenty. */
-const DEFAULT_TIME_LIMIT_MS = 250;
 
 /** Flags the main job takes; any other flag plans with the general path. */
 const MAIN_JOB_FLAGS = new Set(['gpus', 'out', 'out-dir', 'json', 'workload', 'output-tokens', 'batch', 'hardware', 'hardware-set', 'attention-only']);
@@ -144,7 +142,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   // The built-in published profile with --density / --total-tokens / --total-work / --p: budgets chosen by bubble-fill.
   const chooses = density !== undefined || totalTokens !== undefined || totalWork !== undefined || p !== undefined;
   const policy: BudgetPolicy = args.oneOf('policy', [...POLICY_NAMES, 'profile'] as const, loaded.file === undefined || (loaded.builtIn && chooses) ? 'bubble-fill' : 'profile');
-  const settings = readSettingsOptions(args, { timeLimitMs: DEFAULT_TIME_LIMIT_MS, defaultGpus: 8 });
+  const settings = readSettingsOptions(args, { optionalGpus: true });
   const options: PlanOptions = {
     ...settings,
     policy,
