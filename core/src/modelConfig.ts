@@ -10,7 +10,8 @@
  *   headDim     `head_dim`, else `hidden_size / num_attention_heads` (ChatGLM: `kv_channels`). An explicit
  *               `head_dim` wins: Gemma 2/3 and Qwen3 state one that differs from hidden / heads.
  *   context     `max_position_embeddings`               (ChatGLM: `seq_length`)
- *   name        `_name_or_path` (its last segment when it is a local path), else `architectures[0]`, else `model_type`
+ *   name        `_name_or_path` (its last segment when it is a local path), else the folder of a `config.json` (or the
+ *               file's own name), else `architectures[0]`, else `model_type`
  * Multimodal configs (Gemma 3, Llama 4, Mistral 3) keep the language model under `text_config`; when the top level
  * has no layer count and `text_config` is an object, the fields are read there (paths say `$.text_config.…`).
  *
@@ -93,12 +94,25 @@ type HfConfig = t.TypeOf<typeof HfConfigC>;
 
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null && !Array.isArray(u);
 
-const nameFrom = (c: HfConfig, at: string): { name: string; from: string } | undefined => {
+/** A model's name from where its config file lies: the folder of a `config.json`, else the file's own name. */
+const nameOfFile = (file: string | undefined): string | undefined => {
+  if (file === undefined) return undefined;
+  const parts = file.split(/[\\/]/).filter(Boolean);
+  const base = parts[parts.length - 1] ?? '';
+  const stem = base.replace(/\.json$/i, '');
+  if (stem.toLowerCase() === 'config') return parts.length > 1 && parts[parts.length - 2] !== '.' ? parts[parts.length - 2] : undefined;
+  return stem || undefined;
+};
+
+const nameFrom = (c: HfConfig, at: string, file?: string): { name: string; from: string } | undefined => {
   const p = c._name_or_path?.trim();
   if (p) {
     const local = p.startsWith('/') || p.startsWith('.') || p.includes('\\') || p.split('/').length > 2;
     return { name: local ? p.split(/[\\/]/).filter(Boolean).pop() ?? p : p, from: `${at}._name_or_path` };
   }
+  // Without _name_or_path, the file's folder or name says more about the model than its architecture class does.
+  const f = nameOfFile(file);
+  if (f) return { name: f, from: 'the file name' };
   const a = c.architectures?.[0];
   if (a) return { name: a, from: `${at}.architectures[0]` };
   if (c.model_type) return { name: c.model_type, from: `${at}.model_type` };
@@ -264,7 +278,8 @@ export const parseModelConfig = (json: unknown, file?: string): E.Either<HplbErr
   if (E.isLeft(dims)) return dims;
 
   // The name: from the nested config first, then the top level (multimodal configs name the whole model there).
-  const named = nameFrom(c, at) ?? (nested ? nameFrom(E.getOrElseW(() => c)(decode(HfConfigC, json)), '$') : undefined);
+  const top = nested ? E.getOrElseW(() => c)(decode(HfConfigC, json)) : undefined;
+  const named = (c._name_or_path?.trim() ? nameFrom(c, at) : undefined) ?? (top?._name_or_path?.trim() ? nameFrom(top, '$') : undefined) ?? nameFrom(c, at, file);
   const fallbackName = file !== undefined ? `model of ${file}` : 'unnamed model';
   const shape: ModelShape = { name: named?.name ?? fallbackName, layers: layers.right, queryHeads: hq, kvHeads: kv, headDim };
   return E.right({

@@ -57,6 +57,13 @@ test('config.json: Llama-style, head_dim = hidden_size / heads, context from max
   assert.deepEqual([reg.layers, reg.queryHeads, reg.kvHeads, reg.headDim], [c.shape.layers, c.shape.queryHeads, c.shape.kvHeads, c.shape.headDim]);
 });
 
+test('config.json: without _name_or_path a model is named after its folder (or file), not its architecture class', () => {
+  const { _name_or_path: _n, ...anon } = LLAMA_31_8B;
+  assert.equal(right(parseModelConfig(anon, 'models/Qwen2.5-14B-Instruct/config.json')).shape.name, 'Qwen2.5-14B-Instruct');
+  assert.equal(right(parseModelConfig(anon, 'acme-7b.json')).shape.name, 'acme-7b');
+  assert.equal(right(parseModelConfig(anon, 'config.json')).shape.name, 'LlamaForCausalLM', 'a bare config.json says nothing more');
+});
+
 test('config.json: num_key_value_heads defaults to the query heads; name falls back to architectures', () => {
   const { num_key_value_heads: _kv, _name_or_path: _n, ...mha } = LLAMA_31_8B;
   const c = right(parseModelConfig(mha));
@@ -76,7 +83,8 @@ test('config.json: a Gemma-style head_dim that differs from hidden_size / heads 
 
 test('config.json: a multimodal config is read under text_config (Gemma 3), named from the top level', () => {
   const c = right(parseModelConfig(GEMMA_3_27B, 'g3/config.json'));
-  assert.deepEqual(c.shape, { name: 'Gemma3ForConditionalGeneration', layers: 62, queryHeads: 32, kvHeads: 16, headDim: 128 });
+  // No _name_or_path anywhere: named after the folder of its config.json, not its architecture class.
+  assert.deepEqual(c.shape, { name: 'g3', layers: 62, queryHeads: 32, kvHeads: 16, headDim: 128 });
   assert.equal(c.from.layers, '$.text_config.num_hidden_layers');
   assert.equal(c.contextLength, 131072);
   // Errors inside text_config name the nested path.
