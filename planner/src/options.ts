@@ -9,7 +9,7 @@
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  CostModelC, DeviceC, HardwareOverridesC, WORKLOAD_MODES, type HardwareOverrides, type ModelDims, type WorkloadMode, NonNegative, NonNegativeInt, POLICY_NAMES, PlanC, Positive, PositiveInt, decode, hplbError, issue,
+  CostModelC, DeviceC, HardwareOverridesC, editDistance, WORKLOAD_MODES, type HardwareOverrides, type ModelDims, type WorkloadMode, NonNegative, NonNegativeInt, POLICY_NAMES, PlanC, Positive, PositiveInt, decode, hplbError, issue,
   type CostModel, type Device, type HplbError, type Plan,
 } from '@hplb/core';
 import { SOLVER_NAMES, type SolverName, type SolverRuntime } from '@hplb/solvers';
@@ -197,9 +197,33 @@ export const checkBudgetOptions = (o: BudgetOptions): E.Either<HplbError, Budget
  * Left (`argument`) names the field by its JSON path and says what was expected, e.g. `at $.gpus: expected a number
  * of GPUs ≥ 1 or a list of devices {id, speed, memoryBytes}, got "eight"`. Absent options are `{}`.
  */
+/** The keys an object codec knows (partial, type, intersections and refinements of them); undefined for other codecs. */
+const codecKeys = (c: t.Mixed): string[] | undefined => {
+  if (c instanceof t.InterfaceType || c instanceof t.PartialType) return Object.keys(c.props as Record<string, unknown>);
+  if (c instanceof t.IntersectionType) {
+    const ks = (c.types as t.Mixed[]).map(codecKeys);
+    return ks.some((k) => k === undefined) ? undefined : [...new Set(ks.flat() as string[])];
+  }
+  if (c instanceof t.RefinementType || c instanceof t.ExactType || c instanceof t.ReadonlyType) return codecKeys(c.type as t.Mixed);
+  return undefined;
+};
+
+/** An unknown option key: Left naming it and the nearest known option (`{ gpu: 4 }` would otherwise plan 8 GPUs). */
+const unknownKey = (u: Record<string, unknown>, known: ReadonlyArray<string>): HplbError | undefined => {
+  for (const k of Object.keys(u)) {
+    if (known.includes(k) || u[k] === undefined) continue;
+    const near = [...known].sort((a, b) => editDistance(k.toLowerCase(), a.toLowerCase()) - editDistance(k.toLowerCase(), b.toLowerCase()) || a.localeCompare(b))[0];
+    return hplbError('argument', [issue(`$.${k}`, `a known option${near !== undefined ? ` (did you mean $.${near}?)` : ''}: ${[...known].sort().join(', ')}`, u[k])]);
+  }
+  return undefined;
+};
+
 export const decodeOptions = <A>(codec: t.Type<A, unknown, unknown>, u: unknown): E.Either<HplbError, A> => {
   if (u === undefined) return E.right({} as A);
   if (!isRecord(u)) return E.left(hplbError('argument', [issue('$', 'an options object', u)]));
+  const known = codecKeys(codec as unknown as t.Mixed);
+  const unknown = known ? unknownKey(u, known) : undefined;
+  if (unknown) return E.left(unknown);
   return E.mapLeft((e: HplbError): HplbError => ({ ...e, code: 'argument' }))(decode(codec as t.Type<A, unknown, unknown>, u));
 };
 
