@@ -44,19 +44,19 @@ export class Deadline {
 export const noDeadline = (): Deadline => new Deadline(Infinity);
 
 /**
- * Most items (heads, or jobs of a raw instance) one instance may have: 2^20 = 1,048,576. The normalised instance
- * keeps a few arrays per item (the time matrix, members, costs) and the builders sort them; above this, memory would
- * pass 1 GB on the large-instance paths (KK keeps a partial solution per item) and the linear set-up alone would take
- * seconds. Larger instances are refused (constraint `costs`), never started.
+ * Most items (heads, or jobs of a raw instance) one instance may have: 2^19 = 524,288. Every solver stays below 1 GB
+ * there (measured: KK, which keeps a partial solution per item, peaks at ≈ 0.7 GB of process memory at 524,288 items
+ * on 16 GPUs; LPT at ≈ 0.25 GB), and the linear set-up (normalisation, LPT's sort) takes well under a second. Larger
+ * instances are refused (constraint `costs`) before anything proportional to them is allocated.
  */
-export const MAX_ITEMS = 1 << 20;
+export const MAX_ITEMS = 1 << 19;
 /** Most devices (GPUs) one instance may have: 65,536. Nothing proportional to a larger count is allocated. */
 export const MAX_DEVICES = 1 << 16;
 /**
- * Most items × devices cells one instance may have: 2^24 = 16,777,216 (the dense item × device time matrix, 128 MiB).
- * E.g. 1,048,576 items on 16 GPUs, or 256 items on 65,536 GPUs.
+ * Most items × devices cells one instance may have: 2^23 = 8,388,608 (the dense item × device time matrix, 64 MiB).
+ * E.g. 524,288 items on 16 GPUs, 65,536 items on 128 GPUs, or 128 items on 65,536 GPUs.
  */
-export const MAX_CELLS = 1 << 24;
+export const MAX_CELLS = 1 << 23;
 
 /** What is wrong with an instance's size, naming the JSON path of a raw instance (`$.costs`, `$.gpus`). */
 export interface SizeIssue {

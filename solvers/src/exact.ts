@@ -16,12 +16,14 @@
  * shares of the time left, so the search is deterministic; `deadline` is then only the safety net.
  * The bounds computed before the probes (pigeonhole, lifted L2 / L3, the relaxed classes) stop at the deadline too
  * (with what they proved so far); a probe whose recursion would overflow the stack (very many item types or devices)
- * is a probe that did not finish (it proves nothing).
+ * is a probe that did not finish (it proves nothing), and beyond `BIN_COMPLETION_MAX_TYPES` distinct costs no probe
+ * is made (bounds only).
  */
 import type { Instance } from './problem.ts';
 import type { Effort } from './effort.ts';
 import { Deadline } from './deadline.ts';
 import { localSearch } from './local.ts';
+import { descendingOrder } from './heuristics.ts';
 import { binsNeededL3, l2Bins } from './bounds/l2.ts';
 import { dellAmicoL0, dellAmicoL1, equalCountBound } from './bounds/dellAmico.ts';
 import { liftCapacity, liftOverSums, lowerIndex } from './bounds/lift.ts';
@@ -69,6 +71,10 @@ export const DP_MAX_STATES = CLASS_DP_MAX_STATES;
 export const DP_STATES_PER_UNIT = 8;
 /** State space of the relaxed DP tried before the full one (classes merged by rounding down; bounds/classDp.ts). */
 export const RELAXED_DP_STATES = 20_000;
+/** Most distinct costs (item types) bin completion takes on; beyond, the exact search gives its bounds only. */
+export const BIN_COMPLETION_MAX_TYPES = 4096;
+/** Most characters the failure cache's keys may hold when there are more than 256 types (2^26: at most 128 MiB). */
+const MEMO_MAX_CHARS = 1 << 26;
 
 export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound: number, deadline: number, effort?: Effort): ExactResult => {
   const { n, m, cost, speeds } = inst;
@@ -83,7 +89,7 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
   const perBin = inst.quota === undefined ? undefined : n / m;
 
   // Types: distinct integer costs, descending.
-  const order = [...Array(n).keys()].sort((a, b) => ic[b]! - ic[a]! || a - b);
+  const order = descendingOrder(ic);
   const vals: number[] = [];
   const typeItems: number[][] = [];
   for (const i of order) {
@@ -231,11 +237,22 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
     }
     return finish();
   }
+  // Bin completion pays O(types) per node and per failure-cache key: with more distinct costs than this it cannot
+  // finish a probe on time (nor keep its cache in memory), so the bounds above are the answer.
+  if (T > BIN_COMPLETION_MAX_TYPES) return finish();
 
   const probe = (C: number, probeDeadline: number, pe?: Effort): Int32Array | null | 'timeout' => binCompletion(C, probeDeadline, pe);
-  // Failure-cache keys: one character per count while every count (and the bins left) fits in one UTF-16 unit and
-  // the spread stays short; otherwise the counts written out (a count above 0xFFFF would alias another).
-  const wideKeys = T > 4096 || n > 0xffff || m > 0xffff;
+  // Failure-cache keys: one character per count while every count (and the bins left) fits in one UTF-16 unit;
+  // otherwise the counts written out (a count above 0xFFFF would alias another).
+  const wideKeys = n > 0xffff || m > 0xffff;
+  // Characters held by the cache's keys, capped when keys are long (many types): 2^26 (≤ 128 MiB).
+  let memoChars = 0;
+  const memoRoom = (key: string): boolean => {
+    if (T <= 256 || memo.has(key)) return true;
+    if (memoChars + key.length > MEMO_MAX_CHARS) return false;
+    memoChars += key.length;
+    return true;
+  };
 
   const binCompletion = (C: number, probeDeadline: number, pe?: Effort): Int32Array | null | 'timeout' => {
     for (let t = 0; t < T; t++) counts[t] = typeItems[t]!.length;
@@ -314,7 +331,7 @@ export const exactSearch = (inst: Instance, start: ArrayLike<number>, lowerBound
         counts[t0]!++;
         remainingItems++;
       }
-      if (!found && (memo.size < 2_000_000 || memo.has(key))) memo.set(key, Math.max(C, memo.get(key) ?? -1));
+      if (!found && (memo.size < 2_000_000 || memo.has(key)) && memoRoom(key)) memo.set(key, Math.max(C, memo.get(key) ?? -1));
       return found;
     };
 

@@ -18,6 +18,54 @@ import type { Deadline } from './deadline.ts';
 
 export type BuilderName = 'contiguous' | 'roundrobin' | 'lpt' | 'lpt-capped' | 'kk' | 'balanced-kk' | 'multifit';
 
+/** Below this many items the comparator sort is used (the radix sort's tables cost more than they save). */
+const RADIX_MIN_ITEMS = 1 << 15;
+
+/**
+ * Indices sorted by value, largest first, ties by index: the order of
+ * `indices.sort((a, b) => values[b] - values[a] || a - b)`. On large layers (≥ 32,768 items of non-negative values)
+ * an LSD radix sort on the values' bits (non-negative doubles order as their bit patterns; stable, so ties keep
+ * index order) gives the same order in four linear passes instead of a comparator sort that dominated LPT's time.
+ */
+export const descendingOrder = (values: ArrayLike<number>): number[] => {
+  const n = values.length;
+  const comparatorSort = () => Array.from({ length: n }, (_, i) => i).sort((a, b) => values[b]! - values[a]! || a - b);
+  if (n < RADIX_MIN_ITEMS) return comparatorSort();
+  const key = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    if (!(v >= 0)) return comparatorSort(); // negative or NaN: bit order is not numeric order
+    key[i] = v + 0; // -0 → +0 (equal to 0 for the comparator)
+  }
+  const words = new Uint32Array(key.buffer);
+  const littleEndian = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
+  const lo = littleEndian ? 0 : 1;
+  const hi = 1 - lo;
+  let src = new Uint32Array(n);
+  for (let i = 0; i < n; i++) src[i] = i;
+  let dst = new Uint32Array(n);
+  const pos = new Uint32Array(1 << 16);
+  // Ascending by the complemented bits = descending by value; 16 bits a pass, least significant first.
+  for (let pass = 0; pass < 4; pass++) {
+    const w = pass < 2 ? lo : hi;
+    const shift = (pass & 1) * 16;
+    pos.fill(0);
+    for (let i = 0; i < n; i++) pos[(~words[2 * i + w]! >>> shift) & 0xffff]!++;
+    let at = 0;
+    for (let d = 0; d < 1 << 16; d++) {
+      const c = pos[d]!;
+      pos[d] = at;
+      at += c;
+    }
+    for (let k = 0; k < n; k++) {
+      const i = src[k]!;
+      dst[pos[(~words[2 * i + w]! >>> shift) & 0xffff]!++] = i;
+    }
+    [src, dst] = [dst, src];
+  }
+  return Array.from(src);
+};
+
 const byCostDesc = (inst: Instance): number[] => {
   const { n, m, time } = inst;
   const key = new Float64Array(n);
@@ -26,7 +74,7 @@ const byCostDesc = (inst: Instance): number[] => {
     for (let d = 0; d < m; d++) s += time[i * m + d]!;
     key[i] = s;
   }
-  return Array.from({ length: n }, (_, i) => i).sort((a, b) => key[b]! - key[a]! || a - b);
+  return descendingOrder(key);
 };
 
 /**
@@ -194,9 +242,17 @@ export const roundRobin = (inst: Instance, clock?: Deadline): Int32Array | null 
 
 // ---------------------------------------------------------------- Karmarkar–Karp
 
+/**
+ * The items of one sum as a rope: an item, two ropes joined, or none. Joining is O(1) (KK used to copy both item
+ * lists at every combine: quadratic time and garbage on large layers); only the membership is ever read.
+ */
+type Items = number | readonly [Items, Items] | null;
+
+const join = (a: Items, b: Items): Items => (a === null ? b : b === null ? a : [a, b]);
+
 interface Partial {
   sums: Float64Array; // sorted descending
-  sets: number[][]; // sets[k] = items in the k-th sum
+  sets: Items[]; // sets[k] = items in the k-th sum
 }
 
 const spread = (p: Partial) => p.sums[0]! - p.sums[p.sums.length - 1]!;
@@ -242,21 +298,29 @@ class SpreadHeap {
 
 const combine = (x: Partial, y: Partial, m: number): Partial => {
   // Largest of x with smallest of y.
-  const pairs: Array<{ s: number; set: number[] }> = [];
-  for (let k = 0; k < m; k++) pairs.push({ s: x.sums[k]! + y.sums[m - 1 - k]!, set: x.sets[k]!.concat(y.sets[m - 1 - k]!) });
+  const pairs: Array<{ s: number; set: Items }> = [];
+  for (let k = 0; k < m; k++) pairs.push({ s: x.sums[k]! + y.sums[m - 1 - k]!, set: join(x.sets[k]!, y.sets[m - 1 - k]!) });
   pairs.sort((a, b) => b.s - a.s);
   return { sums: Float64Array.from(pairs.map((p) => p.s)), sets: pairs.map((p) => p.set) };
 };
 
 const kkFinish = (heap: SpreadHeap, n: number, m: number, clock?: Deadline): Int32Array | null => {
   while (heap.size > 1) {
-    // A combine copies both partial solutions' item lists: quadratic in the worst case on large layers.
-    if (clock?.poll(16)) return null;
+    if (clock?.poll(64)) return null;
     heap.push(combine(heap.pop(), heap.pop(), m));
   }
   const out = new Int32Array(n);
   if (heap.size === 0) return out;
-  heap.pop().sets.forEach((set, d) => { for (const i of set) out[i] = d; });
+  const stack: Items[] = [];
+  heap.pop().sets.forEach((set, d) => {
+    stack.push(set);
+    while (stack.length > 0) {
+      const x = stack.pop()!;
+      if (x === null) continue;
+      if (typeof x === 'number') out[x] = d;
+      else stack.push(x[1], x[0]);
+    }
+  });
   return out;
 };
 
@@ -270,8 +334,8 @@ export const karmarkarKarp = (inst: Instance, clock?: Deadline): Int32Array | nu
     if (clock?.poll(1024)) return null;
     const sums = new Float64Array(m);
     sums[0] = cost[i]!;
-    const sets: number[][] = Array.from({ length: m }, () => []);
-    sets[0]!.push(i);
+    const sets = Array<Items>(m).fill(null);
+    sets[0] = i;
     heap.push({ sums, sets });
   }
   return kkFinish(heap, n, m, clock);
@@ -286,13 +350,13 @@ export const balancedKk = (inst: Instance, clock?: Deadline): Int32Array | null 
   if (!balancedOk) return lptCapped(inst, undefined, clock);
   if (clock?.passed()) return null;
   const { n, m, cost } = inst;
-  const order = [...Array(n).keys()].sort((a, b) => cost[b]! - cost[a]! || a - b);
+  const order = descendingOrder(cost);
   const heap = new SpreadHeap();
   for (let r = 0; r < n; r += m) {
     if (clock?.poll(64)) return null;
     const row = order.slice(r, r + m);
-    const items = row.map((i) => ({ s: cost[i]!, set: [i] }));
-    while (items.length < m) items.push({ s: 0, set: [] });
+    const items: Array<{ s: number; set: Items }> = row.map((i) => ({ s: cost[i]!, set: i }));
+    while (items.length < m) items.push({ s: 0, set: null });
     heap.push({ sums: Float64Array.from(items.map((x) => x.s)), sets: items.map((x) => x.set) });
   }
   const out = kkFinish(heap, n, m, clock);
@@ -330,7 +394,7 @@ export const multiFit = (inst: Instance, iterations = 12, clock?: Deadline): Int
   if (clock?.passed()) return null;
   const { n, cost, speeds } = inst;
   if (n === 0) return new Int32Array(0);
-  const order = [...Array(n).keys()].sort((a, b) => cost[b]! - cost[a]! || a - b);
+  const order = descendingOrder(cost);
   const total = cost.reduce((a, b) => a + b, 0);
   const sp = speeds.reduce((a, b) => a + b, 0);
   const maxSp = Math.max(...speeds);

@@ -6,6 +6,7 @@
  * naming the constraint, and `LoadState`, the incremental evaluator used by heuristics and local search.
  */
 import type { LayerProblem } from './types.ts';
+import { MAX_CELLS, instanceSizeIssue } from './deadline.ts';
 
 export type InstanceKind = 'identical' | 'uniform' | 'matrix';
 
@@ -63,11 +64,17 @@ export const nearestEvenDeviceCounts = (units: number, g: number): number[] => {
   return [below, above].filter((x): x is number => x !== undefined);
 };
 
-/** Normalise a LayerProblem and check the constraint set; the first violated constraint is reported. */
+/**
+ * Normalise a LayerProblem and check the constraint set; the first violated constraint is reported. The size limits
+ * (deadline.ts) come first, before anything proportional to the items or devices is allocated: constraint `devices`
+ * (more than `MAX_DEVICES`) or `costs` (more than `MAX_ITEMS` items, or `MAX_CELLS` items × devices).
+ */
 export const normalize = (p: LayerProblem): Normalized => {
   const N = p.costs.length;
   const m = p.timeMatrix ? (p.timeMatrix[0]?.length ?? p.speeds.length) : p.speeds.length;
   if (m === 0) return bad('devices', 'zero devices: at least one GPU is needed');
+  const size = instanceSizeIssue(N, m);
+  if (size) return bad(size.path === '$.gpus' ? 'devices' : 'costs', `${size.expected}, got ${size.actual}`);
   if (p.speeds.length !== m) return bad('speeds', `one speed per device: ${p.speeds.length} speeds for ${m} devices`);
   for (const s of p.speeds) if (!(s > 0) || !Number.isFinite(s)) return bad('speeds', `device speeds must be positive, got ${s}`);
   for (const c of p.costs) if (!(c >= 0) || !Number.isFinite(c)) return bad('costs', `item costs must be finite and ≥ 0, got ${c}`);
@@ -95,10 +102,12 @@ export const normalize = (p: LayerProblem): Normalized => {
     owner[i] = members.length;
     members.push([i]);
   }
-  // Keep collapsed items ordered by their first original item (so "contiguous" means contiguous heads).
-  const order = members.map((_, j) => j).sort((a, b) => members[a]![0]! - members[b]![0]!);
-  const mem = order.map((j) => members[j]!);
-  for (let j = 0; j < mem.length; j++) for (const i of mem[j]!) owner[i] = j;
+  // Keep collapsed items ordered by their first original item (so "contiguous" means contiguous heads). Without
+  // groups they already are (item i is collapsed item i): no sort.
+  const grouped = (p.groups?.length ?? 0) > 0;
+  const order = grouped ? members.map((_, j) => j).sort((a, b) => members[a]![0]! - members[b]![0]!) : undefined;
+  const mem = order ? order.map((j) => members[j]!) : members;
+  if (grouped) for (let j = 0; j < mem.length; j++) for (const i of mem[j]!) owner[i] = j;
   const n = mem.length;
 
   const time = new Float64Array(n * m);
@@ -152,6 +161,7 @@ export const normalize = (p: LayerProblem): Normalized => {
     if (kvOrig.length !== N) return bad('kvGroupOf', `one KV group per item: ${kvOrig.length} for ${N} items`);
     const kvOf = new Int32Array(n);
     let groups = 0;
+    for (const g of kvOrig) if (!(Number.isInteger(g) && g >= 0 && g * m < MAX_CELLS)) return bad('kvGroupOf', `KV group indices must be integers in [0, ${Math.floor(MAX_CELLS / m) - 1}] (${m} devices), got ${g}`);
     for (let j = 0; j < n; j++) {
       const g = kvOrig[mem[j]![0]!]!;
       for (const i of mem[j]!) if (kvOrig[i] !== g) return bad('groups', `an atomic group mixes KV groups ${g} and ${kvOrig[i]}`);
