@@ -102,6 +102,15 @@ export const descendingCosts = (inst: Instance): ReadonlyArray<number> => {
 };
 const descCache = new WeakMap<Instance, ReadonlyArray<number>>();
 
+/** The costs with the largest first, the rest in their order (all `dellAmicoL0` reads: the sum and the largest). */
+const largestFirst = (cost: ReadonlyArray<number>): number[] => {
+  let k = 0;
+  for (let i = 1; i < cost.length; i++) if (cost[i]! > cost[k]!) k = i;
+  const out = [...cost];
+  [out[0], out[k]] = [out[k]!, out[0]!];
+  return out;
+};
+
 /** How many distinct costs the instance has (from the sorted costs). */
 export const distinctCosts = (inst: Instance): number => {
   const desc = descendingCosts(inst);
@@ -151,6 +160,9 @@ const computeInstanceBound = (inst: Instance, ub: number, clock?: Deadline): Pro
     proof = 'bound:matrix';
   } else if (kind !== 'identical') {
     lb = layerLowerBound(cost, { devices: speeds, equalHeadsPerDevice: false });
+  } else if (clock?.passed() && !descCache.has(inst)) {
+    // Past the deadline and never sorted: the mean / largest item bound in one pass (no sort).
+    raise(dellAmicoL0(largestFirst(cost), m) / speeds[0]!, 'bound:L0');
   } else {
     // Identical devices: work in cost units (load = cost / s), divide at the end.
     const s = speeds[0]!;
@@ -170,7 +182,8 @@ const computeInstanceBound = (inst: Instance, ub: number, clock?: Deadline): Pro
     if (inst.quota !== undefined && inst.weight.every((w) => w === inst.weight[0])) up(equalCountBound(desc, m), 'bound:equal-counts');
     // Integer costs: every makespan is an integer (in cost units), so round the bound up.
     if (integral) c = Math.max(c, Math.ceil(c - 1e-9 * Math.max(1, c)));
-    if (integral && Number.isFinite(ub)) {
+    // The lifts (and the achievable loads they run over) stop at the deadline: past it, not started.
+    if (integral && Number.isFinite(ub) && !clock?.passed()) {
       const hi = Math.ceil(ub * s);
       // Few classes (real budgets): every makespan is an achievable load, so round up to one, then lift L2 over them.
       const classes = classesOf(desc);

@@ -158,7 +158,8 @@ const localPhase = (inst: Instance, clock: Deadline, build: Build, deadline: num
   for (const b of portfolio(inst)) best = keepBest(inst, best, build(b));
   best = orFallback(inst, best, clock);
   if (!best) return null;
-  if (best.makespan <= lb * (1 + EPS)) return best;
+  // Past the deadline (the builders took it): no local search (its set-up alone is linear work).
+  if (best.makespan <= lb * (1 + EPS) || clock.passed()) return best;
   const a = localSearch(inst, best.assign, deadline, { seed, maxKicks, stopAt: lb, ...(effort ? { effort } : {}) });
   return keepBest(inst, best, a);
 };
@@ -225,7 +226,8 @@ export const solveLayerSync = (problem: LayerProblem, solver: SolverName, option
   // exact / auto (and the ILP engines' warm start).
   let best: Best | null = null;
   let lb = lb0;
-  if (exactApplies(inst) && fewTypes(inst)) {
+  // (Past the deadline already, the few-types check, a sort, is not made: no search follows either way.)
+  if (exactApplies(inst) && !clock.passed() && fewTypes(inst)) {
     // Real budgets come in a handful of classes: the capacity search over item types is then the fastest way to a
     // proof, so it runs first, from the best builder, with half the budget.
     // Cheapest first; a builder whose plan already meets the bound ends the solve (no need for the others).
