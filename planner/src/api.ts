@@ -9,7 +9,7 @@
  * options from unknown input first. Expected failures are `Left<HplbError>` naming options by JSON path.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { POLICIES_NEEDING_CURVES, compareServing, hplbError, issue, type HplbError, type Plan, type Profile, type Simulation } from '@hplb/core';
+import { POLICIES_NEEDING_CURVES, compareServing, hplbError, issue, type HplbError, type SolverStatus, type Plan, type Profile, type Simulation } from '@hplb/core';
 import type { BudgetResult, JointStep } from '@hplb/core';
 import type { SolverName } from '@hplb/solvers';
 import {
@@ -28,7 +28,7 @@ export interface LayerReport {
   readonly layer: number;
   readonly makespan: number;
   readonly lowerBound: number;
-  readonly status: string;
+  readonly status: SolverStatus;
   readonly gap: number;
   /** Cuts made by split heads in this layer (a head in k parts counts k − 1). */
   readonly splits: number;
