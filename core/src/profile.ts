@@ -17,7 +17,7 @@ import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { NonNegative, PositiveInt, Fraction } from './brand.ts';
 import { MODEL_REGISTRY, ModelShapeC, type ModelShape } from './model.ts';
-import { decode, hplbError, issue, words, type HplbError } from './errors.ts';
+import { decode, errorText, hplbError, issue, issueText, words, type HplbError } from './errors.ts';
 
 export const PROFILE_FORMAT = 'hplb.profile/1' as const;
 
@@ -75,9 +75,17 @@ export type ProfileKind = Profile['kind'];
 
 /**
  * Decode `hplb.profile/1` JSON: `format` first (so an unknown format is named as such), then `kind`, then that kind's
- * codec, then `checkProfile`. One path-precise issue on failure.
+ * codec, then `checkProfile`. One path-precise issue on failure. Total: a value whose reads throw is a Left at `$`.
  */
 export const decodeProfile = (u: unknown, file?: string): E.Either<HplbError, Profile> => {
+  try {
+    return decodeProfileUnsafe(u, file);
+  } catch (e) {
+    return E.left(hplbError('decode', [issueText('$', `an ${PROFILE_FORMAT} object of plain JSON data`, `a value that cannot be read (${errorText(e)})`)], file));
+  }
+};
+
+const decodeProfileUnsafe = (u: unknown, file?: string): E.Either<HplbError, Profile> => {
   const err = (code: 'decode' | 'format', path: string, expected: string, actual?: unknown) => E.left(hplbError(code, [issue(path, expected, actual)], file));
   if (typeof u !== 'object' || u === null || Array.isArray(u)) return err('decode', '$', `an ${PROFILE_FORMAT} object`, u);
   const o = u as Record<string, unknown>;
