@@ -333,8 +333,10 @@ export const jsonTextOf = (u: unknown, file?: string, maxDepth = MAX_OBJECT_DEPT
   let path = '$';
   let seen = 0;
   try {
-    // Depth-first with the chain of open containers (for cycles: a value that contains itself).
-    const stack: Array<{ v: unknown; path: string; depth: number; exit?: object }> = [{ v: u, path: '$', depth: 0 }];
+    // Depth-first with the chain of open containers (for cycles: a value that contains itself). A child is read when
+    // it is visited, so a getter that throws is reported at its own path.
+    type Entry = { from: unknown; key: string | number | undefined; path: string; depth: number; exit?: object };
+    const stack: Entry[] = [{ from: u, key: undefined, path: '$', depth: 0 }];
     const open = new Set<object>();
     while (stack.length > 0) {
       const top = stack.pop()!;
@@ -342,8 +344,9 @@ export const jsonTextOf = (u: unknown, file?: string, maxDepth = MAX_OBJECT_DEPT
         open.delete(top.exit);
         continue;
       }
-      const { v, depth } = top;
+      const { depth } = top;
       path = top.path;
+      const v = top.key === undefined ? top.from : (top.from as Record<string | number, unknown>)[top.key];
       // Shared (not cyclic) references are walked once per use, as JSON.stringify writes them: bound the work.
       if (++seen > maxValues) return bad('$', `at most ${maxValues} values`, 'more (shared references repeat their values in JSON)');
       if (typeof v === 'bigint') return bad(path, 'a JSON number', `a BigInt (${v}n)`);
@@ -353,15 +356,15 @@ export const jsonTextOf = (u: unknown, file?: string, maxDepth = MAX_OBJECT_DEPT
       // What JSON.stringify will serialize: toJSON's result, when there is one.
       const toJSON = (v as { toJSON?: unknown }).toJSON;
       if (typeof toJSON === 'function') {
-        stack.push({ v: (toJSON as () => unknown).call(v), path, depth });
+        stack.push({ from: (toJSON as () => unknown).call(v), key: undefined, path, depth });
         continue;
       }
       open.add(v);
-      stack.push({ v: undefined, path, depth, exit: v });
-      if (Array.isArray(v)) for (let k = v.length - 1; k >= 0; k--) stack.push({ v: v[k], path: `${path}[${k}]`, depth: depth + 1 });
+      stack.push({ from: undefined, key: undefined, path, depth, exit: v });
+      if (Array.isArray(v)) for (let k = v.length - 1; k >= 0; k--) stack.push({ from: v, key: k, path: `${path}[${k}]`, depth: depth + 1 });
       else {
         const keys = Object.keys(v);
-        for (let k = keys.length - 1; k >= 0; k--) stack.push({ v: (v as Record<string, unknown>)[keys[k]!], path: keyPath(path, keys[k]!), depth: depth + 1 });
+        for (let k = keys.length - 1; k >= 0; k--) stack.push({ from: v, key: keys[k]!, path: keyPath(path, keys[k]!), depth: depth + 1 });
       }
     }
     path = '$';
