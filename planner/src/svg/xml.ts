@@ -3,7 +3,24 @@
  * the same inputs), "nice" axis ticks and unit scaling. Used by the timeline (plan.svg) and Pareto (pareto.svg) charts.
  */
 
-export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+/**
+ * Characters XML 1.0 cannot hold at all, not even as a character reference: C0 controls other than tab, line feed and
+ * carriage return, lone surrogates, U+FFFE and U+FFFF. `esc` writes them as visible `\uXXXX` text instead.
+ */
+// eslint-disable-next-line no-control-regex
+const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * Text for an SVG/XML text node or attribute value: `& < > "` as entities, and characters XML cannot hold (control
+ * characters such as \u0001 or ESC, lone surrogates) as the visible text `\u0001`, so any name gives well-formed XML.
+ */
+export const esc = (s: string): string =>
+  s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(NOT_XML, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 /** A coordinate with at most 2 decimals, no trailing zeros. */
 export const num = (x: number): string => {
