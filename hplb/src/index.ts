@@ -33,7 +33,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import {
-  ProfileC, builtinProfile, decode, decodePlan as decodePlanCore, hplbError, issue, parseJson, validatePlan as validatePlanCore,
+  ProfileC, builtinProfile, decode, decodePlan as decodePlanCore, errorText, hplbError, issue, issueText, jsonTextOf, parseJson, validatePlan as validatePlanCore,
   type HplbError, type Plan as PlanT, type Profile, type ServingCost as ServingCostT, type Simulation,
 } from '@hplb/core';
 import {
@@ -162,12 +162,19 @@ const isTextSource = (u: unknown): u is { text: string; fileName?: string } =>
  * @example
  * const r = loadProfile({ text: tsvText, fileName: 'full_attention_heads.tsv' }, { model: 'Llama-3.1-8B-Instruct', sparsity: 0.5 });
  */
-export const loadProfile = (source: ProfileSource, options?: LoadProfileOptions): E.Either<HplbError, LoadedProfile> =>
-  E.chain((o: LoadProfileOptions) => {
-    if (isTextSource(source)) return loadProfileText(source.text, { ...o, ...(source.fileName !== undefined && o.fileName === undefined ? { fileName: source.fileName } : {}) });
-    if (typeof source !== 'object' || source === null) return E.left(hplbError('argument', [issue('$', 'a parsed profile object or { text, fileName? }', source)]));
-    return loadProfileText(JSON.stringify(source), o);
-  })(decodeOptions(LoadProfileOptionsC as unknown as t.Type<LoadProfileOptions, unknown, unknown>, options));
+export const loadProfile = (source: ProfileSource, options?: LoadProfileOptions): E.Either<HplbError, LoadedProfile> => {
+  try {
+    return E.chain((o: LoadProfileOptions) => {
+      if (isTextSource(source)) return loadProfileText(source.text, { ...o, ...(source.fileName !== undefined && o.fileName === undefined ? { fileName: source.fileName } : {}) });
+      if (typeof source !== 'object' || source === null) return E.left(hplbError('argument', [issue('$', 'a parsed profile object or { text, fileName? }', source)]));
+      // A parsed object goes through its JSON text (format detection and the importers read text): a cycle, a BigInt,
+      // absurd nesting or a getter that throws is a Left naming its path, never JSON.stringify's throw.
+      return E.chain((text: string) => loadProfileText(text, o))(jsonTextOf(source, o.fileName));
+    })(decodeOptions(LoadProfileOptionsC as unknown as t.Type<LoadProfileOptions, unknown, unknown>, options));
+  } catch (e) {
+    return E.left(hplbError('argument', [issueText('$', 'a parsed profile object or { text, fileName? } of plain data', `one that cannot be read (${errorText(e)})`)]));
+  }
+};
 
 /** A profile argument from any caller: the built-in default (kept by identity), a LoadedProfile, or a decoded Profile. */
 const profileArg = (x: unknown): E.Either<HplbError, Profile | LoadedProfile> => {

@@ -5,8 +5,8 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  BUILTIN_PROFILE_SOURCE, PROFILE_FORMATS, PUBLISHED_DEFAULT_PROVENANCE, builtinProfile, detectFormat, formatError, hplbError, importProfile, issue,
-  parseModelConfig, parseModelConfigText, publishedDefaultProfile,
+  BUILTIN_PROFILE_SOURCE, PROFILE_FORMATS, PUBLISHED_DEFAULT_PROVENANCE, builtinProfile, detectFormat, errorText, formatError, hplbError, importProfile, issue,
+  issueText, parseJson, parseModelConfig, parseModelConfigText, publishedDefaultProfile, stripBom,
   type HplbError, type ImportProfileOptions, type ModelConfig, type ModelShape, type Profile, type RequiredProfile,
 } from '@hplb/core';
 
@@ -129,11 +129,34 @@ export const builtinLoadedProfile = (): LoadedProfile => publishedLoadedProfile(
 const baseName = (path: string): string => path.replace(/[/\\]+$/, '').split(/[/\\]/).pop() ?? path;
 
 /**
- * Import a profile from its text. Left: the format cannot be detected (`$.format`), or the importer's error (naming
- * the file, the JSON path and what was expected).
+ * Whether text to be format-detected must be JSON: every format but DuoAttention's TSV is, so a text that is not a
+ * `.tsv` file and is named `.json`, is empty, or opens like JSON (`{`, `[`, `"`) is reported as broken JSON when it does
+ * not parse (a truncated profile), never as a format that could not be detected.
+ */
+const mustBeJson = (file: string | undefined, text: string): boolean =>
+  !/\.tsv$/i.test(file ?? '') && (/\.json$/i.test(file ?? '') || /^\s*(?:[[{"]|$)/.test(text));
+
+/**
+ * Import a profile from its text (a UTF-8 byte order mark is skipped). Left: the text is not valid JSON (`$`, with line
+ * and column, checked before the format is detected), the format cannot be detected (`$.format`), or the importer's
+ * error (naming the file, the JSON path and what was expected). Total: never throws, whatever the options hold.
  */
 export const loadProfileText = (text: string, options: LoadProfileOptions = {}): E.Either<HplbError, LoadedProfile> => {
+  try {
+    return loadText(text, options);
+  } catch (e) {
+    return E.left(hplbError('argument', [issueText('$', 'a profile text and options of plain data', `ones that cannot be read (${errorText(e)})`)], options?.fileName));
+  }
+};
+
+const loadText = (raw: string, options: LoadProfileOptions): E.Either<HplbError, LoadedProfile> => {
+  if (typeof raw !== 'string') return E.left(hplbError('argument', [issue('$', "a profile's text", raw)]));
+  const text = stripBom(raw);
   const file = options.fileName;
+  if (options.format === undefined && mustBeJson(file, text)) {
+    const parsed = parseJson(text, file);
+    if (E.isLeft(parsed)) return parsed;
+  }
   const format = options.format ?? detectFormat(file ?? '', text);
   if (format === undefined)
     return E.left(hplbError('argument', [issue('$.format', `a profile format (${PROFILE_FORMATS.join('|')}): it could not be detected from ${file ?? 'the text'}`)]));
