@@ -1,15 +1,51 @@
-/** Reading a text file as a value: a Left `io` error names the file and says what was wrong. */
-import { readFileSync } from 'node:fs';
+/**
+ * Reading a text file as a value: a Left `io` error names the file and says what was wrong. The one text reader of
+ * the Node edge (profiles, config.json, plan.json, calibration files, engine layouts all come through it).
+ */
+import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import { hplbError, issueText, type HplbError } from '../errors.ts';
 
-/** Read a text file; Left `io` names the file ("no such file", "a directory"). */
+/** What a file that is not a regular file is, in words (a FIFO would block a reader forever; a device never ends). */
+const fileKind = (st: Stats): string | undefined =>
+  st.isFile() ? undefined
+    : st.isDirectory() ? 'a directory'
+      : st.isFIFO() ? 'a FIFO (named pipe), not a regular file'
+        : st.isSocket() ? 'a socket, not a regular file'
+          : st.isCharacterDevice() ? 'a character device, not a regular file'
+            : st.isBlockDevice() ? 'a block device, not a regular file'
+              : 'not a regular file';
+
+/** A UTF-8 byte order mark, as the first character of decoded text. */
+const BOM = '\uFEFF';
+
+/**
+ * Read a text file; Left `io` names the file ("no such file", "a directory", "a FIFO (named pipe), …"). The file is
+ * opened without blocking and refused at once unless it is a regular file, so a FIFO or a device never hangs the
+ * caller. A leading UTF-8 byte order mark is dropped.
+ */
 export const readTextFile = (file: string): E.Either<HplbError, string> => {
+  const fail = (what: string) => E.left(hplbError('io', [issueText('$', 'a readable file', what)], file));
+  let fd: number;
   try {
-    return E.right(readFileSync(file, 'utf8'));
+    // O_NONBLOCK: opening a FIFO without a writer returns at once (a plain open would wait for one). Absent on Windows.
+    fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const what = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : e instanceof Error ? e.message : String(e);
-    return E.left(hplbError('io', [issueText('$', 'a readable file', what)], file));
+    // ENXIO: a Unix socket (it cannot be opened as a file).
+    return fail(code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : code === 'ENXIO' ? 'a socket or device without a reader, not a regular file' : code === 'EACCES' ? 'a file without read permission' : errorMessage(e));
+  }
+  try {
+    const kind = fileKind(fstatSync(fd));
+    if (kind !== undefined) return fail(kind);
+    const text = readFileSync(fd, 'utf8');
+    return E.right(text.startsWith(BOM) ? text.slice(1) : text);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return fail(code === 'EISDIR' ? 'a directory' : errorMessage(e));
+  } finally {
+    try { closeSync(fd); } catch { /* already closed */ }
   }
 };
+
+const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));
