@@ -1,10 +1,10 @@
 /**
  * Text and files for `hplb plan`: the comparison table (latency, speed-up over contiguous, balance efficiency, bubble
  * fraction, makespan over the lower bound, min/mean recovery, solve time) of the library's `comparePipelines` rows,
- * and atomic writes of plan.json and plan.svg.
+ * and the atomic write of plan.json, plan.svg and plan-frontier.svg as one set.
  */
 import { join } from 'node:path';
-import { writeFileAtomic } from '@hplb/core/node';
+import { writeFilesAtomic } from '@hplb/core/node';
 import { comparisonTableText, type ComparisonRow, type ComparisonTableRow } from 'hplb';
 import { orFail } from '../io.ts';
 import { flagText } from '../planFlags.ts';
@@ -32,8 +32,15 @@ export const outputPaths = (cwd: string, out: string | undefined, outDir: string
 /** Where frontier.svg goes: beside plan.svg, `<plan.svg without .svg>-frontier.svg`. */
 export const frontierPath = (paths: { svg: string }): string => paths.svg.replace(/\.svg$/i, '') + '-frontier.svg';
 
+/**
+ * Write plan.json, plan.svg and (when given) plan-frontier.svg as one set: each to a temporary name beside it, then
+ * all renamed under one lock (`writeFilesAtomic`), so the three always come from the same run, even with other runs
+ * writing into the same folder; when a write fails before the renames, nothing is written.
+ */
 export const writeOutputs = (paths: { plan: string; svg: string }, planJson: string, svg: string, frontier?: string): void => {
-  orFail(writeFileAtomic(paths.plan, planJson));
-  orFail(writeFileAtomic(paths.svg, svg));
-  if (frontier !== undefined) orFail(writeFileAtomic(frontierPath(paths), frontier));
+  orFail(writeFilesAtomic([
+    { path: paths.plan, data: planJson },
+    { path: paths.svg, data: svg },
+    ...(frontier !== undefined ? [{ path: frontierPath(paths), data: frontier }] : []),
+  ]));
 };
