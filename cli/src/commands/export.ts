@@ -12,10 +12,10 @@ import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { checkShapeAgainstConfig, decodePlan, parseModelConfig, statedShape, validatePlan, type HplbError, type Plan } from '@hplb/core';
 import { ENGINES, type EngineName } from '@hplb/core';
-import { writeJsonAtomic } from '@hplb/core/node';
+import { writeFilesAtomic } from '@hplb/core/node';
 import { exportEngineLayout, type MinferenceExportOptions } from '@hplb/engines';
 import { parseArgs } from '../args.ts';
-import { argumentError, orFail, readJson, type Io } from '../io.ts';
+import { argumentError, orFail, readJson, realPath, refuseOverwritingInputs, type Io, type PathArg } from '../io.ts';
 import { orFailFlags, type FlagTable } from '../optionFlags.ts';
 
 /** exportEngineLayout's option paths and phrases → this command's flags. */
@@ -63,7 +63,7 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
   // --model-config: the plan must be for the model that config.json describes (before anything is written).
   const cfgFile = args.string('model-config');
   if (cfgFile !== undefined)
-    orFail(E.chain((cfg: Parameters<typeof checkShapeAgainstConfig>[1]) => checkShapeAgainstConfig(statedShape(plan.model), cfg, planFile, 'plan'))(E.chain((u: unknown) => parseModelConfig(u, cfgFile))(readJson(cfgFile))));
+    orFail(E.chain((cfg: Parameters<typeof checkShapeAgainstConfig>[1]) => checkShapeAgainstConfig(statedShape(plan.model), cfg, planFile, 'plan'))(E.chain((u: unknown) => parseModelConfig(u, cfgFile))(readJson(cfgFile, '--model-config'))));
 
   // The MInference config the budgets came from: --minference, or the plan's source file when it is one.
   let mfFile = args.string('minference');
@@ -73,11 +73,26 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
     const candidates = isAbsolute(src.file) ? [src.file] : [resolve(io.cwd, src.file), resolve(dirname(planFile), src.file)];
     mfFile = candidates.find((f) => existsSync(f));
   }
+  const mfOut = mfFile !== undefined && out !== undefined ? args.string('minference-out') ?? out.replace(/\.json$/i, '') + '.minference.json' : undefined;
+
+  // Before anything is written: no output may be, contain or lie inside a file this export reads, nor be the other output.
+  const outputs: PathArg[] = [
+    ...(out !== undefined ? [{ flag: '--out', path: out }] : []),
+    ...(mfOut !== undefined ? [{ flag: args.has('minference-out') ? '--minference-out' : '--out (its .minference.json copy)', path: mfOut }] : []),
+  ];
+  // (--out and --minference-out are written where the process runs, as the reads are.)
+  refuseOverwritingInputs(process.cwd(), outputs, [
+    { flag: '<plan.json>', path: planFile },
+    ...(cfgFile !== undefined ? [{ flag: '--model-config', path: cfgFile }] : []),
+    ...(mfFile !== undefined ? [{ flag: explicit ? '--minference' : "--minference (the plan's source.file)", path: mfFile }] : []),
+  ]);
+  if (out !== undefined && mfOut !== undefined && realPath(process.cwd(), out) === realPath(process.cwd(), mfOut))
+    throw argumentError('--minference-out', 'a file apart from the layout --out', mfOut);
+
   let minference: (MinferenceExportOptions & { out: string }) | undefined;
-  if (mfFile !== undefined && out !== undefined) {
-    const mfOut = args.string('minference-out') ?? out.replace(/\.json$/i, '') + '.minference.json';
+  if (mfFile !== undefined && mfOut !== undefined && out !== undefined) {
     minference = {
-      config: orFail(readJson(mfFile)),
+      config: orFail(readJson(mfFile, explicit ? '--minference' : undefined)),
       file: mfFile,
       path: dirname(resolve(mfOut)) === dirname(resolve(out)) ? basename(mfOut) : resolve(mfOut),
       ifVirtualHeads: explicit ? 'fail' : 'skip',
@@ -88,11 +103,14 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
 
   const notes: string[] = [];
   if (minferenceSkipped !== undefined) notes.push(`no MInference config written: ${minferenceSkipped}`);
-  if (minference !== undefined && reindexed !== undefined) {
-    orFail(writeJsonAtomic(minference.out, reindexed));
-    notes.push(`wrote ${minference.out} (MInference config re-indexed from ${mfFile})`);
-  }
-  if (out !== undefined) orFail(writeJsonAtomic(out, layout));
+  // The layout and its re-indexed MInference copy land as one set (both or neither).
+  const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
+  const files = [
+    ...(out !== undefined ? [{ path: out, data: json(layout) }] : []),
+    ...(minference !== undefined && reindexed !== undefined ? [{ path: minference.out, data: json(reindexed) }] : []),
+  ];
+  orFail(writeFilesAtomic(files));
+  if (minference !== undefined && reindexed !== undefined) notes.push(`wrote ${minference.out} (MInference config re-indexed from ${mfFile})`);
   if (args.flag('json')) {
     io.out(`${JSON.stringify(layout)}\n`);
     return 0;

@@ -4,12 +4,12 @@
  * bubble-fill) — simulates each point, prints the table and writes pareto.svg (latency against minimum and mean
  * recovery, skyline marked). Needs recovery curves (the built-in SYNTHETIC profile by default).
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '@hplb/core/node';
 import { DEFAULT_DENSITIES, DEFAULT_PS, PARETO_PIPELINES, displayUnit, renderParetoSvg } from 'hplb';
 import { paretoSweep } from 'hplb/node';
 import { parseArgs } from '../args.ts';
-import { argumentError, orFail, type Io } from '../io.ts';
+import { argumentError, orFail, refuseOverwritingInputs, type Io, type PathArg } from '../io.ts';
 import { progressBar } from '../progress.ts';
 import { ALL_FLAG_SPEC, PROFILE_FLAG_HELP, SOLVER_FLAG_HELP, orFailFlags, readProfile, readSettingsOptions } from '../planFlags.ts';
 import { previousFile } from '../solverFlags.ts';
@@ -27,6 +27,15 @@ const USAGE = `Usage: hplb pareto [--densities d1,d2,...] [--ps p1,p2,...] [--pr
   --json        print the points as JSON
 ${PROFILE_FLAG_HELP}${SOLVER_FLAG_HELP}`;
 
+/** The files `hplb pareto` reads, by flag (the built-in profiles `published` and `synthetic` are no files). */
+const paretoInputs = (args: ReturnType<typeof parseArgs>): PathArg[] => {
+  const profile = args.string('profile');
+  return [
+    ...(profile !== undefined && profile !== 'published' && profile !== 'synthetic' ? [{ flag: '--profile', path: profile }] : []),
+    ...(['model-config', 'calibration', 'previous'] as const).flatMap((f) => { const p = args.string(f); return p !== undefined ? [{ flag: `--${f}`, path: p }] : []; }),
+  ];
+};
+
 export async function run(argv: string[], io: Io): Promise<number> {
   const args = parseArgs(argv, ALL_FLAG_SPEC({ values: ['densities', 'ps', 'out', 'out-dir'], booleans: ['json', 'help'] }));
   if (args.flag('help')) {
@@ -36,6 +45,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (args.positionals.length > 0) throw argumentError(args.positionals[0]!, 'flags only (hplb pareto --help)');
   const densities = args.numberList('densities', (x) => x > 0 && x <= 1, 'a comma-separated list of densities in (0, 1]') ?? DEFAULT_DENSITIES;
   const ps = args.numberList('ps', (x) => x > 0 && x <= 1, 'a comma-separated list of top-p targets in (0, 1]') ?? DEFAULT_PS;
+  // Where pareto.svg goes (nothing with --json alone), checked against every file the sweep reads before any work.
+  const out = args.string('out');
+  const outDir = args.string('out-dir');
+  const path = out !== undefined ? resolve(io.cwd, out) : join(outDir === undefined ? io.cwd : resolve(io.cwd, outDir), 'pareto.svg');
+  const writes = !args.flag('json') || out !== undefined || outDir !== undefined;
+  if (writes) refuseOverwritingInputs(io.cwd, [{ flag: out !== undefined || outDir === undefined ? '--out' : '--out-dir', path }], paretoInputs(args));
   const loaded = readProfile(args);
   const settings = readSettingsOptions(args, { optionalGpus: true });
   const bar = progressBar(io, 'hplb pareto');
@@ -48,12 +63,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
     unit,
     synthetic: loaded.synthetic,
   });
-  const out = args.string('out');
-  const outDir = args.string('out-dir');
-  const path = out !== undefined ? (out.startsWith('/') ? out : join(io.cwd, out)) : join(outDir === undefined ? io.cwd : outDir.startsWith('/') ? outDir : join(io.cwd, outDir), 'pareto.svg');
   if (args.flag('json')) {
     io.out(JSON.stringify({ format: 'hplb.pareto/1', unit, synthetic: loaded.synthetic, series }, null, 2) + '\n');
-    if (out !== undefined || outDir !== undefined) orFail(writeFileAtomic(path, svg));
+    if (writes) orFail(writeFileAtomic(path, svg));
     return 0;
   }
   orFail(writeFileAtomic(path, svg));

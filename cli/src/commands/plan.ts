@@ -13,7 +13,7 @@
 import { hplbError, issue, POLICY_NAMES, DEFAULT_DENSITY, DEFAULT_P, DEFAULT_PLAN_EFFORT, renderComparisonSvg, serializePlan, servingFrontierSvg, servingHeader, servingRegime, type ComparisonTableRow, type BudgetPolicy, type Plan, type PlanOptions } from 'hplb';
 import { comparePipelines, mainJob } from 'hplb/node';
 import { parseArgs } from '../args.ts';
-import { CliFailure, argumentError, type Io } from '../io.ts';
+import { CliFailure, argumentError, refuseOverwritingInputs, type Io, type PathArg } from '../io.ts';
 import { progressBar } from '../progress.ts';
 import { ALL_FLAG_SPEC, PROFILE_FLAG_HELP, SOLVER_FLAG_HELP, flagText, orFailFlags, readProfile, readServingOptions, readSettingsOptions } from '../planFlags.ts';
 import { previousFile } from '../solverFlags.ts';
@@ -66,21 +66,43 @@ const delegateToEngine = async (argv: string[], io: Io): Promise<number> => {
 /** Flags the main job takes; any other flag plans with the general path. */
 const MAIN_JOB_FLAGS = new Set(['gpus', 'out', 'out-dir', 'json', 'workload', 'output-tokens', 'batch', 'hardware', 'hardware-set', 'attention-only']);
 
+/** The files `hplb plan` reads, by flag (the built-in profiles `published` and `synthetic` are no files). */
+const planInputs = (args: ReturnType<typeof parseArgs>): PathArg[] => {
+  const profile = args.string('profile');
+  return [
+    ...(profile !== undefined && profile !== 'published' && profile !== 'synthetic' ? [{ flag: '--profile', path: profile }] : []),
+    ...(['model-config', 'calibration', 'previous'] as const).flatMap((f) => { const path = args.string(f); return path !== undefined ? [{ flag: `--${f}`, path }] : []; }),
+  ];
+};
+
 /**
- * plan.json (serialized by the library's `serializePlan`, the bytes the browser page gives too) and plan.svg: with
- * --json the plan goes to stdout (and to files only when --out / --out-dir ask) and null is returned; otherwise both
- * files are written atomically and their paths returned.
+ * Where plan.json, plan.svg and plan-frontier.svg will go (null with --json and neither --out nor --out-dir: nothing
+ * is written), checked before any work: an output that is, contains or lies inside a file the plan reads is refused.
  */
-const writePlanFiles = (args: ReturnType<typeof parseArgs>, io: Io, plan: Plan, svg: string, frontier?: string): { plan: string; svg: string } | null => {
-  const planJson = serializePlan(plan);
+const planOutputPaths = (args: ReturnType<typeof parseArgs>, io: Io): { plan: string; svg: string } | null => {
   const out = args.string('out');
   const outDir = args.string('out-dir');
+  if (args.flag('json') && out === undefined && outDir === undefined) return null;
   const paths = outputPaths(io.cwd, out, outDir);
+  const flag = out !== undefined || outDir === undefined ? '--out' : '--out-dir';
+  refuseOverwritingInputs(io.cwd, [paths.plan, paths.svg, frontierPath(paths)].map((path) => ({ flag, path })), planInputs(args));
+  return paths;
+};
+
+/**
+ * plan.json (serialized by the library's `serializePlan`, the bytes the browser page gives too), plan.svg and
+ * plan-frontier.svg, to the paths `planOutputPaths` checked: with --json the plan goes to stdout (and to files only
+ * when --out / --out-dir ask) and null is returned; otherwise the files are written atomically, as one set, and
+ * their paths returned.
+ */
+const writePlanFiles = (args: ReturnType<typeof parseArgs>, io: Io, paths: { plan: string; svg: string } | null, plan: Plan, svg: string, frontier?: string): { plan: string; svg: string } | null => {
+  const planJson = serializePlan(plan);
   if (args.flag('json')) {
     io.out(planJson);
-    if (out !== undefined || outDir !== undefined) writeOutputs(paths, planJson, svg, frontier);
+    if (paths !== null) writeOutputs(paths, planJson, svg, frontier);
     return null;
   }
+  if (paths === null) return null;
   writeOutputs(paths, planJson, svg, frontier);
   return paths;
 };
@@ -88,10 +110,11 @@ const writePlanFiles = (args: ReturnType<typeof parseArgs>, io: Io, plan: Plan, 
 /** The main job: the published default profile, the [published] and [modelled] rows, the before/after chart. */
 const runMainJob = async (args: ReturnType<typeof parseArgs>, io: Io): Promise<number> => {
   const gpus = args.int('gpus', (x) => x >= 1, 'a number of GPUs ≥ 1');
+  const outputs = planOutputPaths(args, io);
   const bar = progressBar(io, 'hplb plan');
   const job = orFailFlags(await mainJob({ ...(gpus !== undefined ? { gpus } : {}), ...readServingOptions(args), onProgress: (d, t, name) => bar.update(d, t, name) }).finally(() => bar.finish()));
   const mine = job.outcome;
-  const paths = writePlanFiles(args, io, mine.plan, renderComparisonSvg(job), servingFrontierSvg(tableRows(job.rows, job.chosen), job.chosen));
+  const paths = writePlanFiles(args, io, outputs, mine.plan, renderComparisonSvg(job), servingFrontierSvg(tableRows(job.rows, job.chosen), job.chosen));
   if (paths === null) return 0;
   const base = mine.settings;
   const d = base.devices.length;
@@ -137,6 +160,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const p = args.number('p', (x) => x > 0 && x <= 1, 'a recovery target p in (0, 1]');
   // No profile, no budget or solver flags: the main job.
   if (argv.filter((a) => a.startsWith('--')).every((a) => MAIN_JOB_FLAGS.has(a.slice(2).split('=')[0]!))) return runMainJob(args, io);
+  const outputs = planOutputPaths(args, io);
   const loaded = readProfile(args);
   // With --profile the budgets default to the profile's own (policy "profile"); the library's default is bubble-fill.
   // The built-in published profile with --density / --total-tokens / --total-work / --p: budgets chosen by bubble-fill.
@@ -156,7 +180,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const bar = progressBar(io, 'hplb plan');
   const cmp = orFailFlags(await comparePipelines(loaded, { ...options, onProgress: (d, t, name) => bar.update(d, t, name) }).finally(() => bar.finish()), { previous: previousFile(args) });
   const mine = cmp.outcome;
-  const paths = writePlanFiles(args, io, mine.plan, renderComparisonSvg(cmp), servingFrontierSvg(tableRows(cmp.rows, cmp.chosen), cmp.chosen));
+  const paths = writePlanFiles(args, io, outputs, mine.plan, renderComparisonSvg(cmp), servingFrontierSvg(tableRows(cmp.rows, cmp.chosen), cmp.chosen));
   if (paths === null) return 0;
   const base = cmp.settings;
   const choice = cmp.choice;

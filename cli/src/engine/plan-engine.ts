@@ -28,7 +28,7 @@ import { writeJsonAtomic } from '@hplb/core/node';
 import type { EnginePlanResult, KvCopiesCandidate } from '@hplb/solvers';
 import { planEngineLayoutForProfile, planLengthDistribution } from '@hplb/engines';
 import { parseArgs, type Args } from '../args.ts';
-import { CliFailure, argumentError, orFail, readText, type Io } from '../io.ts';
+import { CliFailure, argumentError, orFail, readText, refuseOverwritingInputs, type Io } from '../io.ts';
 import { orFailFlags, type FlagTable } from '../optionFlags.ts';
 import { SOLVER_FLAG_SPEC, readCostModel, readTimeLimitMs } from '../solverFlags.ts';
 import { progressBar } from '../progress.ts';
@@ -116,13 +116,20 @@ export async function runEnginePlan(argv: string[], io: Io): Promise<number> {
 
   let file = args.string('profile') ?? args.positionals[0];
   if (file === undefined) throw argumentError('--profile', 'a profile file (hplb plan --profile F --format minference ...)');
+  const out = args.string('out');
+  // Before any work: the plan may not be, contain or lie inside a file it reads (it is written where the process runs).
+  if (out !== undefined)
+    refuseOverwritingInputs(process.cwd(), [{ flag: '--out', path: out }], [
+      { flag: args.has('profile') ? '--profile' : '<profile>', path: file },
+      ...(['calibration', 'previous'] as const).flatMap((f) => { const p = args.string(f); return p !== undefined ? [{ flag: `--${f}`, path: p }] : []; }),
+    ]);
   try {
     // A DuoAttention folder: its gate table.
     if (statSync(file).isDirectory() && statSync(join(file, 'full_attention_heads.tsv')).isFile()) file = join(file, 'full_attention_heads.tsv');
   } catch {
     // readText names a missing file.
   }
-  const text = orFail(readText(file));
+  const text = orFail(readText(file, args.has('profile') ? '--profile' : undefined));
   const format = args.string('format') ?? detectFormat(file, text);
   if (format === undefined || !isProfileFormat(format)) throw new CliFailure(hplbError('format', [issue('--format', `one of ${PROFILE_FORMATS.join('|')}`, format)], file), 2);
   const modelName = args.string('model');
@@ -181,7 +188,7 @@ export async function runEnginePlan(argv: string[], io: Io): Promise<number> {
     const res = planLengthDistribution(profile, { ...options, equalHeadsPerDevice: args.flag('equal-heads'), kv: kv as 'group' | 'replicate' });
     bar.finish();
     const plan = orFailFlags(FLAGS, res).plan;
-    return emit(io, args.string('out'), args.flag('json'), plan, () => freeTable(plan));
+    return emit(io, out, args.flag('json'), plan, () => freeTable(plan));
   }
   const res = orFailFlags(
     FLAGS,
@@ -193,7 +200,7 @@ export async function runEnginePlan(argv: string[], io: Io): Promise<number> {
     }),
   );
   bar.finish();
-  return emit(io, args.string('out'), args.flag('json'), res.plan, () => engineTable(res.plan));
+  return emit(io, out, args.flag('json'), res.plan, () => engineTable(res.plan));
 }
 
 const emit = (io: Io, out: string | undefined, json: boolean, plan: unknown, text: () => string): number => {
