@@ -8,7 +8,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import {
   BUDGET_COST_MODEL, COST_MODEL_NAMES, CURVE_MODELS, decodeIsSparse, servingCost, registeredModel, resolveHardware, resolveWorkload, DEFAULT_BLOCK_SIZE, DEFAULT_CONTEXT_LENGTH, WORK_COST_MODEL, budgetsAt, hplbError,
   issue, kvHeadBytes, makeDevices, namedCostModel, profileCurves, withFile, withLinkBandwidth,
-  type CostModel, type Device, type HplbError, type ModelConfig, type ModelDims, type ModelShape, type Plan, type Profile, type ServingCost,
+  type CostModel, type Device, type HplbError, type ModelConfig, type ModelDims, type ModelShape, type Plan, type Profile, type ServingCost, type HardwarePreset, type Workload,
 } from '@hplb/core';
 import { nearestEvenDeviceCounts, type PlanSettings } from '@hplb/solvers';
 import type { PlanContext, ServingSettings } from './pipelines.ts';
@@ -162,6 +162,15 @@ export const modelDimsFor = (loaded: Pick<LoadedProfile, 'modelConfig'> & { read
   });
 };
 
+/** The `hardware` and `workload` options resolved (preset with overrides; workload with its defaults), each checked once. */
+const hardwareAndWorkload = (o: Pick<SettingsOptions, 'hardware' | 'workload'>): E.Either<HplbError, { hardware: HardwarePreset; workload: Workload }> => {
+  const h = o.hardware;
+  const { name, ...overrides } = typeof h === 'string' || h === undefined ? { name: h } : h;
+  const hardware = resolveHardware(name, overrides, 'options ($.hardware)');
+  if (E.isLeft(hardware)) return hardware;
+  return E.map((workload: Workload) => ({ hardware: hardware.right, workload }))(resolveWorkload(o.workload ?? {}));
+};
+
 /**
  * The serving settings of a run: hardware preset (with overrides), workload, dimensions, decode sparsity of the
  * profile's format. Right(undefined) when serving is off (`$.serving = false`) or nothing states the model's
@@ -178,15 +187,11 @@ export const servingSettings = (loaded: LoadedProfile, o: SettingsOptions, costM
       ? E.left(hplbError('argument', [issue('$.modelDims', `the model's hidden and MLP sizes to price the serving step: ${loaded.profile.model.name} is not in the registry; give $.modelDims.hiddenSize and $.modelDims.intermediateSize (or the model's config.json)`)]))
       : E.right(undefined);
   }
-  const hwOpt = o.hardware;
-  const { name, ...overrides } = typeof hwOpt === 'string' || hwOpt === undefined ? { name: hwOpt } : hwOpt;
-  const hw = resolveHardware(name, overrides, 'options ($.hardware)');
+  const hw = hardwareAndWorkload(o);
   if (E.isLeft(hw)) return hw;
-  const workload = resolveWorkload(o.workload ?? {});
-  if (E.isLeft(workload)) return workload;
   return E.right({
-    hardware: hw.right,
-    workload: workload.right,
+    hardware: hw.right.hardware,
+    workload: hw.right.workload,
     dims: dims.right,
     decodeSparse: decodeIsSparse(loaded.format ?? (loaded.builtIn ? 'minference' : undefined)),
     costModel,
@@ -248,15 +253,11 @@ export const planServingCost = (plan: Plan, o: ServingCostOptions = {}): E.Eithe
   const dims = modelDimsFor({ profile: { model: plan.model }, ...(o.modelConfig ? { modelConfig: o.modelConfig } : {}) }, o);
   if (E.isLeft(dims)) return dims;
   if (!dims.right) return E.left(hplbError('argument', [issue('$.modelDims', `the model's hidden and MLP sizes: ${plan.model.name} is not in the registry; give $.modelDims.hiddenSize and $.modelDims.intermediateSize or $.modelConfig`)]));
-  const hwOpt = o.hardware;
-  const { name, ...overrides } = typeof hwOpt === 'string' || hwOpt === undefined ? { name: hwOpt } : hwOpt;
-  const hw = resolveHardware(name, overrides, 'options ($.hardware)');
+  const hw = hardwareAndWorkload(o);
   if (E.isLeft(hw)) return hw;
-  const workload = resolveWorkload(o.workload ?? {});
-  if (E.isLeft(workload)) return workload;
   const format = typeof plan.source?.['format'] === 'string' ? (plan.source['format'] as string) : undefined;
   return E.right(servingCost({
-    model: plan.model, dims: dims.right, hardware: hw.right, workload: workload.right, contextLength: plan.contextLength,
+    model: plan.model, dims: dims.right, hardware: hw.right.hardware, workload: hw.right.workload, contextLength: plan.contextLength,
     budgets: plan.budgets, placement: plan.placement, splits: plan.splits ?? [], speeds: plan.devices.map((d) => d.speed),
     memoryBytes: plan.devices.map((d) => d.memoryBytes), decodeSparse: o.decodeSparse ?? decodeIsSparse(format),
     ...(plan.costModel ? { costModel: plan.costModel } : {}),
