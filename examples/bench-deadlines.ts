@@ -19,7 +19,8 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import { formatError } from '@hplb/core';
-import { MAX_CELLS, MAX_ITEMS, type SolverName } from '@hplb/solvers';
+// rng: the solvers' seeded Mulberry32, so every run sees the same instances.
+import { MAX_CELLS, MAX_ITEMS, rng, type SolverName } from '@hplb/solvers';
 import { solveInstance } from 'hplb';
 
 const argv = process.argv.slice(2);
@@ -29,17 +30,6 @@ const opt = (name: string): string | undefined => {
 };
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
 
-/** Mulberry32, so every run sees the same instances. */
-const rng = (seed: number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
 const costsOf = (n: number, kind: 'real' | 'int', seed: number): number[] => {
   const r = rng(seed);
   const out = new Array<number>(n);
