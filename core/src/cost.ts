@@ -147,6 +147,24 @@ export const CalibrationSampleC = t.intersection([
   t.partial({ rowStart: NonNegative, rowEnd: NonNegative }),
 ], 'CalibrationSample');
 
+/**
+ * The serving step's coefficients measured on a backend (`hplb calibrate --serving`; @hplb/runtime serving.ts):
+ * seconds per dense product and per flop (the Q/K/V/O projections), seconds per decode read and per byte read (a
+ * decode step), and the hidden sizes and context they were timed at. Two optional terms say where a CPU departs
+ * from a GPU's roofline: a cost per product row (the output tile's overhead, large beside few flops at a small
+ * hidden size) and a separate rate for weight bytes (a GEMV streams them at another rate than a KV read). What `hplb execute --phases prefill,decode`
+ * predicts with; the same rates also go into the file's `hardware` block (1/secondsPerFlop, 1/secondsPerByte).
+ */
+export const ServingCalibrationC = t.intersection([
+  t.type({
+    /** Per product: fixedSeconds + secondsPerFlop · flops (+ secondsPerRow · rows of the product, absent: 0). */
+    projection: t.intersection([t.type({ fixedSeconds: NonNegative, secondsPerFlop: NonNegative }), t.partial({ secondsPerRow: NonNegative })]),
+    /** Per step: fixedSeconds per read + secondsPerByte · KV bytes + secondsPerWeightByte (absent: secondsPerByte) · weight bytes. */
+    decode: t.intersection([t.type({ fixedSeconds: NonNegative, secondsPerByte: NonNegative }), t.partial({ secondsPerWeightByte: NonNegative })]),
+  }),
+  t.partial({ hiddenSizes: t.array(NonNegative), contextLength: NonNegative }),
+], 'ServingCalibration');
+
 /** `hplb.calibration/1`: what `hplb calibrate` writes and `hplb plan --calibration F` reads. */
 export const CalibrationC = t.intersection([
   t.type({
@@ -172,6 +190,8 @@ export const CalibrationC = t.intersection([
     reference: t.type({ contextLength: NonNegative, keyBlocks: NonNegative, clock: t.string, seconds: NonNegative }),
     /** Serving-model numbers measured on this machine (core serving.ts `HardwareOverrides`): they replace the preset's. */
     hardware: HardwareOverridesC,
+    /** The serving step's fitted coefficients (`ServingCalibrationC`), when calibrated with `--serving`. */
+    serving: ServingCalibrationC,
   }),
 ], 'Calibration');
 export type Calibration = t.TypeOf<typeof CalibrationC>;
