@@ -20,6 +20,18 @@
  * `timing.maxSpread`, or over a quarter of its points noisy after their re-measures) unless `force` is set; the
  * record always says how noisy it was (`timing`, `noisy`).
  * Used by `hplb calibrate`, `executePlan` (when given no cost model) and examples/bench-fidelity.ts.
+ *
+ * With `serving` (`hplb calibrate --serving`), the same backend is also timed on the serving step's work
+ * (`serving.ts`; it needs the backend's `matmul`): projections, one product of rows × H' by H' × 2d for each hidden
+ * size H' of `hiddenSizes` and each row count, and decode steps (weight GEMVs and one query row over a KV head's
+ * keys, dense and at a quarter of the context, for 1 head of 1 KV head, 4 heads of 1 and 2 heads of 2). Two more fits,
+ * relative least squares with coefficients ≥ 0: projection seconds = fixed + perRow · rows + perFlop · flops per
+ * product, decode seconds = perRead · reads + perByte · KV bytes + perWeightByte · weight bytes per step (serving.ts
+ * says why a CPU needs the per-row term and the second byte rate). They go into the record as `serving` (core
+ * `ServingCalibrationC`, with R², relative errors, 95% intervals, samples and timing) and as the rates of its
+ * `hardware` block (bf16Flops = 1/perFlop and hbmBytesPerSecond = 1/perByte, efficiencies 1), so the executor's
+ * prefill and decode phases, and a plan priced with this calibration, use what this backend measured. Without
+ * `serving` nothing of it runs and the record is as before.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { hplbError, issue, issueText, rowRangeWork, type Calibration, type HplbError } from '@hplb/core';
@@ -31,6 +43,10 @@ import { headInputs, referenceKernel } from './inputs.ts';
 import { createBackend, type ResolvedBackend } from './backends.ts';
 import { defaultClock, timeRun, wallCpuCheckApplies, type Clock } from './clock.ts';
 import { DEFAULT_TIMING, NOISY_SHARE, measurePoints, referenceBaseline, summarizeTimings, timingProtocol, type PointTiming, type TimingProtocol, type TimingSummary } from './timing.ts';
+import {
+  RUN_BYTES_PER_ELEMENT, decodeKeys, decodeReads, decodeWeightBytes, hiddenStates, matmulFlops, matmulOf, prepareDecode, prepareProjection, runDecode, runProjection,
+  type DecodeTask, type PreparedDecode, type PreparedProjection, type ServingCoefficients,
+} from './serving.ts';
 
 // ---------------------------------------------------------------- model
 
@@ -377,6 +393,168 @@ const sampleOf = (pt: GridPoint, t: PointTiming) => ({
 });
 
 /** Options of `calibrate`: the grid and protocol (defaults `DEFAULT_CALIBRATION`, `DEFAULT_TIMING`), plus what to load. */
+/** The serving grid (`calibrate` with `serving`; module doc). */
+export interface ServingCalibrationOptions {
+  /** Hidden sizes H' of the products and GEMVs timed (default `DEFAULT_SERVING_HIDDEN_SIZES`). */
+  readonly hiddenSizes?: ReadonlyArray<number>;
+  /** Query rows of the projection products (default N/32, N/8, N/2 and N, at least 1). */
+  readonly rows?: ReadonlyArray<number>;
+  /** The context N of the projections' hidden states and the decode reads (default: the smallest of `contexts`). */
+  readonly contextLength?: number;
+}
+
+/**
+ * Default hidden sizes of the serving grid: H' = H·N'/N of 8B-70B models (H = 4096-8192) planned at 32K-128K tokens
+ * and run at N' = 1024 (the executor's scaled size): 32 to 256.
+ */
+export const DEFAULT_SERVING_HIDDEN_SIZES: ReadonlyArray<number> = [32, 64, 128];
+
+/** Decode steps of the serving grid: query heads and KV heads read per step. */
+const DECODE_SHAPES: ReadonlyArray<{ heads: number; groups: number }> = [{ heads: 1, groups: 1 }, { heads: 4, groups: 1 }, { heads: 2, groups: 2 }];
+
+/** One sample of the serving grid: what was run, its size in the fit's terms, and how its median was measured. */
+export interface ServingSample {
+  readonly kind: 'projection' | 'decode';
+  readonly hiddenSize: number;
+  /** Projection: rows of the product (× H' by H' × 2d). */
+  readonly rows?: number;
+  readonly flops?: number;
+  /** Decode: query heads and KV heads of the step, keys per KV read, reads, bytes (weights and KV) and weight bytes. */
+  readonly heads?: number;
+  readonly groups?: number;
+  readonly keys?: number;
+  readonly reads?: number;
+  readonly bytes?: number;
+  readonly weightBytes?: number;
+  readonly seconds: number;
+  readonly q1: number;
+  readonly q3: number;
+  readonly spread: number;
+  readonly runs: number;
+  readonly rejected: number;
+  readonly remeasures: number;
+  readonly noisy: boolean;
+}
+
+/** A fit of the serving grid: R², relative errors and 95% intervals of its coefficients (in the order of the module doc's formula). */
+export interface ServingFit {
+  readonly r2: number;
+  readonly relativeError: { readonly median: number; readonly max: number };
+  readonly confidence: { readonly level: number; readonly intervals: ReadonlyArray<readonly [number, number]> };
+}
+
+/** The `serving` block a serving calibration writes (core `ServingCalibrationC` and more). */
+export interface ServingCalibration extends ServingCoefficients {
+  readonly projection: Required<ServingCoefficients['projection']> & ServingFit;
+  readonly decode: Required<ServingCoefficients['decode']> & ServingFit;
+  readonly hiddenSizes: ReadonlyArray<number>;
+  readonly contextLength: number;
+  readonly headDim: number;
+  readonly samples: ReadonlyArray<ServingSample>;
+  readonly timing: TimingSummary;
+  readonly noisy: boolean;
+  readonly source: string;
+}
+
+type ServingPoint =
+  | { kind: 'projection'; hidden: number; x: PreparedProjection }
+  | { kind: 'decode'; hidden: number; task: DecodeTask; keys: number; bytes: number; weightBytes: number; x: PreparedDecode };
+
+/**
+ * Time the serving grid on a started backend by the timing protocol and fit (module doc). A Left: a backend without
+ * `matmul`, or bad grid options (`options.serving.*`). Never refuses a noisy run: `calibrate` does.
+ */
+export const runServingCalibration = async (
+  backend: AttentionBackend, info: BackendInfo, opts: Pick<CalibrationOptions, 'headDim' | 'blockSize' | 'precision' | 'repeats' | 'seed' | 'clock' | 'timing' | 'onProgress'> & { readonly contexts: ReadonlyArray<number> },
+  serving: ServingCalibrationOptions = {},
+): Promise<E.Either<HplbError, ServingCalibration>> => {
+  const mm = matmulOf(backend);
+  if (E.isLeft(mm)) return mm;
+  const clock = opts.clock ?? defaultClock(info.name);
+  const protocol = timingProtocol({
+    ...opts.timing,
+    repeats: opts.timing?.repeats ?? opts.repeats,
+    ...(opts.timing?.maxWallCpuRatio === undefined && !wallCpuCheckApplies(clock) ? { maxWallCpuRatio: null } : {}),
+  });
+  if (E.isLeft(protocol)) return protocol;
+  const n = serving.contextLength ?? Math.min(...opts.contexts);
+  const hiddenSizes = serving.hiddenSizes ?? DEFAULT_SERVING_HIDDEN_SIZES;
+  const rows = [...new Set(serving.rows ?? [n / 32, n / 8, n / 2, n].map((r) => Math.max(1, Math.round(r))))];
+  const bad = (path: string, expected: string, actual: unknown) => E.left(hplbError('argument', [issue(`options.serving.${path}`, expected, actual)]));
+  if (!Number.isInteger(n) || n < 1) return bad('contextLength', 'a positive integer context length', n);
+  const badH = hiddenSizes.find((h) => !Number.isInteger(h) || h < 1);
+  if (hiddenSizes.length === 0 || badH !== undefined) return bad('hiddenSizes', 'positive integer hidden sizes', badH ?? 'an empty list');
+  const badR = rows.find((r) => !Number.isInteger(r) || r < 1 || r > n);
+  if (rows.length < 2 || badR !== undefined) return bad('rows', `at least two row counts, whole numbers in [1, ${n}]`, badR ?? rows);
+  const p = makeAttentionParams({ tokens: n, headDim: opts.headDim, blockSize: opts.blockSize, precision: opts.precision });
+  if (E.isLeft(p)) return p;
+  const params = p.right;
+  const seed = opts.seed ?? 1;
+  const layer = -5; // inputs no executed layer uses
+  const points: ServingPoint[] = [];
+  for (const hidden of hiddenSizes) {
+    const states = hiddenStates(seed, layer, n, hidden);
+    for (const r of rows) points.push({ kind: 'projection', hidden, x: prepareProjection({ kind: 'projection', what: 'qo', head: 0, start: n - r, end: n }, states, seed, layer, hidden, opts.headDim) });
+    for (const shape of DECODE_SHAPES)
+      for (const budget of [null, Math.max(1, Math.round(n / 4))]) {
+        const perGroup = shape.heads / shape.groups;
+        const task: DecodeTask = {
+          kind: 'decode', heads: Array.from({ length: shape.heads }, (_, h) => h),
+          groups: Array.from({ length: shape.groups }, (_, g) => ({ kvHead: g, head: g * perGroup, budget })),
+        };
+        const x = prepareDecode(task, states, seed, layer, params, hidden, (b) => budgetLayout(params, b));
+        if (E.isLeft(x)) return x;
+        const keys = x.right.reads.reduce((s, r) => s + decodeKeys(params, r.layout, r.row), 0);
+        const weightBytes = decodeWeightBytes(task, hidden, opts.headDim);
+        points.push({ kind: 'decode', hidden, task, keys: keys / shape.groups, bytes: weightBytes + RUN_BYTES_PER_ELEMENT * 2 * opts.headDim * keys, weightBytes, x: x.right });
+      }
+  }
+  const ref = referenceKernel(seed, params);
+  if (E.isLeft(ref)) return ref;
+  const runOnce = async (f: () => Promise<E.Either<HplbError, unknown>>) => {
+    const { value, reading } = await timeRun(clock, f);
+    return E.map(() => reading)(value);
+  };
+  const rounds = protocol.right.warmups + protocol.right.repeats;
+  const measured = await measurePoints(points.length, (i) => {
+    const pt = points[i]!;
+    return runOnce(() => (pt.kind === 'projection' ? runProjection(backend, pt.x) : runDecode(backend, params, pt.x)));
+  }, protocol.right, {
+    reference: () => runOnce(() => backend.sparseAttention(ref.right.x.q, ref.right.x.k, ref.right.x.v, ref.right.layout, params)),
+    onRound: (r) => opts.onProgress?.(Math.min(r + 1, rounds), rounds),
+  });
+  if (E.isLeft(measured)) return measured;
+  const timings = measured.right.timings;
+  const timing = summarizeTimings(timings, protocol.right, clock, measured.right.probes, measured.right.ratios);
+  const noise = calibrationNoise(timing);
+  const samples: ServingSample[] = points.map((pt, i) => {
+    const t = timings[i]!;
+    const stats = { seconds: t.median, q1: t.q1, q3: t.q3, spread: t.spread, runs: t.samples.length, rejected: t.rejected, remeasures: t.remeasures, noisy: t.noisy };
+    return pt.kind === 'projection'
+      ? { kind: 'projection', hiddenSize: pt.hidden, rows: pt.x.shape.rows, flops: matmulFlops(pt.x.shape), ...stats }
+      : { kind: 'decode', hiddenSize: pt.hidden, heads: pt.task.heads.length, groups: pt.task.groups.length, keys: pt.keys, reads: decodeReads(pt.task), bytes: pt.bytes, weightBytes: pt.weightBytes, ...stats };
+  });
+  const proj = samples.filter((x) => x.kind === 'projection');
+  const dec = samples.filter((x) => x.kind === 'decode');
+  const pf = fitLinearModel(proj.map((x) => [1, x.rows!, x.flops!]), proj.map((x) => x.seconds), [true, true, true], 'relative');
+  const df = fitLinearModel(dec.map((x) => [x.reads!, x.bytes! - x.weightBytes!, x.weightBytes!]), dec.map((x) => x.seconds), [true, true, true], 'relative');
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const [fixedSeconds, secondsPerRow, secondsPerFlop] = pf.coefficients as [number, number, number];
+  const [readSeconds, secondsPerByte, secondsPerWeightByte] = df.coefficients as [number, number, number];
+  return E.right({
+    projection: { fixedSeconds, secondsPerRow, secondsPerFlop, r2: pf.r2, relativeError: pf.relativeError, confidence: pf.confidence },
+    decode: { fixedSeconds: readSeconds, secondsPerByte, secondsPerWeightByte, r2: df.r2, relativeError: df.relativeError, confidence: df.confidence },
+    hiddenSizes, contextLength: n, headDim: opts.headDim, samples, timing, noisy: noise.noisy,
+    source: `hplb calibrate --serving --backend ${info.name} on ${info.device}; clock ${clock}: projections over ${proj.length} products (hidden ${hiddenSizes.join(', ')}; rows ${rows.join(', ')}) R² ${pf.r2.toFixed(4)}, relative error median ${pct(pf.relativeError.median)} max ${pct(pf.relativeError.max)}; decode over ${dec.length} steps at N = ${n} R² ${df.r2.toFixed(4)}, relative error median ${pct(df.relativeError.median)} max ${pct(df.relativeError.max)}; timing ${noise.noisy ? 'NOISY' : 'quiet'}: ${noise.reason}`,
+  });
+};
+
+/** The `hardware` block of a serving calibration: its measured rates (`HardwareOverrides`), those that are positive. */
+export const servingHardware = (s: ServingCoefficients): { bf16Flops?: number; gemmEfficiency?: number; hbmBytesPerSecond?: number; hbmEfficiency?: number } => ({
+  ...(s.projection.secondsPerFlop > 0 ? { bf16Flops: 1 / s.projection.secondsPerFlop, gemmEfficiency: 1 } : {}),
+  ...(s.decode.secondsPerByte > 0 ? { hbmBytesPerSecond: 1 / s.decode.secondsPerByte, hbmEfficiency: 1 } : {}),
+});
+
 export interface CalibrateOptions extends Partial<Omit<CalibrationOptions, 'timing'>> {
   /** Protocol settings (warm-ups, repeats, spread threshold, re-measures, contention tolerances). */
   readonly timing?: Partial<TimingProtocol>;
@@ -384,6 +562,8 @@ export interface CalibrateOptions extends Partial<Omit<CalibrationOptions, 'timi
   readonly backendOptions?: Record<string, unknown>;
   /** Return a calibration even when its points spread more than `timing.maxSpread` after every re-measure. */
   readonly force?: boolean;
+  /** Also time and fit the serving step's work (module doc): true for the default grid, or the grid's options. */
+  readonly serving?: boolean | ServingCalibrationOptions;
 }
 
 /**
@@ -414,23 +594,75 @@ export const calibrate = async (backend: ResolvedBackend | string, options: Cali
   const badP = (opts.partFractions ?? []).find((f) => !(f > 0 && f < 1));
   if (badP !== undefined) return E.left(hplbError('argument', [issue('options.partFractions', 'split-part row fractions in (0, 1)', badP)]));
   if (opts.contexts.length * opts.fractions.length < 2) return E.left(hplbError('argument', [issue('options.fractions', 'at least two grid points (contexts × fractions)', opts.contexts.length * opts.fractions.length)]));
-  let started: ResolvedBackend;
-  if (typeof backend === 'string') {
-    const requires = makeAttentionParams({ tokens: Math.max(...opts.contexts), headDim: opts.headDim, blockSize: opts.blockSize, precision: opts.precision });
-    if (E.isLeft(requires)) return requires;
-    const r = await createBackend(backend, { ...(options.backendOptions ? { backendOptions: options.backendOptions } : {}), requires: requires.right });
-    if (E.isLeft(r)) return r;
-    started = r.right;
-  } else started = backend;
+  return withBackend(backend, opts, options.backendOptions, async (started) => {
+    // The serving grid first when asked (a backend without matmul is refused before the long attention grid).
+    const servingOptions = options.serving === true ? {} : options.serving === false ? undefined : options.serving;
+    let serving: ServingCalibration | undefined;
+    if (servingOptions !== undefined) {
+      const s = await runServingCalibration(started.backend, started.info, opts, servingOptions);
+      if (E.isLeft(s)) return s;
+      serving = s.right;
+    }
+    const run0 = await runCalibration(started.backend, started.info, opts);
+    const run = serving === undefined ? run0 : E.map((r: CalibrationRun): CalibrationRun => ({
+      ...r, calibration: { ...r.calibration, hardware: servingHardware(serving), serving } as unknown as Calibration,
+    }))(run0);
+    if (E.isLeft(run) || options.force === true) return run;
+    if (run.right.noisy) return refuseNoisy('$.timing.spread', run.right.timing);
+    if (serving?.noisy === true) return refuseNoisy('$.serving.timing.spread', serving.timing);
+    return run;
+  });
+};
+
+/** A noisy calibration refused (`force` keeps it), at `path`. */
+const refuseNoisy = <A>(path: string, t: TimingSummary): E.Either<HplbError, A> => E.left(hplbError('backend', [issueText(path,
+  `a calibration whose points spread at most ${(100 * t.protocol.maxSpread).toFixed(1)}% (IQR/median, median over the points) with at most a quarter of them noisy after re-measures (options.force keeps a noisy one)`,
+  `${calibrationNoise(t).reason} (${t.note})`)]));
+
+/** Run `f` on a started backend: the one given (kept), or one loaded by name for `opts`' largest context (disposed). */
+const withBackend = async <A>(
+  backend: ResolvedBackend | string, opts: Pick<CalibrationOptions, 'contexts' | 'headDim' | 'blockSize' | 'precision'>, backendOptions: Record<string, unknown> | undefined,
+  f: (started: ResolvedBackend) => Promise<E.Either<HplbError, A>>,
+): Promise<E.Either<HplbError, A>> => {
+  if (typeof backend !== 'string') return f(backend);
+  const requires = makeAttentionParams({ tokens: Math.max(...opts.contexts), headDim: opts.headDim, blockSize: opts.blockSize, precision: opts.precision });
+  if (E.isLeft(requires)) return requires;
+  const r = await createBackend(backend, { ...(backendOptions ? { backendOptions } : {}), requires: requires.right });
+  if (E.isLeft(r)) return r;
   try {
-    const run = await runCalibration(started.backend, started.info, opts);
-    if (E.isLeft(run) || options.force === true || !run.right.noisy) return run;
-    const t = run.right.timing;
-    return E.left(hplbError('backend', [issueText('$.timing.spread',
-      `a calibration whose points spread at most ${(100 * t.protocol.maxSpread).toFixed(1)}% (IQR/median, median over the points) with at most a quarter of them noisy after re-measures (options.force keeps a noisy one)`,
-      `${calibrationNoise(t).reason} (${t.note})`)]));
+    return await f(r.right);
   } finally {
-    if (typeof backend === 'string') await started.backend.dispose();
+    await r.right.backend.dispose();
   }
 };
 
+/**
+ * The serving grid alone (module doc) on a started backend or one loaded by name: the executor's own serving
+ * calibration when its cost model came without one. Refuses a noisy grid unless `force` is set.
+ */
+export const calibrateServing = async (
+  backend: ResolvedBackend | string,
+  options: Pick<CalibrateOptions, 'headDim' | 'blockSize' | 'precision' | 'repeats' | 'seed' | 'clock' | 'timing' | 'onProgress' | 'backendOptions' | 'force'> & ServingCalibrationOptions & { readonly contextLength: number },
+): Promise<E.Either<HplbError, ServingCalibration>> => {
+  const opts = {
+    contexts: [options.contextLength],
+    headDim: options.headDim ?? DEFAULT_CALIBRATION.headDim,
+    blockSize: options.blockSize ?? DEFAULT_CALIBRATION.blockSize,
+    precision: options.precision ?? DEFAULT_CALIBRATION.precision,
+    repeats: options.repeats ?? options.timing?.repeats ?? DEFAULT_CALIBRATION.repeats,
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(options.clock !== undefined ? { clock: options.clock } : {}),
+    ...(options.timing !== undefined ? { timing: options.timing } : {}),
+    ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+  };
+  const grid = {
+    contextLength: options.contextLength,
+    ...(options.hiddenSizes !== undefined ? { hiddenSizes: options.hiddenSizes } : {}),
+    ...(options.rows !== undefined ? { rows: options.rows } : {}),
+  };
+  return withBackend(backend, opts, options.backendOptions, async (started) => {
+    const s = await runServingCalibration(started.backend, started.info, opts, grid);
+    if (E.isLeft(s) || options.force === true || !s.right.noisy) return s;
+    return refuseNoisy('$.serving.timing.spread', s.right.timing);
+  });
+};

@@ -6,12 +6,16 @@
  * decides the order (interleaved), the warm-up pass and the re-measures, and computes the statistics, all by the
  * timing protocol (`timing.ts`). Input generation and layout building are not timed.
  *
+ * Besides attention tasks, a device runs the serving phases' tasks (`serving.ts`): a projection (one dense product
+ * through the backend's `matmul`) and a decode step (weight GEMVs and one query row per KV head, timed as one task).
+ * Their inputs (the layer's hidden states, per-head weights, decode rows and layouts) are set up untimed too.
+ *
  * It runs either inside a worker thread (`deviceWorker.ts`, execution "workers") or on the executor's own thread
  * (execution "serial", for backends whose `capabilities.workerThreads` is false): the requests and replies are the
  * same, so both modes measure the same thing.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { formatError } from '@hplb/core';
+import { formatError, hplbError, issueText } from '@hplb/core';
 import { makeAttentionParams } from '@hplb/core/kernel';
 import { budgetKeys, budgetLayout } from '@hplb/core/kernel';
 import type { AttentionBackend, AttentionParams, BlockLayout } from '@hplb/core/kernel';
@@ -19,18 +23,25 @@ import { loadBackend } from './backends.ts';
 import { timeRun, type Clock } from './clock.ts';
 import './heap.ts';
 import { headInputs, referenceKernel } from './inputs.ts';
+import { hiddenStates, matmulOf, prepareDecode, prepareProjection, runDecode, runProjection, type DecodeTask, type PreparedDecode, type PreparedProjection, type ProjectionTask } from './serving.ts';
 import type { Reading } from './timing.ts';
 
-export interface DeviceTask { readonly head: number; readonly kvHead: number; readonly budget: number; readonly start: number; readonly end: number }
+/** Attention of one head over its rows [start, end) (the whole head, or a split part). */
+export interface AttentionTask { readonly kind?: 'attention'; readonly head: number; readonly kvHead: number; readonly budget: number; readonly start: number; readonly end: number }
+
+/** What a device runs: attention, or a serving phase's projection or decode step (`serving.ts`). */
+export type DeviceTask = AttentionTask | ProjectionTask | DecodeTask;
 
 export type DeviceRequest =
   /** `warmUp: false` skips the untimed warm-up (serial execution warms the shared backend once, on device 0). */
-  | { op: 'init'; backend: string; options?: Record<string, unknown>; tokens: number; headDim: number; blockSize: number; seed: number; clock: Clock; keepOutputs: boolean; warmUp?: boolean }
+  /** `hiddenSize`: H' of the serving phases' projections (absent: the run has none). */
+  | { op: 'init'; backend: string; options?: Record<string, unknown>; tokens: number; headDim: number; blockSize: number; seed: number; clock: Clock; keepOutputs: boolean; warmUp?: boolean; hiddenSize?: number }
   /**
-   * One pass: run `tasks[order[j]]` for j = 0, 1, … (inputs for a new layer are set up first, untimed), each timed
-   * once; with `probe`, the reference kernel is timed before the first task. `final` also times it after the last.
+   * One pass: run `tasks[order[j]]` for j = 0, 1, … (inputs for a new layer, or a new `phase` of it, are set up
+   * first, untimed), each timed once; with `probe`, the reference kernel is timed before the first task. `final`
+   * also times it after the last.
    */
-  | { op: 'run'; layer: number; tasks: DeviceTask[]; order: number[]; probe: boolean; final?: boolean }
+  | { op: 'run'; layer: number; phase?: string; tasks: DeviceTask[]; order: number[]; probe: boolean; final?: boolean }
   | { op: 'close' };
 
 export type DeviceReply =
@@ -46,14 +57,17 @@ export interface SharedBackend {
   readonly device: string;
 }
 
-type Prepared = { t: DeviceTask; x: ReturnType<typeof headInputs>; layout: BlockLayout; kept: boolean };
+type Prepared =
+  | { kind: 'attention'; t: AttentionTask; x: ReturnType<typeof headInputs>; layout: BlockLayout; kept: boolean }
+  | { kind: 'projection'; t: ProjectionTask; x: PreparedProjection }
+  | { kind: 'decode'; t: DecodeTask; x: PreparedDecode };
 
 export class DeviceRunner {
   private backend: AttentionBackend | undefined;
   private params: AttentionParams | undefined;
   private cfg: Extract<DeviceRequest, { op: 'init' }> | undefined;
   private readonly layouts = new Map<number, BlockLayout>();
-  private current: { layer: number; prepared: Prepared[] } | undefined;
+  private current: { key: string; prepared: Prepared[] } | undefined;
   private reference: { x: ReturnType<typeof headInputs>; layout: BlockLayout } | undefined;
 
   constructor(private readonly shared?: SharedBackend) {}
@@ -86,14 +100,26 @@ export class DeviceRunner {
     }
     const { backend, params, cfg, reference } = this;
     if (backend === undefined || params === undefined || cfg === undefined || reference === undefined) return { op: 'error', message: 'device used before init' };
-    if (this.current === undefined || this.current.layer !== req.layer) {
+    const key = `${req.phase ?? 'attention'}/${req.layer}`;
+    if (this.current === undefined || this.current.key !== key) {
       const prepared: Prepared[] = [];
+      let states: Float32Array | undefined;
+      const hidden = cfg.hiddenSize;
       for (const t of req.tasks) {
+        if (t.kind === 'projection' || t.kind === 'decode') {
+          if (hidden === undefined) return { op: 'error', message: 'a serving task on a device started without a hidden size' };
+          states ??= hiddenStates(cfg.seed, req.layer, params.tokens, hidden);
+          if (t.kind === 'projection') { prepared.push({ kind: 'projection', t, x: prepareProjection(t, states, cfg.seed, req.layer, hidden, params.headDim) }); continue; }
+          const x = prepareDecode(t, states, cfg.seed, req.layer, params, hidden, (b) => E.mapLeft((m: string) => hplbError('argument', [issueText('$.budget', 'a decode layout', m)]))(this.layout(b)));
+          if (E.isLeft(x)) return { op: 'error', message: formatError(x.left) };
+          prepared.push({ kind: 'decode', t, x: x.right });
+          continue;
+        }
         const layout = this.layout(t.budget);
         if (E.isLeft(layout)) return { op: 'error', message: layout.left };
-        prepared.push({ t, x: headInputs(cfg.seed, req.layer, t.head, t.kvHead, params.tokens, params.headDim), layout: layout.right, kept: false });
+        prepared.push({ kind: 'attention', t, x: headInputs(cfg.seed, req.layer, t.head, t.kvHead, params.tokens, params.headDim), layout: layout.right, kept: false });
       }
-      this.current = { layer: req.layer, prepared };
+      this.current = { key, prepared };
     }
     const prepared = this.current.prepared;
     const probes: number[] = [];
@@ -109,6 +135,18 @@ export class DeviceRunner {
     for (const j of req.order) {
       const pt = prepared[j];
       if (pt === undefined) return { op: 'error', message: `layer ${req.layer}: no task ${j}` };
+      if (pt.kind === 'projection') {
+        const { value, reading } = await timeRun(cfg.clock, () => runProjection(backend, pt.x));
+        if (E.isLeft(value)) return { op: 'error', message: `layer ${req.layer} ${pt.t.what === 'qo' ? `Q/O projection of head ${pt.t.head}` : `K/V projection of KV head ${pt.t.head}`} rows [${pt.t.start}, ${pt.t.end}): ${formatError(value.left)}` };
+        readings.push(reading);
+        continue;
+      }
+      if (pt.kind === 'decode') {
+        const { value, reading } = await timeRun(cfg.clock, () => runDecode(backend, params, pt.x));
+        if (E.isLeft(value)) return { op: 'error', message: `layer ${req.layer} decode step (heads ${pt.t.heads.join(', ')}): ${formatError(value.left)}` };
+        readings.push(reading);
+        continue;
+      }
       const { value, reading } = await timeRun(cfg.clock, () => backend.sparseAttention(pt.x.q, pt.x.k, pt.x.v, pt.layout, params, { start: pt.t.start, end: pt.t.end }));
       if (E.isLeft(value)) return { op: 'error', message: `layer ${req.layer} head ${pt.t.head} rows [${pt.t.start}, ${pt.t.end}): ${formatError(value.left)}` };
       readings.push(reading);
@@ -145,6 +183,16 @@ export class DeviceRunner {
         const l = budgetLayout(params, budget);
         if (E.isLeft(l)) return { op: 'error', message: formatError(l.left) };
         const r = await this.backend.sparseAttention(x.q, x.k, x.v, l.right, params, { start: 0, end: params.tokens });
+        if (E.isLeft(r)) return { op: 'error', message: formatError(r.left) };
+      }
+    }
+    if (req.hiddenSize !== undefined) {
+      // The serving phases need the dense product: say so before any layer runs, and warm it up (untimed).
+      const mm = matmulOf(this.backend);
+      if (E.isLeft(mm)) return { op: 'error', message: formatError(mm.left) };
+      const states = hiddenStates(req.seed, -1, params.tokens, req.hiddenSize);
+      for (const rows of req.warmUp !== false ? [params.tokens, 1] : []) {
+        const r = await mm.right(states.subarray(0, rows * req.hiddenSize), new Float32Array(req.hiddenSize * 2 * params.headDim), { rows, inner: req.hiddenSize, cols: 2 * params.headDim });
         if (E.isLeft(r)) return { op: 'error', message: formatError(r.left) };
       }
     }

@@ -37,9 +37,20 @@
  * `concurrency` devices run at once (default 1: devices of a layer take turns, so on a shared CPU each device's
  * busy time is measured alone, as on its own GPU; the barrier semantics are unchanged). Serial execution always
  * runs one device at a time.
+ *
+ * Phases (`phases`, default `['attention']`: everything above, and the result exactly as before). The serving step's
+ * placement-dependent work per device (issue 20; `serving.ts` says what runs and how it is scaled):
+ *   - `prefill`: each device's attention tasks plus its Q/O projections (the rows it computes) and K/V projections
+ *     (each KV head it holds), products through the backend's `matmul` at the scaled hidden size H' = H·N'/N;
+ *   - `decode`: one decode step per device (weight GEMVs and one query row over each KV head it decodes), one task.
+ * Each phase is measured over the same layers by the same protocol (its own reference times and baseline) and
+ * predicted by core `servingCost` priced with serving coefficients (`serving`, else the calibration's `serving`
+ * block, else calibrated here on the same backend at N' and H'), plus the calibrated attention cost model. The
+ * result's top-level layers, totals, makespanError and timing are the first phase's (attention, prefill, decode in
+ * that order); `phases` holds each phase's.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { kvHeadOf, hplbError, issue, issueText, recomputeLoads, validatePlan, type Calibration, type CostModel, type HplbError, type Plan, type Split } from '@hplb/core';
+import { decodeIsSparse, kvHeadOf, hplbError, issue, issueText, modelDimsOf, recomputeLoads, validatePlan, type Calibration, type CostModel, type HplbError, type Plan, type Split } from '@hplb/core';
 import { siblingModule, spawnTsWorker } from '@hplb/core/node';
 import { budgetKeys } from '@hplb/core/kernel';
 import { makeAttentionParams } from '@hplb/core/kernel';
@@ -47,9 +58,10 @@ import { startBackend } from '@hplb/core/kernel';
 import type { AttentionBackend, AttentionParams } from '@hplb/core/kernel';
 import type { Worker } from 'node:worker_threads';
 import { backendCandidate, isBackendName } from './backends.ts';
-import { calibrate, median } from './calibration.ts';
+import { calibrate, calibrateServing, median, type ServingCalibration } from './calibration.ts';
+import { decodeTasks, projectionTasks, scaledHiddenSize, servingPredictions, type ServingCoefficients, type ServingPrediction } from './serving.ts';
 import { defaultClock, wallCpuCheckApplies, type Clock } from './clock.ts';
-import { DeviceRunner, type DeviceReply, type DeviceRequest, type DeviceTask, type SharedBackend } from './deviceRunner.ts';
+import { DeviceRunner, type AttentionTask, type DeviceReply, type DeviceRequest, type DeviceTask, type SharedBackend } from './deviceRunner.ts';
 import {
   DEFAULT_TIMING, NOISY_SHARE, assessPoint, interleavedOrder, quantile, referenceBaseline, sampleBetween, summarizeTimings, timingProtocol,
   type PointTiming, type Reading, type Sample, type TimingProtocol, type TimingSummary,
@@ -58,6 +70,13 @@ import {
 /** How the simulated devices ran: one worker thread each, or one after another on the calling thread (module doc). */
 export type Execution = 'workers' | 'serial';
 export const EXECUTIONS: ReadonlyArray<Execution> = ['workers', 'serial'];
+
+/** What the devices run per layer (module doc): attention alone, or the serving step's prefill or decode work. */
+export type Phase = 'attention' | 'prefill' | 'decode';
+/** Every phase, in the order a run measures them. */
+export const PHASES: ReadonlyArray<Phase> = ['attention', 'prefill', 'decode'];
+/** The executor's default: attention alone (the result then has no `phases`). */
+export const DEFAULT_PHASES: ReadonlyArray<Phase> = ['attention'];
 
 export interface ExecuteOptions {
   /** A registered backend name (`BACKEND_NAMES`). */
@@ -89,6 +108,14 @@ export interface ExecuteOptions {
   readonly onLayer?: (done: number, total: number) => void;
   /** Progress of the calibration run first when no cost model is given. */
   readonly onCalibration?: (done: number, total: number) => void;
+  /** The phases measured (default `DEFAULT_PHASES`; module doc): distinct, run in the order of `PHASES`. */
+  readonly phases?: ReadonlyArray<Phase>;
+  /** H' of the serving phases (default `scaledHiddenSize`: the model's hidden size · N'/N; required when the registry does not know the model). */
+  readonly hiddenSize?: number;
+  /** Serving coefficients for the prediction (default: `calibration.serving`, else calibrated here at N' and H'). */
+  readonly serving?: ServingCoefficients;
+  /** Decode reads each head's budget instead of the whole context (default: by the plan's source format, core `decodeIsSparse`). */
+  readonly decodeSparse?: boolean;
 }
 
 /** The executor's default number of steady runs per task. */
@@ -140,6 +167,21 @@ export interface LayerResult {
   readonly atCalibrationSpeed?: { readonly measured: number; readonly error: number };
 }
 
+/** One phase of a run: per-layer predicted vs measured makespan, with its noise and how it was predicted. */
+export interface PhaseResult {
+  readonly phase: Phase;
+  /** What predicted: the attention cost model, or the serving prediction's line (`ServingPrediction.source`). */
+  readonly costModel: string;
+  readonly layers: LayerResult[];
+  readonly predictedTotal: number;
+  readonly measuredTotal: number;
+  readonly predictedBubbleFraction: number;
+  readonly measuredBubbleFraction: number;
+  readonly makespanError: ExecutionResult['makespanError'];
+  /** How the phase's tasks were timed (its own reference times and baseline). */
+  readonly timing: TimingSummary;
+}
+
 export interface TaskOutput { readonly layer: number; readonly head: number; readonly device: number; readonly start: number; readonly end: number; readonly out: Float32Array; readonly lse: Float32Array }
 
 export interface ExecutionResult {
@@ -189,6 +231,18 @@ export interface ExecutionResult {
   readonly timing: TimingSummary;
   /** The calibration run first when no cost model was given (its fit and timing), absent otherwise. */
   readonly calibration?: { r2: number; relativeError: { median: number; max: number }; timing: TimingSummary };
+  /** Each phase's result, when `phases` asked for a serving phase (absent for attention alone). */
+  readonly phases?: { readonly [P in Phase]?: PhaseResult };
+  /** H' of the serving phases (with `phases`). */
+  readonly hiddenSize?: number;
+  /** Whether decode read each head's budget (with `phases`). */
+  readonly decodeSparse?: boolean;
+  /** The serving calibration run here when no coefficients were given (its fits and timing), absent otherwise. */
+  readonly servingCalibration?: {
+    projection: { r2: number; relativeError: { median: number; max: number } };
+    decode: { r2: number; relativeError: { median: number; max: number } };
+    timing: TimingSummary;
+  };
   readonly outputs?: TaskOutput[];
 }
 
@@ -345,6 +399,14 @@ export const makespanErrorSummary = (
   };
 };
 
+/** One phase's measurement, before the run's summary fields are assembled. */
+interface MeasuredPhase {
+  readonly layers: LayerResult[];
+  readonly timings: PointTiming[];
+  readonly probes: number[];
+  readonly ratios: number[];
+}
+
 /**
  * Run a plan on a backend and compare measured with predicted time per layer (module doc). A Left names what is
  * wrong: the plan (its JSON path, `file` when given), an option (`options.<name>`) or the backend (`$.backend`).
@@ -354,6 +416,9 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
   if (E.isLeft(valid)) return valid;
   const plan0 = valid.right;
   if (!isBackendName(opts.backend)) return E.left(hplbError('argument', [issue('$.backend', 'a registered backend (cuda|webgpu|gpujs|cpu)', opts.backend)]));
+  const phases = checkPhases(opts.phases);
+  if (E.isLeft(phases)) return phases;
+  const serving = phases.right.some((p) => p !== 'attention');
   const clock = opts.clock ?? defaultClock(opts.backend);
   const protocol = timingProtocol({
     ...opts.timing,
@@ -374,22 +439,54 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
     if (opts.blockSize !== undefined && opts.blockSize !== opts.calibration.blockSize) return E.left(hplbError('argument', [issue('options.blockSize', `the calibration's block size ${opts.calibration.blockSize}`, opts.blockSize)]));
     B = opts.calibration.blockSize;
   }
+  // The serving phases' scaled hidden size and decode sparsity (serving.ts).
+  let hiddenSize: number | undefined;
+  const decodeSparse = opts.decodeSparse ?? decodeIsSparse(typeof plan0.source?.['format'] === 'string' ? (plan0.source['format'] as string) : undefined);
+  if (serving) {
+    if (opts.hiddenSize !== undefined && !(Number.isInteger(opts.hiddenSize) && opts.hiddenSize >= 1)) return E.left(hplbError('argument', [issue('options.hiddenSize', 'a whole hidden size ≥ 1', opts.hiddenSize)]));
+    const hidden = modelDimsOf(plan0.model)?.hiddenSize;
+    if (opts.hiddenSize === undefined && hidden === undefined) return E.left(hplbError('argument', [issue('options.hiddenSize', `the run's hidden size H': the plan's model ${plan0.model.name} is not in the registry, so its hidden size H (H' = H·N'/N) is unknown`)]));
+    hiddenSize = opts.hiddenSize ?? scaledHiddenSize(hidden!, plan0.contextLength, N);
+  }
+  const servingGrid = hiddenSize === undefined ? undefined : { hiddenSizes: [hiddenSize], rows: [...new Set([N / 32, N / 8, N / 2, N].map((r) => Math.max(1, Math.round(r))))], contextLength: N };
+  let coefficients: ServingCoefficients | undefined = opts.serving ?? opts.calibration?.serving;
+  let servingCalibrationInfo: ExecutionResult['servingCalibration'];
+  const calibrationTiming = { ...opts.timing, repeats: P.repeats };
   if (costModel === undefined) {
-    // No cost model: calibrate the same backend at N' first (always kept: its noise is reported in `calibration`).
+    // No cost model: calibrate the same backend at N' first (always kept: its noise is reported in `calibration`),
+    // with the serving grid when a serving phase runs and no coefficients were given.
     const cal = await calibrate(opts.backend, {
       contexts: [N], fractions: [0.0625, 0.125, 0.25, 0.5, 0.75, 1], headDim: plan0.model.headDim, blockSize: B, precision: 'fp32', clock, force: true,
-      timing: { ...opts.timing, repeats: P.repeats }, ...(opts.backendOptions ? { backendOptions: opts.backendOptions } : {}),
+      timing: calibrationTiming, ...(opts.backendOptions ? { backendOptions: opts.backendOptions } : {}),
       ...(opts.onCalibration ? { onProgress: opts.onCalibration } : {}),
+      ...(servingGrid !== undefined && coefficients === undefined ? { serving: servingGrid } : {}),
     });
     if (E.isLeft(cal)) return cal;
     costModel = cal.right.calibration.costModel;
     reference = cal.right.calibration.reference;
     calibrationInfo = { r2: cal.right.costModelR2, relativeError: cal.right.costModelRelativeError, timing: cal.right.timing };
+    const s = (cal.right.calibration as { serving?: ServingCalibration }).serving;
+    if (s !== undefined) { coefficients = s; servingCalibrationInfo = servingInfo(s); }
+  }
+  if (servingGrid !== undefined && coefficients === undefined) {
+    const s = await calibrateServing(opts.backend, {
+      ...servingGrid, headDim: plan0.model.headDim, blockSize: B, precision: 'fp32', clock, force: true, timing: calibrationTiming,
+      ...(opts.backendOptions ? { backendOptions: opts.backendOptions } : {}), ...(opts.onCalibration ? { onProgress: opts.onCalibration } : {}),
+    });
+    if (E.isLeft(s)) return s;
+    coefficients = s.right;
+    servingCalibrationInfo = servingInfo(s.right);
   }
   // The calibration's reference kernel is comparable with the devices' when it was timed at this N, B and clock.
   const referenceSeconds = reference !== undefined && reference.contextLength === N && reference.keyBlocks === 2 && reference.clock === clock && reference.seconds > 0 ? reference.seconds : undefined;
   const plan = scalePlan(plan0, N, Math.max(...sampled) + 1, B);
   const predictedLoads = recomputeLoads({ ...plan, costModel: costModel as Plan['costModel'], predicted: { ...plan.predicted, unit: 'seconds' } });
+  let prediction: ServingPrediction | undefined;
+  if (hiddenSize !== undefined && coefficients !== undefined) {
+    const pr = servingPredictions(plan, coefficients, hiddenSize, costModel, decodeSparse);
+    if (E.isLeft(pr)) return pr;
+    prediction = pr.right;
+  }
   const chosen = await chooseExecution(opts, clock);
   if (E.isLeft(chosen)) return chosen;
   const { execution } = chosen.right;
@@ -411,89 +508,120 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
       const r = await d.ask({
         op: 'init', backend: opts.backend, ...(opts.backendOptions ? { options: opts.backendOptions } : {}), tokens: N, headDim: plan.model.headDim,
         blockSize: B, seed: opts.seed ?? 1, clock, keepOutputs: opts.keepOutputs ?? false, warmUp: shared === undefined || g === 0,
+        ...(hiddenSize !== undefined ? { hiddenSize } : {}),
       });
       if (r.op === 'error') return E.left(backendError(r.message));
       if (r.op === 'ready') deviceName = r.device;
     }
-    const measuredLayers: { l: number; warm: number[][][]; samples: Sample[][][]; probes: number[]; wallSeconds: number }[] = [];
     const outputs: TaskOutput[] = [];
-    const allTimings: PointTiming[] = [];
-    const probes: number[] = [];
-    const ratios: number[] = [];
-    for (const [done, l] of sampled.entries()) {
-      const tasks = layerTasks(plan, l);
-      const t0 = performance.now();
-      const probesBefore = probes.length;
-      const warm = tasks.map((ts) => ts.map(() => [] as number[]));
-      const samples = tasks.map((ts) => ts.map(() => [] as Sample[]));
-      // Runs of a device waiting for its next reference time (each gets the larger of its two neighbours).
-      const pending = tasks.map(() => [] as { j: number; reading: Reading; before: number | undefined }[]);
-      let round = 0;
-      /** One pass: each device with a non-empty order runs it; the devices take turns in batches of `concurrency`. */
-      const pass = async (orders: number[][], phase: 'warmup' | 'steady', final: boolean): Promise<E.Either<HplbError, void>> => {
-        for (let g0 = 0; g0 < G; g0 += concurrency) {
-          const batch = devices.slice(g0, g0 + concurrency).map((d, i) => ({ g: g0 + i, d })).filter(({ g }) => orders[g]!.length > 0);
-          const replies = await Promise.all(batch.map(({ g, d }) => d.ask({ op: 'run', layer: l, tasks: tasks[g]!, order: orders[g]!, probe: phase !== 'warmup', final })));
-          for (const [i, r] of replies.entries()) {
-            const g = batch[i]!.g;
-            if (r.op === 'error') return E.left(backendError(`device ${g}: ${r.message}`));
-            if (r.op !== 'ran') continue;
-            if (opts.keepOutputs) for (const o of r.outputs ?? []) { const t = tasks[g]![o.task]!; outputs.push({ layer: l, head: t.head, device: g, start: t.start, end: t.end, out: o.out, lse: o.lse }); }
-            if (phase === 'warmup') { for (const [k, j] of orders[g]!.entries()) warm[g]![j]!.push(r.readings[k]!.seconds); continue; }
-            const before = r.probes[0];
-            // The probe before this pass closes the device's previous pass.
-            if (before !== undefined) { for (const p of pending[g]!) samples[g]![p.j]!.push(sampleBetween(p.reading, p.before, before)); pending[g] = []; probes.push(before); }
-            for (const [k, j] of orders[g]!.entries()) {
-              const reading = r.readings[k]!;
-              if (reading.wallSeconds !== undefined && reading.cpuSeconds !== undefined && reading.cpuSeconds > 0) ratios.push(reading.wallSeconds / reading.cpuSeconds);
-              pending[g]!.push({ j, reading, before });
+    const total = phases.right.length * sampled.length;
+    let done = 0;
+
+    /** Measure one phase over the sampled layers: `tasksOf(l)` per device, `predictedOf(l)` per device (seconds). */
+    const measurePhase = async (phase: Phase, tasksOf: (l: number) => DeviceTask[][], predictedOf: (l: number) => ReadonlyArray<number>): Promise<E.Either<HplbError, MeasuredPhase>> => {
+      const measuredLayers: { l: number; warm: number[][][]; samples: Sample[][][]; probes: number[]; wallSeconds: number }[] = [];
+      const probes: number[] = [];
+      const ratios: number[] = [];
+      for (const l of sampled) {
+        const tasks = tasksOf(l);
+        const t0 = performance.now();
+        const probesBefore = probes.length;
+        const warm = tasks.map((ts) => ts.map(() => [] as number[]));
+        const samples = tasks.map((ts) => ts.map(() => [] as Sample[]));
+        // Runs of a device waiting for its next reference time (each gets the larger of its two neighbours).
+        const pending = tasks.map(() => [] as { j: number; reading: Reading; before: number | undefined }[]);
+        let round = 0;
+        /** One pass: each device with a non-empty order runs it; the devices take turns in batches of `concurrency`. */
+        const pass = async (orders: number[][], kind: 'warmup' | 'steady', final: boolean): Promise<E.Either<HplbError, void>> => {
+          for (let g0 = 0; g0 < G; g0 += concurrency) {
+            const batch = devices.slice(g0, g0 + concurrency).map((d, i) => ({ g: g0 + i, d })).filter(({ g }) => orders[g]!.length > 0);
+            const replies = await Promise.all(batch.map(({ g, d }) => d.ask({ op: 'run', layer: l, ...(phase !== 'attention' ? { phase } : {}), tasks: tasks[g]!, order: orders[g]!, probe: kind !== 'warmup', final })));
+            for (const [i, r] of replies.entries()) {
+              const g = batch[i]!.g;
+              if (r.op === 'error') return E.left(backendError(`device ${g}: ${r.message}`));
+              if (r.op !== 'ran') continue;
+              if (opts.keepOutputs) for (const o of r.outputs ?? []) { const t = tasks[g]![o.task]! as AttentionTask; outputs.push({ layer: l, head: t.head, device: g, start: t.start, end: t.end, out: o.out, lse: o.lse }); }
+              if (kind === 'warmup') { for (const [k, j] of orders[g]!.entries()) warm[g]![j]!.push(r.readings[k]!.seconds); continue; }
+              const before = r.probes[0];
+              // The probe before this pass closes the device's previous pass.
+              if (before !== undefined) { for (const p of pending[g]!) samples[g]![p.j]!.push(sampleBetween(p.reading, p.before, before)); pending[g] = []; probes.push(before); }
+              for (const [k, j] of orders[g]!.entries()) {
+                const reading = r.readings[k]!;
+                if (reading.wallSeconds !== undefined && reading.cpuSeconds !== undefined && reading.cpuSeconds > 0) ratios.push(reading.wallSeconds / reading.cpuSeconds);
+                pending[g]!.push({ j, reading, before });
+              }
+              const after = r.probes[1];
+              if (after !== undefined) { for (const p of pending[g]!) samples[g]![p.j]!.push(sampleBetween(p.reading, p.before, after)); pending[g] = []; probes.push(after); }
             }
-            const after = r.probes[1];
-            if (after !== undefined) { for (const p of pending[g]!) samples[g]![p.j]!.push(sampleBetween(p.reading, p.before, after)); pending[g] = []; probes.push(after); }
           }
+          return E.right(undefined);
+        };
+        const rotate = (idx: ReadonlyArray<number>) => interleavedOrder(idx.length, round).map((i) => idx[i]!);
+        const every = tasks.map((ts) => ts.map((_, j) => j));
+        for (let w = 0; w < P.warmups; w++, round++) { const r = await pass(every.map(rotate), 'warmup', false); if (E.isLeft(r)) return r; }
+        for (let k = 0; k < P.repeats; k++, round++) { const r = await pass(every.map(rotate), 'steady', k === P.repeats - 1); if (E.isLeft(r)) return r; }
+        for (;;) {
+          const base = referenceBaseline(probes);
+          const want = samples.map((ss, g) => ss.flatMap((s, j) => (assessPoint(warm[g]![j]!, s, P, base).remeasure ? [j] : [])));
+          if (want.every((w) => w.length === 0)) break;
+          const r = await pass(want.map(rotate), 'steady', true);
+          round++;
+          if (E.isLeft(r)) return r;
         }
-        return E.right(undefined);
-      };
-      const rotate = (idx: ReadonlyArray<number>) => interleavedOrder(idx.length, round).map((i) => idx[i]!);
-      const every = tasks.map((ts) => ts.map((_, j) => j));
-      for (let w = 0; w < P.warmups; w++, round++) { const r = await pass(every.map(rotate), 'warmup', false); if (E.isLeft(r)) return r; }
-      for (let k = 0; k < P.repeats; k++, round++) { const r = await pass(every.map(rotate), 'steady', k === P.repeats - 1); if (E.isLeft(r)) return r; }
-      for (;;) {
-        const base = referenceBaseline(probes);
-        const want = samples.map((ss, g) => ss.flatMap((s, j) => (assessPoint(warm[g]![j]!, s, P, base).remeasure ? [j] : [])));
-        if (want.every((w) => w.length === 0)) break;
-        const r = await pass(want.map(rotate), 'steady', true);
-        round++;
-        if (E.isLeft(r)) return r;
+        measuredLayers.push({ l, warm, samples, probes: probes.slice(probesBefore), wallSeconds: (performance.now() - t0) / 1000 });
+        opts.onLayer?.(++done, total);
       }
-      measuredLayers.push({ l, warm, samples, probes: probes.slice(probesBefore), wallSeconds: (performance.now() - t0) / 1000 });
-      opts.onLayer?.(done + 1, sampled.length);
-    }
-    // Statistics once every layer is measured, against the run's final reference baseline: under `normalize` every
-    // run is expressed at that one speed, so all layers' times are on one scale.
-    const base = referenceBaseline(probes);
-    const layers: LayerResult[] = measuredLayers.map(({ l, warm, samples, probes: layerProbes, wallSeconds }) => {
-      const timings = samples.map((ss, g) => ss.map((s, j) => assessPoint(warm[g]![j]!, s, P, base).timing));
-      allTimings.push(...timings.flat());
-      const pred = predictedLoads[l]!;
-      const predicted = Math.max(0, ...pred);
-      const st = layerStatistics(timings, plan.devices.map((d) => d.speed), predicted, P);
-      // Against the calibration's reference: the speed the layer's times are expressed at (the run's baseline when
-      // normalized, else the layer's own baseline: the uncontended end, where its accepted runs were timed).
-      const at = P.normalize ? base : referenceBaseline(layerProbes);
-      const speed = referenceSeconds !== undefined && at !== undefined ? at / referenceSeconds : undefined;
-      return {
-        layer: l, predicted, measured: st.measured, predictedDeviceLoad: pred, measuredDeviceBusy: st.measuredDeviceBusy, wallSeconds,
-        error: st.error, measuredRange: st.measuredRange, errorRange: st.errorRange, spread: st.spread, warmupSeconds: st.warmupSeconds,
-        remeasures: st.remeasures, rejected: st.rejected, noisy: st.noisy, noisyTasks: st.noisyTasks,
-        ...(speed !== undefined ? { speed, atCalibrationSpeed: { measured: st.measured / speed, error: predicted > 0 ? st.measured / speed / predicted - 1 : 0 } } : {}),
-      };
-    });
+      // Statistics once every layer is measured, against the phase's final reference baseline: under `normalize`
+      // every run is expressed at that one speed, so all layers' times are on one scale.
+      const base = referenceBaseline(probes);
+      const timings: PointTiming[] = [];
+      const layers: LayerResult[] = measuredLayers.map(({ l, warm, samples, probes: layerProbes, wallSeconds }) => {
+        const ts = samples.map((ss, g) => ss.map((s, j) => assessPoint(warm[g]![j]!, s, P, base).timing));
+        timings.push(...ts.flat());
+        const pred = [...predictedOf(l)];
+        const predicted = Math.max(0, ...pred);
+        const st = layerStatistics(ts, plan.devices.map((d) => d.speed), predicted, P);
+        // Against the calibration's reference: the speed the layer's times are expressed at (the run's baseline when
+        // normalized, else the layer's own baseline: the uncontended end, where its accepted runs were timed).
+        const at = P.normalize ? base : referenceBaseline(layerProbes);
+        const speed = referenceSeconds !== undefined && at !== undefined ? at / referenceSeconds : undefined;
+        return {
+          layer: l, predicted, measured: st.measured, predictedDeviceLoad: pred, measuredDeviceBusy: st.measuredDeviceBusy, wallSeconds,
+          error: st.error, measuredRange: st.measuredRange, errorRange: st.errorRange, spread: st.spread, warmupSeconds: st.warmupSeconds,
+          remeasures: st.remeasures, rejected: st.rejected, noisy: st.noisy, noisyTasks: st.noisyTasks,
+          ...(speed !== undefined ? { speed, atCalibrationSpeed: { measured: st.measured / speed, error: predicted > 0 ? st.measured / speed / predicted - 1 : 0 } } : {}),
+        };
+      });
+      return E.right({ layers, timings, probes, ratios });
+    };
+
     const bubble = (rows: number[][]) => {
       const tot = rows.reduce((s, r) => s + Math.max(0, ...r), 0);
       const mean = rows.reduce((s, r) => s + r.reduce((a, b) => a + b, 0) / r.length, 0);
       return tot === 0 ? 0 : 1 - mean / tot;
     };
+    const results: PhaseResult[] = [];
+    for (const phase of phases.right) {
+      const m = phase === 'attention'
+        ? await measurePhase(phase, (l) => layerTasks(plan, l), (l) => predictedLoads[l]!)
+        : phase === 'prefill'
+          ? await measurePhase(phase, (l) => { const p = projectionTasks(plan, l); return layerTasks(plan, l).map((ts, g) => [...ts, ...p[g]!]); }, (l) => prediction!.prefill[l]!)
+          : await measurePhase(phase, (l) => decodeTasks(plan, l, decodeSparse).map((t) => (t === undefined ? [] : [t])), (l) => prediction!.decode[l]!);
+      if (E.isLeft(m)) return m;
+      const { layers } = m.right;
+      results.push({
+        phase,
+        costModel: phase === 'attention' ? costModel.source ?? costModel.name : prediction!.source,
+        layers,
+        predictedTotal: layers.reduce((s, x) => s + x.predicted, 0),
+        measuredTotal: layers.reduce((s, x) => s + x.measured, 0),
+        predictedBubbleFraction: bubble(layers.map((x) => x.predictedDeviceLoad)),
+        measuredBubbleFraction: bubble(layers.map((x) => x.measuredDeviceBusy)),
+        makespanError: makespanErrorSummary(layers, P),
+        timing: summarizeTimings(m.right.timings, P, clock, m.right.probes, m.right.ratios),
+      });
+    }
+    const first = results[0]!;
     return E.right({
       backend: opts.backend,
       device: deviceName,
@@ -505,16 +633,18 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
       execution,
       concurrency,
       clock,
-      costModel: costModel.source ?? costModel.name,
-      layers,
-      predictedTotal: layers.reduce((s, x) => s + x.predicted, 0),
-      measuredTotal: layers.reduce((s, x) => s + x.measured, 0),
-      predictedBubbleFraction: bubble(layers.map((x) => x.predictedDeviceLoad)),
-      measuredBubbleFraction: bubble(layers.map((x) => x.measuredDeviceBusy)),
-      makespanError: makespanErrorSummary(layers, P),
+      costModel: first.costModel,
+      layers: first.layers,
+      predictedTotal: first.predictedTotal,
+      measuredTotal: first.measuredTotal,
+      predictedBubbleFraction: first.predictedBubbleFraction,
+      measuredBubbleFraction: first.measuredBubbleFraction,
+      makespanError: first.makespanError,
       sampledLayers: sampled,
-      timing: summarizeTimings(allTimings, P, clock, probes, ratios),
+      timing: first.timing,
       ...(calibrationInfo ? { calibration: calibrationInfo } : {}),
+      ...(serving ? { phases: Object.fromEntries(results.map((r) => [r.phase, r])), hiddenSize, decodeSparse } : {}),
+      ...(servingCalibrationInfo ? { servingCalibration: servingCalibrationInfo } : {}),
       ...(opts.keepOutputs ? { outputs } : {}),
     });
   } finally {
@@ -522,5 +652,21 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
     await shared?.backend.dispose();
   }
 };
+
+/** The phases option, checked: a non-empty list of distinct phases, run in the order of `PHASES`. */
+const checkPhases = (phases: ReadonlyArray<Phase> | undefined): E.Either<HplbError, Phase[]> => {
+  const given = phases ?? DEFAULT_PHASES;
+  const bad = given.find((p) => !(PHASES as ReadonlyArray<string>).includes(p));
+  if (given.length === 0 || bad !== undefined || new Set(given).size !== given.length)
+    return E.left(hplbError('argument', [issue('options.phases', `distinct phases, one or more of ${PHASES.join('|')}`, bad ?? given)]));
+  return E.right(PHASES.filter((p) => given.includes(p)));
+};
+
+/** What a serving calibration run here reports: its fits and timing. */
+const servingInfo = (s: ServingCalibration): NonNullable<ExecutionResult['servingCalibration']> => ({
+  projection: { r2: s.projection.r2, relativeError: s.projection.relativeError },
+  decode: { r2: s.decode.r2, relativeError: s.decode.relativeError },
+  timing: s.timing,
+});
 
 export type { Calibration };

@@ -14,4 +14,5 @@ export * from './dump.ts';
 export * from './inputs.ts';
 export * from './deviceRunner.ts';
 export * from './profileDump.ts';
+export * from './serving.ts';
 export * from './heap.ts';
