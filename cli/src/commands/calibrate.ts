@@ -4,13 +4,15 @@
  * median and IQR, contended runs re-measured), fits fixed + per-block cost and the seconds cost model over token
  * pairs (R², relative errors, 95% confidence intervals), and writes `hplb.calibration/1` for
  * `hplb plan --calibration F` / `hplb execute --calibration F`, unless the measurement was noisy (`--force`).
+ * `--serving` also times the serving step's work (projections through the backend's matmul, decode steps) and
+ * writes its fitted coefficients (`serving`, and the rates in `hardware`) for `hplb execute --phases prefill,decode`.
  */
 import { CalibrationC, decode } from '@hplb/core';
 import { writeJsonAtomic } from '@hplb/core/node';
 import { parseArgs } from '../args.ts';
 import { argumentError, orFail, type Io } from '../io.ts';
 import { progressBar } from '../progress.ts';
-import { BACKEND_NAMES, backendOptions, calibrate, CLOCKS, DEFAULT_CALIBRATION, DEFAULT_TIMING, defaultClock } from '@hplb/runtime';
+import { BACKEND_NAMES, backendOptions, calibrate, CLOCKS, DEFAULT_CALIBRATION, DEFAULT_SERVING_HIDDEN_SIZES, DEFAULT_TIMING, defaultClock, type ServingCalibration } from '@hplb/runtime';
 import { orFailFlags, takeBackendOptions, TIMING_FLAGS, TIMING_HELP, TIMING_OPTION_FLAGS } from '../backendFlags.ts';
 
 export const summary = 'time a kernel backend over budgets × context lengths, whole heads and split parts; fit fixed + per-row + per-pair cost (R², CIs); write hplb.calibration/1';
@@ -32,16 +34,22 @@ ${TIMING_HELP}  --force             write the calibration even when points still
                       shared machine; wall for GPU backends)
   --json              print the calibration (fit with r2 and confidence intervals, cost model, samples with their
                       spread, timing summary) as JSON
+  --serving           also time the serving step's work on the backend (needs its matmul): projections (rows × H by
+                      H × 2d) and decode steps (weight GEMVs, one query row over a KV head), at the smallest context;
+                      fit seconds per product, row and flop, and per decode read, KV byte and weight byte; written as
+                      serving (and the rates as hardware) for hplb execute --phases prefill,decode
+  --serving-hidden list  hidden sizes H of the serving grid (default ${DEFAULT_SERVING_HIDDEN_SIZES.join(',')}: the run's hidden size
+                      H·N/N_plan of 8B-70B models at 32K-128K tokens run at N = 1024)
 `;
 
 const FLAGS: Readonly<Record<string, string>> = {
   ...TIMING_OPTION_FLAGS, 'options.contexts': '--contexts', 'options.fractions': '--fractions', 'options.partFractions': '--part-fractions', 'options.headDim': '--head-dim', 'options.blockSize': '--block',
-  'options.precision': '--precision', 'options.clock': '--clock',
+  'options.precision': '--precision', 'options.clock': '--clock', 'options.serving.hiddenSizes': '--serving-hidden',
 };
 
 export const run = async (argv: string[], io: Io): Promise<number> => {
   const taken = takeBackendOptions(argv);
-  const a = parseArgs(taken.argv, { values: ['backend', 'out', 'contexts', 'fractions', 'part-fractions', 'head-dim', 'block', 'precision', 'repeats', 'workers', 'clock', ...TIMING_FLAGS], booleans: ['json', 'help', 'force'] });
+  const a = parseArgs(taken.argv, { values: ['backend', 'out', 'contexts', 'fractions', 'part-fractions', 'head-dim', 'block', 'precision', 'repeats', 'workers', 'clock', 'serving-hidden', ...TIMING_FLAGS], booleans: ['json', 'help', 'force', 'serving'] });
   if (a.flag('help')) { io.out(HELP); return 0; }
   const name = a.string('backend');
   if (name === undefined) throw argumentError('--backend', `a backend (${BACKEND_NAMES.join('|')})`);
@@ -62,10 +70,13 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
     maxSpread: a.number('max-spread', (x) => x >= 0, 'a relative spread ≥ 0 (0.05 = 5%)') ?? DEFAULT_TIMING.maxSpread,
     maxRemeasures: a.int('max-remeasures', (n) => n >= 0, 'a re-measure count ≥ 0') ?? DEFAULT_TIMING.maxRemeasures,
   };
+  const servingHidden = a.numberList('serving-hidden', (n) => Number.isInteger(n) && n > 0, 'positive integer hidden sizes');
+  if (servingHidden !== undefined && !a.flag('serving')) throw argumentError('--serving-hidden', 'to come with --serving');
+  const serving = a.flag('serving') ? (servingHidden !== undefined ? { hiddenSizes: servingHidden } : true) : undefined;
   const bar = progressBar(io, `calibrating ${name}`);
   const backendOpts = backendOptions(name, a.int('workers', (n) => n >= 0), taken.options);
   const r = orFailFlags(await calibrate(name, {
-    ...opts, timing, force: a.flag('force'), ...(backendOpts ? { backendOptions: backendOpts } : {}), onProgress: (d, t) => bar.update(d, t),
+    ...opts, timing, force: a.flag('force'), ...(serving !== undefined ? { serving } : {}), ...(backendOpts ? { backendOptions: backendOpts } : {}), onProgress: (d, t) => bar.update(d, t),
   }), FLAGS);
   bar.finish();
   orFail(decode(CalibrationC, r.calibration));
@@ -81,6 +92,14 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
       `relative error median ${(r.costModelRelativeError.median * 100).toFixed(1)}%, max ${(r.costModelRelativeError.max * 100).toFixed(1)}% (relative least squares, coefficients ≥ 0)\n`);
     io.out(`  95% CI:      fixed [${(ci.fixed[0] * 1e3).toFixed(3)}, ${(ci.fixed[1] * 1e3).toFixed(3)}] ms, per row [${(ci.perQueryRow[0] * 1e6).toFixed(3)}, ${(ci.perQueryRow[1] * 1e6).toFixed(3)}] µs, per pair [${(ci.perTokenPair[0] * 1e9).toFixed(4)}, ${(ci.perTokenPair[1] * 1e9).toFixed(4)}] ns\n`);
     io.out(`  timing:      ${r.timing.note}\n`);
+    const sv = (r.calibration as { serving?: ServingCalibration }).serving;
+    if (sv !== undefined) {
+      const p = sv.projection, d = sv.decode;
+      const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+      io.out(`  projections: ${(p.fixedSeconds * 1e6).toFixed(2)} µs + ${(p.secondsPerRow * 1e9).toFixed(2)} ns/row + ${(p.secondsPerFlop * 1e12).toFixed(2)} ps/flop   R² = ${p.r2.toFixed(4)}; relative error median ${pct(p.relativeError.median)}, max ${pct(p.relativeError.max)} (hidden ${sv.hiddenSizes.join(', ')})\n`);
+      io.out(`  decode:      ${(d.fixedSeconds * 1e6).toFixed(2)} µs/read + ${(d.secondsPerByte * 1e12).toFixed(2)} ps/KV byte + ${(d.secondsPerWeightByte * 1e12).toFixed(2)} ps/weight byte   R² = ${d.r2.toFixed(4)}; relative error median ${pct(d.relativeError.median)}, max ${pct(d.relativeError.max)} (N = ${sv.contextLength})\n`);
+      io.out(`  serving timing: ${sv.timing.note}\n`);
+    }
     if (out !== undefined) io.out(`  wrote ${out}${r.noisy ? ' (noisy, kept by --force)' : ''} (use: hplb plan --calibration ${out})\n`);
   }
   return 0;

@@ -6,14 +6,16 @@
  * the runtime's protocol (warm-up apart, k interleaved repeats, median and IQR, contended runs re-measured, noisy
  * layers flagged). The prediction uses a calibrated seconds cost model: `--calibration F` (from `hplb calibrate`),
  * or, without it, a calibration of the same backend at the run's context length first. Budgets and split rows are
- * scaled to the run's N by the rule in runtime/src/executor.ts (b' = b·N'/N in whole blocks).
+ * scaled to the run's N by the rule in runtime/src/executor.ts (b' = b·N'/N in whole blocks). `--phases
+ * prefill,decode` measures the serving step's placement-dependent work instead (projections through the backend's
+ * matmul plus attention; one decode step) at the scaled hidden size, one table per phase (runtime/src/serving.ts).
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { CalibrationC, decode, decodePlan } from '@hplb/core';
 import { parseArgs } from '../args.ts';
 import { argumentError, orFail, readJson, type Io } from '../io.ts';
 import { progressBar } from '../progress.ts';
-import { BACKEND_NAMES, backendOptions, CLOCKS, DEFAULT_EXECUTE_REPEATS, DEFAULT_SAMPLE_LAYERS, DEFAULT_TIMING, defaultClock, EXECUTIONS, executePlan, isBackendName } from '@hplb/runtime';
+import { BACKEND_NAMES, backendOptions, CLOCKS, DEFAULT_EXECUTE_REPEATS, DEFAULT_SAMPLE_LAYERS, DEFAULT_TIMING, defaultClock, EXECUTIONS, executePlan, isBackendName, PHASES, type ExecutionResult, type Phase } from '@hplb/runtime';
 import { orFailFlags, takeBackendOptions, TIMING_FLAGS, TIMING_HELP, TIMING_OPTION_FLAGS } from '../backendFlags.ts';
 
 export const summary = 'run a plan on a kernel backend (simulated devices in turn or a worker each, barrier per layer); predicted vs measured per layer';
@@ -37,6 +39,12 @@ Flags:
   --seed S            input seed (default 1)
   --repeats R         steady runs per head / split part, after the warm-up pass (default ${DEFAULT_EXECUTE_REPEATS}); each task's
                       median counts (calibration uses the same protocol)
+  --phases list       what each device runs per layer, one or more of ${PHASES.join(',')} (default attention): prefill =
+                      its attention plus its Q/O projections (rows it computes) and K/V projections (KV heads it holds)
+                      through the backend's matmul; decode = one decode step (weight GEMVs, one query row per KV head it
+                      decodes). Predicted by the serving cost model with the calibration's serving coefficients
+                      (hplb calibrate --serving), else calibrated here first; one table per phase
+  --hidden H          hidden size of the serving phases' projections (default: the model's hidden size · N/N_plan)
 ${TIMING_HELP}  --json              {backend, execution, layers: [{layer, predicted, measured, error, errorRange, spread, noisy,
                       speed, atCalibrationSpeed, ...}], makespanError: {median, max, spread, noisy, speed,
                       atCalibrationSpeed, note}, timing, ...} in seconds; speed = the machine's against calibration
@@ -44,7 +52,7 @@ ${TIMING_HELP}  --json              {backend, execution, layers: [{layer, predic
 
 const FLAGS: Readonly<Record<string, string>> = {
   ...TIMING_OPTION_FLAGS, 'options.calibration.headDim': '--calibration', 'options.blockSize': '--block', 'options.contextLength': '--context',
-  'options.layers': '--layers', 'options.sampleLayers': '--sample-layers',
+  'options.layers': '--layers', 'options.sampleLayers': '--sample-layers', 'options.phases': '--phases', 'options.hiddenSize': '--hidden',
 };
 
 const ms = (s: number) => (s * 1e3).toFixed(2).padStart(9);
@@ -52,7 +60,7 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 export const run = async (argv: string[], io: Io): Promise<number> => {
   const taken = takeBackendOptions(argv);
-  const a = parseArgs(taken.argv, { values: ['backend', 'context', 'layers', 'sample-layers', 'calibration', 'block', 'concurrency', 'clock', 'workers', 'seed', 'repeats', 'execution', ...TIMING_FLAGS], booleans: ['json', 'help'] });
+  const a = parseArgs(taken.argv, { values: ['backend', 'context', 'layers', 'sample-layers', 'calibration', 'block', 'concurrency', 'clock', 'workers', 'seed', 'repeats', 'execution', 'phases', 'hidden', ...TIMING_FLAGS], booleans: ['json', 'help'] });
   if (a.flag('help')) { io.out(HELP); return 0; }
   const file = a.positionals[0];
   if (file === undefined) throw argumentError('plan.json', 'a plan file (hplb.plan/1)');
@@ -73,6 +81,11 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
     maxRemeasures: a.int('max-remeasures', (n) => n >= 0, 'a re-measure count ≥ 0') ?? DEFAULT_TIMING.maxRemeasures,
   };
   const N = Math.min(plan.contextLength, a.int('context', (n) => n > 0, 'a positive context length') ?? 1024);
+  const phasesFlag = a.string('phases');
+  const phases = phasesFlag === undefined ? undefined : phasesFlag.split(',').map((p) => p.trim()).filter(Boolean);
+  const badPhase = phases?.find((p) => !(PHASES as ReadonlyArray<string>).includes(p));
+  if (phases !== undefined && (phases.length === 0 || badPhase !== undefined)) throw argumentError('--phases', `a comma-separated list of ${PHASES.join('|')}`, badPhase ?? phasesFlag);
+  const hiddenSize = a.int('hidden', (n) => n > 0, 'a positive hidden size');
   const calBar = progressBar(io, `calibrating ${name} at N=${N}`);
   const bar = progressBar(io, `executing on ${plan.devices.length} devices`);
   const result = orFailFlags(await executePlan(plan, {
@@ -83,6 +96,7 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
     concurrency: a.int('concurrency', (n) => n > 0, 'a positive device count') ?? 1, seed: a.int('seed') ?? 1,
     repeats: a.int('repeats', (n) => n > 0, 'a positive repeat count') ?? DEFAULT_EXECUTE_REPEATS, timing,
     ...(execution !== undefined ? { execution } : {}),
+    ...(phases !== undefined ? { phases: phases as Phase[] } : {}), ...(hiddenSize !== undefined ? { hiddenSize } : {}),
     onCalibration: (d, t) => calBar.update(d, t),
     onLayer: (d, t) => { calBar.finish(); bar.update(d, t); },
   }, file), FLAGS);
@@ -95,7 +109,23 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
     const c = result.calibration;
     io.err(`calibrated ${name} at N=${N}: R² ${c.r2.toFixed(4)}, relative error median ${pct(c.relativeError.median)} max ${pct(c.relativeError.max)}; timing ${c.timing.note}\n`);
   }
-  io.out(`${file}: ${result.layers.length} of ${plan.model.layers} layers (${result.sampledLayers.length === plan.model.layers ? 'all' : `layers ${result.sampledLayers.join(', ')}`}) × ${plan.model.queryHeads} heads on ${result.devices} simulated devices (execution ${result.execution}${result.execution === 'workers' ? `, ${result.concurrency} at once` : ': one after another on the main thread'}); backend ${result.backend} (${result.device}), N=${result.contextLength} (plan N=${result.planContextLength}), B=${result.blockSize}, clock ${result.clock}\n`);
+  if (result.servingCalibration !== undefined) {
+    const c = result.servingCalibration;
+    io.err(`calibrated the serving work of ${name} at N=${N}, hidden ${result.hiddenSize}: projections R² ${c.projection.r2.toFixed(4)} (relative error median ${pct(c.projection.relativeError.median)}), decode R² ${c.decode.r2.toFixed(4)} (median ${pct(c.decode.relativeError.median)}); timing ${c.timing.note}\n`);
+  }
+  io.out(`${file}: ${result.layers.length} of ${plan.model.layers} layers (${result.sampledLayers.length === plan.model.layers ? 'all' : `layers ${result.sampledLayers.join(', ')}`}) × ${plan.model.queryHeads} heads on ${result.devices} simulated devices (execution ${result.execution}${result.execution === 'workers' ? `, ${result.concurrency} at once` : ': one after another on the main thread'}); backend ${result.backend} (${result.device}), N=${result.contextLength} (plan N=${result.planContextLength}), B=${result.blockSize}, clock ${result.clock}${result.hiddenSize !== undefined ? `, hidden ${result.hiddenSize}, decode ${result.decodeSparse ? 'sparse (each head\'s budget)' : 'dense'}` : ''}\n`);
+  const tables: Array<[string | undefined, PhaseTable]> = result.phases === undefined ? [[undefined, result]] : Object.entries(result.phases).map(([k, v]) => [k, v!]);
+  for (const [phase, r] of tables) {
+    if (phase !== undefined) io.out(`\n${phase}: ${r.costModel}\n`);
+    printPhase(io, r);
+  }
+  return 0;
+};
+
+type PhaseTable = Pick<ExecutionResult, 'costModel' | 'layers' | 'predictedTotal' | 'measuredTotal' | 'predictedBubbleFraction' | 'measuredBubbleFraction' | 'makespanError' | 'timing'>;
+
+/** One phase's table: per layer predicted vs measured with its spread, the totals, the error summary and the noise. */
+const printPhase = (io: Io, result: PhaseTable): void => {
   const sp = result.makespanError.speed !== undefined;
   io.out(`layer  predicted ms   measured ms   error   error range (quartiles)   spread  re-measured${sp ? '   speed  error at cal. speed' : ''}  noisy\n`);
   for (const x of result.layers)
@@ -104,5 +134,4 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
   io.out(`total  ${ms(result.predictedTotal)}     ${ms(result.measuredTotal)}\n`);
   io.out(`bubbleFraction: predicted ${result.predictedBubbleFraction.toFixed(4)}, measured ${result.measuredBubbleFraction.toFixed(4)}; makespan error median ${pct(result.makespanError.median)}, max ${pct(result.makespanError.max)}\n`);
   io.out(`noise: ${result.makespanError.note}\ntiming: ${result.timing.note}\n`);
-  return 0;
 };
