@@ -71,11 +71,6 @@ const keepBest = (inst: Instance, best: Best | null, a: Int32Array | null): Best
 const orFallback = (inst: Instance, best: Best | null, clock: Deadline): Best | null =>
   best ?? (clock.hit ? keepBest(inst, null, roundRobin(inst)) ?? keepBest(inst, null, lpt(inst)) : null);
 
-/** A stop for the steps after the search (a stable re-plan's move reduction): a window of 20 ms from now. */
-const window20 = (): (() => boolean) => {
-  const end = ms() + 20;
-  return () => ms() > end;
-};
 
 const infeasibleFor = (inst: Instance): LayerResult => ({
   status: 'infeasible',
@@ -102,7 +97,7 @@ const meetsBound = (inst: Instance, makespan: number, lb: number): 'exact' | 'to
 };
 
 const finish = (
-  inst: Instance, best: Best, lowerBound: number, status: LayerStatus, t0: number, effort?: Effort, proof?: ProofName,
+  inst: Instance, best: Best, lowerBound: number, status: LayerStatus, t0: number, deadline: number, effort?: Effort, proof?: ProofName,
 ): LayerResult => {
   let assign = best.assign;
   let makespan = best.makespan;
@@ -111,14 +106,16 @@ const finish = (
     // with moves undone greedily, the previous placement itself, and local search started from it.
     const limit = makespan * (1 + Math.max(0, inst.migrationWeight));
     const prev = inst.previous;
-    // Each move reduction stops at the deadline (with an effort: its clock stop), or 20 ms after it starts.
-    const stop = (): (() => boolean) => (effort ? () => effort.pastDeadline() : window20());
-    const candidates: Int32Array[] = [reduceMoves(inst, assign, limit, stop())];
+    // The move reductions stop at the deadline, or 20 ms from here when the search took it all (with an effort: at
+    // its clock stop, the deadline).
+    const end = Math.max(deadline, ms() + 20);
+    const stop = effort ? () => effort.pastDeadline() : () => ms() > end;
+    const candidates: Int32Array[] = [reduceMoves(inst, assign, limit, stop)];
     if (prev.every((d) => d >= 0)) {
       candidates.push(Int32Array.from(prev));
       // With an effort budget the descent gets its own small deterministic budget (a twentieth, at least 10^4 units).
       const moveEffort = effort ? new Effort(Math.max(10_000, effort.initial / 20), effort.deadline) : undefined;
-      candidates.push(reduceMoves(inst, localSearch(inst, prev, moveEffort ? effort!.deadline : ms() + 20, { maxKicks: 0, ...(moveEffort ? { effort: moveEffort } : {}) }), limit, stop()));
+      candidates.push(reduceMoves(inst, localSearch(inst, prev, moveEffort ? effort!.deadline : ms() + 20, { maxKicks: 0, ...(moveEffort ? { effort: moveEffort } : {}) }), limit, stop));
       if (moveEffort?.clockHit) effort!.clockHit = true;
     }
     let bestMoves = new LoadState(inst, assign).moves();
@@ -184,13 +181,16 @@ export const solveLayerSync = (problem: LayerProblem, solver: SolverName, option
   let lbProof: ProofName = 'bound:L0';
   // A solve the deadline cut in a builder or a bound is `timedout` unless proven.
   const done = (best: Best, lowerBound: number, status: LayerStatus, proof?: ProofName) =>
-    finish(inst, best, lowerBound, clock.hit && status !== 'optimal' ? 'timedout' : status, t0, effort, proof ?? lbProof);
+    finish(inst, best, lowerBound, clock.hit && status !== 'optimal' ? 'timedout' : status, t0, deadline, effort, proof ?? lbProof);
   const fromExact = (p: ExactProof | undefined): ProofName => (p === undefined || p === 'bound:given' ? lbProof : p);
   const warm = options.warmStart && options.warmStart.length === inst.originalN ? collapseAssignment(inst, options.warmStart) : undefined;
   if (inst.n === 0) return { status: 'optimal', assignment: [], makespan: 0, lowerBound: 0, gap: 0, seconds: 0 };
 
   const single = (name: BuilderName): LayerResult => {
-    const best = orFallback(inst, keepBest(inst, null, BUILDERS[name](inst, clock)), clock);
+    // A builder the deadline cut may return its best so far (MultiFit: an early, loose capacity): round robin when
+    // that is better.
+    const built = keepBest(inst, null, BUILDERS[name](inst, clock));
+    const best = clock.hit ? orFallback(inst, keepBest(inst, built, roundRobin(inst)), clock) : built;
     if (!best) return infeasibleFor(inst);
     const b = instanceBound(inst, best.makespan, clock);
     return done(best, b.value, 'feasible', b.proof);
@@ -347,5 +347,5 @@ export const solveLayer = async (problem: LayerProblem, solver: SolverName, opti
     proof = engine === 'glpk' ? 'ilp:glpk' : 'ilp:highs';
   }
   const status: LayerStatus = r.status === 'optimal' && useEngine ? 'optimal' : r.status === 'timedout' ? 'timedout' : 'feasible';
-  return finish(inst, best, lb, status, t0, undefined, proof);
+  return finish(inst, best, lb, status, t0, t0 + options.timeLimitMs, undefined, proof);
 };
