@@ -124,3 +124,13 @@ test('errors: one line naming the file, the path and what was expected', async (
   assert.equal(u.code, 2);
   assert.match(u.err, /at <file>: expected exactly one profile file/);
 });
+
+test('a truncated JSON profile is reported as invalid JSON with line and column, not as an undetectable format (issue 21)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hplb-inspect-trunc-'));
+  const file = join(dir, 'Llama_3.1_8B_Instruct_128k_kv_out_v32_fit_o_best_pattern.json');
+  writeFileSync(file, readFileSync(join(import.meta.dirname, '..', '..', 'core', 'src', 'data', 'published', 'Llama_3.1_8B_Instruct_128k_kv_out_v32_fit_o_best_pattern.json'), 'utf8').slice(0, 500));
+  const r = await run(file);
+  assert.notEqual(r.code, 0);
+  assert.match(r.err, /at \$: expected valid JSON, got line 1, column 501/);
+  assert.equal(r.err.trim().split('\n').length, 1);
+});

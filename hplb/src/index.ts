@@ -68,7 +68,7 @@ export {
   PlanOptionsC, SettingsOptionsC, BudgetOptionsC, InstanceC, BUDGET_POLICIES, REFERENCE_PIPELINES, PROFILE_PIPELINES, PARETO_PIPELINES,
   DEFAULT_DENSITY, DEFAULT_P, DEFAULT_PLAN_EFFORT, DEFAULT_GPUS, DEFAULT_TIME_LIMIT_MS, DEFAULT_DENSITIES, DEFAULT_PS, skyline, latencyText, displayUnit,
   serializePlan, comparisonTable, comparisonTableText, type ComparisonTableRow, type ComparisonTableCells, servingHeader, servingRegime, servingFrontierSvg,
-  renderServingFrontier, servingFrontier, type FrontierPoint, type FrontierOptions, type ServingCostOptions, SERVING_PLAN_EFFORT,
+  renderServingFrontier, servingFrontier, type FrontierPoint, type FrontierOptions, type ServingCostOptions, SERVING_PLAN_EFFORT, detectProfileFormat,
   type ComparisonChart, type TimelinePanel, renderTimelinePanels, publishedLoadedProfile, syntheticLoadedProfile,
 } from '@hplb/planner';
 export { SOLVER_NAMES, type SolverName, type SolverRuntime, type PlanSettings } from '@hplb/solvers';

@@ -137,6 +137,20 @@ const mustBeJson = (file: string | undefined, text: string): boolean =>
   !/\.tsv$/i.test(file ?? '') && (/\.json$/i.test(file ?? '') || /^\s*(?:[[{"]|$)/.test(text));
 
 /**
+ * The format of a profile's text: detected from the file name and content, after checking that text which must be JSON
+ * parses (invalid JSON is reported as such, with line and column, not as an undetectable format). Right(undefined):
+ * nothing names a format. One rule for `loadProfile`, `hplb inspect` and the engine-layout planner.
+ */
+export const detectProfileFormat = (raw: string, file?: string): E.Either<HplbError, string | undefined> => {
+  const text = stripBom(raw);
+  if (mustBeJson(file, text)) {
+    const parsed = parseJson(text, file);
+    if (E.isLeft(parsed)) return parsed;
+  }
+  return E.right(detectFormat(file ?? '', text));
+};
+
+/**
  * Import a profile from its text (a UTF-8 byte order mark is skipped). Left: the text is not valid JSON (`$`, with line
  * and column, checked before the format is detected), the format cannot be detected (`$.format`), or the importer's
  * error (naming the file, the JSON path and what was expected). Total: never throws, whatever the options hold.
@@ -153,11 +167,12 @@ const loadText = (raw: string, options: LoadProfileOptions): E.Either<HplbError,
   if (typeof raw !== 'string') return E.left(hplbError('argument', [issue('$', "a profile's text", raw)]));
   const text = stripBom(raw);
   const file = options.fileName;
-  if (options.format === undefined && mustBeJson(file, text)) {
-    const parsed = parseJson(text, file);
-    if (E.isLeft(parsed)) return parsed;
+  let format = options.format;
+  if (format === undefined) {
+    const detected = detectProfileFormat(text, file);
+    if (E.isLeft(detected)) return detected;
+    format = detected.right;
   }
-  const format = options.format ?? detectFormat(file ?? '', text);
   if (format === undefined)
     return E.left(hplbError('argument', [issue('$.format', `a profile format (${PROFILE_FORMATS.join('|')}): it could not be detected from ${file ?? 'the text'}`)]));
   let opts: ImportProfileOptions = {

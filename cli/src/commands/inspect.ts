@@ -13,7 +13,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { DEFAULT_CONTEXT_LENGTH, PROFILE_FORMATS, detectFormat, hplbError, issue, inspectProfile, type CurveProfile, type HplbError } from 'hplb';
+import { DEFAULT_CONTEXT_LENGTH, PROFILE_FORMATS, detectProfileFormat, hplbError, issue, inspectProfile, type CurveProfile, type HplbError } from 'hplb';
 import { loadProfile } from 'hplb/node';
 import { duoWindowFromConfig, isProfileFormat } from '@hplb/core';
 import { parseArgs } from '../args.ts';
@@ -72,7 +72,8 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
   const sink = args.int('sink', (n) => n >= 0, 'a non-negative integer');
   const recent = args.int('recent', (n) => n >= 0, 'a non-negative integer');
   const text = orExit(readText(file));
-  const format = args.string('format') ?? detectFormat(file, text);
+  // Text that must be JSON is checked first: a truncated file is invalid JSON, not an undetectable format.
+  const format = args.string('format') ?? orExit(detectProfileFormat(text, file));
   if (format === undefined)
     throw new CliFailure(hplbError('format', [issue('--format', `a format (${PROFILE_FORMATS.join('|')}): none given and the file's content names none`)], file), 2);
   if (!isProfileFormat(format)) throw new CliFailure(hplbError('format', [issue('--format', `one of ${PROFILE_FORMATS.join('|')}`, format)], file), 2);

@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import {
   DEFAULT_CONTEXT_LENGTH,
   PROFILE_FORMATS,
-  detectFormat,
   hplbError,
   importProfile,
   isProfileFormat,
@@ -25,6 +24,7 @@ import {
   type Profile,
 } from '@hplb/core';
 import { writeJsonAtomic } from '@hplb/core/node';
+import { detectProfileFormat } from 'hplb';
 import type { EnginePlanResult, KvCopiesCandidate } from '@hplb/solvers';
 import { planEngineLayoutForProfile, planLengthDistribution } from '@hplb/engines';
 import { parseArgs, type Args } from '../args.ts';
@@ -130,7 +130,8 @@ export async function runEnginePlan(argv: string[], io: Io): Promise<number> {
     // readText names a missing file.
   }
   const text = orFail(readText(file, args.has('profile') ? '--profile' : undefined));
-  const format = args.string('format') ?? detectFormat(file, text);
+  // Text that must be JSON is checked first: a truncated file is invalid JSON, not an undetectable format.
+  const format = args.string('format') ?? orFail(detectProfileFormat(text, file));
   if (format === undefined || !isProfileFormat(format)) throw new CliFailure(hplbError('format', [issue('--format', `one of ${PROFILE_FORMATS.join('|')}`, format)], file), 2);
   const modelName = args.string('model');
   const sparsity = args.number('sparsity', (n) => n >= 0 && n <= 1, 'a sparsity in [0, 1]');
