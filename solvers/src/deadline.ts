@@ -10,7 +10,8 @@
  * passed, a deadline stays passed, so every later builder or bound stops at its first poll. With an `Effort`, a
  * passed deadline is the effort's clock stop (`clockHit`: the layer is then reported `timedout`).
  * Checks only ever fire after the deadline: a solve that finishes within its time limit is unchanged by them.
- * Used by registry.ts, heuristics.ts, bounds.ts, local.ts and exact.ts.
+ * `Deadline` is used by registry.ts, heuristics.ts, bounds.ts (and ./bounds/) and exact.ts (local.ts reads the clock
+ * itself); the size limits by problem.ts (`normalize`) and by callers that allocate per GPU before solving.
  */
 import type { Effort } from './effort.ts';
 
@@ -39,9 +40,6 @@ export class Deadline {
     return this.passed();
   }
 }
-
-/** A deadline that never passes (callers without one). */
-export const noDeadline = (): Deadline => new Deadline(Infinity);
 
 /**
  * Most items (heads, or jobs of a raw instance) one instance may have: 2^19 = 524,288. Every solver stays below 1 GB
