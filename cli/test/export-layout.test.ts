@@ -136,3 +136,17 @@ test('export flags: a missing or unknown --engine is a usage error', async () =>
   await expectFail(['export', planFile, '--out', join(root, 'x.json')], /--engine: expected one of vllm\|sglang\|trtllm/);
   await expectFail(['export', planFile, '--engine', 'tgi', '--out', join(root, 'x.json')], /--engine: expected one of vllm\|sglang\|trtllm, got "tgi"/);
 });
+
+test('export on a plan whose engineLayout slots are missing, not a list or malformed: one line at the path, exit 1, never exit 70 (issue 21)', async () => {
+  const base = enginePlan(4, 4) as unknown as { engineLayout: { layers: Array<{ ranks: Array<Record<string, unknown>> }> } };
+  const cases: Array<[string, (r: Record<string, unknown>) => void, RegExp]> = [
+    ['missing', (r) => { delete r['slots']; }, /at \$\.engineLayout\.layers\[0\]\.ranks\[0\]\.slots: expected a list of slots, got nothing/],
+    ['number', (r) => { r['slots'] = 5; }, /at \$\.engineLayout\.layers\[0\]\.ranks\[0\]\.slots: expected a list of slots, got 5/],
+    ['null slot', (r) => { r['slots'] = [null]; }, /slots\[0\]: expected a slot \{kvHead, queryHeads\}, got null/],
+  ];
+  for (const [name, mutate, want] of cases) {
+    const plan = structuredClone(base);
+    mutate(plan.engineLayout.layers[0]!.ranks[0]!);
+    await expectFail(['export', writePlan(`slots-${name.replace(' ', '-')}.json`, plan as never), '--engine', 'vllm', '--out', join(root, `out-slots-${name.replace(' ', '-')}.json`)], want);
+  }
+});

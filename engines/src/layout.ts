@@ -12,7 +12,11 @@
  * fewer virtual heads are padded with zero-weight heads (qSource null) so all layers share one head count.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import * as t from 'io-ts';
 import {
+  NonNegativeInt,
+  PositiveInt,
+  decode,
   hplbError,
   issue,
   type HplbError,
@@ -36,20 +40,23 @@ interface Slot {
   readonly heads: VHead[];
 }
 
-interface ExtSlot {
-  readonly kvHead: number;
-  readonly queryHeads: ReadonlyArray<number>;
-}
-interface PlanEngineExt {
-  readonly tp: number;
-  readonly kvSlots: number;
-  readonly chunkSize: number;
-  readonly ranksPerSlot: number;
-  readonly layers: ReadonlyArray<{ readonly ranks: ReadonlyArray<{ readonly slots: ReadonlyArray<ExtSlot> }> }>;
-  readonly lengths?: unknown;
-  readonly candidates?: unknown;
-  readonly kvCopies?: number;
-}
+/**
+ * The `engineLayout` extension a plan from `hplb plan --engine-layout` carries, as far as export reads it: decoded at
+ * the edge (a plan file is external input), so a missing or malformed `slots` list is a Left at its path, not a crash.
+ */
+const ExtSlotC = t.type({ kvHead: NonNegativeInt, queryHeads: t.array(NonNegativeInt, 'a list of query head indices') }, 'a slot {kvHead, queryHeads}');
+const PlanEngineExtC = t.intersection([
+  t.type({
+    tp: PositiveInt,
+    kvSlots: PositiveInt,
+    chunkSize: PositiveInt,
+    ranksPerSlot: PositiveInt,
+    layers: t.array(t.type({ ranks: t.array(t.type({ slots: t.array(ExtSlotC, 'a list of slots') }, 'a rank {slots}'), 'a list of ranks') }, 'a layer {ranks}'), 'a list of layers'),
+  }),
+  t.partial({ lengths: t.unknown, candidates: t.unknown, kvCopies: t.number }),
+], 'the engine-layout extension');
+type ExtSlot = t.TypeOf<typeof ExtSlotC>;
+type PlanEngineExt = t.TypeOf<typeof PlanEngineExtC>;
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
@@ -172,7 +179,10 @@ export const buildEngineLayout = (plan: Plan, opts: BuildOptions): E.Either<Hplb
   const withFile = (e: HplbError): HplbError => (opts.planFile !== undefined ? { ...e, file: opts.planFile } : e);
   if (m.queryHeads % T !== 0)
     return E.left(withFile(hplbError('invalid-plan', [issue('$.devices', `a TP size that divides the ${m.queryHeads} query heads (engines give every rank H/T heads)`, T)])));
-  const ext = (plan as unknown as { engineLayout?: PlanEngineExt }).engineLayout;
+  const raw = (plan as unknown as { engineLayout?: unknown }).engineLayout;
+  const decoded = raw === undefined ? E.right(undefined) : E.mapLeft((e: HplbError): HplbError => ({ ...e, code: 'invalid-plan', issues: e.issues.map((i) => ({ ...i, path: `$.engineLayout${i.path.slice(1)}` })) }))(decode(PlanEngineExtC, raw));
+  if (E.isLeft(decoded)) return E.left(withFile(decoded.left));
+  const ext = decoded.right;
   const rs = rankSlots(plan, ext);
   if (E.isLeft(rs)) return E.left(withFile(rs.left));
   const { slots, c, kvSlots: S, ranksPerSlot } = rs.right;
