@@ -6,7 +6,7 @@
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { NonNegative, NonNegativeInt, Positive, decode, hplbError, issue, type HplbError } from '@hplb/core';
-import { solveLayer, type LayerProblem, type SolverName, type SolverRuntime } from '@hplb/solvers';
+import { instanceSizeIssue, solveLayer, type LayerProblem, type SolverName, type SolverRuntime } from '@hplb/solvers';
 
 const ConstraintsC = t.partial({
   equalHeadsPerDevice: t.boolean,
@@ -54,6 +54,9 @@ export const readInstance = (u: unknown, name?: string, file?: string): E.Either
 export const instanceProblem = (inst: Instance, file?: string): E.Either<HplbError, LayerProblem> => {
   const c = inst.constraints ?? {};
   if (inst.gpus === 0) return E.left(hplbError('argument', [issue('$.gpus', 'at least one GPU', 0)], file));
+  // The solvers' size limits, before anything is allocated per GPU (gpus 1e308 or 2^32 threw RangeError here).
+  const size = instanceSizeIssue(inst.costs.length, inst.gpus);
+  if (size) return E.left(hplbError('argument', [issue(size.path, size.expected, size.actual)], file));
   const speeds = c.speeds ?? Array<number>(inst.gpus).fill(1);
   if (speeds.length !== inst.gpus) return E.left(hplbError('decode', [issue('$.constraints.speeds', `${inst.gpus} speeds, one per GPU ($.gpus)`, `${speeds.length} values`)], file));
   return E.right({
