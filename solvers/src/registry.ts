@@ -28,7 +28,6 @@ import { exactApplies, exactSearch, type ExactProof } from './exact.ts';
 import { BRANCH_MAX_ITEMS, branchAndBound } from './branch.ts';
 import { Effort } from './effort.ts';
 
-export const SOLVER_NAMES: ReadonlyArray<SolverName> = ['auto', 'exact', 'lpt', 'kk', 'multifit', 'local', 'contiguous', 'roundrobin', 'ilp-glpk', 'ilp-highs'];
 
 /** Solvers that run in this thread without the ILP engines (what the laws exercise on every run). */
 export const NATIVE_SOLVERS: ReadonlyArray<SolverName> = ['auto', 'exact', 'lpt', 'kk', 'multifit', 'local', 'contiguous', 'roundrobin'];

@@ -3,7 +3,7 @@
  * Shared by every solver in this package, the ILP engines, split heads, engine-layout mode and the CLI.
  * Owned by the solvers package: extend, never rename.
  */
-import type { CostModel, Device, ModelShape, Plan } from '@hplb/core';
+import type { CostModel, Device, ModelShape, Plan, SolverStatus } from '@hplb/core';
 
 /** Items are query heads (or KV groups, after grouping); loads are in the cost model's unit. */
 export interface LayerProblem {
@@ -39,7 +39,8 @@ export interface LayerProblem {
   readonly kvCopyCost?: ReadonlyArray<number>;
 }
 
-export type LayerStatus = 'optimal' | 'feasible' | 'timedout';
+/** A solved layer's status: core's `SolverStatus` (the plan format's union), not a second list. */
+export type LayerStatus = SolverStatus;
 
 /**
  * What proved a layer optimal: a lower bound its makespan meets (`bound:L0` mean / largest head, `bound:L1`
@@ -99,8 +100,9 @@ export interface SolveOptions {
   readonly effort?: number;
 }
 
-export type SolverName =
-  | 'auto' | 'exact' | 'lpt' | 'kk' | 'multifit' | 'local' | 'contiguous' | 'roundrobin' | 'ilp-glpk' | 'ilp-highs';
+/** Every solver name, in help order: the one list `SolverName` is derived from. */
+export const SOLVER_NAMES = ['auto', 'exact', 'lpt', 'kk', 'multifit', 'local', 'contiguous', 'roundrobin', 'ilp-glpk', 'ilp-highs'] as const;
+export type SolverName = (typeof SOLVER_NAMES)[number];
 
 /**
  * The one settings record of a planning run: what the user chose (model, context, devices, constraints, cost model,
