@@ -152,15 +152,19 @@ export const CalibrationSampleC = t.intersection([
  * seconds per dense product and per flop (the Q/K/V/O projections), seconds per decode read and per byte read (a
  * decode step), and the hidden sizes and context they were timed at. Two optional terms say where a CPU departs
  * from a GPU's roofline: a cost per product row (the output tile's overhead, large beside few flops at a small
- * hidden size) and a separate rate for weight bytes (a GEMV streams them at another rate than a KV read). What `hplb execute --phases prefill,decode`
+ * hidden size), a cost per KV read beyond a GEMV's (an attention call's set-up and checks) and a separate rate for
+ * weight bytes (a GEMV streams them at another rate than a KV read). What `hplb execute --phases prefill,decode`
  * predicts with; the same rates also go into the file's `hardware` block (1/secondsPerFlop, 1/secondsPerByte).
  */
 export const ServingCalibrationC = t.intersection([
   t.type({
     /** Per product: fixedSeconds + secondsPerFlop · flops (+ secondsPerRow · rows of the product, absent: 0). */
     projection: t.intersection([t.type({ fixedSeconds: NonNegative, secondsPerFlop: NonNegative }), t.partial({ secondsPerRow: NonNegative })]),
-    /** Per step: fixedSeconds per read + secondsPerByte · KV bytes + secondsPerWeightByte (absent: secondsPerByte) · weight bytes. */
-    decode: t.intersection([t.type({ fixedSeconds: NonNegative, secondsPerByte: NonNegative }), t.partial({ secondsPerWeightByte: NonNegative })]),
+    /**
+     * Per step: fixedSeconds per read (weight GEMV or KV read) + kvReadSeconds (absent: 0) per KV read + secondsPerByte ·
+     * KV bytes + secondsPerWeightByte (absent: secondsPerByte) · weight bytes.
+     */
+    decode: t.intersection([t.type({ fixedSeconds: NonNegative, secondsPerByte: NonNegative }), t.partial({ kvReadSeconds: NonNegative, secondsPerWeightByte: NonNegative })]),
   }),
   t.partial({ hiddenSizes: t.array(NonNegative), contextLength: NonNegative }),
 ], 'ServingCalibration');

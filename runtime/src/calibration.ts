@@ -26,8 +26,8 @@
  * size H' of `hiddenSizes` and each row count, and decode steps (weight GEMVs and one query row over a KV head's
  * keys, dense and at a quarter of the context, for 1 head of 1 KV head, 4 heads of 1 and 2 heads of 2). Two more fits,
  * relative least squares with coefficients ≥ 0: projection seconds = fixed + perRow · rows + perFlop · flops per
- * product, decode seconds = perRead · reads + perByte · KV bytes + perWeightByte · weight bytes per step (serving.ts
- * says why a CPU needs the per-row term and the second byte rate). They go into the record as `serving` (core
+ * product, decode seconds = perRead · reads + perKvRead · KV reads + perByte · KV bytes + perWeightByte · weight bytes
+ * per step (serving.ts says why a CPU needs the per-row and per-KV-read terms and the second byte rate). They go into the record as `serving` (core
  * `ServingCalibrationC`, with R², relative errors, 95% intervals, samples and timing) and as the rates of its
  * `hardware` block (bf16Flops = 1/perFlop and hbmBytesPerSecond = 1/perByte, efficiencies 1), so the executor's
  * prefill and decode phases, and a plan priced with this calibration, use what this backend measured. Without
@@ -42,9 +42,9 @@ import type { AttentionBackend, AttentionParams, BackendInfo, BlockLayout, Preci
 import { headInputs, referenceKernel } from './inputs.ts';
 import { createBackend, type ResolvedBackend } from './backends.ts';
 import { defaultClock, timeRun, wallCpuCheckApplies, type Clock } from './clock.ts';
-import { DEFAULT_TIMING, NOISY_SHARE, measurePoints, referenceBaseline, summarizeTimings, timingProtocol, type PointTiming, type TimingProtocol, type TimingSummary } from './timing.ts';
+import { DEFAULT_TIMING, NOISY_SHARE, measurePoints, referenceBaseline, summarizeTimings, timingProtocol, type PointTiming, type Reading, type TimingProtocol, type TimingSummary } from './timing.ts';
 import {
-  RUN_BYTES_PER_ELEMENT, decodeKeys, decodeReads, decodeWeightBytes, hiddenStates, matmulFlops, matmulOf, prepareDecode, prepareProjection, runDecode, runProjection,
+  DEFAULT_DECODE_STEPS, RUN_BYTES_PER_ELEMENT, decodeKeys, perStep, decodeReads, decodeWeightBytes, hiddenStates, matmulFlops, matmulOf, prepareDecode, prepareProjection, runDecode, runProjection,
   type DecodeTask, type PreparedDecode, type PreparedProjection, type ServingCoefficients,
 } from './serving.ts';
 
@@ -401,6 +401,8 @@ export interface ServingCalibrationOptions {
   readonly rows?: ReadonlyArray<number>;
   /** The context N of the projections' hidden states and the decode reads (default: the smallest of `contexts`). */
   readonly contextLength?: number;
+  /** Decode steps timed together per run, reported per step (default `DEFAULT_DECODE_STEPS`). */
+  readonly decodeSteps?: number;
 }
 
 /**
@@ -450,6 +452,8 @@ export interface ServingCalibration extends ServingCoefficients {
   readonly hiddenSizes: ReadonlyArray<number>;
   readonly contextLength: number;
   readonly headDim: number;
+  /** Decode steps timed per run (each decode sample is per step). */
+  readonly decodeSteps: number;
   readonly samples: ReadonlyArray<ServingSample>;
   readonly timing: TimingSummary;
   readonly noisy: boolean;
@@ -484,6 +488,8 @@ export const runServingCalibration = async (
   if (!Number.isInteger(n) || n < 1) return bad('contextLength', 'a positive integer context length', n);
   const badH = hiddenSizes.find((h) => !Number.isInteger(h) || h < 1);
   if (hiddenSizes.length === 0 || badH !== undefined) return bad('hiddenSizes', 'positive integer hidden sizes', badH ?? 'an empty list');
+  const decodeSteps = serving.decodeSteps ?? DEFAULT_DECODE_STEPS;
+  if (!Number.isInteger(decodeSteps) || decodeSteps < 1) return bad('decodeSteps', 'a whole number of decode steps ≥ 1', decodeSteps);
   const badR = rows.find((r) => !Number.isInteger(r) || r < 1 || r > n);
   if (rows.length < 2 || badR !== undefined) return bad('rows', `at least two row counts, whole numbers in [1, ${n}]`, badR ?? rows);
   const p = makeAttentionParams({ tokens: n, headDim: opts.headDim, blockSize: opts.blockSize, precision: opts.precision });
@@ -516,9 +522,10 @@ export const runServingCalibration = async (
     return E.map(() => reading)(value);
   };
   const rounds = protocol.right.warmups + protocol.right.repeats;
-  const measured = await measurePoints(points.length, (i) => {
+  const measured = await measurePoints(points.length, async (i) => {
     const pt = points[i]!;
-    return runOnce(() => (pt.kind === 'projection' ? runProjection(backend, pt.x) : runDecode(backend, params, pt.x)));
+    if (pt.kind === 'projection') return runOnce(() => runProjection(backend, pt.x));
+    return E.map((r: Reading) => perStep(r, decodeSteps))(await runOnce(() => runDecode(backend, params, pt.x, decodeSteps)));
   }, protocol.right, {
     reference: () => runOnce(() => backend.sparseAttention(ref.right.x.q, ref.right.x.k, ref.right.x.v, ref.right.layout, params)),
     onRound: (r) => opts.onProgress?.(Math.min(r + 1, rounds), rounds),
@@ -537,14 +544,14 @@ export const runServingCalibration = async (
   const proj = samples.filter((x) => x.kind === 'projection');
   const dec = samples.filter((x) => x.kind === 'decode');
   const pf = fitLinearModel(proj.map((x) => [1, x.rows!, x.flops!]), proj.map((x) => x.seconds), [true, true, true], 'relative');
-  const df = fitLinearModel(dec.map((x) => [x.reads!, x.bytes! - x.weightBytes!, x.weightBytes!]), dec.map((x) => x.seconds), [true, true, true], 'relative');
+  const df = fitLinearModel(dec.map((x) => [x.reads!, x.groups!, x.bytes! - x.weightBytes!, x.weightBytes!]), dec.map((x) => x.seconds), [true, true, true, true], 'relative');
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   const [fixedSeconds, secondsPerRow, secondsPerFlop] = pf.coefficients as [number, number, number];
-  const [readSeconds, secondsPerByte, secondsPerWeightByte] = df.coefficients as [number, number, number];
+  const [readSeconds, kvReadSeconds, secondsPerByte, secondsPerWeightByte] = df.coefficients as [number, number, number, number];
   return E.right({
     projection: { fixedSeconds, secondsPerRow, secondsPerFlop, r2: pf.r2, relativeError: pf.relativeError, confidence: pf.confidence },
-    decode: { fixedSeconds: readSeconds, secondsPerByte, secondsPerWeightByte, r2: df.r2, relativeError: df.relativeError, confidence: df.confidence },
-    hiddenSizes, contextLength: n, headDim: opts.headDim, samples, timing, noisy: noise.noisy,
+    decode: { fixedSeconds: readSeconds, kvReadSeconds, secondsPerByte, secondsPerWeightByte, r2: df.r2, relativeError: df.relativeError, confidence: df.confidence },
+    hiddenSizes, contextLength: n, headDim: opts.headDim, decodeSteps, samples, timing, noisy: noise.noisy,
     source: `hplb calibrate --serving --backend ${info.name} on ${info.device}; clock ${clock}: projections over ${proj.length} products (hidden ${hiddenSizes.join(', ')}; rows ${rows.join(', ')}) R² ${pf.r2.toFixed(4)}, relative error median ${pct(pf.relativeError.median)} max ${pct(pf.relativeError.max)}; decode over ${dec.length} steps at N = ${n} R² ${df.r2.toFixed(4)}, relative error median ${pct(df.relativeError.median)} max ${pct(df.relativeError.max)}; timing ${noise.noisy ? 'NOISY' : 'quiet'}: ${noise.reason}`,
   });
 };
@@ -656,7 +663,7 @@ export const calibrateServing = async (
     ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
   };
   const grid = {
-    contextLength: options.contextLength,
+    contextLength: options.contextLength, ...(options.decodeSteps !== undefined ? { decodeSteps: options.decodeSteps } : {}),
     ...(options.hiddenSizes !== undefined ? { hiddenSizes: options.hiddenSizes } : {}),
     ...(options.rows !== undefined ? { rows: options.rows } : {}),
   };

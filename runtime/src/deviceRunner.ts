@@ -23,7 +23,7 @@ import { loadBackend } from './backends.ts';
 import { timeRun, type Clock } from './clock.ts';
 import './heap.ts';
 import { headInputs, referenceKernel } from './inputs.ts';
-import { hiddenStates, matmulOf, prepareDecode, prepareProjection, runDecode, runProjection, type DecodeTask, type PreparedDecode, type PreparedProjection, type ProjectionTask } from './serving.ts';
+import { DEFAULT_DECODE_STEPS, hiddenStates, matmulOf, perStep, prepareDecode, prepareProjection, runDecode, runProjection, type DecodeTask, type PreparedDecode, type PreparedProjection, type ProjectionTask } from './serving.ts';
 import type { Reading } from './timing.ts';
 
 /** Attention of one head over its rows [start, end) (the whole head, or a split part). */
@@ -34,8 +34,8 @@ export type DeviceTask = AttentionTask | ProjectionTask | DecodeTask;
 
 export type DeviceRequest =
   /** `warmUp: false` skips the untimed warm-up (serial execution warms the shared backend once, on device 0). */
-  /** `hiddenSize`: H' of the serving phases' projections (absent: the run has none). */
-  | { op: 'init'; backend: string; options?: Record<string, unknown>; tokens: number; headDim: number; blockSize: number; seed: number; clock: Clock; keepOutputs: boolean; warmUp?: boolean; hiddenSize?: number }
+  /** `hiddenSize`: H' of the serving phases' projections (absent: the run has none); `decodeSteps`: decode steps per timed run. */
+  | { op: 'init'; backend: string; options?: Record<string, unknown>; tokens: number; headDim: number; blockSize: number; seed: number; clock: Clock; keepOutputs: boolean; warmUp?: boolean; hiddenSize?: number; decodeSteps?: number }
   /**
    * One pass: run `tasks[order[j]]` for j = 0, 1, … (inputs for a new layer, or a new `phase` of it, are set up
    * first, untimed), each timed once; with `probe`, the reference kernel is timed before the first task. `final`
@@ -142,9 +142,10 @@ export class DeviceRunner {
         continue;
       }
       if (pt.kind === 'decode') {
-        const { value, reading } = await timeRun(cfg.clock, () => runDecode(backend, params, pt.x));
+        const steps = cfg.decodeSteps ?? DEFAULT_DECODE_STEPS;
+        const { value, reading } = await timeRun(cfg.clock, () => runDecode(backend, params, pt.x, steps));
         if (E.isLeft(value)) return { op: 'error', message: `layer ${req.layer} decode step (heads ${pt.t.heads.join(', ')}): ${formatError(value.left)}` };
-        readings.push(reading);
+        readings.push(perStep(reading, steps));
         continue;
       }
       const { value, reading } = await timeRun(cfg.clock, () => backend.sparseAttention(pt.x.q, pt.x.k, pt.x.v, pt.layout, params, { start: pt.t.start, end: pt.t.end }));

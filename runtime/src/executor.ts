@@ -31,7 +31,8 @@
  * Scaling rule (plans are made for long contexts; the run uses a small N' so it fits a CPU): every tokenBudget is
  * scaled with the context, b' = b · N'/N, then realised in whole blocks: k = round(b'/B + ½) key blocks per query
  * block (at least 1, at most Qb), which attend to b'' = (k − ½)·B keys per late row (`budgetKeys`, `budgetLayout`);
- * split-part row boundaries scale the same way, r' = round(r · N'/N), and parts left empty are dropped. Prediction
+ * split-part row boundaries scale the same way, r' = round(r · N'/N), and parts left empty are dropped (the serving
+ * phases keep them, one row each: `scalePlan`'s keepParts). Prediction
  * (W(b'', N') through the calibrated cost model) and execution both use b'' and r'.
  *
  * `concurrency` devices run at once (default 1: devices of a layer take turns, so on a shared CPU each device's
@@ -116,6 +117,8 @@ export interface ExecuteOptions {
   readonly serving?: ServingCoefficients;
   /** Decode reads each head's budget instead of the whole context (default: by the plan's source format, core `decodeIsSparse`). */
   readonly decodeSparse?: boolean;
+  /** Decode steps timed together per run, reported per step (default `DEFAULT_DECODE_STEPS`). */
+  readonly decodeSteps?: number;
 }
 
 /** The executor's default number of steady runs per task. */
@@ -251,13 +254,24 @@ export interface ExecutionResult {
 export const scaleBudget = (b: number, fromN: number, toN: number, blockSize: number): number =>
   budgetKeys({ tokens: toN, blockSize, blocks: Math.ceil(toN / blockSize) } as AttentionParams, (b * toN) / fromN);
 
-/** The plan at context N' restricted to its first `layers` layers, budgets and split rows scaled (module doc). */
-export const scalePlan = (plan: Plan, toN: number, layers: number, blockSize: number): Plan => {
+/**
+ * The plan at context N' restricted to its first `layers` layers, budgets and split rows scaled (module doc). With
+ * `keepParts` (the serving phases), no part is dropped: a part whose rows round to none keeps one row (its
+ * neighbours give it up), so every part keeps its device, and a split head still decodes where the plan decodes it
+ * (a head's last rows are often such a sliver: 64 of 131072 rows are half a row at N' = 1024).
+ */
+export const scalePlan = (plan: Plan, toN: number, layers: number, blockSize: number, keepParts = false): Plan => {
   const n = plan.contextLength;
   const row = (r: number) => Math.round((r * toN) / n);
-  const splits = (plan.splits ?? []).filter((s) => s.layer < layers).map((s) => ({
-    ...s, parts: s.parts.map((p) => ({ ...p, rowStart: row(p.rowStart), rowEnd: row(p.rowEnd) })).filter((p) => p.rowEnd > p.rowStart),
-  }));
+  const splits = (plan.splits ?? []).filter((s) => s.layer < layers).map((s) => {
+    const k = s.parts.length;
+    const b = [...s.parts.map((p) => row(p.rowStart)), row(s.parts[k - 1]!.rowEnd)];
+    if (!keepParts || k > b[k]! - b[0]!) return { ...s, parts: s.parts.map((p) => ({ ...p, rowStart: row(p.rowStart), rowEnd: row(p.rowEnd) })).filter((p) => p.rowEnd > p.rowStart) };
+    // Boundaries b_0 < b_1 < … < b_k: the inner ones rounded, then pushed apart to one row each (forward, then backward).
+    for (let i = 1; i < k; i++) b[i] = Math.max(b[i]!, b[i - 1]! + 1);
+    for (let i = k - 1; i > 0; i--) b[i] = Math.min(b[i]!, b[i + 1]! - 1);
+    return { ...s, parts: s.parts.map((p, i) => ({ ...p, rowStart: b[i]!, rowEnd: b[i + 1]! })) };
+  });
   return {
     ...plan,
     model: { ...plan.model, layers: layers as Plan['model']['layers'] },
@@ -448,7 +462,11 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
     if (opts.hiddenSize === undefined && hidden === undefined) return E.left(hplbError('argument', [issue('options.hiddenSize', `the run's hidden size H': the plan's model ${plan0.model.name} is not in the registry, so its hidden size H (H' = H·N'/N) is unknown`)]));
     hiddenSize = opts.hiddenSize ?? scaledHiddenSize(hidden!, plan0.contextLength, N);
   }
-  const servingGrid = hiddenSize === undefined ? undefined : { hiddenSizes: [hiddenSize], rows: [...new Set([N / 32, N / 8, N / 2, N].map((r) => Math.max(1, Math.round(r))))], contextLength: N };
+  if (opts.decodeSteps !== undefined && !(Number.isInteger(opts.decodeSteps) && opts.decodeSteps >= 1)) return E.left(hplbError('argument', [issue('options.decodeSteps', 'a whole number of decode steps ≥ 1', opts.decodeSteps)]));
+  const servingGrid = hiddenSize === undefined ? undefined : {
+    hiddenSizes: [hiddenSize], rows: [...new Set([N / 32, N / 8, N / 2, N].map((r) => Math.max(1, Math.round(r))))], contextLength: N,
+    ...(opts.decodeSteps !== undefined ? { decodeSteps: opts.decodeSteps } : {}),
+  };
   let coefficients: ServingCoefficients | undefined = opts.serving ?? opts.calibration?.serving;
   let servingCalibrationInfo: ExecutionResult['servingCalibration'];
   const calibrationTiming = { ...opts.timing, repeats: P.repeats };
@@ -480,10 +498,12 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
   // The calibration's reference kernel is comparable with the devices' when it was timed at this N, B and clock.
   const referenceSeconds = reference !== undefined && reference.contextLength === N && reference.keyBlocks === 2 && reference.clock === clock && reference.seconds > 0 ? reference.seconds : undefined;
   const plan = scalePlan(plan0, N, Math.max(...sampled) + 1, B);
+  // The serving phases keep every split part (decode stays where the plan puts it; scalePlan's keepParts).
+  const servingPlan = serving ? scalePlan(plan0, N, Math.max(...sampled) + 1, B, true) : plan;
   const predictedLoads = recomputeLoads({ ...plan, costModel: costModel as Plan['costModel'], predicted: { ...plan.predicted, unit: 'seconds' } });
   let prediction: ServingPrediction | undefined;
   if (hiddenSize !== undefined && coefficients !== undefined) {
-    const pr = servingPredictions(plan, coefficients, hiddenSize, costModel, decodeSparse);
+    const pr = servingPredictions(servingPlan, coefficients, hiddenSize, costModel, decodeSparse);
     if (E.isLeft(pr)) return pr;
     prediction = pr.right;
   }
@@ -508,7 +528,7 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
       const r = await d.ask({
         op: 'init', backend: opts.backend, ...(opts.backendOptions ? { options: opts.backendOptions } : {}), tokens: N, headDim: plan.model.headDim,
         blockSize: B, seed: opts.seed ?? 1, clock, keepOutputs: opts.keepOutputs ?? false, warmUp: shared === undefined || g === 0,
-        ...(hiddenSize !== undefined ? { hiddenSize } : {}),
+        ...(hiddenSize !== undefined ? { hiddenSize } : {}), ...(opts.decodeSteps !== undefined ? { decodeSteps: opts.decodeSteps } : {}),
       });
       if (r.op === 'error') return E.left(backendError(r.message));
       if (r.op === 'ready') deviceName = r.device;
@@ -605,8 +625,8 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
       const m = phase === 'attention'
         ? await measurePhase(phase, (l) => layerTasks(plan, l), (l) => predictedLoads[l]!)
         : phase === 'prefill'
-          ? await measurePhase(phase, (l) => { const p = projectionTasks(plan, l); return layerTasks(plan, l).map((ts, g) => [...ts, ...p[g]!]); }, (l) => prediction!.prefill[l]!)
-          : await measurePhase(phase, (l) => decodeTasks(plan, l, decodeSparse).map((t) => (t === undefined ? [] : [t])), (l) => prediction!.decode[l]!);
+          ? await measurePhase(phase, (l) => { const p = projectionTasks(servingPlan, l); return layerTasks(servingPlan, l).map((ts, g) => [...ts, ...p[g]!]); }, (l) => prediction!.prefill[l]!)
+          : await measurePhase(phase, (l) => decodeTasks(servingPlan, l, decodeSparse).map((t) => (t === undefined ? [] : [t])), (l) => prediction!.decode[l]!);
       if (E.isLeft(m)) return m;
       const { layers } = m.right;
       results.push({

@@ -17,7 +17,8 @@
  *     flop count;
  *   - per KV head it holds (its home KV heads and every extra copy, as core loads.ts charges them), the K/V
  *     projection: one product [N' × H'] by [H' × 2d].
- * Decode, per layer and device, one step, timed as one task (core serving.ts, "decode"):
+ * Decode, per layer and device, one step, one task (core serving.ts, "decode"; a run times `decodeSteps` steps,
+ * default `DEFAULT_DECODE_STEPS`, and reports their time per step):
  *   - per query head it decodes (a split head decodes on the part holding its last row): a GEMV reading the head's
  *     Q|O weights, [1 × H'] by [H' × 2d];
  *   - per KV head it decodes: a GEMV reading its K|V weights, and one query row over its resident KV (the dense
@@ -29,18 +30,19 @@
  *
  * Coefficients (`ServingCoefficients`, fitted by `runServingCalibration` on the same backend and clock):
  *   projection seconds = fixedSeconds + secondsPerRow · rows + secondsPerFlop · 2·rows·inner·cols, per product;
- *   decode seconds     = fixedSeconds · reads + secondsPerByte · KV bytes + secondsPerWeightByte · weight bytes, per
- *                        step (reads: GEMVs and KV reads).
- * On a GPU the per-row term is nil and both byte rates are HBM's; on a CPU a product's 4×4 output tiles cost
- * something per row whatever the hidden size (at H' = 32, 16% more per flop than at 128), and a GEMV streams its
- * weights about 3x faster per byte than an attention row reads K and V (measured on the CPU backend, N' = 1024,
- * d = 128), so the fit keeps them apart; absent, they are 0 and secondsPerByte.
+ *   decode seconds     = fixedSeconds · reads + kvReadSeconds · KV reads + secondsPerByte · KV bytes
+ *                        + secondsPerWeightByte · weight bytes, per step (reads: GEMVs and KV reads).
+ * On a GPU the per-row and per-KV-read terms are nil and both byte rates are HBM's. On a CPU (the CPU backend,
+ * N' = 1024, d = 128) a product's 4×4 output tiles cost something per row whatever the hidden size (at H' = 32, 16%
+ * more per flop than at 128), an attention call for one row costs about 24 µs before its first key (its set-up and
+ * checks) against a few µs for a GEMV, and a GEMV streams its weights about 3x faster per byte than an attention row
+ * reads K and V; the fit keeps them apart. Absent, the extra terms are 0 and the weight rate is secondsPerByte.
  * Prediction (`servingPredictions`): core `servingCost` of the scaled plan on a hardware whose GEMM rate is one row's
  * flops (4·H'·d) per (secondsPerFlop · 4·H'·d + secondsPerRow), i.e. the fitted cost of a row at H', and whose HBM
  * rate is 1/secondsPerByte (efficiencies 1), with hidden size H', fp32 weights and KV, the calibrated attention cost
  * model and no output tokens. Per device: `prefillBlockLoads` (attention, Q/O per row, K/V per KV head held) plus
  * the projection's fixed term per product; `decodeBytes` · secondsPerByte / speed, with the weight bytes at
- * secondsPerWeightByte instead, plus the decode fixed term per read.
+ * secondsPerWeightByte instead, plus the decode's fixed terms per read and per KV read.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import {
@@ -50,6 +52,7 @@ import {
 import { budgetLayout, fullLayout, layoutTokenPairs, mixSeed, rng } from '@hplb/core/kernel';
 import type { AttentionBackend, AttentionParams, BlockLayout, MatmulShape } from '@hplb/core/kernel';
 import { headInputs } from './inputs.ts';
+import type { Reading } from './timing.ts';
 
 // ---------------------------------------------------------------- model
 
@@ -57,8 +60,11 @@ import { headInputs } from './inputs.ts';
 export interface ServingCoefficients {
   /** A dense product (`matmul`): seconds per call, per flop (2 per multiply-add) and per row of the product (absent: 0). */
   readonly projection: { readonly fixedSeconds: number; readonly secondsPerFlop: number; readonly secondsPerRow?: number };
-  /** A decode step: seconds per read (a weight GEMV or a KV read), per KV byte read and per weight byte read (absent: per KV byte). */
-  readonly decode: { readonly fixedSeconds: number; readonly secondsPerByte: number; readonly secondsPerWeightByte?: number };
+  /**
+   * A decode step: seconds per read (a weight GEMV or a KV read), more per KV read (absent: 0), per KV byte read and
+   * per weight byte read (absent: per KV byte).
+   */
+  readonly decode: { readonly fixedSeconds: number; readonly secondsPerByte: number; readonly kvReadSeconds?: number; readonly secondsPerWeightByte?: number };
 }
 
 /** A Q/O (query head, its rows [start, end)) or K/V (KV head `head`, all N' rows) projection. */
@@ -184,7 +190,8 @@ export const servingPredictions = (
   const { projection: pr, decode: de } = coefficients;
   const perRow = pr.secondsPerRow ?? 0;
   const perWeightByte = de.secondsPerWeightByte ?? de.secondsPerByte;
-  if (!(pr.secondsPerFlop > 0) || !(de.secondsPerByte > 0) || !(pr.fixedSeconds >= 0) || !(de.fixedSeconds >= 0) || !(perRow >= 0) || !(perWeightByte >= 0))
+  const perKvRead = de.kvReadSeconds ?? 0;
+  if (!(pr.secondsPerFlop > 0) || !(de.secondsPerByte > 0) || !(pr.fixedSeconds >= 0) || !(de.fixedSeconds >= 0) || !(perRow >= 0) || !(perWeightByte >= 0) || !(perKvRead >= 0))
     return E.left(hplbError('argument', [issue('options.serving', 'serving coefficients with positive seconds per flop and per byte and other terms ≥ 0 (a serving calibration)', coefficients)]));
   // One row of a projection: 4·H'·d flops; its fitted cost, secondsPerFlop · flops + secondsPerRow, as a flop rate.
   const rowFlops = 4 * hiddenSize * plan.model.headDim;
@@ -210,13 +217,13 @@ export const servingPredictions = (
       const t = tasks[d];
       if (t === undefined) return 0;
       const w = decodeWeightBytes(t, hiddenSize, plan.model.headDim);
-      return de.fixedSeconds * decodeReads(t) + (de.secondsPerByte * bytes + (perWeightByte - de.secondsPerByte) * w) / speeds[d]!;
+      return de.fixedSeconds * decodeReads(t) + perKvRead * t.groups.length + (de.secondsPerByte * bytes + (perWeightByte - de.secondsPerByte) * w) / speeds[d]!;
     });
   });
   const g = (x: number) => x.toPrecision(3);
   return E.right({
     prefill, decode,
-    source: `core servingCost at hidden size ${hiddenSize}, fp32: attention ${attention.source ?? attention.name}; projections ${g(pr.fixedSeconds * 1e6)} µs + ${g(perRow * 1e9)} ns/row + ${g(pr.secondsPerFlop * 1e12)} ps/flop; decode ${g(de.fixedSeconds * 1e6)} µs/read + ${g(de.secondsPerByte * 1e12)} ps/KV byte + ${g(perWeightByte * 1e12)} ps/weight byte`,
+    source: `core servingCost at hidden size ${hiddenSize}, fp32: attention ${attention.source ?? attention.name}; projections ${g(pr.fixedSeconds * 1e6)} µs + ${g(perRow * 1e9)} ns/row + ${g(pr.secondsPerFlop * 1e12)} ps/flop; decode ${g(de.fixedSeconds * 1e6)} µs/read + ${g(perKvRead * 1e6)} µs/KV read + ${g(de.secondsPerByte * 1e12)} ps/KV byte + ${g(perWeightByte * 1e12)} ps/weight byte`,
   });
 };
 
@@ -305,17 +312,36 @@ export const runProjection = async (backend: AttentionBackend, x: PreparedProjec
   return E.map(() => undefined)(await mm.right(x.a, x.b, x.shape));
 };
 
-/** Run one prepared decode step: every weight GEMV, then one query row over each group's KV. */
-export const runDecode = async (backend: AttentionBackend, p: AttentionParams, x: PreparedDecode): Promise<E.Either<HplbError, void>> => {
+/**
+ * Run one prepared decode step `steps` times over (every weight GEMV, then one query row over each group's KV): what
+ * one timed run of a decode task is (`perStep` then reports it per step).
+ */
+export const runDecode = async (backend: AttentionBackend, p: AttentionParams, x: PreparedDecode, steps = 1): Promise<E.Either<HplbError, void>> => {
   const mm = matmulOf(backend);
   if (E.isLeft(mm)) return mm;
-  for (const w of x.weights) {
-    const r = await mm.right(x.x, w, x.shape);
-    if (E.isLeft(r)) return r;
-  }
-  for (const r of x.reads) {
-    const o = await backend.sparseAttention(r.q, r.k, r.v, r.layout, p, { start: r.row, end: r.row + 1 });
-    if (E.isLeft(o)) return o;
+  for (let s = 0; s < steps; s++) {
+    for (const w of x.weights) {
+      const r = await mm.right(x.x, w, x.shape);
+      if (E.isLeft(r)) return r;
+    }
+    for (const r of x.reads) {
+      const o = await backend.sparseAttention(r.q, r.k, r.v, r.layout, p, { start: r.row, end: r.row + 1 });
+      if (E.isLeft(o)) return o;
+    }
   }
   return E.right(undefined);
 };
+
+/**
+ * Decode steps timed together in one run, reported per step (the executor's and calibration's default). One step
+ * at N' = 1024 takes about 1 ms on the CPU backend, less than the jitter of a shared machine (the same step on
+ * eight devices measured 0.80-1.26 ms in one layer); eight take about as long as the protocol's reference kernel.
+ */
+export const DEFAULT_DECODE_STEPS = 8;
+
+/** A reading of `steps` repetitions, per repetition (the wall / CPU ratio is unchanged). */
+export const perStep = (r: Reading, steps: number): Reading => ({
+  seconds: r.seconds / steps,
+  ...(r.wallSeconds !== undefined ? { wallSeconds: r.wallSeconds / steps } : {}),
+  ...(r.cpuSeconds !== undefined ? { cpuSeconds: r.cpuSeconds / steps } : {}),
+});

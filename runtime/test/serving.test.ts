@@ -10,22 +10,23 @@ import * as E from 'fp-ts/lib/Either.js';
 import { recomputeLoads, type CostModel, type Plan } from '@hplb/core';
 import { handPlan } from '@hplb/spec';
 import {
-  calibrateServing, decodeTasks, executePlan, projectionTasks, scaledHiddenSize, servingPredictions, type ServingCoefficients,
+  calibrateServing, decodeTasks, executePlan, projectionTasks, scaledHiddenSize, scalePlan, servingPredictions, type ServingCoefficients,
 } from '@hplb/runtime';
 
 const N = 256;
-const tinyPlan = (): Plan => handPlan({
+const tinyPlanSpec = () => ({
   model: { name: 'tiny', layers: 2, queryHeads: 4, kvHeads: 2, headDim: 32 }, contextLength: N, devices: 2,
   budgets: [[64, 128, 256, 32], [32, 32, 64, 128]], placement: [[0, 0, 1, 1], [1, 0, 0, 1]],
   splits: [{ layer: 0, head: 2, parts: [{ device: 1, rowStart: 0, rowEnd: 150 }, { device: 0, rowStart: 150, rowEnd: N }] }],
 });
+const tinyPlan = (): Plan => handPlan(tinyPlanSpec());
 const costModel: CostModel = { name: 'test', unit: 'seconds', workModel: 'pairs', fixed: 1e-5, perTokenPair: 2e-9, perQueryRow: 1e-7 };
 const coefficients: ServingCoefficients = {
   projection: { fixedSeconds: 2e-5, secondsPerFlop: 3e-10, secondsPerRow: 1e-7 },
-  decode: { fixedSeconds: 5e-6, secondsPerByte: 1e-9, secondsPerWeightByte: 4e-10 },
+  decode: { fixedSeconds: 5e-6, secondsPerByte: 1e-9, kvReadSeconds: 2e-5, secondsPerWeightByte: 4e-10 },
 };
 
-test('the work of a layer: Q/O per head or part, K/V per KV head held (home, then copies), decode where a head\'s last row is', () => {
+test('the work of a layer: Q/O per head or part, K/V per KV head held (home, then copies), decode where a head\'s last row is, also at N\'', () => {
   const plan = tinyPlan();
   const p0 = projectionTasks(plan, 0);
   const key = (ts: ReturnType<typeof projectionTasks>[number]) => ts.map((t) => `${t.what}${t.head}[${t.start},${t.end})`);
@@ -38,6 +39,11 @@ test('the work of a layer: Q/O per head or part, K/V per KV head held (home, the
   assert.deepEqual(d0.map((t) => t?.groups.map((g) => [g.kvHead, g.budget])), [[[0, null], [1, null]], [[1, null]]]);
   // Sparse decode: a group reads the largest budget of its decoded heads.
   assert.deepEqual(decodeTasks(plan, 1, true).map((t) => t?.groups.map((g) => [g.kvHead, g.head, g.budget])), [[[0, 1, 32], [1, 2, 64]], [[0, 0, 32], [1, 3, 128]]]);
+  // Scaled to N' = 64, head 2's parts split at row 37; a sliver of a last part keeps one row with keepParts.
+  const sliver = handPlan({ ...tinyPlanSpec(), splits: [{ layer: 0, head: 2, parts: [{ device: 1, rowStart: 0, rowEnd: 254 }, { device: 0, rowStart: 254, rowEnd: N }] }] });
+  assert.deepEqual(scalePlan(sliver, 64, 1, 16).splits!.map((s) => s.parts.map((p) => [p.device, p.rowStart, p.rowEnd])), [[[1, 0, 64]]]);
+  assert.deepEqual(scalePlan(sliver, 64, 1, 16, true).splits!.map((s) => s.parts.map((p) => [p.device, p.rowStart, p.rowEnd])), [[[1, 0, 63], [0, 63, 64]]]);
+  assert.deepEqual(decodeTasks(scalePlan(sliver, 64, 1, 16, true), 0, false).map((t) => t?.heads), [[0, 1, 2], [3]], 'head 2 still decodes on device 0');
   assert.equal(scaledHiddenSize(4096, 131072, 1024), 32);
   assert.equal(scaledHiddenSize(4096, 131072, 8), 1);
 });
@@ -52,9 +58,10 @@ test('the prediction: attention + projections per row and per KV head held + fix
   // Device 0 of layer 0: rows 256 + 256 + 106 of Q/O and 2 KV heads of 256 tokens, 5 products.
   const want0 = attention[0]![0]! + perRow * (256 + 256 + 106 + 2 * 256) + 5 * coefficients.projection.fixedSeconds;
   assert.ok(Math.abs(pr.right.prefill[0]![0]! - want0) < 1e-12 * want0, `${pr.right.prefill[0]![0]} vs ${want0}`);
-  // Device 1 of layer 0 decodes head 3 of KV head 1: 2 weight reads of [H × 2d] fp32 and N keys of K and V, 3 reads.
+  // Device 1 of layer 0 decodes head 3 of KV head 1: 2 weight reads of [H × 2d] fp32 and N keys of K and V, 3 reads
+  // of which 1 KV read.
   const w = 2 * 2 * H * d * 4, kv = N * 2 * d * 4;
-  const want1 = 3 * coefficients.decode.fixedSeconds + coefficients.decode.secondsPerWeightByte! * w + coefficients.decode.secondsPerByte * kv;
+  const want1 = 3 * coefficients.decode.fixedSeconds + coefficients.decode.kvReadSeconds! + coefficients.decode.secondsPerWeightByte! * w + coefficients.decode.secondsPerByte * kv;
   assert.ok(Math.abs(pr.right.decode[0]![1]! - want1) < 1e-12 * want1, `${pr.right.decode[0]![1]} vs ${want1}`);
   const bad = servingPredictions(plan, { ...coefficients, projection: { fixedSeconds: 0, secondsPerFlop: 0 } }, H, costModel, false);
   assert.ok(E.isLeft(bad) && bad.left.issues[0]!.path === 'options.serving');

@@ -36,7 +36,7 @@ ${TIMING_HELP}  --force             write the calibration even when points still
                       spread, timing summary) as JSON
   --serving           also time the serving step's work on the backend (needs its matmul): projections (rows × H by
                       H × 2d) and decode steps (weight GEMVs, one query row over a KV head), at the smallest context;
-                      fit seconds per product, row and flop, and per decode read, KV byte and weight byte; written as
+                      fit seconds per product, row and flop, and per decode read, KV read, KV byte and weight byte; written as
                       serving (and the rates as hardware) for hplb execute --phases prefill,decode
   --serving-hidden list  hidden sizes H of the serving grid (default ${DEFAULT_SERVING_HIDDEN_SIZES.join(',')}: the run's hidden size
                       H·N/N_plan of 8B-70B models at 32K-128K tokens run at N = 1024)
@@ -97,7 +97,7 @@ export const run = async (argv: string[], io: Io): Promise<number> => {
       const p = sv.projection, d = sv.decode;
       const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
       io.out(`  projections: ${(p.fixedSeconds * 1e6).toFixed(2)} µs + ${(p.secondsPerRow * 1e9).toFixed(2)} ns/row + ${(p.secondsPerFlop * 1e12).toFixed(2)} ps/flop   R² = ${p.r2.toFixed(4)}; relative error median ${pct(p.relativeError.median)}, max ${pct(p.relativeError.max)} (hidden ${sv.hiddenSizes.join(', ')})\n`);
-      io.out(`  decode:      ${(d.fixedSeconds * 1e6).toFixed(2)} µs/read + ${(d.secondsPerByte * 1e12).toFixed(2)} ps/KV byte + ${(d.secondsPerWeightByte * 1e12).toFixed(2)} ps/weight byte   R² = ${d.r2.toFixed(4)}; relative error median ${pct(d.relativeError.median)}, max ${pct(d.relativeError.max)} (N = ${sv.contextLength})\n`);
+      io.out(`  decode:      ${(d.fixedSeconds * 1e6).toFixed(2)} µs/read + ${(d.kvReadSeconds * 1e6).toFixed(2)} µs/KV read + ${(d.secondsPerByte * 1e12).toFixed(2)} ps/KV byte + ${(d.secondsPerWeightByte * 1e12).toFixed(2)} ps/weight byte   R² = ${d.r2.toFixed(4)}; relative error median ${pct(d.relativeError.median)}, max ${pct(d.relativeError.max)} (N = ${sv.contextLength})\n`);
       io.out(`  serving timing: ${sv.timing.note}\n`);
     }
     if (out !== undefined) io.out(`  wrote ${out}${r.noisy ? ' (noisy, kept by --force)' : ''} (use: hplb plan --calibration ${out})\n`);
