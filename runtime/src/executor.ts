@@ -540,6 +540,8 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
     /** Measure one phase over the sampled layers: `tasksOf(l)` per device, `predictedOf(l)` per device (seconds). */
     const measurePhase = async (phase: Phase, tasksOf: (l: number) => DeviceTask[][], predictedOf: (l: number) => ReadonlyArray<number>): Promise<E.Either<HplbError, MeasuredPhase>> => {
       const measuredLayers: { l: number; warm: number[][][]; samples: Sample[][][]; probes: number[]; wallSeconds: number }[] = [];
+      // Attention outputs once: from the attention phase, or from prefill's attention tasks when it runs alone.
+      const keepOutputs = opts.keepOutputs === true && (phase === 'attention' || !phases.right.includes('attention'));
       const probes: number[] = [];
       const ratios: number[] = [];
       for (const l of sampled) {
@@ -560,7 +562,7 @@ export const executePlan = async (rawPlan: Plan, opts: ExecuteOptions, file?: st
               const g = batch[i]!.g;
               if (r.op === 'error') return E.left(backendError(`device ${g}: ${r.message}`));
               if (r.op !== 'ran') continue;
-              if (opts.keepOutputs) for (const o of r.outputs ?? []) { const t = tasks[g]![o.task]! as AttentionTask; outputs.push({ layer: l, head: t.head, device: g, start: t.start, end: t.end, out: o.out, lse: o.lse }); }
+              if (keepOutputs) for (const o of r.outputs ?? []) { const t = tasks[g]![o.task]! as AttentionTask; outputs.push({ layer: l, head: t.head, device: g, start: t.start, end: t.end, out: o.out, lse: o.lse }); }
               if (kind === 'warmup') { for (const [k, j] of orders[g]!.entries()) warm[g]![j]!.push(r.readings[k]!.seconds); continue; }
               const before = r.probes[0];
               // The probe before this pass closes the device's previous pass.
