@@ -1,7 +1,7 @@
 /**
  * The timing protocol: ONE way to time kernels, shared by calibration (`calibration.ts`), the plan executor
  * (`executor.ts`, `deviceRunner.ts`), examples/bench-kernels.ts (every backend) and the CUDA backend's
- * scripts/bench-cuda.ts. Platform-neutral: it never reads a clock itself. A caller's `run` returns a `Reading`
+ * backends/cuda/scripts/bench-cuda.ts. Platform-neutral: it never reads a clock itself. A caller's `run` returns a `Reading`
  * (seconds by the chosen clock, plus wall and CPU seconds when it has them, or CUDA-event time), so the statistics
  * and decisions below are pure and tested on synthetic timings (runtime/test/timing.test.ts).
  *

@@ -1,7 +1,7 @@
 /**
  * `hplb profile <dump-dir...|--synthetic> [--out profile.json]`: recovery curves per head from attention inputs.
  *
- * Input: one or more dump directories (post-RoPE q/k per layer and head, format in cli/src/runtime/dump.ts and
+ * Input: one or more dump directories (post-RoPE q/k per layer and head, format in runtime/src/dump.ts and
  * backends/cpu/README.md), or `--synthetic` heads from core's archetype generator for a registered model.
  * Output: an `hplb.profile/1` curve profile (mass kept vs tokens kept at block granularity over the last
  * `--sample-rows` query rows, MInference's last-64-queries estimate) from the first dump / sample / context.

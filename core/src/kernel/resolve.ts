@@ -2,7 +2,7 @@
  * Backend resolution by priority with capability checks (onnxruntime's `resolveBackend` pattern). Candidates are
  * tried in priority order (highest first, then list order); the first one whose capabilities fit the requirements
  * and whose `init()` succeeds wins. When none can start, ONE error lists every candidate's reason. Used by the CLI
- * backend registry (`cli/src/backends.ts`) and anyone embedding hplb. Total: thrown errors become reasons.
+ * backend registry (`runtime/src/backends.ts`) and anyone embedding hplb. Total: thrown errors become reasons.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { hplbError, issue, type HplbError, type Issue } from '../errors.ts';
