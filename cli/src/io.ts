@@ -3,8 +3,8 @@
  * (file, JSON path, what was expected) to stderr, never a stack trace.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { readTextFile } from '@hplb/core/node';
-import { formatError, hplbError, issue, issueText, parseJson, type HplbError } from '@hplb/core';
+import { readTextFile } from 'hplb/node';
+import { formatError, hplbError, issue, issueText, parseJson, type HplbError } from 'hplb';
 import { realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 

@@ -4,7 +4,7 @@
  * the phrases of the expected text that name options), so its printed messages name flags. Errors whose path is
  * not in the table (a JSON path inside an input file, say) pass through unchanged.
  */
-import type { HplbError } from '@hplb/core';
+import type { HplbError } from 'hplb';
 import { CliFailure } from './io.ts';
 
 export interface FlagRule {

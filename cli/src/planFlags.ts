@@ -5,9 +5,7 @@
  * the CLI's messages name its flags exactly as before.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { PROFILE_FORMATS, COST_MODEL_NAMES, DEFAULT_BLOCK_SIZE, DEFAULT_HARDWARE, DEFAULT_WORKLOAD, HARDWARE_NAMES, WORKLOAD_MODES, hplbError, issue, type HplbError, type LoadedProfile, type LoadProfileOptions, type SettingsOptions } from 'hplb';
-import { isProfileFormat } from '@hplb/core';
-import { builtinLoadedProfile, publishedLoadedProfile, syntheticLoadedProfile } from '@hplb/planner';
+import { PROFILE_FORMATS, builtinLoadedProfile, isProfileFormat, publishedLoadedProfile, syntheticLoadedProfile, COST_MODEL_NAMES, DEFAULT_BLOCK_SIZE, DEFAULT_HARDWARE, DEFAULT_WORKLOAD, HARDWARE_NAMES, WORKLOAD_MODES, hplbError, issue, type HplbError, type LoadedProfile, type LoadProfileOptions, type SettingsOptions } from 'hplb';
 import { loadProfile as loadProfileNode } from 'hplb/node';
 import type { Args } from './args.ts';
 import { CliFailure, argumentError } from './io.ts';

@@ -49,13 +49,13 @@ import { mainJobWith, type MainJob, type MainJobOptions } from './mainJob.ts';
 
 export {
   // errors
-  formatError, hplbError, issue, type HplbError, type Issue, type ErrorCode,
+  formatError, hplbError, issue, issueText, parseJson, type HplbError, type Issue, type ErrorCode,
   // models and formats (types and io-ts codecs)
   type Profile, type CurveProfile, type RequiredProfile, type ElasticProfile, ProfileC, CurveProfileC, RequiredProfileC, ElasticProfileC,
   type Plan, PlanC, decodePlan, PLAN_FORMAT, type Device, DeviceC, makeDevices, type ModelShape, ModelShapeC,
   type CostModel, CostModelC, WORK_COST_MODEL, BUDGET_COST_MODEL, namedCostModel, COST_MODEL_NAMES, type Calibration, CalibrationC,
   type Simulation, type LayerTimeline, simulate, validatePlan,
-  PROFILE_FORMATS, detectFormat, POLICY_NAMES, DEFAULT_CONTEXT_LENGTH, DEFAULT_BLOCK_SIZE,
+  PROFILE_FORMATS, detectFormat, isProfileFormat, importProfile, POLICY_NAMES, DEFAULT_CONTEXT_LENGTH, DEFAULT_BLOCK_SIZE,
   // the serving step (core serving.ts)
   type HardwarePreset, type HardwareOverrides, type Workload, type WorkloadMode, type ModelDims, type ServingCost, type ServingSummary,
   HARDWARE_PRESETS, HARDWARE_NAMES, DEFAULT_HARDWARE, DEFAULT_WORKLOAD, WORKLOAD_MODES, ServingSummaryC, compareServing, prefillCeilingMs,
@@ -69,7 +69,7 @@ export {
   DEFAULT_DENSITY, DEFAULT_P, DEFAULT_PLAN_EFFORT, DEFAULT_GPUS, DEFAULT_TIME_LIMIT_MS, DEFAULT_DENSITIES, DEFAULT_PS, skyline, latencyText, displayUnit,
   serializePlan, comparisonTable, comparisonTableText, type ComparisonTableRow, type ComparisonTableCells, servingHeader, servingRegime, servingFrontierSvg,
   renderServingFrontier, servingFrontier, type FrontierPoint, type FrontierOptions, type ServingCostOptions, SERVING_PLAN_EFFORT, detectProfileFormat,
-  type ComparisonChart, type TimelinePanel, renderTimelinePanels, publishedLoadedProfile, syntheticLoadedProfile,
+  type ComparisonChart, type TimelinePanel, renderTimelinePanels, publishedLoadedProfile, syntheticLoadedProfile, builtinLoadedProfile,
 } from '@hplb/planner';
 export { SOLVER_NAMES, type SolverName, type SolverRuntime, type PlanSettings } from '@hplb/solvers';
 

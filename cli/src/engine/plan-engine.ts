@@ -22,11 +22,13 @@ import {
   type CostModel,
   type Device,
   type Profile,
-} from '@hplb/core';
-import { writeJsonAtomic } from '@hplb/core/node';
-import { detectProfileFormat } from 'hplb';
-import type { EnginePlanResult, KvCopiesCandidate } from '@hplb/solvers';
-import { planEngineLayoutForProfile, planLengthDistribution } from '@hplb/engines';
+  detectProfileFormat,
+  planEngineLayoutForProfile,
+  planLengthDistribution,
+  type EnginePlanResult,
+  type KvCopiesCandidate,
+} from 'hplb';
+import { writeJsonAtomic } from 'hplb/node';
 import { parseArgs, type Args } from '../args.ts';
 import { CliFailure, argumentError, orFail, readText, refuseOverwritingInputs, type Io } from '../io.ts';
 import { orFailFlags, type FlagTable } from '../optionFlags.ts';

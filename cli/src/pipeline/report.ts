@@ -4,7 +4,7 @@
  * and the atomic write of plan.json, plan.svg and plan-frontier.svg as one set.
  */
 import { join } from 'node:path';
-import { writeFilesAtomic } from '@hplb/core/node';
+import { writeFilesAtomic } from 'hplb/node';
 import { comparisonTableText, type ComparisonRow, type ComparisonTableRow } from 'hplb';
 import { orFail } from '../io.ts';
 import { flagText } from '../planFlags.ts';

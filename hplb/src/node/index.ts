@@ -27,8 +27,11 @@ import {
 export * from '../index.ts';
 export { nodeSolverRuntime } from '@hplb/solvers/node';
 
-/** Read a text file; Left `io` names the file ("no such file", "a directory"). */
-export { readTextFile } from '@hplb/core/node';
+/**
+ * Read a text file; Left `io` names the file ("no such file", "a directory"). Write files atomically: one
+ * (`writeFileAtomic`, `writeJsonAtomic`) or a set that lands together (`writeFilesAtomic`).
+ */
+export { readTextFile, writeFileAtomic, writeJsonAtomic, writeFilesAtomic } from '@hplb/core/node';
 import { readTextFile } from '@hplb/core/node';
 
 /**
