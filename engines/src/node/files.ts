@@ -6,10 +6,11 @@
  * Failures are `HplbError`s naming the file; the chunk readers throw them in a `Refusal` that `applyLayout` returns
  * as a Left.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { closeSync, lstatSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { hplbError, issueText, parseJson, type HplbError } from '@hplb/core';
+import { openRegularFile, type RegularFile } from '@hplb/core/node';
 
 // ---------------------------------------------------------------- model
 
@@ -24,11 +25,7 @@ export const OUTPUT_MARKER = '.hplb-output';
 /** Default bytes read, permuted and written at a time: tensors are streamed in chunks, never held whole. */
 export const DEFAULT_CHUNK_BYTES = 64 * 2 ** 20;
 
-/** An open regular file. */
-export interface RegularFile {
-  readonly fd: number;
-  readonly size: number;
-}
+export type { RegularFile };
 
 // ---------------------------------------------------------------- helpers
 
@@ -58,29 +55,8 @@ export const oneLine = (s: string): string => s.replace(/[\u0000-\u001f\u007f]+/
 
 // ---------------------------------------------------------------- operations
 
-/**
- * Open `path` for reading only if it is a regular file (symbolic links are followed). It is opened non-blocking and
- * checked with fstat before a byte is read, so a FIFO never blocks and a device is never read.
- */
-export const openRegular = (path: string, expected = 'a regular file'): E.Either<HplbError, RegularFile> => {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (e) {
-    return E.left(hplbError('io', [issueText('$', expected, ioWords(e))], path));
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) {
-      closeSync(fd);
-      return E.left(hplbError('io', [issueText('$', expected, kindOf(st))], path));
-    }
-    return E.right({ fd, size: st.size });
-  } catch (e) {
-    closeSync(fd);
-    return E.left(hplbError('io', [issueText('$', expected, ioWords(e))], path));
-  }
-};
+/** Open `path` for reading only if it is a regular file: core's one opener (`openRegularFile`), in apply's words. */
+export const openRegular = (path: string, expected = 'a regular file'): E.Either<HplbError, RegularFile> => openRegularFile(path, expected, ioWords);
 
 /** Fill `buf[0, length)` from `fd` at `position`; a short file is a Refusal naming `file` and `path`. */
 export const readExactly = (fd: number, buf: Uint8Array, length: number, position: number, file: string, path = '$'): void => {
