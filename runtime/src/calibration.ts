@@ -303,14 +303,18 @@ const gridPoints = (opts: CalibrationOptions): E.Either<HplbError, GridPoint[]> 
   return E.right(points);
 };
 
-/** Time the grid on a started backend by the timing protocol and fit. Never refuses: see `calibrate` for that. */
-export const runCalibration = async (backend: AttentionBackend, info: BackendInfo, opts: CalibrationOptions): Promise<E.Either<HplbError, CalibrationRun>> => {
-  const clock = opts.clock ?? defaultClock(info.name);
-  const protocol = timingProtocol({
+/** The timing protocol of a calibration run: the options' settings and repeats; no wall/CPU check where the clock cannot make one. */
+const protocolOf = (opts: Pick<CalibrationOptions, 'timing' | 'repeats'>, clock: Clock) =>
+  timingProtocol({
     ...opts.timing,
     repeats: opts.timing?.repeats ?? opts.repeats,
     ...(opts.timing?.maxWallCpuRatio === undefined && !wallCpuCheckApplies(clock) ? { maxWallCpuRatio: null } : {}),
   });
+
+/** Time the grid on a started backend by the timing protocol and fit. Never refuses: see `calibrate` for that. */
+export const runCalibration = async (backend: AttentionBackend, info: BackendInfo, opts: CalibrationOptions): Promise<E.Either<HplbError, CalibrationRun>> => {
+  const clock = opts.clock ?? defaultClock(info.name);
+  const protocol = protocolOf(opts, clock);
   if (E.isLeft(protocol)) return protocol;
   const grid = gridPoints(opts);
   if (E.isLeft(grid)) return grid;
@@ -475,11 +479,7 @@ export const runServingCalibration = async (
   const mm = matmulOf(backend);
   if (E.isLeft(mm)) return mm;
   const clock = opts.clock ?? defaultClock(info.name);
-  const protocol = timingProtocol({
-    ...opts.timing,
-    repeats: opts.timing?.repeats ?? opts.repeats,
-    ...(opts.timing?.maxWallCpuRatio === undefined && !wallCpuCheckApplies(clock) ? { maxWallCpuRatio: null } : {}),
-  });
+  const protocol = protocolOf(opts, clock);
   if (E.isLeft(protocol)) return protocol;
   const n = serving.contextLength ?? Math.min(...opts.contexts);
   const hiddenSizes = serving.hiddenSizes ?? DEFAULT_SERVING_HIDDEN_SIZES;

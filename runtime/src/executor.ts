@@ -171,16 +171,10 @@ export interface LayerResult {
 }
 
 /** One phase of a run: per-layer predicted vs measured makespan, with its noise and how it was predicted. */
-export interface PhaseResult {
+export interface PhaseResult extends Pick<ExecutionResult, 'layers' | 'predictedTotal' | 'measuredTotal' | 'predictedBubbleFraction' | 'measuredBubbleFraction' | 'makespanError'> {
   readonly phase: Phase;
   /** What predicted: the attention cost model, or the serving prediction's line (`ServingPrediction.source`). */
   readonly costModel: string;
-  readonly layers: LayerResult[];
-  readonly predictedTotal: number;
-  readonly measuredTotal: number;
-  readonly predictedBubbleFraction: number;
-  readonly measuredBubbleFraction: number;
-  readonly makespanError: ExecutionResult['makespanError'];
   /** How the phase's tasks were timed (its own reference times and baseline). */
   readonly timing: TimingSummary;
 }
