@@ -84,30 +84,33 @@ const HBM_SOURCE = 'streaming reads reach about 80% of HBM peak (STREAM-like cop
 const NCCL_SOURCE = 'nccl-tests all_reduce_perf busbw on 8 GPUs over NVLink/NVSwitch, large messages';
 const NCCL_LAT = 'nccl-tests all_reduce_perf small-message time on 8 GPUs over NVLink (about 10 µs; A100 about 12 µs)';
 
+const H100_SXM: HardwarePreset = {
+  name: 'h100-sxm', label: 'NVIDIA H100 SXM 80GB',
+  bf16Flops: 989e12, gemmEfficiency: 0.71, attentionEfficiency: 0.4, attentionFixedSeconds: 5e-6,
+  hbmBytesPerSecond: 3.35e12, hbmEfficiency: 0.8,
+  allReduceBusBytesPerSecond: 360e9, allReduceLatencySeconds: 10e-6, memoryBytes: 80e9,
+  sources: {
+    bf16Flops: H100_DATASHEET, gemmEfficiency: `${GEMM_SOURCE}: 700 TFLOP/s`, attentionEfficiency: ATTENTION_SOURCE,
+    attentionFixedSeconds: 'the cuda-h100 cost model of core cost.ts (documented default, not measured)',
+    hbmBytesPerSecond: H100_DATASHEET, hbmEfficiency: HBM_SOURCE,
+    allReduceBusBytesPerSecond: `${NCCL_SOURCE} (DGX H100: about 360 GB/s bf16)`, allReduceLatencySeconds: NCCL_LAT, memoryBytes: H100_DATASHEET,
+  },
+};
+
 /** The built-in presets: `h100-sxm` (the default), `h200`, `a100-80gb`. */
 export const HARDWARE_PRESETS: Readonly<Record<string, HardwarePreset>> = {
-  'h100-sxm': {
-    name: 'h100-sxm', label: 'NVIDIA H100 SXM 80GB',
-    bf16Flops: 989e12, gemmEfficiency: 0.71, attentionEfficiency: 0.4, attentionFixedSeconds: 5e-6,
-    hbmBytesPerSecond: 3.35e12, hbmEfficiency: 0.8,
-    allReduceBusBytesPerSecond: 360e9, allReduceLatencySeconds: 10e-6, memoryBytes: 80e9,
-    sources: {
-      bf16Flops: H100_DATASHEET, gemmEfficiency: `${GEMM_SOURCE}: 700 TFLOP/s`, attentionEfficiency: ATTENTION_SOURCE,
-      attentionFixedSeconds: 'the cuda-h100 cost model of core cost.ts (documented default, not measured)',
-      hbmBytesPerSecond: H100_DATASHEET, hbmEfficiency: HBM_SOURCE,
-      allReduceBusBytesPerSecond: `${NCCL_SOURCE} (DGX H100: about 360 GB/s bf16)`, allReduceLatencySeconds: NCCL_LAT, memoryBytes: H100_DATASHEET,
-    },
-  },
+  'h100-sxm': H100_SXM,
+  // The H200 is the H100's compute and NVLink with more and faster HBM: only those numbers and their sources differ.
   h200: {
+    ...H100_SXM,
     name: 'h200', label: 'NVIDIA H200 SXM 141GB',
-    bf16Flops: 989e12, gemmEfficiency: 0.71, attentionEfficiency: 0.4, attentionFixedSeconds: 5e-6,
-    hbmBytesPerSecond: 4.8e12, hbmEfficiency: 0.8,
-    allReduceBusBytesPerSecond: 360e9, allReduceLatencySeconds: 10e-6, memoryBytes: 141e9,
+    hbmBytesPerSecond: 4.8e12, memoryBytes: 141e9,
     sources: {
-      bf16Flops: H200_DATASHEET, gemmEfficiency: GEMM_SOURCE, attentionEfficiency: ATTENTION_SOURCE,
+      ...H100_SXM.sources,
+      bf16Flops: H200_DATASHEET, gemmEfficiency: GEMM_SOURCE,
       attentionFixedSeconds: 'as h100-sxm (same SM architecture)',
-      hbmBytesPerSecond: H200_DATASHEET, hbmEfficiency: HBM_SOURCE,
-      allReduceBusBytesPerSecond: `${NCCL_SOURCE} (NVLink 4 as H100: about 360 GB/s)`, allReduceLatencySeconds: NCCL_LAT, memoryBytes: H200_DATASHEET,
+      hbmBytesPerSecond: H200_DATASHEET, memoryBytes: H200_DATASHEET,
+      allReduceBusBytesPerSecond: `${NCCL_SOURCE} (NVLink 4 as H100: about 360 GB/s)`,
     },
   },
   'a100-80gb': {
