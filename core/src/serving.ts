@@ -329,8 +329,6 @@ export interface ServingCost extends ServingSummary {
   readonly weightBytesPerDevice: ReadonlyArray<number>;
   /** Per GPU: memory capacity priced against. */
   readonly memoryBytesPerDevice: ReadonlyArray<number>;
-  /** The objective: requestMs (colocated) or prefillMs (prefill), milliseconds. */
-  readonly objectiveMs: number;
 }
 
 /** MLP flops per token (gate, up, down: 6·hidden·intermediate; MoE: top-k experts, the shared expert and the router). */
@@ -470,7 +468,6 @@ export const servingCost = (x: ServingInput): ServingCost => {
     decodeBytes,
     weightBytesPerDevice: weightBytes,
     memoryBytesPerDevice: memory,
-    objectiveMs: requestMs,
   };
 };
 

@@ -98,21 +98,17 @@ const prepare = (x: Profile | LoadedProfile, o: PlanOptions): E.Either<HplbError
   const loaded = asLoadedProfile(x);
   const settings = planSettings(loaded, o);
   if (E.isLeft(settings)) return settings;
-  const ctx = settings.right;
+  // Priced in the serving step with nothing about the placement fixed: the written plan is the comparison's best by
+  // the workload's objective (contiguous is always a row, so it is never worse than contiguous by this model).
+  const sv = settings.right.serving;
+  const chooses = sv !== undefined && o.serving !== 'price' && o.solver === undefined && o.splitHeads === undefined && o.constraints === undefined && o.previous === undefined;
+  const ctx: PlanContext = chooses ? { ...settings.right, serving: { ...sv, choose: true } } : settings.right;
   // Default policy: the budgets a published profile states ('profile'); a curve profile's are chosen ('bubble-fill').
   const policy: BudgetPolicy = o.policy ?? (loaded.profile.kind !== 'curve' && ctx.profileBudgets ? 'profile' : 'bubble-fill');
   if ((POLICIES_NEEDING_CURVES as ReadonlyArray<string>).includes(policy) && !ctx.curves) return E.left(noCurvesError(ctx, policy));
   if (policy === 'profile' && !ctx.profileBudgets)
     return E.left(hplbError('argument', [issue('$.policy', 'a budget policy: the profile states no budgets at this context length (e.g. top-p thresholds); use $.policy with a curve profile')]));
   const canSplit = ctx.constraints.kv === 'replicate' && !ctx.constraints.equalHeadsPerDevice;
-  // Priced in the serving step with nothing about the placement fixed: the written plan is the comparison's best by
-  // the workload's objective (contiguous is always a row, so it is never worse than contiguous by this model).
-  if (ctx.serving && o.serving !== 'price' && o.solver === undefined && o.splitHeads === undefined && o.constraints === undefined && o.previous === undefined)
-    return prepare2(o, loaded, { ...ctx, serving: { ...ctx.serving, choose: true } }, policy, canSplit);
-  return prepare2(o, loaded, ctx, policy, canSplit);
-};
-
-const prepare2 = (o: PlanOptions, loaded: LoadedProfile, ctx: PlanContext, policy: BudgetPolicy, canSplit: boolean) => {
   const split = o.splitHeads === undefined ? o.solver === undefined && canSplit : o.splitHeads !== false;
   // Without a solver the whole-head stage is the auto portfolio with a deterministic effort (search steps, not the
   // clock), so the plan is byte-identical for the same inputs and seed; split heads / bubble-fill follow.

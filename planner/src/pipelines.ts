@@ -12,7 +12,7 @@
  * seed give byte-identical plan files.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { colocatedCostModel, hplbError, issue, servingCost, servingCostModel, type CostModel, type HardwarePreset, type HplbError, type ModelDims, type ServingCost, type Workload } from '@hplb/core';
+import { colocatedCostModel, hplbError, issue, servingCost, servingCostModel, servingSummary, type CostModel, type HardwarePreset, type HplbError, type ModelDims, type ServingCost, type Workload } from '@hplb/core';
 import type { Plan } from '@hplb/core';
 import { simulate, type Simulation } from '@hplb/core';
 import { recoveriesOf, recoveryStats, sampleCurve, type CurveSet } from '@hplb/core';
@@ -233,9 +233,7 @@ export const priceServing = (ctx: PlanContext, plan: Plan): ServingCost | undefi
 
 /** The plan with its `serving` block (the summary keys of `servingCost`, in the schema's order). */
 export const withServing = (plan: Plan, cost: ServingCost | undefined): Plan =>
-  cost
-    ? { ...plan, serving: { hardware: cost.hardware, workload: cost.workload, prefillMs: cost.prefillMs, decodeMsPerToken: cost.decodeMsPerToken, requestMs: cost.requestMs, attentionMs: cost.attentionMs, kvBytesPerDevice: [...cost.kvBytesPerDevice], fits: cost.fits } as Plan['serving'] }
-    : plan;
+  cost ? { ...plan, serving: servingSummary(cost) as Plan['serving'] } : plan;
 
 const runOf = (ctx: PlanContext, spec: PipelineSpec, finished: Plan, budgets: BudgetResult | undefined, seconds: number, trajectory?: ReadonlyArray<JointStep>): PipelineRun => {
   const serving = priceServing(ctx, finished);
